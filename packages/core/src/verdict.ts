@@ -1,0 +1,444 @@
+/** What the host should do with the mail. */
+export type Disposition = 'accept' | 'tempfail' | 'reject' | 'discard' | 'quarantine';
+
+/** What a reply applies to: the whole connection, the transaction, or one recipient. */
+export type Scope = 'connection' | 'transaction' | 'recipient';
+
+/** The failure policy: one name everywhere (stage option, engine default, plugin default). */
+export type ErrorPolicy = 'tempfail' | 'accept' | 'reject';
+
+/** The action a score produced, rspamd style. */
+export type ScoreAction = 'no_action' | 'greylist' | 'add_header' | 'reject';
+
+/** An SMTP reply: basic code, RFC 3463 enhanced code, and text lines. */
+export interface Reply {
+  /** Three-digit SMTP code, such as 250, 451 or 554. */
+  readonly code: number;
+  /** Enhanced status code, such as `5.7.1`. */
+  readonly enhanced: string;
+  /** Text lines, without codes; at least one. */
+  readonly lines: readonly string[];
+}
+
+/** Score thresholds; `null` switches an action off. */
+export interface Thresholds {
+  readonly reject: number | null;
+  readonly addHeader: number | null;
+  readonly greylist: number | null;
+}
+
+/** Default thresholds: reject at 15, add header at 6, greylist at 4. */
+export const defaultThresholds: Thresholds = Object.freeze({ reject: 15, addHeader: 6, greylist: 4 });
+
+/** One piece of evidence: a named symbol with a score (rspamd style). */
+export interface SymbolHit {
+  /** UPPER_SNAKE name, stable across versions, such as `CLAMAV_VIRUS`. */
+  readonly name: string;
+  /** Score this hit adds (may be negative or 0). */
+  readonly score: number;
+  /** The stage that recorded it. */
+  readonly stage: string;
+  /** Group, such as `antivirus`, `spam` or `rbl`. */
+  readonly group?: string;
+  /** Options: the details (virus name, listed IP, matched URL...). */
+  readonly options?: readonly string[];
+  /** Human description. */
+  readonly description?: string;
+}
+
+/** A header change, applied in order, only when the mail is accepted or quarantined. */
+export type HeaderMutation =
+  | { readonly op: 'add'; readonly name: string; readonly value: string; readonly stage: string }
+  | { readonly op: 'prepend'; readonly name: string; readonly value: string; readonly stage: string }
+  | {
+      readonly op: 'set';
+      readonly name: string;
+      readonly value: string;
+      readonly stage: string;
+      /** Which occurrence (1-based) to change; default: all are replaced by one. */
+      readonly index?: number;
+    }
+  | { readonly op: 'remove'; readonly name: string; readonly stage: string; readonly index?: number }
+  | { readonly op: 'subject'; readonly prefix: string; readonly stage: string };
+
+/** How a stage failed. */
+export type StageErrorKind = 'timeout' | 'unavailable' | 'protocol' | 'limit' | 'exception';
+
+/** A failure of a stage, and what the failure policy made of it. */
+export interface StageError {
+  readonly stage: string;
+  readonly kind: StageErrorKind;
+  /** Stable error code, such as `MEF_CORE_TIMEOUT` or `MEF_AV_CLAMD_UNAVAILABLE`. */
+  readonly code: string;
+  readonly message: string;
+  /** The policy that applied. */
+  readonly policy: ErrorPolicy;
+  /** The disposition the policy produced (accept means the failure only left a trace). */
+  readonly disposition: Disposition;
+}
+
+/** A disposition a stage forced, independent of the score (a virus, a listed IP, a limit). */
+export interface ForcedDisposition {
+  readonly stage: string;
+  readonly disposition: Disposition;
+  readonly scope: Scope;
+  /** For scope `recipient`: the recipient it applies to. */
+  readonly recipient?: string;
+  readonly reply?: Reply;
+  readonly disconnect?: boolean;
+  /** Short reason for logs and the monitor-mode tag. */
+  readonly reason?: string;
+}
+
+/** The score part of a verdict. */
+export interface ScoreResult {
+  readonly value: number;
+  readonly thresholds: Thresholds;
+  readonly action: ScoreAction;
+}
+
+/** The engine's decision for a phase or a message. */
+export interface Verdict {
+  readonly disposition: Disposition;
+  readonly scope: Scope;
+  /** For scope `recipient`: which recipient. */
+  readonly recipient?: string;
+  /** Close the connection after the reply. */
+  readonly disconnect: boolean;
+  /** The reply to give; `null` means the host's ordinary reply for the disposition. */
+  readonly reply: Reply | null;
+  readonly score: ScoreResult;
+  readonly symbols: readonly SymbolHit[];
+  /** Header changes, in order; the host applies them only on accept or quarantine. */
+  readonly mutations: readonly HeaderMutation[];
+  readonly errors: readonly StageError[];
+  /** The forced dispositions that went into the decision. */
+  readonly forced: readonly ForcedDisposition[];
+  /** Monitor mode was on: rejects were turned into tags. */
+  readonly monitor: boolean;
+  /** What the verdict would have been without monitor mode. */
+  readonly wouldBe?: Disposition;
+  /** True when the mail is classed as spam (a spam reject or a score at or above add-header). */
+  readonly spam: boolean;
+}
+
+/** Order of severity, most severe first. Configurable per engine. */
+export const defaultSeverity: readonly Disposition[] = Object.freeze([
+  'reject',
+  'tempfail',
+  'quarantine',
+  'discard',
+  'accept',
+]);
+
+/** Everything `decide` folds. */
+export interface DecideInput {
+  readonly symbols: readonly SymbolHit[];
+  readonly forced: readonly ForcedDisposition[];
+  readonly errors: readonly StageError[];
+  readonly mutations: readonly HeaderMutation[];
+  readonly thresholds?: Thresholds;
+  readonly severity?: readonly Disposition[];
+  readonly monitor?: boolean;
+  /** Headers added when the score reaches add-header (default: `X-Spam: Yes`). */
+  readonly spamHeaders?: boolean;
+}
+
+/** Works out the score action for a value. */
+export function scoreAction(value: number, t: Thresholds): ScoreAction {
+  if (t.reject !== null && value >= t.reject) return 'reject';
+  if (t.addHeader !== null && value >= t.addHeader) return 'add_header';
+  if (t.greylist !== null && value >= t.greylist) return 'greylist';
+  return 'no_action';
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}
+
+/**
+ * Folds findings into a verdict: forced dispositions first, then the score against the
+ * thresholds, then failure-policy dispositions; the most severe wins. Monitor mode turns
+ * every reject, discard, quarantine and greylist into accept with a tag, but keeps a
+ * tempfail from a failing scanner (mail waits, it is not let through unscanned).
+ */
+export function decide(input: DecideInput): Verdict {
+  const thresholds = input.thresholds ?? defaultThresholds;
+  const severity = input.severity ?? defaultSeverity;
+  const rank = (d: Disposition): number => {
+    const i = severity.indexOf(d);
+    return i === -1 ? severity.length : i;
+  };
+  const value = round(input.symbols.reduce((sum, s) => sum + s.score, 0));
+  const action = scoreAction(value, thresholds);
+
+  type Candidate = {
+    disposition: Disposition;
+    scope: Scope;
+    recipient?: string;
+    reply?: Reply;
+    disconnect?: boolean;
+    source: 'forced' | 'score' | 'error';
+    reason?: string;
+  };
+  const candidates: Candidate[] = [];
+  for (const f of input.forced) {
+    const c: Candidate = { disposition: f.disposition, scope: f.scope, source: 'forced' };
+    if (f.recipient !== undefined) c.recipient = f.recipient;
+    if (f.reply !== undefined) c.reply = f.reply;
+    if (f.disconnect !== undefined) c.disconnect = f.disconnect;
+    if (f.reason !== undefined) c.reason = f.reason;
+    candidates.push(c);
+  }
+  if (action === 'reject') {
+    candidates.push({
+      disposition: 'reject',
+      scope: 'transaction',
+      source: 'score',
+      reply: { code: 554, enhanced: '5.7.1', lines: [`Message rejected as spam (score ${value})`] },
+      reason: `score ${value} >= ${thresholds.reject}`,
+    });
+  } else if (action === 'greylist') {
+    candidates.push({
+      disposition: 'tempfail',
+      scope: 'transaction',
+      source: 'score',
+      reply: { code: 451, enhanced: '4.7.1', lines: ['Greylisted, please try again later'] },
+      reason: `score ${value} >= ${thresholds.greylist}`,
+    });
+  }
+  for (const e of input.errors) {
+    if (e.disposition === 'accept') continue;
+    candidates.push({
+      disposition: e.disposition,
+      scope: 'transaction',
+      source: 'error',
+      reply:
+        e.disposition === 'tempfail'
+          ? { code: 451, enhanced: '4.3.0', lines: [`Temporary failure in ${e.stage}, please try again later`] }
+          : { code: 554, enhanced: '5.3.0', lines: [`Message refused: ${e.stage} failed`] },
+      reason: `${e.stage}: ${e.code}`,
+    });
+  }
+
+  let winner: Candidate | undefined;
+  for (const c of candidates) {
+    if (!winner || rank(c.disposition) < rank(winner.disposition)) winner = c;
+  }
+
+  const monitor = input.monitor === true;
+  let mutations = [...input.mutations];
+  let disposition: Disposition = winner?.disposition ?? 'accept';
+  let wouldBe: Disposition | undefined;
+  let reply: Reply | null = winner?.reply ?? null;
+  let disconnect = winner?.disconnect === true;
+  let scope: Scope = winner?.scope ?? 'transaction';
+
+  const spam =
+    action === 'reject' ||
+    action === 'add_header' ||
+    (winner?.source === 'score' && winner.disposition !== 'accept');
+
+  if (monitor && winner && winner.source !== 'error' && disposition !== 'accept') {
+    wouldBe = disposition;
+    mutations.push({
+      op: 'add',
+      name: 'X-MEF-Monitor',
+      value: `would ${disposition}${winner.reason ? ` (${winner.reason})` : ''}`,
+      stage: 'engine',
+    });
+    disposition = 'accept';
+    reply = null;
+    disconnect = false;
+    scope = 'transaction';
+  }
+
+  if (action === 'add_header' || (monitor && action === 'reject')) {
+    if (input.spamHeaders !== false) {
+      mutations.push({ op: 'add', name: 'X-Spam', value: 'Yes', stage: 'engine' });
+    }
+  }
+  if (disposition === 'reject' || disposition === 'tempfail' || disposition === 'discard') {
+    // Mutations only matter for mail that is handed on.
+    mutations = [];
+  }
+
+  const verdict: Verdict = {
+    disposition,
+    scope,
+    disconnect,
+    reply,
+    score: { value, thresholds, action },
+    symbols: input.symbols,
+    mutations,
+    errors: input.errors,
+    forced: input.forced,
+    monitor,
+    spam,
+    ...(winner?.recipient !== undefined && scope === 'recipient' ? { recipient: winner.recipient } : {}),
+    ...(wouldBe !== undefined ? { wouldBe } : {}),
+  };
+  return verdict;
+}
+
+/** The ordinary reply for each disposition, used when a verdict names none. */
+export function defaultReply(d: Disposition): Reply {
+  switch (d) {
+    case 'accept':
+    case 'discard':
+    case 'quarantine':
+      return { code: 250, enhanced: '2.0.0', lines: ['OK'] };
+    case 'tempfail':
+      return { code: 451, enhanced: '4.7.1', lines: ['Temporary failure, please try again later'] };
+    case 'reject':
+      return { code: 550, enhanced: '5.7.1', lines: ['Message rejected'] };
+  }
+}
+
+/** The SMTP reply a host sends for a verdict. Codes always match the disposition's class. */
+export function toSmtpReply(v: Verdict): Reply {
+  const base = defaultReply(v.disposition);
+  const r = v.reply;
+  if (!r) return base;
+  const cls = String(base.code)[0];
+  if (String(r.code)[0] !== cls || !/^[245]\.\d{1,3}\.\d{1,3}$/.test(r.enhanced) || r.enhanced[0] !== cls) {
+    // A stage asked for a reply that contradicts the disposition: keep its text, fix the codes.
+    return { code: base.code, enhanced: base.enhanced, lines: r.lines.length ? r.lines : base.lines };
+  }
+  return { code: r.code, enhanced: r.enhanced, lines: r.lines.length ? r.lines : base.lines };
+}
+
+/** Formats a reply as SMTP wire lines (`550-5.7.1 first`, `550 5.7.1 last`). */
+export function formatReply(r: Reply): string {
+  const lines = r.lines.length ? r.lines : [''];
+  return lines
+    .map((line, i) => `${r.code}${i === lines.length - 1 ? ' ' : '-'}${r.enhanced} ${line.replace(/[\r\n]+/g, ' ')}`)
+    .join('\r\n');
+}
+
+/** Haraka's return codes (the numbers of `haraka-constants`). */
+export const harakaCodes = Object.freeze({
+  CONT: 900,
+  STOP: 901,
+  DENY: 902,
+  DENYSOFT: 903,
+  DENYDISCONNECT: 904,
+  DISCONNECT: 905,
+  OK: 906,
+  DENYSOFTDISCONNECT: 909,
+});
+
+/** A Haraka hook answer: `next(code, msg)`. */
+export interface HarakaAnswer {
+  readonly name: keyof typeof harakaCodes;
+  readonly code: number;
+  /** The reply text, with the enhanced code first, as Haraka sends it. */
+  readonly msg: string | undefined;
+  /** For quarantine: Haraka has no such return code; the host sets a note and accepts. */
+  readonly quarantine: boolean;
+  /** For discard: the host should accept and drop (Haraka's `queue.discard` note). */
+  readonly discard: boolean;
+}
+
+/** Maps a verdict to a Haraka hook answer. Accept is `CONT` so later plugins still run. */
+export function toHaraka(v: Verdict): HarakaAnswer {
+  const reply = toSmtpReply(v);
+  const msg = v.reply ? `${reply.enhanced} ${reply.lines.join(' ')}` : undefined;
+  const pick = (name: keyof typeof harakaCodes) => ({ name, code: harakaCodes[name] });
+  switch (v.disposition) {
+    case 'reject':
+      return { ...pick(v.disconnect ? 'DENYDISCONNECT' : 'DENY'), msg, quarantine: false, discard: false };
+    case 'tempfail':
+      return { ...pick(v.disconnect ? 'DENYSOFTDISCONNECT' : 'DENYSOFT'), msg, quarantine: false, discard: false };
+    case 'quarantine':
+      return { ...pick('CONT'), msg: undefined, quarantine: true, discard: false };
+    case 'discard':
+      return { ...pick('CONT'), msg: undefined, quarantine: false, discard: true };
+    case 'accept':
+      return { ...pick('CONT'), msg: undefined, quarantine: false, discard: false };
+  }
+}
+
+/** One milter reply action (sendmail milter protocol, version 6). */
+export type MilterAction =
+  | { readonly cmd: 'c'; readonly name: 'continue' }
+  | { readonly cmd: 'a'; readonly name: 'accept' }
+  | { readonly cmd: 'd'; readonly name: 'discard' }
+  | { readonly cmd: 'r'; readonly name: 'reject' }
+  | { readonly cmd: 't'; readonly name: 'tempfail' }
+  | { readonly cmd: 'y'; readonly name: 'replycode'; readonly text: string }
+  | { readonly cmd: 'q'; readonly name: 'quarantine'; readonly reason: string }
+  | { readonly cmd: 'h'; readonly name: 'addheader'; readonly header: string; readonly value: string }
+  | {
+      readonly cmd: 'i';
+      readonly name: 'insheader';
+      readonly index: number;
+      readonly header: string;
+      readonly value: string;
+    }
+  | {
+      readonly cmd: 'm';
+      readonly name: 'chgheader';
+      readonly index: number;
+      readonly header: string;
+      readonly value: string;
+    };
+
+/**
+ * Maps a verdict to milter actions for the end-of-message reply: header modifications
+ * first (allowed only at end of message), then the final answer. A `set` or `remove`
+ * without an index changes the first occurrence (milter index 1); an empty value deletes.
+ * A subject prefix needs the current subject: pass it as `subject`.
+ */
+export function toMilter(v: Verdict, subject?: string): MilterAction[] {
+  const out: MilterAction[] = [];
+  if (v.disposition === 'accept' || v.disposition === 'quarantine') {
+    for (const m of v.mutations) {
+      switch (m.op) {
+        case 'add':
+          out.push({ cmd: 'h', name: 'addheader', header: m.name, value: m.value });
+          break;
+        case 'prepend':
+          out.push({ cmd: 'i', name: 'insheader', index: 0, header: m.name, value: m.value });
+          break;
+        case 'set':
+          out.push({ cmd: 'm', name: 'chgheader', index: m.index ?? 1, header: m.name, value: m.value });
+          break;
+        case 'remove':
+          out.push({ cmd: 'm', name: 'chgheader', index: m.index ?? 1, header: m.name, value: '' });
+          break;
+        case 'subject':
+          out.push({
+            cmd: 'm',
+            name: 'chgheader',
+            index: 1,
+            header: 'Subject',
+            value: `${m.prefix} ${subject ?? ''}`.trimEnd(),
+          });
+          break;
+      }
+    }
+  }
+  switch (v.disposition) {
+    case 'accept':
+      out.push({ cmd: 'c', name: 'continue' });
+      break;
+    case 'quarantine':
+      out.push({ cmd: 'q', name: 'quarantine', reason: v.forced.find((f) => f.reason)?.reason ?? 'quarantined' });
+      out.push({ cmd: 'c', name: 'continue' });
+      break;
+    case 'discard':
+      out.push({ cmd: 'd', name: 'discard' });
+      break;
+    case 'reject':
+    case 'tempfail':
+      if (v.reply) {
+        const r = toSmtpReply(v);
+        out.push({ cmd: 'y', name: 'replycode', text: formatReply(r) });
+      } else {
+        out.push(v.disposition === 'reject' ? { cmd: 'r', name: 'reject' } : { cmd: 't', name: 'tempfail' });
+      }
+      break;
+  }
+  return out;
+}
