@@ -1,0 +1,688 @@
+import { PassThrough, type Readable, type Transform, Writable } from 'node:stream';
+import { Splitter } from '@zone-eu/mailsplit';
+import { MefError } from '../errors.js';
+import type { ExtractedText, MessageView, MimePart, PartSelector } from '../plugin.js';
+import { HeaderBlock } from './header-block.js';
+import type { MessageStore } from './store.js';
+import { decodeText, htmlToText } from './text.js';
+
+/** The fields of a mailsplit node this pass reads. */
+interface MimeNode {
+  type: 'node';
+  parentNode: MimeNode | false;
+  multipart: string | false;
+  encoding: string | false;
+  headers: { build(): Buffer } | false;
+  contentType: string | false;
+  charset: string | false;
+  disposition: string | false;
+  filename: string | false;
+  partNr: (number | string)[] | false;
+  rfc822: boolean;
+  config: { ignoreEmbedded?: boolean };
+  getDecoder(): Transform;
+}
+
+type SplitterChunk = MimeNode | { type: 'data' | 'body'; node: MimeNode; value: Buffer };
+
+/** The limits of one message. Hitting one records a symbol and the configured disposition. */
+export interface Limits {
+  /** Largest message in bytes. Default 64 MiB. */
+  readonly maxMessageBytes: number;
+  /** Largest header block of the message or of one MIME part. Default 256 KiB. */
+  readonly maxHeaderBytes: number;
+  /** Deepest MIME nesting offered to stages. Default 32. */
+  readonly maxDepth: number;
+  /** Most MIME nodes offered to stages. Default 2,000. */
+  readonly maxParts: number;
+  /** Most bytes of text extracted for the text view. Default 1 MiB. */
+  readonly maxTextBytes: number;
+}
+
+/** The limits a message can hit; `parse` is a MIME structure the splitter could not read. */
+export type LimitName = 'size' | 'header' | 'depth' | 'parts' | 'text' | 'parse';
+
+export const defaultLimits: Limits = Object.freeze({
+  maxMessageBytes: 64 * 1024 * 1024,
+  maxHeaderBytes: 256 * 1024,
+  maxDepth: 32,
+  maxParts: 2000,
+  maxTextBytes: 1024 * 1024,
+});
+
+/** A stage's place in the pass: its streams, its pending handlers, its stall timeout. */
+export class StageSlot {
+  detached = false;
+  readonly streams = new Set<PassThrough>();
+  readonly pending: Promise<void>[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly stallMs: number,
+    private readonly onFailure: (slot: StageSlot, kind: 'timeout' | 'exception', err: unknown) => void,
+  ) {}
+
+  /** Takes the stage out of the pass: its streams are destroyed and the pass stops waiting for it. */
+  detach(): void {
+    if (this.detached) return;
+    this.detached = true;
+    for (const s of this.streams) s.destroy();
+    this.streams.clear();
+  }
+
+  fail(kind: 'timeout' | 'exception', err: unknown): void {
+    if (this.detached) return;
+    this.onFailure(this, kind, err);
+    this.detach();
+  }
+}
+
+interface PartSub {
+  slot: StageSlot;
+  selector: PartSelector;
+  handler: (part: MimePart) => void | Promise<void>;
+}
+
+interface Out {
+  sub: PartSub;
+  stream: PassThrough;
+  part: PartImpl;
+  done: boolean;
+}
+
+class PartImpl implements MimePart {
+  bytes = 0;
+  truncated = false;
+  skipped = false;
+  constructor(
+    readonly partId: string,
+    readonly depth: number,
+    readonly contentType: string,
+    readonly charset: string | undefined,
+    readonly filename: string | undefined,
+    readonly disposition: string | undefined,
+    readonly transferEncoding: string | undefined,
+    readonly headers: HeaderBlock,
+    readonly content: PassThrough,
+  ) {}
+  skip(): void {
+    this.skipped = true;
+    this.content.resume();
+  }
+}
+
+interface Leaf {
+  node: MimeNode;
+  decoder: Transform;
+  outs: Out[];
+  text: { chunks: Buffer[]; html: boolean; charset: string | undefined } | undefined;
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void } {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+function matchType(rule: string | RegExp, type: string): boolean {
+  if (rule instanceof RegExp) return rule.test(type);
+  const r = rule.toLowerCase();
+  if (r === '*' || r === '*/*') return true;
+  if (r.endsWith('/*')) return type.startsWith(r.slice(0, -1));
+  return type === r;
+}
+
+function isAttachment(node: MimeNode): boolean {
+  return node.disposition === 'attachment' || Boolean(node.filename);
+}
+
+function selects(sel: PartSelector, node: MimeNode): boolean {
+  const type = (node.contentType || 'text/plain').toLowerCase();
+  if (sel.contentType !== undefined) {
+    const rules = Array.isArray(sel.contentType) ? sel.contentType : [sel.contentType];
+    if (!rules.some((r) => matchType(r as string | RegExp, type))) return false;
+  }
+  if (sel.filename !== undefined && !(node.filename && sel.filename.test(node.filename))) return false;
+  if (sel.attachment !== undefined && isAttachment(node) !== sel.attachment) return false;
+  return true;
+}
+
+function depthOf(node: MimeNode): number {
+  let d = 0;
+  let n: MimeNode | false = node.parentNode;
+  while (n) {
+    d++;
+    n = n.parentNode;
+  }
+  return d;
+}
+
+/**
+ * Waits until a stream can take more, the stream goes away, or the stage has blocked the
+ * pass for longer than its timeout (then the stage is taken out and the pass goes on).
+ */
+function waitDrain(slot: StageSlot, stream: PassThrough): Promise<void> {
+  if (!stream.writableNeedDrain || stream.destroyed || slot.detached) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      slot.fail(
+        'timeout',
+        new MefError('MEF_CORE_TIMEOUT', `stage ${slot.name} blocked the message pass for more than ${slot.stallMs} ms`),
+      );
+      done();
+    }, slot.stallMs);
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
+}
+
+function waitWritable(stream: Writable): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      stream.off('error', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+    stream.on('error', done);
+  });
+}
+
+export interface PassOptions {
+  limits: Limits;
+  onLimit: (name: LimitName, detail: string) => void;
+  store?: MessageStore | undefined;
+}
+
+/**
+ * The one pass over a message. Bytes go in once (`write`, then `end`); every view a stage
+ * asked for is fed from here with backpressure. The splitter runs only when some stage wants
+ * MIME parts or text; a part no stage selected is never decoded.
+ */
+export class MessagePass {
+  private started = false;
+  private finished = false;
+  size = 0;
+  private readonly rawSubs: { slot: StageSlot; stream: PassThrough }[] = [];
+  private readonly partSubs: PartSub[] = [];
+  private wantText = false;
+  private readonly headerWaiters = deferred<HeaderBlock>();
+  private headerResolved = false;
+  private readonly textResult = deferred<ExtractedText>();
+  private readonly endResult = deferred<{ size: number }>();
+
+  // Root header scan (our own, so output rewriting uses exactly the received bytes).
+  private headBuf: Buffer[] = [];
+  private headLen = 0;
+  /** Offset of the line end that closes the root header block's last field; -1 until found. */
+  headerEnd = -1;
+  private headerLimited = false;
+
+  private splitter: Transform | undefined;
+  private dispatcher: Writable | undefined;
+  private splitterDead = false;
+  private splitterDone: Promise<void> | undefined;
+  private nodes = 0;
+  private leaf: Leaf | undefined;
+  private partsLimited = false;
+  private depthLimited = false;
+  private textBytes = 0;
+  private textLimited = false;
+  private readonly texts: string[] = [];
+  private readonly htmls: string[] = [];
+  private sizeLimited = false;
+  private rootHeaders: HeaderBlock | undefined;
+
+  constructor(private readonly options: PassOptions) {}
+
+  /** The view handed to one stage. */
+  view(slot: StageSlot): MessageView {
+    const late = (what: string) => {
+      if (this.started)
+        throw new MefError(
+          'MEF_CORE_VIEW_LATE',
+          `stage ${slot.name} asked for ${what} after the message started to flow; ask before the first await`,
+        );
+    };
+    const pass = this;
+    return {
+      headers: () => this.headerWaiters.promise,
+      parts: (selector, handler) => {
+        late('parts()');
+        if (typeof handler !== 'function') throw new TypeError('parts(selector, handler): handler must be a function');
+        this.partSubs.push({ slot, selector: selector ?? {}, handler });
+      },
+      raw: () => {
+        late('raw()');
+        const stream = new PassThrough({ highWaterMark: 64 * 1024 });
+        slot.streams.add(stream);
+        this.rawSubs.push({ slot, stream });
+        return stream as Readable;
+      },
+      text: () => {
+        late('text()');
+        this.wantText = true;
+        return this.textResult.promise;
+      },
+      get size() {
+        return pass.size;
+      },
+      ended: () => this.endResult.promise,
+    };
+  }
+
+  /** Locks the views and prepares the splitter if any stage needs it. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    if (this.partSubs.length || this.wantText) {
+      const { limits } = this.options;
+      this.splitter = new Splitter({
+        maxHeadSize: limits.maxHeaderBytes,
+        // Our own part limit answers first with a symbol; this only bounds the splitter's memory.
+        maxChildNodes: Math.max(limits.maxParts * 4, 10_000) + 10,
+      }) as unknown as Transform;
+      this.dispatcher = new Writable({
+        objectMode: true,
+        highWaterMark: 16,
+        write: (obj: SplitterChunk, _enc, cb) => {
+          this.dispatch(obj).then(
+            () => cb(),
+            (err: unknown) => cb(err instanceof Error ? err : new Error(String(err))),
+          );
+        },
+      });
+      const onError = (err: Error & { code?: string }) => this.splitterFailed(err);
+      this.splitter.on('error', onError);
+      this.dispatcher.on('error', onError);
+      this.splitterDone = new Promise<void>((resolve) => {
+        this.dispatcher!.on('finish', resolve);
+        this.dispatcher!.on('close', resolve);
+        this.splitter!.on('close', () => {
+          if (this.splitterDead) resolve();
+        });
+        this.splitterResolve = resolve;
+      });
+      this.splitter.pipe(this.dispatcher);
+    }
+  }
+
+  private splitterResolve: (() => void) | undefined;
+
+  private splitterFailed(err: Error & { code?: string }): void {
+    if (this.splitterDead) return;
+    this.splitterDead = true;
+    const isHeader = err.code === 'EMAXLEN' && /header/i.test(err.message);
+    const isParts = err.code === 'EMAXLEN' && /child nodes/i.test(err.message);
+    this.options.onLimit(isHeader ? 'header' : isParts ? 'parts' : 'parse', err.message);
+    this.splitter?.unpipe();
+    this.splitter?.destroy();
+    this.dispatcher?.destroy();
+    this.closeLeafNow();
+    this.splitterResolve?.();
+  }
+
+  /** Feeds bytes; resolves when the pass can take more. */
+  async write(chunk: Buffer): Promise<void> {
+    if (this.finished) throw new MefError('MEF_CORE_PHASE_ORDER', 'write after end of message');
+    if (!this.started) this.start();
+    this.size += chunk.length;
+    if (this.sizeLimited) return;
+    if (this.size > this.options.limits.maxMessageBytes) {
+      this.sizeLimited = true;
+      this.options.onLimit('size', `message larger than ${this.options.limits.maxMessageBytes} bytes`);
+      // Views end here; the rest of the input is read and dropped so the host's stream completes.
+      await this.closeViews();
+      return;
+    }
+    if (this.options.store) await this.options.store.write(chunk);
+    if (this.headerEnd === -1 && !this.headerLimited) this.scanHeader(chunk);
+    if (this.rawSubs.length) await this.fanoutRaw(chunk);
+    if (this.splitter && !this.splitterDead) {
+      if (!this.splitter.write(chunk) && !this.splitterDead) await waitWritable(this.splitter);
+    }
+  }
+
+  /** Ends the message; resolves when every view has been fed to the end. */
+  async end(): Promise<void> {
+    if (this.finished) return;
+    if (!this.started) this.start();
+    this.finished = true;
+    if (this.options.store) await this.options.store.end();
+    if (this.headerEnd === -1 && !this.headerLimited) {
+      // No empty line: the whole message is its header block.
+      this.headerEnd = this.headLen;
+      this.resolveHeaders(Buffer.concat(this.headBuf));
+    }
+    await this.closeViews();
+    this.endResult.resolve({ size: this.size });
+  }
+
+  private async closeViews(): Promise<void> {
+    if (this.splitter && !this.splitterDead) {
+      this.splitter.end();
+      await this.splitterDone;
+    }
+    await this.closeLeaf();
+    for (const { stream } of this.rawSubs) if (!stream.destroyed) stream.end();
+    if (!this.headerResolved) this.resolveHeaders(Buffer.concat(this.headBuf));
+    this.resolveText();
+  }
+
+  /** Source failed: every view ends now, incomplete; stages see an error on their streams. */
+  abort(err: Error): void {
+    this.finished = true;
+    this.splitterDead = true;
+    this.splitter?.destroy();
+    this.dispatcher?.destroy();
+    this.closeLeafNow();
+    for (const { stream } of this.rawSubs) stream.destroy(err);
+    if (!this.headerResolved) this.resolveHeaders(Buffer.concat(this.headBuf));
+    this.resolveText();
+    this.endResult.resolve({ size: this.size });
+  }
+
+  /** The received root header block bytes (up to `headerEnd`). */
+  headerBytes(): Buffer | undefined {
+    return this.rootBytes;
+  }
+
+  private rootBytes: Buffer | undefined;
+
+  private headTail: Buffer = Buffer.alloc(0);
+  private sawLF = false;
+
+  private scanHeader(chunk: Buffer): void {
+    const base = this.headLen;
+    this.headBuf.push(chunk);
+    this.headLen += chunk.length;
+    // Rescan the last bytes of the previous chunk so a separator split across chunks is found.
+    const win = this.headTail.length ? Buffer.concat([this.headTail, chunk]) : chunk;
+    const winStart = base - this.headTail.length;
+    let end = -1;
+    for (let i = 0; i < win.length; i++) {
+      const c = win[i];
+      if (c === 0x0a) {
+        this.sawLF = true;
+        if (winStart + i === 0) {
+          end = 0;
+          break;
+        }
+        const n = win[i + 1];
+        if (n === 0x0a || (n === 0x0d && win[i + 2] === 0x0a)) {
+          end = winStart + i + 1;
+          break;
+        }
+      } else if (c === 0x0d) {
+        if (winStart + i === 0 && win[i + 1] === 0x0a) {
+          end = 0;
+          break;
+        }
+        if (!this.sawLF && win[i + 1] === 0x0d) {
+          end = winStart + i + 1; // bare CR line ends
+          break;
+        }
+      }
+    }
+    if (end !== -1) {
+      this.headerEnd = end;
+      const all = Buffer.concat(this.headBuf);
+      this.headBuf = [];
+      this.resolveHeaders(all.subarray(0, end));
+      return;
+    }
+    this.headTail = Buffer.from(win.subarray(Math.max(0, win.length - 3)));
+    if (this.headLen > this.options.limits.maxHeaderBytes) {
+      this.headerLimited = true;
+      this.options.onLimit('header', `header block larger than ${this.options.limits.maxHeaderBytes} bytes`);
+      const all = Buffer.concat(this.headBuf);
+      this.headBuf = [];
+      this.resolveHeaders(all.subarray(0, this.options.limits.maxHeaderBytes));
+    }
+  }
+
+  private resolveHeaders(bytes: Buffer): void {
+    if (this.headerResolved) return;
+    this.headerResolved = true;
+    if (this.headerEnd !== -1) this.rootBytes = bytes;
+    this.rootHeaders = HeaderBlock.parse(bytes);
+    this.headerWaiters.resolve(this.rootHeaders);
+  }
+
+  private async fanoutRaw(chunk: Buffer): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const { slot, stream } of this.rawSubs) {
+      if (slot.detached || stream.destroyed) continue;
+      if (!stream.write(chunk)) waits.push(waitDrain(slot, stream));
+    }
+    if (waits.length) await Promise.all(waits);
+  }
+
+  private async dispatch(obj: SplitterChunk): Promise<void> {
+    if (this.splitterDead) return;
+    if (obj.type === 'node') {
+      await this.closeLeaf();
+      this.openNode(obj);
+      return;
+    }
+    const leaf = this.leaf;
+    if (!leaf || obj.node !== leaf.node) {
+      if (leaf && obj.type === 'data') await this.closeLeaf();
+      return;
+    }
+    if (obj.type === 'body') {
+      if (!leaf.decoder.write(obj.value)) {
+        // A sync decoder holds its output until read: read it now, then it takes more.
+      }
+      await this.pump(leaf);
+    }
+  }
+
+  private openNode(node: MimeNode): void {
+    this.nodes++;
+    if (this.nodes > this.options.limits.maxParts) {
+      if (!this.partsLimited) {
+        this.partsLimited = true;
+        this.options.onLimit('parts', `more than ${this.options.limits.maxParts} MIME parts`);
+      }
+      return;
+    }
+    const depth = depthOf(node);
+    if (depth > this.options.limits.maxDepth) {
+      if (!this.depthLimited) {
+        this.depthLimited = true;
+        this.options.onLimit('depth', `MIME nesting deeper than ${this.options.limits.maxDepth}`);
+      }
+      return;
+    }
+    if (node.multipart || (node.rfc822 && !node.config.ignoreEmbedded)) return;
+    const type = (node.contentType || 'text/plain').toLowerCase();
+    const matched = this.partSubs.filter((s) => !s.slot.detached && selects(s.selector, node));
+    const textPart =
+      this.wantText &&
+      !this.textLimited &&
+      (type === 'text/plain' || type === 'text/html') &&
+      node.disposition !== 'attachment';
+    if (!matched.length && !textPart) return;
+
+    const decoder = node.getDecoder() as Transform;
+    decoder.on('error', () => {
+      /* a broken encoding ends the part; the rest of the message goes on */
+    });
+    const leaf: Leaf = {
+      node,
+      decoder,
+      outs: [],
+      text: textPart
+        ? { chunks: [], html: type === 'text/html', charset: node.charset || undefined }
+        : undefined,
+    };
+    if (matched.length) {
+      const headers = node.headers ? HeaderBlock.parse(node.headers.build()) : new HeaderBlock([], 0);
+      const partId = Array.isArray(node.partNr) && node.partNr.length ? node.partNr.join('.') : String(this.nodes);
+      for (const sub of matched) {
+        const stream = new PassThrough({ highWaterMark: 64 * 1024 });
+        sub.slot.streams.add(stream);
+        const part = new PartImpl(
+          partId,
+          depth,
+          type,
+          node.charset || undefined,
+          node.filename || undefined,
+          node.disposition || undefined,
+          node.encoding || undefined,
+          headers,
+          stream,
+        );
+        const out: Out = { sub, stream, part, done: false };
+        leaf.outs.push(out);
+        let result: void | Promise<void>;
+        try {
+          result = sub.handler(part);
+        } catch (err) {
+          sub.slot.fail('exception', err);
+          continue;
+        }
+        const p = Promise.resolve(result).catch((err: unknown) => sub.slot.fail('exception', err));
+        sub.slot.pending.push(p);
+      }
+    }
+    this.leaf = leaf;
+  }
+
+  /** Reads what the decoder has and hands it on, waiting for slow readers. */
+  private async pump(leaf: Leaf): Promise<void> {
+    for (;;) {
+      const data = leaf.decoder.read() as Buffer | null;
+      if (data === null) return;
+      await this.deliver(leaf, data);
+    }
+  }
+
+  private async deliver(leaf: Leaf, data: Buffer): Promise<void> {
+    if (leaf.text) this.collectText(leaf, data);
+    const waits: Promise<void>[] = [];
+    for (const out of leaf.outs) {
+      if (out.done) continue;
+      const { stream, part, sub } = out;
+      if (sub.slot.detached || stream.destroyed) {
+        out.done = true;
+        continue;
+      }
+      let piece = data;
+      const max = sub.selector.maxBytes;
+      if (max !== undefined && part.bytes + piece.length > max) {
+        piece = piece.subarray(0, Math.max(0, max - part.bytes));
+        part.truncated = true;
+      }
+      part.bytes += piece.length;
+      const ok = piece.length ? stream.write(piece) : true;
+      if (part.truncated) {
+        out.done = true;
+        stream.end();
+        this.release(out);
+        continue;
+      }
+      if (!ok) waits.push(waitDrain(sub.slot, stream));
+    }
+    if (waits.length) await Promise.all(waits);
+  }
+
+  private release(out: Out): void {
+    out.sub.slot.streams.delete(out.stream);
+  }
+
+  private collectText(leaf: Leaf, data: Buffer): void {
+    const t = leaf.text!;
+    const room = this.options.limits.maxTextBytes - this.textBytes;
+    if (room <= 0) {
+      this.limitText();
+      return;
+    }
+    const piece = data.length > room ? data.subarray(0, room) : data;
+    t.chunks.push(piece);
+    this.textBytes += piece.length;
+    if (data.length > room) this.limitText();
+  }
+
+  private limitText(): void {
+    if (this.textLimited) return;
+    this.textLimited = true;
+    this.options.onLimit('text', `more than ${this.options.limits.maxTextBytes} bytes of text`);
+  }
+
+  private async closeLeaf(): Promise<void> {
+    const leaf = this.leaf;
+    if (!leaf) return;
+    this.leaf = undefined;
+    const { decoder } = leaf;
+    if (!decoder.destroyed) {
+      await new Promise<void>((resolve) => {
+        let settled = false;
+        const done = () => {
+          if (settled) return;
+          settled = true;
+          resolve();
+        };
+        decoder.once('finish', done);
+        decoder.once('error', done);
+        decoder.once('close', done);
+        decoder.end();
+        // A decoder with nothing pending finishes at once; read what the flush produced.
+        setImmediate(() => {
+          if (decoder.writableFinished) done();
+        });
+      });
+      await this.pump(leaf);
+    }
+    this.finishLeaf(leaf);
+  }
+
+  private closeLeafNow(): void {
+    const leaf = this.leaf;
+    if (!leaf) return;
+    this.leaf = undefined;
+    leaf.decoder.destroy();
+    this.finishLeaf(leaf);
+  }
+
+  private finishLeaf(leaf: Leaf): void {
+    for (const out of leaf.outs) {
+      if (!out.done) {
+        out.done = true;
+        if (!out.stream.destroyed) out.stream.end();
+        this.release(out);
+      }
+    }
+    if (leaf.text?.chunks.length) {
+      const s = decodeText(Buffer.concat(leaf.text.chunks), leaf.text.charset);
+      (leaf.text.html ? this.htmls : this.texts).push(s);
+    }
+  }
+
+  private resolveText(): void {
+    if (!this.wantText) {
+      this.textResult.resolve({ text: '', html: '', subject: '', truncated: false });
+      return;
+    }
+    const html = this.htmls.join('\n');
+    const fromHtml = this.htmls.map((h) => htmlToText(h)).join('\n');
+    const text = [this.texts.join('\n'), fromHtml].filter(Boolean).join('\n');
+    this.textResult.resolve({
+      text,
+      html,
+      subject: this.rootHeaders?.getDecoded('subject') ?? '',
+      truncated: this.textLimited,
+    });
+  }
+}
