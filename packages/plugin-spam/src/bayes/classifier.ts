@@ -1,0 +1,145 @@
+import { createHash } from 'node:crypto';
+import type { BayesStore, Label, LearnOutcome } from './store.js';
+
+/** Options of the Robinson-Fisher (chi-square) combiner. */
+export interface ClassifierOptions {
+  /** Messages of EACH class that must be learned before the classifier speaks. Default 200. */
+  readonly minLearns?: number;
+  /** Robinson's strength `s` of the prior for rare tokens. Default 0.45. */
+  readonly strength?: number;
+  /** Robinson's prior `x` for an unseen token. Default 0.5. */
+  readonly prior?: number;
+  /** Tokens whose probability is closer to 0.5 than this are ignored. Default 0.1. */
+  readonly minDeviation?: number;
+  /** At most this many of the most telling tokens are combined. Default 150. */
+  readonly maxDiscriminators?: number;
+  /**
+   * How token probabilities are combined: Fisher's chi-square (`chi2`, SpamBayes) or
+   * Robinson's geometric mean (`robinson`, SpamAssassin before 3.0). Default `chi2`.
+   */
+  readonly combine?: 'chi2' | 'robinson';
+}
+
+/** The classifier's answer for one message. */
+export interface Classification {
+  /** Spam probability in [0, 1]: 1 certain spam, 0 certain ham, 0.5 no opinion. */
+  readonly probability: number;
+  /** Fisher's spam and ham indicators before they are combined. */
+  readonly spamness: number;
+  readonly hamness: number;
+  /** Distinct tokens combined. */
+  readonly used: number;
+  /** The most telling tokens with their probability, for reports. */
+  readonly top: readonly { readonly token: string; readonly p: number }[];
+}
+
+/** Upper tail of the chi-square distribution with `v` (even) degrees of freedom. */
+export function chi2Q(x2: number, v: number): number {
+  const m = x2 / 2;
+  let term = Math.exp(-m);
+  let sum = term;
+  for (let i = 1; i < v / 2; i++) {
+    term *= m / i;
+    sum += term;
+  }
+  return Math.min(sum, 1);
+}
+
+/** The digest under which a message is learned: distinct tokens, sorted, hashed. */
+export function messageDigest(tokens: readonly string[]): string {
+  const h = createHash('sha256');
+  for (const t of [...new Set(tokens)].sort()) h.update(t).update('\0');
+  return h.digest('hex').slice(0, 32);
+}
+
+/**
+ * A Bayesian classifier over a store: Robinson's per-token probability with a prior,
+ * combined with Fisher's chi-square method (the SpamBayes and SpamAssassin way).
+ */
+export class BayesClassifier {
+  readonly store: BayesStore;
+  readonly minLearns: number;
+  private readonly s: number;
+  private readonly x: number;
+  private readonly minDev: number;
+  private readonly maxDisc: number;
+  private readonly combine: 'chi2' | 'robinson';
+
+  constructor(store: BayesStore, options: ClassifierOptions = {}) {
+    this.store = store;
+    this.minLearns = options.minLearns ?? 200;
+    this.s = options.strength ?? 0.45;
+    this.x = options.prior ?? 0.5;
+    this.minDev = options.minDeviation ?? 0.1;
+    this.maxDisc = options.maxDiscriminators ?? 150;
+    this.combine = options.combine ?? 'chi2';
+  }
+
+  /** Learns one tokenized message; the same message learned twice counts once. */
+  learn(tokens: readonly string[], label: Label): Promise<LearnOutcome> {
+    const distinct = [...new Set(tokens)];
+    return this.store.learn(messageDigest(distinct), distinct, label);
+  }
+
+  /** Forgets one tokenized message learned before. */
+  forget(tokens: readonly string[]): Promise<boolean> {
+    const distinct = [...new Set(tokens)];
+    return this.store.forget(messageDigest(distinct), distinct);
+  }
+
+  /** Whether enough messages of each class were learned for the classifier to speak. */
+  async ready(): Promise<boolean> {
+    const t = await this.store.totals();
+    return t.spam >= this.minLearns && t.ham >= this.minLearns;
+  }
+
+  /** Classifies a tokenized message; `undefined` while too few messages were learned. */
+  async classify(tokens: readonly string[]): Promise<Classification | undefined> {
+    const totals = await this.store.totals();
+    if (totals.spam < this.minLearns || totals.ham < this.minLearns) return undefined;
+    const distinct = [...new Set(tokens)];
+    const counts = await this.store.counts(distinct);
+    const scored: { token: string; p: number; dev: number }[] = [];
+    for (let i = 0; i < distinct.length; i++) {
+      const c = counts[i];
+      if (!c || c.spam + c.ham === 0) continue;
+      const sr = c.spam / totals.spam;
+      const hr = c.ham / totals.ham;
+      const p = sr / (sr + hr);
+      const n = c.spam + c.ham;
+      const f = (this.s * this.x + n * p) / (this.s + n);
+      const dev = Math.abs(f - 0.5);
+      if (dev >= this.minDev) scored.push({ token: distinct[i] as string, p: f, dev });
+    }
+    scored.sort((a, b) => b.dev - a.dev || (a.token < b.token ? -1 : 1));
+    const used = scored.slice(0, this.maxDisc);
+    if (used.length === 0) return { probability: 0.5, spamness: 0, hamness: 0, used: 0, top: [] };
+    let lnHam = 0;
+    let lnSpam = 0;
+    for (const u of used) {
+      const p = Math.min(Math.max(u.p, 1e-9), 1 - 1e-9);
+      lnHam += Math.log(p);
+      lnSpam += Math.log(1 - p);
+    }
+    let spamness: number;
+    let hamness: number;
+    let probability: number;
+    if (this.combine === 'robinson') {
+      spamness = 1 - Math.exp(lnSpam / used.length);
+      hamness = 1 - Math.exp(lnHam / used.length);
+      probability = spamness + hamness === 0 ? 0.5 : (1 + (spamness - hamness) / (spamness + hamness)) / 2;
+    } else {
+      const v = 2 * used.length;
+      spamness = 1 - chi2Q(-2 * lnSpam, v);
+      hamness = 1 - chi2Q(-2 * lnHam, v);
+      probability = (spamness - hamness + 1) / 2;
+    }
+    return {
+      probability,
+      spamness,
+      hamness,
+      used: used.length,
+      top: used.slice(0, 10).map(({ token, p }) => ({ token, p })),
+    };
+  }
+}

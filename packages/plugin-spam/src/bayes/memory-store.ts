@@ -1,0 +1,118 @@
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { MefError } from '@mef/core';
+import type { BayesStore, Label, LearnOutcome, StoreTotals, TokenCounts } from './store.js';
+
+const FORMAT = 'mef-bayes/1';
+
+interface FileShape {
+  format: string;
+  totals: { spam: number; ham: number };
+  /** digest -> 's' | 'h' */
+  seen: Record<string, 's' | 'h'>;
+  /** token -> [spam, ham] */
+  tokens: Record<string, [number, number]>;
+}
+
+/**
+ * The embedded store: counts in a Map, saved to and loaded from one JSON file. Saving
+ * writes a temporary file and renames it, so a reader never sees half a model.
+ */
+export class MemoryStore implements BayesStore {
+  private readonly tokenMap = new Map<string, [number, number]>();
+  private readonly seen = new Map<string, Label>();
+  private spamTotal = 0;
+  private hamTotal = 0;
+
+  /** Number of distinct tokens held. */
+  get size(): number {
+    return this.tokenMap.size;
+  }
+
+  async counts(tokens: readonly string[]): Promise<TokenCounts[]> {
+    return this.countsSync(tokens);
+  }
+
+  /** The synchronous form of `counts`, for hot paths and tests. */
+  countsSync(tokens: readonly string[]): TokenCounts[] {
+    return tokens.map((t) => {
+      const c = this.tokenMap.get(t);
+      return c ? { spam: c[0], ham: c[1] } : { spam: 0, ham: 0 };
+    });
+  }
+
+  async totals(): Promise<StoreTotals> {
+    return { spam: this.spamTotal, ham: this.hamTotal };
+  }
+
+  async learn(digest: string, tokens: readonly string[], label: Label): Promise<LearnOutcome> {
+    const before = this.seen.get(digest);
+    if (before === label) return 'duplicate';
+    if (before !== undefined) this.apply(tokens, before, -1);
+    this.apply(tokens, label, 1);
+    this.seen.set(digest, label);
+    return before === undefined ? 'learned' : 'relearned';
+  }
+
+  async forget(digest: string, tokens: readonly string[]): Promise<boolean> {
+    const before = this.seen.get(digest);
+    if (before === undefined) return false;
+    this.apply(tokens, before, -1);
+    this.seen.delete(digest);
+    return true;
+  }
+
+  private apply(tokens: readonly string[], label: Label, delta: 1 | -1): void {
+    const i = label === 'spam' ? 0 : 1;
+    for (const t of new Set(tokens)) {
+      let c = this.tokenMap.get(t);
+      if (!c) {
+        if (delta < 0) continue;
+        c = [0, 0];
+        this.tokenMap.set(t, c);
+      }
+      c[i] = Math.max(0, c[i] + delta);
+      if (c[0] === 0 && c[1] === 0) this.tokenMap.delete(t);
+    }
+    if (label === 'spam') this.spamTotal = Math.max(0, this.spamTotal + delta);
+    else this.hamTotal = Math.max(0, this.hamTotal + delta);
+  }
+
+  /** Writes the model to `path` (atomically, through a temporary file). */
+  async save(path: string): Promise<void> {
+    const data: FileShape = {
+      format: FORMAT,
+      totals: { spam: this.spamTotal, ham: this.hamTotal },
+      seen: Object.fromEntries([...this.seen].map(([d, l]) => [d, l === 'spam' ? 's' : 'h'])),
+      tokens: Object.fromEntries(this.tokenMap),
+    };
+    const tmp = `${path}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify(data));
+    await rename(tmp, path);
+  }
+
+  /** Loads a model saved with `save`. A missing file gives an empty store when `missingOk`. */
+  static async load(path: string, options: { missingOk?: boolean } = {}): Promise<MemoryStore> {
+    const store = new MemoryStore();
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      if (options.missingOk && (err as NodeJS.ErrnoException).code === 'ENOENT') return store;
+      throw new MefError('MEF_SPAM_BAYES_STORE', `Cannot read Bayes model ${path}`, { cause: err });
+    }
+    let data: FileShape;
+    try {
+      data = JSON.parse(text) as FileShape;
+    } catch (err) {
+      throw new MefError('MEF_SPAM_BAYES_STORE', `Bayes model ${path} is not valid JSON`, { cause: err });
+    }
+    if (data.format !== FORMAT) {
+      throw new MefError('MEF_SPAM_BAYES_STORE', `Bayes model ${path} has format ${String(data.format)}, expected ${FORMAT}`);
+    }
+    store.spamTotal = data.totals.spam;
+    store.hamTotal = data.totals.ham;
+    for (const [d, l] of Object.entries(data.seen)) store.seen.set(d, l === 's' ? 'spam' : 'ham');
+    for (const [t, c] of Object.entries(data.tokens)) store.tokenMap.set(t, [c[0], c[1]]);
+    return store;
+  }
+}

@@ -1,0 +1,35 @@
+/** Which class a message is learned as. */
+export type Label = 'spam' | 'ham';
+
+/** The outcome of learning one message. */
+export type LearnOutcome = 'learned' | 'duplicate' | 'relearned';
+
+/** Per-token counts: in how many spam and ham messages the token occurred. */
+export interface TokenCounts {
+  readonly spam: number;
+  readonly ham: number;
+}
+
+/** How many messages of each class the store has learned. */
+export interface StoreTotals {
+  readonly spam: number;
+  readonly ham: number;
+}
+
+/**
+ * Where the Bayes model lives. Every method may be async (Redis) or answer at once
+ * (memory). `learn` is idempotent per message digest: learning the same message again with
+ * the same label changes nothing; with the other label it moves the message (unlearn, then
+ * learn), as SpamAssassin's `sa-learn` does.
+ */
+export interface BayesStore {
+  /** Counts for each token, in the order asked (zero counts for unknown tokens). */
+  counts(tokens: readonly string[]): Promise<TokenCounts[]>;
+  totals(): Promise<StoreTotals>;
+  /** Learns a message's distinct tokens under its digest. */
+  learn(digest: string, tokens: readonly string[], label: Label): Promise<LearnOutcome>;
+  /** Forgets a learned message; false when the digest is unknown. */
+  forget(digest: string, tokens: readonly string[]): Promise<boolean>;
+  /** Releases connections or files. */
+  close?(): Promise<void>;
+}

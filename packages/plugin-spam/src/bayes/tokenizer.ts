@@ -1,0 +1,191 @@
+import type { MessageFeatures } from '../features.js';
+
+/** Options of the tokenizer. */
+export interface TokenizerOptions {
+  /**
+   * Width of the orthogonal sparse bigram window over body words: each word is paired with
+   * the next `window - 1` words, the gap encoded in the token. 1 means words only.
+   * Default 2 (words plus adjacent pairs), which generalised best on the evaluation split.
+   */
+  readonly window?: number;
+  /** Longest word kept as itself; longer words become a length-class token. Default 24. */
+  readonly maxWordLength?: number;
+  /** At most this many body words are read (bounds CPU on huge text). Default 6,000. */
+  readonly maxWords?: number;
+}
+
+/**
+ * Headers the tokenizer never reads: relay hops, dates and ids only teach the model where and
+ * when a corpus was collected, and mail clients' or other filters' own marks would teach it
+ * someone else's verdict.
+ */
+const SKIPPED_HEADERS = new Set([
+  'received',
+  'date',
+  'message-id',
+  'delivered-to',
+  'delivery-date',
+  'return-path',
+  'x-keywords',
+  'x-status',
+  'status',
+  'x-uid',
+  'x-sieve',
+  'x-original-date',
+  'x-originalarrivaltime',
+  'x-delivered-to',
+  'x-mail-from',
+  'x-authentication-warning',
+  'content-length',
+  'lines',
+  'x-mailscanner',
+  'x-mef-monitor',
+  'references',
+  'in-reply-to',
+  'thread-index',
+]);
+const SKIPPED_PREFIXES = ['x-spam', 'x-virus', 'x-bogosity', 'x-rspamd', 'x-mef', 'arc-', 'authentication-results'];
+
+/** Headers whose values are split into words (other headers count only by name). */
+const WORD_HEADERS = ['subject', 'from', 'reply-to', 'x-mailer', 'user-agent', 'organization', 'sender'];
+
+const WORD_RE = /[\p{L}\p{N}$€£][\p{L}\p{N}'$€£%-]*/gu;
+const URL_RE = /\b(?:https?|ftp):\/\/([^\s/?#"'<>)\]]+)([^\s"'<>)\]]*)/gi;
+const EMAIL_RE = /[\w.+-]+@([\w-]+(?:\.[\w-]+)+)/g;
+const TAG_RE = /<([a-zA-Z][a-zA-Z0-9]{0,15})\b([^>]{0,400})>/g;
+const ATTR_RE = /([a-zA-Z-]{1,20})\s*=/g;
+const IPV4_RE = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+
+function addWords(out: string[], prefix: string, text: string, maxLen: number): void {
+  WORD_RE.lastIndex = 0;
+  for (let m = WORD_RE.exec(text); m; m = WORD_RE.exec(text)) {
+    const w = m[0].toLowerCase();
+    if (w.length > maxLen) out.push(`${prefix}long:${w.slice(0, 4)}:${Math.min(w.length >> 3, 8)}`);
+    else out.push(prefix + w);
+  }
+}
+
+function hostTokens(out: string[], prefix: string, rawHost: string): void {
+  const host = rawHost.toLowerCase().replace(/^[^@]*@/, '').replace(/:\d+$/, '').replace(/\.$/, '');
+  if (!host) return;
+  if (IPV4_RE.test(host) || host.startsWith('[')) {
+    out.push(`${prefix}ip`);
+    return;
+  }
+  const labels = host.split('.');
+  out.push(`${prefix}${host}`);
+  if (labels.length > 2) out.push(`${prefix}${labels.slice(-2).join('.')}`);
+  out.push(`${prefix}tld:${labels[labels.length - 1] ?? ''}`);
+  if (/%[0-9a-f]{2}/i.test(rawHost)) out.push(`${prefix}escaped`);
+}
+
+function bucket(n: number): number {
+  return n === 0 ? 0 : Math.min(Math.ceil(Math.log2(n + 1)), 20);
+}
+
+/**
+ * Turns a message into tokens: selected header words (prefixed with the header), the names of
+ * the headers present, decoded body words with sparse bigrams, URL hosts, HTML tag and
+ * attribute names, and the MIME structure. Tokens repeat as often as they occur; the
+ * classifier counts each once per message.
+ */
+export function tokenize(msg: MessageFeatures, options: TokenizerOptions = {}): string[] {
+  const window = options.window ?? 2;
+  const maxLen = options.maxWordLength ?? 24;
+  const maxWords = options.maxWords ?? 6000;
+  const out: string[] = [];
+
+  // Headers.
+  const seenNames = new Set<string>();
+  for (const f of msg.headers.fields) {
+    const key = f.key;
+    if (SKIPPED_HEADERS.has(key) || SKIPPED_PREFIXES.some((p) => key.startsWith(p))) continue;
+    if (!seenNames.has(key)) {
+      seenNames.add(key);
+      out.push(`h:${key}`);
+    }
+  }
+  for (const name of WORD_HEADERS) {
+    if (name === 'subject') continue;
+    const v = msg.headers.getDecoded(name);
+    if (v === undefined) continue;
+    addWords(out, `${name}:`, v, maxLen);
+    EMAIL_RE.lastIndex = 0;
+    for (let m = EMAIL_RE.exec(v); m; m = EMAIL_RE.exec(v)) hostTokens(out, `${name}-dom:`, m[1] ?? '');
+  }
+  const subject = msg.subject;
+  addWords(out, 's:', subject, maxLen);
+  if (subject.length > 0) {
+    const letters = subject.replace(/[^\p{L}]/gu, '');
+    if (letters.length >= 6 && letters === letters.toUpperCase()) out.push('s-shape:caps');
+    if (/[!?]{2,}/.test(subject)) out.push('s-shape:bang');
+    if (/\$\d|\d+%/.test(subject)) out.push('s-shape:money');
+  } else out.push('s-shape:empty');
+  const ct = (msg.headers.get('content-type') ?? 'text/plain').toLowerCase();
+  const mainType = /^\s*([a-z0-9-]+\/[a-z0-9.+-]+)/.exec(ct)?.[1] ?? 'invalid';
+  out.push(`ct:${mainType}`);
+  const charset = /charset\s*=\s*"?([^";\s]+)/.exec(ct)?.[1];
+  if (charset) out.push(`charset:${charset}`);
+  const to = msg.headers.getAll('to').join(',');
+  out.push(`to-count:${bucket(to.split(',').filter((s) => s.includes('@')).length)}`);
+
+  // Structure.
+  out.push(`parts:${bucket(msg.parts.length)}`);
+  for (const p of msg.parts) {
+    out.push(`part:${p.contentType.toLowerCase()}`);
+    if (p.filename) {
+      const ext = /\.([a-z0-9]{1,8})$/i.exec(p.filename)?.[1];
+      out.push(`attach:${ext ? ext.toLowerCase() : 'noext'}`);
+    }
+  }
+  out.push(`text-size:${bucket(msg.text.length >> 6)}`);
+  if (msg.html.length > 0) {
+    out.push(`html-size:${bucket(msg.html.length >> 6)}`);
+    const ratio = msg.text.length / msg.html.length;
+    out.push(`html-ratio:${Math.min(Math.floor(ratio * 10), 10)}`);
+    TAG_RE.lastIndex = 0;
+    let tags = 0;
+    for (let m = TAG_RE.exec(msg.html); m && tags < 2000; m = TAG_RE.exec(msg.html), tags++) {
+      const tag = (m[1] ?? '').toLowerCase();
+      out.push(`tag:${tag}`);
+      const attrs = m[2] ?? '';
+      ATTR_RE.lastIndex = 0;
+      for (let a = ATTR_RE.exec(attrs); a; a = ATTR_RE.exec(attrs)) out.push(`attr:${tag}:${(a[1] ?? '').toLowerCase()}`);
+    }
+  }
+
+  // URLs and addresses in the body (text and HTML).
+  for (const source of [msg.text, msg.html]) {
+    URL_RE.lastIndex = 0;
+    let n = 0;
+    for (let m = URL_RE.exec(source); m && n < 500; m = URL_RE.exec(source), n++) {
+      hostTokens(out, 'url:', m[1] ?? '');
+      const path = m[2] ?? '';
+      if (/\.(?:exe|scr|zip|php|cgi|asp)\b/i.test(path)) out.push('url-path:active');
+      if (path.includes('?')) out.push('url-path:query');
+    }
+    EMAIL_RE.lastIndex = 0;
+    n = 0;
+    for (let m = EMAIL_RE.exec(source); m && n < 200; m = EMAIL_RE.exec(source), n++) {
+      hostTokens(out, 'email:', m[1] ?? '');
+    }
+  }
+
+  // Body words with orthogonal sparse bigrams.
+  const words: string[] = [];
+  WORD_RE.lastIndex = 0;
+  const text = msg.text;
+  for (let m = WORD_RE.exec(text); m && words.length < maxWords; m = WORD_RE.exec(text)) {
+    let w = m[0].toLowerCase();
+    if (w.length > maxLen) w = `long:${w.slice(0, 4)}:${Math.min(w.length >> 3, 8)}`;
+    words.push(w);
+  }
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i] as string;
+    out.push(w);
+    for (let d = 1; d < window && i + d < words.length; d++) {
+      out.push(`${w}~${d}~${words[i + d]}`);
+    }
+  }
+  return out;
+}
