@@ -1,3 +1,4 @@
+import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { CLAMD_BINARY, type ClamdServer, startClamd } from './support/clamd-server.js';
 
