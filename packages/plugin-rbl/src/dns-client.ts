@@ -1,0 +1,298 @@
+import { promises as dns } from 'node:dns';
+import { isIP } from 'node:net';
+import { invalidOption } from '@mef/core';
+import { type CachedAnswer, MemoryCache, type RblCache } from './cache.js';
+import { RblError } from './errors.js';
+import { Limiter } from './limiter.js';
+import { normalizeZone } from './query.js';
+
+/** Options of {@link DnsListClient}. */
+export interface DnsClientOptions {
+  /**
+   * The DNS servers to ask, as IP literals with an optional port: `127.0.0.1:5353`,
+   * `[::1]:53`, `192.0.2.53`. Required: the client never falls back to the system resolver.
+   */
+  servers: readonly string[];
+  /** Most time one lookup may take, queueing included, in ms (default 1,000). */
+  timeout?: number;
+  /** How many times a query is sent to each server before giving up (default 2). */
+  tries?: number;
+  /** Most queries in flight at once (default 32): UDP loses answers when thousands go at once. */
+  concurrency?: number;
+  /** Answer cache; `false` turns caching off (default: a {@link MemoryCache} of 10,000 entries). */
+  cache?: RblCache | false;
+  /** TTL in s of a negative answer when the zone's SOA minimum is unknown (default 300). */
+  negativeTtl?: number;
+  /** Lower bound of cached TTLs in s (default 0: the answer's own TTL). */
+  minTtl?: number;
+  /** Upper bound of cached TTLs in s (default 86,400). */
+  maxTtl?: number;
+  /** TTL in s of cached TXT answers: Node's resolver does not report TXT TTLs (default 300). */
+  txtTtl?: number;
+}
+
+/** The answer to one lookup. */
+export interface LookupAnswer {
+  /** A addresses or TXT strings (each TXT record's strings joined); empty for NXDOMAIN and NODATA. */
+  readonly records: readonly string[];
+  /** True when the cache answered and no query was sent. */
+  readonly cached: boolean;
+}
+
+/** Counters of a client, for tests, health and benchmarks. */
+export interface DnsClientStats {
+  queries: number;
+  cacheHits: number;
+  timeouts: number;
+  failures: number;
+}
+
+const NEGATIVE = new Set(['ENOTFOUND', 'ENODATA']);
+
+function checkNumber(name: string, v: unknown, min: number, integer = false): void {
+  if (v === undefined) return;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {
+    throw invalidOption(name, v, `${integer ? 'an integer' : 'a number'} >= ${min}`);
+  }
+}
+
+/** Checks a server address; returns it in the form `Resolver.setServers` takes. */
+export function parseServer(server: unknown, option = 'servers'): string {
+  if (typeof server !== 'string') throw invalidOption(option, server, 'an IP address with an optional port');
+  const s = server.trim();
+  let host: string;
+  let port: string | undefined;
+  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
+  const v4 = /^([\d.]+)(?::(\d+))?$/.exec(s);
+  if (bracket) [, host = '', port] = bracket;
+  else if (v4) [, host = '', port] = v4;
+  else host = s;
+  const family = isIP(host);
+  const p = port === undefined ? 53 : Number(port);
+  if (!family || !Number.isInteger(p) || p < 1 || p > 65535) {
+    throw invalidOption(
+      option,
+      server,
+      'an IP address with an optional port, such as "127.0.0.1:5353" or "[::1]:53"',
+    );
+  }
+  return family === 6 ? `[${host}]:${p}` : `${host}:${p}`;
+}
+
+/**
+ * Asks DNS lists through an explicitly configured resolver: per-lookup deadline, bounded
+ * concurrency, a TTL-respecting cache (negative answers too) and coalescing of identical
+ * lookups in flight.
+ */
+export class DnsListClient {
+  readonly servers: readonly string[];
+  readonly timeout: number;
+  readonly stats: DnsClientStats = { queries: 0, cacheHits: 0, timeouts: 0, failures: 0 };
+  readonly #resolver: dns.Resolver;
+  readonly #limiter: Limiter;
+  readonly #cache: RblCache | undefined;
+  readonly #negativeTtl: number;
+  readonly #minTtl: number;
+  readonly #maxTtl: number;
+  readonly #txtTtl: number;
+  readonly #zoneNegativeTtl = new Map<string, number>();
+  readonly #inflight = new Map<string, Promise<LookupAnswer>>();
+
+  constructor(options: DnsClientOptions) {
+    if (!options || typeof options !== 'object') throw invalidOption('options', options, 'an options object');
+    const { servers } = options;
+    if (!Array.isArray(servers) || servers.length === 0) {
+      throw invalidOption(
+        'servers',
+        servers,
+        'a non-empty list of DNS servers such as ["127.0.0.1:53"] (the system resolver is never used implicitly)',
+      );
+    }
+    this.servers = servers.map((s, i) => parseServer(s, `servers[${i}]`));
+    checkNumber('timeout', options.timeout, 1);
+    checkNumber('tries', options.tries, 1, true);
+    checkNumber('concurrency', options.concurrency, 1, true);
+    checkNumber('negativeTtl', options.negativeTtl, 0);
+    checkNumber('minTtl', options.minTtl, 0);
+    checkNumber('maxTtl', options.maxTtl, 0);
+    checkNumber('txtTtl', options.txtTtl, 0);
+    const cache = options.cache;
+    if (cache !== undefined && cache !== false) {
+      if (typeof cache !== 'object' || typeof cache.get !== 'function' || typeof cache.set !== 'function') {
+        throw invalidOption('cache', cache, 'an object with get(key) and set(key, value, ttl), or false');
+      }
+    }
+    this.timeout = options.timeout ?? 1000;
+    const tries = options.tries ?? 2;
+    // c-ares doubles the wait on each retry round: split the budget so that every try fits.
+    const perTry = Math.max(1, Math.floor(this.timeout / (2 ** tries - 1)));
+    this.#resolver = new dns.Resolver({ timeout: perTry, tries });
+    this.#resolver.setServers([...this.servers]);
+    this.#limiter = new Limiter(options.concurrency ?? 32);
+    this.#cache = cache === false ? undefined : (cache ?? new MemoryCache());
+    this.#negativeTtl = options.negativeTtl ?? 300;
+    this.#minTtl = options.minTtl ?? 0;
+    this.#maxTtl = options.maxTtl ?? 86_400;
+    this.#txtTtl = options.txtTtl ?? 300;
+  }
+
+  /** Sets the negative-answer TTL of a zone (its SOA minimum), in s. */
+  setZoneNegativeTtl(zone: string, ttl: number): void {
+    this.#zoneNegativeTtl.set(normalizeZone(zone), ttl);
+  }
+
+  /** The negative-answer TTL in force for a zone. */
+  negativeTtl(zone: string | undefined): number {
+    return (
+      (zone === undefined ? undefined : this.#zoneNegativeTtl.get(normalizeZone(zone))) ?? this.#negativeTtl
+    );
+  }
+
+  /**
+   * Reads a zone's SOA and records its minimum as the zone's negative TTL (RFC 2308).
+   * Returns the minimum, or undefined when the zone has no SOA (rbldnsd without `$SOA`).
+   */
+  async learnNegativeTtl(zone: string): Promise<number | undefined> {
+    try {
+      const soa = await this.#withDeadline(`SOA ${zone}`, () =>
+        this.#resolver.resolveSoa(normalizeZone(zone)),
+      );
+      this.setZoneNegativeTtl(zone, soa.minttl);
+      return soa.minttl;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Looks up the A records of `name` (a DNSBL query name). */
+  lookupA(name: string, zone?: string, options: { fresh?: boolean } = {}): Promise<LookupAnswer> {
+    return this.#lookup('A', name, zone, options.fresh === true);
+  }
+
+  /** Looks up the TXT records of `name` (the reason text of a listing). */
+  lookupTxt(name: string, zone?: string): Promise<LookupAnswer> {
+    return this.#lookup('TXT', name, zone, false);
+  }
+
+  /** Stops every query in flight (they fail with `MEF_RBL_UNAVAILABLE`). */
+  cancel(): void {
+    this.#resolver.cancel();
+  }
+
+  #lookup(type: 'A' | 'TXT', name: string, zone: string | undefined, fresh: boolean): Promise<LookupAnswer> {
+    const key = `${type}:${name.toLowerCase()}`;
+    // A fresh lookup (a health probe) bypasses the cache and the coalescing.
+    if (fresh) return this.#resolve(type, key, name, zone, true);
+    const pending = this.#inflight.get(key);
+    if (pending) return pending.then((a) => ({ records: a.records, cached: true }));
+    const p = this.#resolve(type, key, name, zone, false).finally(() => this.#inflight.delete(key));
+    this.#inflight.set(key, p);
+    return p;
+  }
+
+  async #resolve(
+    type: 'A' | 'TXT',
+    key: string,
+    name: string,
+    zone: string | undefined,
+    fresh: boolean,
+  ): Promise<LookupAnswer> {
+    if (this.#cache && !fresh) {
+      let hit: CachedAnswer | undefined;
+      try {
+        hit = await this.#cache.get(key);
+      } catch {
+        hit = undefined; // a shared cache that is down costs a query, not a failure
+      }
+      if (hit && Array.isArray(hit.records)) {
+        this.stats.cacheHits++;
+        return { records: hit.records, cached: true };
+      }
+    }
+    let records: string[];
+    let ttl: number;
+    try {
+      if (type === 'A') {
+        const rs = await this.#withDeadline(name, () => this.#resolver.resolve4(name, { ttl: true }));
+        records = rs.map((r) => r.address);
+        ttl = rs.reduce((m, r) => Math.min(m, r.ttl), Number.POSITIVE_INFINITY);
+      } else {
+        const rs = await this.#withDeadline(name, () => this.#resolver.resolveTxt(name));
+        records = rs.map((chunks) => chunks.join(''));
+        ttl = this.#txtTtl;
+      }
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'string' && NEGATIVE.has(code)) {
+        records = [];
+        ttl = this.negativeTtl(zone);
+      } else {
+        throw err;
+      }
+    }
+    if (!Number.isFinite(ttl)) ttl = this.#negativeTtl;
+    ttl = Math.min(this.#maxTtl, Math.max(this.#minTtl, ttl));
+    if (this.#cache && !fresh && ttl > 0) {
+      try {
+        await this.#cache.set(key, { records }, ttl);
+      } catch {
+        // a shared cache that is down only costs later queries
+      }
+    }
+    return { records, cached: false };
+  }
+
+  /** Runs one query inside a concurrency slot, bounded by the deadline (queueing included). */
+  #withDeadline<T>(name: string, run: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const timer = setTimeout(() => {
+        settled = true;
+        this.stats.timeouts++;
+        reject(new RblError('MEF_RBL_TIMEOUT', `No DNS answer for ${name} within ${this.timeout} ms`));
+      }, this.timeout);
+      void this.#limiter.acquire().then((release) => {
+        if (settled) {
+          release();
+          return;
+        }
+        this.stats.queries++;
+        run().then(
+          (value) => {
+            release();
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            resolve(value);
+          },
+          (err: unknown) => {
+            release();
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            const code = (err as { code?: unknown }).code;
+            if (typeof code === 'string' && NEGATIVE.has(code)) {
+              reject(err);
+              return;
+            }
+            if (code === 'ETIMEOUT') {
+              this.stats.timeouts++;
+              reject(
+                new RblError('MEF_RBL_TIMEOUT', `No DNS answer for ${name} within ${this.timeout} ms`, {
+                  cause: err,
+                }),
+              );
+              return;
+            }
+            this.stats.failures++;
+            reject(
+              new RblError('MEF_RBL_UNAVAILABLE', `DNS lookup of ${name} failed: ${String(code ?? err)}`, {
+                cause: err,
+              }),
+            );
+          },
+        );
+      });
+    });
+  }
+}

@@ -1,0 +1,430 @@
+import { invalidOption } from '@mef/core';
+import type { DnsListClient } from './dns-client.js';
+import { RblError } from './errors.js';
+import { domainQueryName, ipQueryName, normalizeZone } from './query.js';
+import { checkSymbol, ReturnCodeMap, type ReturnCodeRule, spamhausErrorCodes } from './return-codes.js';
+
+/**
+ * What a list is asked about:
+ * - `client`: the connecting IP (DNSBL);
+ * - `received`: the public hops of `Received` fields (DNSBL);
+ * - `helo`: the HELO/EHLO name (RHSBL);
+ * - `mailfrom`: the domain of MAIL FROM (RHSBL);
+ * - `from`: the domain of the `From` header (RHSBL);
+ * - `uri`: the registrable domains of links in the body (URIBL, SURBL, DBL);
+ * - `uri-ip`: the IPs of links such as `http://192.0.2.1/` (DNSBL or SURBL).
+ */
+export type RblCheck = 'client' | 'received' | 'helo' | 'mailfrom' | 'from' | 'uri' | 'uri-ip';
+
+const CHECKS: readonly RblCheck[] = ['client', 'received', 'helo', 'mailfrom', 'from', 'uri', 'uri-ip'];
+const IP_CHECKS = new Set<RblCheck>(['client', 'received', 'uri-ip']);
+
+/** The reply template of a rejecting list. `{target}`, `{zone}` and `{txt}` are filled in. */
+export interface RblReplyTemplate {
+  /** SMTP code (default 554 at connect, 550 later). */
+  code?: number;
+  /** Enhanced status code (default `5.7.1`). */
+  enhanced?: string;
+  /**
+   * Text (default `"{target} is listed by {zone}{txt}"`); `{txt}` becomes `"; "` plus the
+   * list's TXT reason when `txt` is on, else nothing.
+   */
+  text?: string;
+}
+
+/** The test entries a list's health probe asks for. */
+export interface RblProbe {
+  /** An entry the list must list (default `127.0.0.2`, or `test` for domain lists). */
+  listed?: string;
+  /** An entry the list must not list (default `127.0.0.1`, or `invalid` for domain lists). */
+  unlisted?: string;
+}
+
+/** One DNS list. */
+export interface RblListConfig {
+  /** The zone, such as `zen.spamhaus.org`. */
+  zone: string;
+  /** Short name for symbols and health (default: the zone's first label, upper case). */
+  name?: string;
+  /** What the list is asked about. */
+  checks: readonly RblCheck[];
+  /** The return-code map; answers no rule matches fall to the default symbol. */
+  returnCodes?: readonly ReturnCodeRule[];
+  /**
+   * Symbol for listed answers that no rule matches, or `null` to ignore them. Default:
+   * `RBL_<NAME>` (`URIBL_<NAME>` for link-only lists, `DNSWL_<NAME>` for allowlists) when the
+   * list has no return codes, else `null`.
+   */
+  defaultSymbol?: string | null;
+  /** Score of the default symbol (default 2, or -2 for allowlists). */
+  defaultScore?: number;
+  /** Answers that are errors, never listings (default: the Spamhaus error codes). */
+  errorCodes?: readonly string[];
+  /** An allowlist (DNSWL): a hit lowers the score, may skip stages and cancels this plugin's rejects. */
+  allowlist?: boolean;
+  /** Stages to skip for the transaction when this allowlist lists the client (`ctx.findings.skip`). */
+  skip?: readonly string[];
+  /**
+   * Whether a hit rejects: `'connect'` at the phase that found it (connect for the client,
+   * HELO, MAIL FROM; end of message for message checks), `'rcpt'` at each RCPT (end of
+   * message for message checks), `false` to score only (default).
+   */
+  reject?: false | 'connect' | 'rcpt';
+  /** Reply of a reject. */
+  reply?: RblReplyTemplate;
+  /** Fetch the TXT record of a listing for the reply and the symbol (default false). */
+  txt?: boolean;
+  /** The health probe's test entries, or `false` for none. */
+  probe?: RblProbe | false;
+}
+
+/** A list as the checker runs it. */
+export interface CompiledList {
+  readonly zone: string;
+  readonly name: string;
+  readonly checks: ReadonlySet<RblCheck>;
+  readonly map: ReturnCodeMap;
+  readonly allowlist: boolean;
+  readonly skip: readonly string[];
+  readonly reject: false | 'connect' | 'rcpt';
+  readonly reply: RblReplyTemplate;
+  readonly txt: boolean;
+  readonly probe: { readonly ip?: Required<RblProbe>; readonly domain?: Required<RblProbe> } | false;
+}
+
+/** Compiles and checks one list config; a bad value throws a TypeError naming the option. */
+export function compileList(config: RblListConfig, index = 0): CompiledList {
+  const at = `lists[${index}]`;
+  if (!config || typeof config !== 'object') throw invalidOption(at, config, 'a list config object');
+  if (typeof config.zone !== 'string' || !/^[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?$/i.test(config.zone.trim())) {
+    throw invalidOption(`${at}.zone`, config.zone, 'a DNS zone name such as "zen.spamhaus.org"');
+  }
+  const zone = normalizeZone(config.zone);
+  if (!Array.isArray(config.checks) || config.checks.length === 0) {
+    throw invalidOption(`${at}.checks`, config.checks, `a non-empty list of ${CHECKS.join(', ')}`);
+  }
+  for (const c of config.checks) {
+    if (!CHECKS.includes(c)) throw invalidOption(`${at}.checks`, c, `one of ${CHECKS.join(', ')}`);
+  }
+  const name =
+    config.name ??
+    (zone.split('.')[0] ?? zone)
+      .toUpperCase()
+      .replace(/[^A-Z0-9]+/g, '_')
+      .replace(/^_+|_+$/g, '');
+  if (typeof name !== 'string' || !/^[A-Z0-9_]+$/.test(name)) {
+    throw invalidOption(`${at}.name`, config.name, 'an UPPER_SNAKE name such as "ZEN"');
+  }
+  const allowlist = config.allowlist === true;
+  const rules = config.returnCodes ?? [];
+  if (!Array.isArray(rules)) throw invalidOption(`${at}.returnCodes`, rules, 'a list of return-code rules');
+  const linkOnly = config.checks.every((c) => c === 'uri' || c === 'uri-ip');
+  const prefix = allowlist ? 'DNSWL' : linkOnly ? 'URIBL' : 'RBL';
+  let defaultSymbol =
+    config.defaultSymbol === undefined ? (rules.length ? null : `${prefix}_${name}`) : config.defaultSymbol;
+  if (defaultSymbol !== null) checkSymbol(defaultSymbol, `${at}.defaultSymbol`);
+  const defaultScore = config.defaultScore ?? (allowlist ? -2 : 2);
+  if (typeof defaultScore !== 'number' || !Number.isFinite(defaultScore)) {
+    throw invalidOption(`${at}.defaultScore`, defaultScore, 'a finite number');
+  }
+  if (
+    config.reject !== undefined &&
+    config.reject !== false &&
+    config.reject !== 'connect' &&
+    config.reject !== 'rcpt'
+  ) {
+    throw invalidOption(`${at}.reject`, config.reject, 'false, "connect" or "rcpt"');
+  }
+  if (allowlist && config.reject)
+    throw invalidOption(`${at}.reject`, config.reject, 'false for an allowlist');
+  const skip = config.skip ?? [];
+  if (!Array.isArray(skip) || skip.some((s) => typeof s !== 'string' || !s)) {
+    throw invalidOption(`${at}.skip`, skip, 'a list of stage names');
+  }
+  const reply = config.reply ?? {};
+  if (reply.code !== undefined && (!Number.isInteger(reply.code) || reply.code < 400 || reply.code > 599)) {
+    throw invalidOption(`${at}.reply.code`, reply.code, 'a 4xx or 5xx SMTP code');
+  }
+  const map = new ReturnCodeMap(rules, {
+    errorCodes: config.errorCodes ?? spamhausErrorCodes,
+    option: `${at}.returnCodes`,
+    ...(defaultSymbol !== null
+      ? { defaultRule: { code: '127.0.0.0/8', symbol: defaultSymbol, score: defaultScore } }
+      : {}),
+  });
+  defaultSymbol = defaultSymbol ?? null;
+  const hasIp = config.checks.some((c) => IP_CHECKS.has(c));
+  const hasDomain = config.checks.some((c) => !IP_CHECKS.has(c));
+  const probe =
+    config.probe === false
+      ? false
+      : {
+          ...(hasIp
+            ? {
+                ip: {
+                  listed: config.probe?.listed ?? '127.0.0.2',
+                  unlisted: config.probe?.unlisted ?? '127.0.0.1',
+                },
+              }
+            : {}),
+          ...(hasDomain && !hasIp
+            ? {
+                domain: {
+                  listed: config.probe?.listed ?? 'test',
+                  unlisted: config.probe?.unlisted ?? 'invalid',
+                },
+              }
+            : {}),
+          ...(hasDomain && hasIp ? { domain: { listed: 'test', unlisted: 'invalid' } } : {}),
+        };
+  return {
+    zone,
+    name,
+    checks: new Set(config.checks),
+    map,
+    allowlist,
+    skip: [...skip],
+    reject: config.reject ?? false,
+    reply,
+    txt: config.txt === true,
+    probe,
+  };
+}
+
+/** One symbol a listing produced. */
+export interface RblHit {
+  readonly symbol: string;
+  readonly score: number;
+  /** The answer that matched, such as `127.0.0.2`. */
+  readonly answer: string;
+  readonly description?: string;
+  /** Whether this hit may reject (the list rejects and the rule allows it). */
+  readonly rejects: boolean;
+}
+
+/** The outcome of asking one list about one target. */
+export interface RblOutcome {
+  readonly list: CompiledList;
+  readonly check: RblCheck;
+  /** The IP or domain asked about. */
+  readonly target: string;
+  readonly status: 'listed' | 'unlisted' | 'error' | 'out-of-service' | 'skipped';
+  readonly hits: readonly RblHit[];
+  /** The A answers. */
+  readonly answers: readonly string[];
+  /** The TXT reason, when `txt` is on and the target is listed. */
+  readonly txt?: string;
+  readonly error?: RblError;
+  /** True when every answer came from the cache. */
+  readonly cached: boolean;
+}
+
+/** The state of one list. */
+export interface ListHealth {
+  readonly zone: string;
+  readonly name: string;
+  readonly inService: boolean;
+  /** Why it is out of service. */
+  readonly reason?: string;
+  /** When it comes back (ms since the epoch; Infinity until the next good probe). */
+  readonly until?: number;
+  readonly lastProbe?: { readonly at: number; readonly ok: boolean; readonly detail?: string };
+}
+
+interface ListState {
+  until: number;
+  reason: string | undefined;
+  lastProbe: { at: number; ok: boolean; detail?: string } | undefined;
+}
+
+/**
+ * Asks compiled lists about targets through one {@link DnsListClient}; keeps each list's
+ * service state (error answers and failed probes take a list out of service).
+ */
+export class RblChecker {
+  readonly lists: readonly CompiledList[];
+  readonly client: DnsListClient;
+  readonly #state = new Map<CompiledList, ListState>();
+  readonly #outOfService: number;
+  readonly #now: () => number;
+
+  constructor(
+    client: DnsListClient,
+    lists: readonly (RblListConfig | CompiledList)[],
+    options: { outOfService?: number; now?: () => number } = {},
+  ) {
+    this.client = client;
+    this.lists = lists.map((l, i) =>
+      l.map instanceof ReturnCodeMap ? (l as CompiledList) : compileList(l as RblListConfig, i),
+    );
+    this.#outOfService = (options.outOfService ?? 300) * 1000;
+    this.#now = options.now ?? Date.now;
+    for (const l of this.lists) this.#state.set(l, { until: 0, reason: undefined, lastProbe: undefined });
+  }
+
+  /** The lists that run a check. */
+  listsFor(check: RblCheck): CompiledList[] {
+    return this.lists.filter((l) => l.checks.has(check));
+  }
+
+  /** Whether a list is in service now. */
+  inService(list: CompiledList): boolean {
+    return (this.#state.get(list)?.until ?? 0) <= this.#now();
+  }
+
+  /** Takes a list out of service until `until` (ms since the epoch). */
+  suspend(list: CompiledList, reason: string, until = this.#now() + this.#outOfService): void {
+    const s = this.#state.get(list);
+    if (!s) return;
+    s.until = Math.max(s.until, until);
+    s.reason = reason;
+  }
+
+  /** Asks every list that runs `check` about `target`, in parallel. */
+  check(check: RblCheck, target: string): Promise<RblOutcome[]> {
+    return Promise.all(this.listsFor(check).map((l) => this.ask(l, check, target)));
+  }
+
+  /** Asks one list about one target. Never rejects: failures are outcomes. */
+  async ask(list: CompiledList, check: RblCheck, target: string): Promise<RblOutcome> {
+    const base = { list, check, target, hits: [], answers: [], cached: false };
+    const name = IP_CHECKS.has(check) ? ipQueryName(target, list.zone) : domainQueryName(target, list.zone);
+    if (!name) return { ...base, status: 'skipped' };
+    if (!this.inService(list)) {
+      const reason = this.#state.get(list)?.reason ?? 'out of service';
+      return {
+        ...base,
+        status: 'out-of-service',
+        error: new RblError('MEF_RBL_OUT_OF_SERVICE', `${list.zone} is out of service: ${reason}`, {
+          zone: list.zone,
+        }),
+      };
+    }
+    let answer: { records: readonly string[]; cached: boolean };
+    try {
+      answer = await this.client.lookupA(name, list.zone);
+    } catch (err) {
+      const error =
+        err instanceof RblError
+          ? err
+          : new RblError('MEF_RBL_UNAVAILABLE', `DNS lookup of ${name} failed`, {
+              cause: err,
+              zone: list.zone,
+            });
+      return { ...base, status: 'error', error };
+    }
+    const meaning = list.map.interpret(answer.records);
+    if (meaning.errors.length) {
+      const reason = `error answer ${meaning.errors.join(', ')} for ${name}`;
+      this.suspend(list, reason);
+      return {
+        ...base,
+        answers: answer.records,
+        cached: answer.cached,
+        status: 'error',
+        error: new RblError('MEF_RBL_LIST_ERROR', `${list.zone} answered with an error code: ${reason}`, {
+          zone: list.zone,
+        }),
+      };
+    }
+    const hits: RblHit[] = meaning.hits.map(({ rule, answer: a }) => ({
+      symbol: rule.symbol,
+      score: rule.score,
+      answer: a,
+      rejects: list.reject !== false && rule.reject !== false,
+      ...(rule.description !== undefined ? { description: rule.description } : {}),
+    }));
+    if (!hits.length) return { ...base, answers: answer.records, cached: answer.cached, status: 'unlisted' };
+    let txt: string | undefined;
+    let cached = answer.cached;
+    if (list.txt) {
+      try {
+        const t = await this.client.lookupTxt(name, list.zone);
+        cached &&= t.cached;
+        if (t.records.length) txt = t.records.join(' ');
+      } catch {
+        // The listing stands without its reason text.
+      }
+    }
+    return {
+      ...base,
+      answers: answer.records,
+      cached,
+      status: 'listed',
+      hits,
+      ...(txt !== undefined ? { txt } : {}),
+    };
+  }
+
+  /**
+   * Runs a list's health probe: its listed test entry must be listed (with a valid code),
+   * its unlisted entry must not. A failure takes the list out of service until a probe
+   * passes; a pass puts it back.
+   */
+  async probe(list: CompiledList): Promise<{ ok: boolean; detail?: string }> {
+    const state = this.#state.get(list);
+    if (!state || list.probe === false) return { ok: true };
+    const problems: string[] = [];
+    const one = async (kind: 'ip' | 'domain', entry: string, wantListed: boolean) => {
+      const name = kind === 'ip' ? ipQueryName(entry, list.zone) : domainQueryName(entry, list.zone);
+      if (!name) {
+        problems.push(`bad probe entry ${entry}`);
+        return;
+      }
+      try {
+        const a = await this.client.lookupA(name, list.zone, { fresh: true });
+        const m = list.map.interpret(a.records);
+        if (m.errors.length) problems.push(`${name} answered with error code ${m.errors.join(', ')}`);
+        else if (wantListed && !a.records.length) problems.push(`${name} is not listed`);
+        else if (!wantListed && a.records.length)
+          problems.push(`${name} is listed (${a.records.join(', ')})`);
+      } catch (err) {
+        problems.push(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    };
+    const jobs: Promise<void>[] = [];
+    for (const kind of ['ip', 'domain'] as const) {
+      const p = list.probe[kind];
+      if (!p) continue;
+      jobs.push(one(kind, p.listed, true), one(kind, p.unlisted, false));
+    }
+    await Promise.all(jobs);
+    const ok = problems.length === 0;
+    const detail = ok ? undefined : problems.join('; ');
+    state.lastProbe = { at: this.#now(), ok, ...(detail !== undefined ? { detail } : {}) };
+    if (ok) {
+      state.until = 0;
+      state.reason = undefined;
+    } else {
+      state.until = Number.POSITIVE_INFINITY;
+      state.reason = `probe failed: ${detail}`;
+    }
+    return { ok, ...(detail !== undefined ? { detail } : {}) };
+  }
+
+  /** Probes every list in parallel; also learns each zone's negative TTL from its SOA. */
+  async probeAll(): Promise<ListHealth[]> {
+    await Promise.all(
+      this.lists.map(async (l) => {
+        await Promise.all([this.probe(l), this.client.learnNegativeTtl(l.zone)]);
+      }),
+    );
+    return this.health();
+  }
+
+  /** The service state of every list. */
+  health(): ListHealth[] {
+    const now = this.#now();
+    return this.lists.map((l) => {
+      const s = this.#state.get(l);
+      const inService = (s?.until ?? 0) <= now;
+      return {
+        zone: l.zone,
+        name: l.name,
+        inService,
+        ...(!inService && s?.reason !== undefined ? { reason: s.reason, until: s.until } : {}),
+        ...(s?.lastProbe ? { lastProbe: { ...s.lastProbe } } : {}),
+      };
+    });
+  }
+}

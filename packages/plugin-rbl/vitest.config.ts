@@ -1,0 +1,13 @@
+import { defineProject } from 'vitest/config';
+
+export default defineProject({
+  // Tests run on the TypeScript sources of @mef/core, through its `@mef/source` condition.
+  resolve: { conditions: ['@mef/source'] },
+  ssr: { resolve: { conditions: ['@mef/source'] } },
+  test: {
+    name: 'plugin-rbl',
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
+    testTimeout: 30_000,
+  },
+});
