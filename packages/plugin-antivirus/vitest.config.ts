@@ -2,6 +2,7 @@ import { defineProject } from 'vitest/config';
 
 export default defineProject({
   resolve: { conditions: ['@mef/source'] },
+  ssr: { resolve: { conditions: ['@mef/source'] } },
   test: {
     name: 'plugin-antivirus',
     include: ['test/**/*.test.ts'],

@@ -1,9 +1,16 @@
+import type { Readable } from 'node:stream';
 import type { ErrorPolicy, MessageContext, Plugin, StageErrorKind } from '@mef/core';
 import { definePlugin, invalidOption } from '@mef/core';
-import type { Readable } from 'node:stream';
 import { type ClamdAddress, ClamdClient, type InstreamSession } from './clamd/client.js';
 import { AntivirusError } from './errors.js';
-import { ACTIONS, checkBoolean, checkEnum, checkNumber, checkScores, type DetectionAction } from './options.js';
+import {
+  ACTIONS,
+  checkBoolean,
+  checkEnum,
+  checkNumber,
+  checkScores,
+  type DetectionAction,
+} from './options.js';
 
 /** Which bytes go to clamd. */
 export type ScanMode = 'raw' | 'parts' | 'both';
@@ -11,7 +18,7 @@ export type ScanMode = 'raw' | 'parts' | 'both';
 /** The symbols the clamav plugin records, with their default scores. */
 export const clamavSymbols = {
   /** A virus (any detection that is not `Heuristics.*`); the action forces the disposition. */
-  CLAMAV_VIRUS: 20,
+  CLAMAV_VIRUS: 10,
   /** A heuristic detection (`Heuristics.Encrypted.*`, `Heuristics.OLE2.ContainsMacros`, `Heuristics.Limits.Exceeded*`...). */
   CLAMAV_HEURISTIC: 5,
   /** The message was larger than `maxSize` and was not scanned (`oversize: 'skip'`). */
@@ -71,7 +78,13 @@ export interface ClamavOptions {
 export function parseClamdAddress(value: string | ClamdAddress): ClamdAddress {
   if (typeof value === 'object' && value !== null) {
     if ('path' in value && typeof value.path === 'string' && value.path) return { path: value.path };
-    if ('host' in value && typeof value.host === 'string' && Number.isInteger(value.port) && value.port > 0 && value.port < 65536) {
+    if (
+      'host' in value &&
+      typeof value.host === 'string' &&
+      Number.isInteger(value.port) &&
+      value.port > 0 &&
+      value.port < 65536
+    ) {
       return { host: value.host, port: value.port };
     }
     throw invalidOption('hosts', value, "a 'host:port' string, a socket path, { host, port } or { path }");
@@ -126,7 +139,8 @@ const sanitize = (s: string) => s.replace(/[\r\n\0]+/g, ' ').slice(0, 200);
 export function clamav(options: ClamavOptions = {}): Plugin & { readonly client: ClamdClient } {
   if (typeof options !== 'object' || options === null) throw invalidOption('options', options, 'an object');
   const rawHosts = options.hosts ?? ['/var/run/clamav/clamd.ctl'];
-  if (!Array.isArray(rawHosts) || rawHosts.length === 0) throw invalidOption('hosts', rawHosts, 'a non-empty array');
+  if (!Array.isArray(rawHosts) || rawHosts.length === 0)
+    throw invalidOption('hosts', rawHosts, 'a non-empty array');
   const hosts = rawHosts.map(parseClamdAddress);
   const mode = checkEnum<ScanMode>('mode', options.mode, ['raw', 'parts', 'both'], 'both');
   const connectTimeout = checkNumber('connectTimeout', options.connectTimeout, 2000, 1);
@@ -141,13 +155,22 @@ export function clamav(options: ClamavOptions = {}): Plugin & { readonly client:
   const skipOutbound = checkBoolean('skipOutbound', options.skipOutbound, false);
   const maxConnections = checkNumber('maxConnections', options.maxConnections, 4, 1, true);
   const chunkSize = checkNumber('chunkSize', options.chunkSize, 65_536, 1, true);
-  const onError = checkEnum<ErrorPolicy>('onError', options.onError, ['tempfail', 'accept', 'reject'], 'tempfail');
-  if (options.scannedHeader !== undefined && (typeof options.scannedHeader !== 'string' || /[\r\n]/.test(options.scannedHeader))) {
+  const onError = checkEnum<ErrorPolicy>(
+    'onError',
+    options.onError,
+    ['tempfail', 'accept', 'reject'],
+    'tempfail',
+  );
+  if (
+    options.scannedHeader !== undefined &&
+    (typeof options.scannedHeader !== 'string' || /[\r\n]/.test(options.scannedHeader))
+  ) {
     throw invalidOption('scannedHeader', options.scannedHeader, 'a one-line string');
   }
   if (options.stageTimeout !== undefined) checkNumber('stageTimeout', options.stageTimeout, 0, 1);
   const name = options.name ?? 'clamav';
-  if (typeof name !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(name)) throw invalidOption('name', name, 'a kebab-case name');
+  if (typeof name !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(name))
+    throw invalidOption('name', name, 'a kebab-case name');
 
   const client = new ClamdClient({ hosts, connectTimeout, timeout, chunkSize });
   let scannedHeader = options.scannedHeader ?? 'MEF ClamAV';
@@ -172,12 +195,21 @@ export function clamav(options: ClamavOptions = {}): Plugin & { readonly client:
       failures.push(
         err instanceof AntivirusError
           ? err
-          : new AntivirusError('MEF_AV_CLAMD_UNAVAILABLE', 'unavailable', String((err as Error)?.message ?? err), { cause: err }),
+          : new AntivirusError(
+              'MEF_AV_CLAMD_UNAVAILABLE',
+              'unavailable',
+              String((err as Error)?.message ?? err),
+              { cause: err },
+            ),
       );
     };
 
-    /** Feeds one stream to one INSTREAM session; returns the reply promise (not awaited here). */
-    const feed = async (content: Readable, where: string): Promise<Promise<void> | undefined> => {
+    /**
+     * Feeds one stream to one INSTREAM session. Resolves when the stream is read to its end,
+     * with the reply still pending (in a box, so that the promise is not adopted): the next
+     * part flows while clamd scans this one.
+     */
+    const feed = async (content: Readable, where: string): Promise<{ reply: Promise<void> } | undefined> => {
       let session: InstreamSession | undefined;
       let slot = false;
       let bytes = 0;
@@ -213,11 +245,12 @@ export function clamav(options: ClamavOptions = {}): Plugin & { readonly client:
         return undefined;
       }
       const s = session;
-      return s
+      const reply = s
         .end()
         .then(
           (reply) => {
-            if (reply.kind === 'found') detections.push({ name: reply.name, heuristic: reply.heuristic, where });
+            if (reply.kind === 'found')
+              detections.push({ name: reply.name, heuristic: reply.heuristic, where });
             else if (reply.kind === 'error') {
               const limit = /size limit/i.test(reply.message);
               failures.push(
@@ -235,36 +268,33 @@ export function clamav(options: ClamavOptions = {}): Plugin & { readonly client:
           },
         )
         .finally(() => slots.give());
+      return { reply };
     };
 
     if (mode !== 'parts') {
       const raw = ctx.message.raw();
       replies.push(
         feed(raw, 'message').then(
-          (p) => p,
+          (box) => box?.reply,
           (err) => fail(err),
         ),
       );
     }
     if (mode !== 'raw') {
-      ctx.message.parts({}, async (part) => {
+      ctx.message.parts({}, (part) => {
         const where = `part ${part.partId}${part.filename ? ` (${sanitize(part.filename)})` : ''}`;
-        const pending = await feed(part.content, where).catch((err) => {
+        const read = feed(part.content, where).catch((err) => {
           fail(err);
           return undefined;
         });
-        if (pending) replies.push(pending);
+        // Pushed before the handler returns, so before ended() resolves.
+        replies.push(read.then((box) => box?.reply));
+        return read.then(() => undefined);
       });
     }
 
     await ctx.message.ended();
-    // The raw feed and each part's reply; a part's promise is pushed before `ended` resolves.
-    let settled = 0;
-    while (settled < replies.length) {
-      const batch = replies.slice(settled);
-      settled = replies.length;
-      await Promise.all(batch);
-    }
+    await Promise.all(replies);
 
     const viruses = detections.filter((d) => !d.heuristic);
     const heuristics = detections.filter((d) => d.heuristic);
@@ -320,7 +350,8 @@ export function clamav(options: ClamavOptions = {}): Plugin & { readonly client:
   }
 
   function tooLarge(ctx: MessageContext, declared: number | undefined): void {
-    const detail = declared === undefined ? `larger than ${maxSize} bytes` : `declared SIZE ${declared} > ${maxSize}`;
+    const detail =
+      declared === undefined ? `larger than ${maxSize} bytes` : `declared SIZE ${declared} > ${maxSize}`;
     if (oversize === 'tempfail') {
       ctx.findings.error('limit', 'MEF_AV_SIZE_LIMIT', `Message not scanned for viruses: ${detail}`);
       ctx.findings.tempfail(
@@ -328,7 +359,10 @@ export function clamav(options: ClamavOptions = {}): Plugin & { readonly client:
         { reason: `clamav: ${detail}` },
       );
     } else if (oversize === 'reject') {
-      ctx.findings.reject({ code: 552, enhanced: '5.3.4', text: 'Message too large to scan for viruses' }, { reason: `clamav: ${detail}` });
+      ctx.findings.reject(
+        { code: 552, enhanced: '5.3.4', text: 'Message too large to scan for viruses' },
+        { reason: `clamav: ${detail}` },
+      );
     } else {
       ctx.findings.symbol('CLAMAV_SKIPPED_SIZE', scores.CLAMAV_SKIPPED_SIZE, {
         group: 'antivirus',
@@ -351,7 +385,10 @@ export function clamav(options: ClamavOptions = {}): Plugin & { readonly client:
           const v = await client.version();
           scannedHeader = `MEF ClamAV (${sanitize(v.split('/')[0] ?? v)})`;
         } catch (err) {
-          ctx.log.warn({ err, hosts: hosts.length }, 'clamd did not answer VERSION at setup; scanning will retry');
+          ctx.log.warn(
+            { err, hosts: hosts.length },
+            'clamd did not answer VERSION at setup; scanning will retry',
+          );
         }
       },
       async health() {

@@ -7,7 +7,8 @@ import { MefError, type MefErrorOptions, type StageErrorKind } from '@mef/core';
 export const antivirusErrorCodes = {
   MEF_AV_CLAMD_UNAVAILABLE:
     'No clamd host accepted a connection, or clamd closed the connection before it answered.',
-  MEF_AV_CLAMD_TIMEOUT: 'clamd did not accept a connection, take the next chunk or answer within its timeout.',
+  MEF_AV_CLAMD_TIMEOUT:
+    'clamd did not accept a connection, take the next chunk or answer within its timeout.',
   MEF_AV_CLAMD_PROTOCOL: 'clamd answered with something that is not a clamd reply.',
   MEF_AV_CLAMD_ERROR: 'clamd answered ERROR for the scan (for example its StreamMaxLength was exceeded).',
   MEF_AV_SIZE_LIMIT: 'The message is larger than the maxSize option and the oversize policy is tempfail.',
@@ -21,7 +22,12 @@ export class AntivirusError extends MefError {
   /** How the scan failed, in the engine's terms. */
   readonly kind: StageErrorKind;
 
-  constructor(code: AntivirusErrorCode, kind: StageErrorKind, message: string, options: MefErrorOptions = {}) {
+  constructor(
+    code: AntivirusErrorCode,
+    kind: StageErrorKind,
+    message: string,
+    options: MefErrorOptions = {},
+  ) {
     super(code, message, options);
     this.name = 'AntivirusError';
     this.kind = kind;

@@ -5,7 +5,12 @@ export type DetectionAction = 'reject' | 'quarantine' | 'tag';
 
 export const ACTIONS: readonly DetectionAction[] = ['reject', 'quarantine', 'tag'];
 
-export function checkEnum<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T {
+export function checkEnum<T extends string>(
+  name: string,
+  value: unknown,
+  allowed: readonly T[],
+  fallback: T,
+): T {
   if (value === undefined) return fallback;
   if (typeof value !== 'string' || !allowed.includes(value as T)) {
     throw invalidOption(name, value, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
@@ -13,9 +18,20 @@ export function checkEnum<T extends string>(name: string, value: unknown, allowe
   return value as T;
 }
 
-export function checkNumber(name: string, value: unknown, fallback: number, min = 0, integer = false): number {
+export function checkNumber(
+  name: string,
+  value: unknown,
+  fallback: number,
+  min = 0,
+  integer = false,
+): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value < min ||
+    (integer && !Number.isInteger(value))
+  ) {
     throw invalidOption(name, value, `a finite ${integer ? 'integer' : 'number'} >= ${min}`);
   }
   return value;
@@ -46,8 +62,10 @@ export function checkScores<K extends string>(
   }
   const out: Record<K, number> = { ...defaults };
   for (const [k, v] of Object.entries(value)) {
-    if (!(k in defaults)) throw invalidOption(`${name}.${k}`, v, `one of the symbols ${Object.keys(defaults).join(', ')}`);
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw invalidOption(`${name}.${k}`, v, 'a finite number');
+    if (!(k in defaults))
+      throw invalidOption(`${name}.${k}`, v, `one of the symbols ${Object.keys(defaults).join(', ')}`);
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw invalidOption(`${name}.${k}`, v, 'a finite number');
     out[k as K] = v;
   }
   return out;

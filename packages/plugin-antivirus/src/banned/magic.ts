@@ -29,6 +29,8 @@ export function isZip(head: Uint8Array): boolean {
     head.length >= 4 &&
     head[0] === 0x50 &&
     head[1] === 0x4b &&
-    ((head[2] === 0x03 && head[3] === 0x04) || (head[2] === 0x05 && head[3] === 0x06) || (head[2] === 0x07 && head[3] === 0x08))
+    ((head[2] === 0x03 && head[3] === 0x04) ||
+      (head[2] === 0x05 && head[3] === 0x06) ||
+      (head[2] === 0x07 && head[3] === 0x08))
   );
 }

@@ -5,17 +5,101 @@
 
 /** Extensions that run code on Windows (and a few that mount or link to code). */
 export const DEFAULT_BANNED_EXTENSIONS: readonly string[] = Object.freeze([
-  'ace', 'ade', 'adp', 'app', 'appx', 'appxbundle', 'application', 'bas', 'bat', 'cab', 'chm', 'cmd', 'com',
-  'cpl', 'crt', 'dll', 'exe', 'gadget', 'hlp', 'hta', 'img', 'inf', 'ins', 'iso', 'isp', 'jar', 'js', 'jse',
-  'lnk', 'mde', 'msc', 'msi', 'msix', 'msp', 'mst', 'one', 'pcd', 'pif', 'ps1', 'psm1', 'reg', 'scf', 'scr',
-  'sct', 'shb', 'shs', 'sys', 'url', 'vb', 'vbe', 'vbs', 'vhd', 'vhdx', 'vxd', 'wsc', 'wsf', 'wsh', 'xll',
+  'ace',
+  'ade',
+  'adp',
+  'app',
+  'appx',
+  'appxbundle',
+  'application',
+  'bas',
+  'bat',
+  'cab',
+  'chm',
+  'cmd',
+  'com',
+  'cpl',
+  'crt',
+  'dll',
+  'exe',
+  'gadget',
+  'hlp',
+  'hta',
+  'img',
+  'inf',
+  'ins',
+  'iso',
+  'isp',
+  'jar',
+  'js',
+  'jse',
+  'lnk',
+  'mde',
+  'msc',
+  'msi',
+  'msix',
+  'msp',
+  'mst',
+  'one',
+  'pcd',
+  'pif',
+  'ps1',
+  'psm1',
+  'reg',
+  'scf',
+  'scr',
+  'sct',
+  'shb',
+  'shs',
+  'sys',
+  'url',
+  'vb',
+  'vbe',
+  'vbs',
+  'vhd',
+  'vhdx',
+  'vxd',
+  'wsc',
+  'wsf',
+  'wsh',
+  'xll',
 ]);
 
 /** Extensions that a double-extension trick puts in front of an executable one to look harmless. */
 export const DEFAULT_DECOY_EXTENSIONS: readonly string[] = Object.freeze([
-  'avi', 'bmp', 'csv', 'doc', 'docx', 'gif', 'htm', 'html', 'jpeg', 'jpg', 'mov', 'mp3', 'mp4', 'mpeg', 'mpg',
-  'odp', 'ods', 'odt', 'pdf', 'png', 'ppt', 'pptx', 'rar', 'rtf', 'tif', 'tiff', 'txt', 'wav', 'xls', 'xlsx',
-  'xml', 'zip', '7z',
+  'avi',
+  'bmp',
+  'csv',
+  'doc',
+  'docx',
+  'gif',
+  'htm',
+  'html',
+  'jpeg',
+  'jpg',
+  'mov',
+  'mp3',
+  'mp4',
+  'mpeg',
+  'mpg',
+  'odp',
+  'ods',
+  'odt',
+  'pdf',
+  'png',
+  'ppt',
+  'pptx',
+  'rar',
+  'rtf',
+  'tif',
+  'tiff',
+  'txt',
+  'wav',
+  'xls',
+  'xlsx',
+  'xml',
+  'zip',
+  '7z',
 ]);
 
 /** Declared MIME types of executables. */
@@ -37,7 +121,14 @@ export const DEFAULT_BANNED_MIME_TYPES: readonly string[] = Object.freeze([
 ]);
 
 /** Real types (file-type extension names, from magic bytes) that are banned whatever the name says. */
-export const DEFAULT_BANNED_REAL_TYPES: readonly string[] = Object.freeze(['exe', 'elf', 'macho', 'lnk', 'chm', 'reg']);
+export const DEFAULT_BANNED_REAL_TYPES: readonly string[] = Object.freeze([
+  'exe',
+  'elf',
+  'macho',
+  'lnk',
+  'chm',
+  'reg',
+]);
 
 /** Allow rules: each overrides the ban of its own kind; a file name match overrides every ban. */
 export interface AllowRules {
@@ -114,7 +205,11 @@ export function baseName(name: string): string {
  * The extensions of a file name as Windows sees them: trailing dots and blanks are dropped
  * (`evil.exe. ` runs as `evil.exe`), then the last one or two dot-separated suffixes.
  */
-export function extensionsOf(fileName: string): { last: string | undefined; inner: string | undefined; stem: string } {
+export function extensionsOf(fileName: string): {
+  last: string | undefined;
+  inner: string | undefined;
+  stem: string;
+} {
   const name = baseName(fileName)
     .replace(/\0.*$/s, '')
     .replace(new RegExp(`[.${BLANK.slice(1, -1)}]+$`, 'u'), '');

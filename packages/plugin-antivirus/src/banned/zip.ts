@@ -66,7 +66,11 @@ function openStream(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<NodeJS.Read
 }
 
 /** Reads up to `max` inflated bytes of a member, then stops inflating. */
-async function readHead(zip: yauzl.ZipFile, entry: yauzl.Entry, max: number): Promise<{ data: Buffer; complete: boolean }> {
+async function readHead(
+  zip: yauzl.ZipFile,
+  entry: yauzl.Entry,
+  max: number,
+): Promise<{ data: Buffer; complete: boolean }> {
   const stream = (await openStream(zip, entry)) as NodeJS.ReadableStream & { destroy(): void };
   const chunks: Buffer[] = [];
   let size = 0;
@@ -123,7 +127,11 @@ function nextEntry(zip: yauzl.ZipFile): Promise<yauzl.Entry | undefined> {
 }
 
 /** Lists a zip held in `buffer` (and the zips inside it, within the limits). */
-export async function inspectZip(buffer: Buffer, label: string, limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS): Promise<ArchiveReport> {
+export async function inspectZip(
+  buffer: Buffer,
+  label: string,
+  limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
+): Promise<ArchiveReport> {
   const report: ArchiveReport = { members: [], encrypted: [], bomb: [], unreadable: [] };
   const state = { members: 0, uncompressed: 0, stopped: false };
   await walk(buffer, label, 1, limits, report, state);
@@ -140,7 +148,12 @@ async function walk(
 ): Promise<void> {
   let zip: yauzl.ZipFile;
   try {
-    zip = await fromBuffer(buffer, { lazyEntries: true, decodeStrings: true, strictFileNames: false, validateEntrySizes: true });
+    zip = await fromBuffer(buffer, {
+      lazyEntries: true,
+      decodeStrings: true,
+      strictFileNames: false,
+      validateEntrySizes: true,
+    });
   } catch (err) {
     report.unreadable.push(`${label}: ${(err as Error).message}`);
     return;
@@ -184,7 +197,12 @@ async function walk(
           head = r.data;
           complete = r.complete;
           realType = (await detectType(head))?.ext;
-          if (isZip(head) && !complete && depth < limits.maxDepth && entry.uncompressedSize <= limits.maxNestedBytes) {
+          if (
+            isZip(head) &&
+            !complete &&
+            depth < limits.maxDepth &&
+            entry.uncompressedSize <= limits.maxNestedBytes
+          ) {
             // Only a nested zip is inflated whole, and only up to maxNestedBytes.
             const whole = await readHead(zip, entry, limits.maxNestedBytes);
             head = whole.data;
@@ -207,7 +225,9 @@ async function walk(
         if (depth >= limits.maxDepth) {
           report.bomb.push(`${path}: zip nested deeper than ${limits.maxDepth}`);
         } else if (!complete) {
-          report.unreadable.push(`${path}: nested zip larger than ${limits.maxNestedBytes} bytes, not listed`);
+          report.unreadable.push(
+            `${path}: nested zip larger than ${limits.maxNestedBytes} bytes, not listed`,
+          );
         } else {
           await walk(head, path, depth + 1, limits, report, state);
         }

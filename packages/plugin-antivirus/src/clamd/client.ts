@@ -26,11 +26,15 @@ export function describeAddress(a: ClamdAddress): string {
 }
 
 function errno(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+  return typeof err === 'object' && err !== null && 'code' in err
+    ? String((err as { code: unknown }).code)
+    : undefined;
 }
 
 function abortError(signal: AbortSignal): AntivirusError {
-  return new AntivirusError('MEF_AV_CLAMD_TIMEOUT', 'timeout', 'clamd scan aborted', { cause: signal.reason });
+  return new AntivirusError('MEF_AV_CLAMD_TIMEOUT', 'timeout', 'clamd scan aborted', {
+    cause: signal.reason,
+  });
 }
 
 function connectOnce(addr: ClamdAddress, timeout: number, signal?: AbortSignal): Promise<net.Socket> {
@@ -39,7 +43,8 @@ function connectOnce(addr: ClamdAddress, timeout: number, signal?: AbortSignal):
       reject(abortError(signal));
       return;
     }
-    const socket = 'path' in addr ? net.connect({ path: addr.path }) : net.connect({ host: addr.host, port: addr.port });
+    const socket =
+      'path' in addr ? net.connect({ path: addr.path }) : net.connect({ host: addr.host, port: addr.port });
     const cleanup = () => {
       clearTimeout(timer);
       socket.off('connect', onConnect);
@@ -115,7 +120,13 @@ export class InstreamSession {
   private waiters: Array<() => void> = [];
   private readonly signal: AbortSignal | undefined;
 
-  constructor(socket: net.Socket, address: ClamdAddress, timeout: number, chunkSize: number, signal?: AbortSignal) {
+  constructor(
+    socket: net.Socket,
+    address: ClamdAddress,
+    timeout: number,
+    chunkSize: number,
+    signal?: AbortSignal,
+  ) {
     this.socket = socket;
     this.address = address;
     this.timeout = timeout;
@@ -192,7 +203,9 @@ export class InstreamSession {
     if (chunk.length === 0) return;
     this.bytes += chunk.length;
     if (this.broken) return;
-    this.pending.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+    this.pending.push(
+      Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length),
+    );
     this.pendingBytes += chunk.length;
     if (this.pendingBytes >= this.chunkSize) await this.flush();
   }
@@ -373,7 +386,11 @@ export class ClamdClient {
   async ping(signal?: AbortSignal): Promise<void> {
     const r = await this.command('PING', signal);
     if (r.trim() !== 'PONG') {
-      throw new AntivirusError('MEF_AV_CLAMD_PROTOCOL', 'protocol', `clamd answered ${JSON.stringify(r)} to PING`);
+      throw new AntivirusError(
+        'MEF_AV_CLAMD_PROTOCOL',
+        'protocol',
+        `clamd answered ${JSON.stringify(r)} to PING`,
+      );
     }
   }
 
@@ -381,7 +398,11 @@ export class ClamdClient {
   async version(signal?: AbortSignal): Promise<string> {
     const r = (await this.command('VERSION', signal)).trim();
     if (!/^ClamAV /.test(r)) {
-      throw new AntivirusError('MEF_AV_CLAMD_PROTOCOL', 'protocol', `clamd answered ${JSON.stringify(r)} to VERSION`);
+      throw new AntivirusError(
+        'MEF_AV_CLAMD_PROTOCOL',
+        'protocol',
+        `clamd answered ${JSON.stringify(r)} to VERSION`,
+      );
     }
     return r;
   }
@@ -393,7 +414,10 @@ export class ClamdClient {
   }
 
   /** Scans a buffer or a stream (read to its end, with backpressure). */
-  async scan(source: Buffer | Uint8Array | Readable | AsyncIterable<Buffer | Uint8Array>, signal?: AbortSignal): Promise<ClamdReply> {
+  async scan(
+    source: Buffer | Uint8Array | Readable | AsyncIterable<Buffer | Uint8Array>,
+    signal?: AbortSignal,
+  ): Promise<ClamdReply> {
     const session = await this.instream(signal);
     try {
       if (source instanceof Uint8Array) {

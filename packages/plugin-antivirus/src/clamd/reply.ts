@@ -30,7 +30,11 @@ export function parseScanReply(input: string): ClamdReply {
   if (text === 'COMMAND READ TIMED OUT') return { kind: 'error', message: text, raw };
   if (/ ERROR$/.test(text)) return { kind: 'error', message: text.replace(/ ERROR$/, ''), raw };
   if (!text.startsWith('stream: ')) {
-    throw new AntivirusError('MEF_AV_CLAMD_PROTOCOL', 'protocol', `Unexpected clamd reply: ${JSON.stringify(raw.slice(0, 200))}`);
+    throw new AntivirusError(
+      'MEF_AV_CLAMD_PROTOCOL',
+      'protocol',
+      `Unexpected clamd reply: ${JSON.stringify(raw.slice(0, 200))}`,
+    );
   }
   text = text.slice('stream: '.length);
   if (text === 'OK') return { kind: 'clean', raw };
@@ -39,5 +43,9 @@ export function parseScanReply(input: string): ClamdReply {
     const name = found[1].replace(HASH_SUFFIX, '').trim();
     if (name && !/[\0\r\n]/.test(name)) return { kind: 'found', name, heuristic: isHeuristic(name), raw };
   }
-  throw new AntivirusError('MEF_AV_CLAMD_PROTOCOL', 'protocol', `Unexpected clamd reply: ${JSON.stringify(raw.slice(0, 200))}`);
+  throw new AntivirusError(
+    'MEF_AV_CLAMD_PROTOCOL',
+    'protocol',
+    `Unexpected clamd reply: ${JSON.stringify(raw.slice(0, 200))}`,
+  );
 }
