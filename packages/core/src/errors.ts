@@ -37,8 +37,6 @@ export const coreErrorCodes = {
   MEF_CORE_STAGE_FAILED: 'A stage threw or returned a rejected promise.',
   MEF_CORE_VIEW_LATE: 'A stage asked for a message view after the message started to flow.',
   MEF_CORE_PHASE_ORDER: 'A transaction method was called out of SMTP order (for example data before RCPT).',
-  MEF_CORE_LIMIT: 'A message exceeded a configured limit (size, header block, depth, parts or text).',
-  MEF_CORE_PARSE: 'The MIME splitter could not read part of the message; the verdict says what was skipped.',
   MEF_CORE_SOURCE_ABORTED: 'The message source failed or was destroyed before the end of the message.',
   MEF_CORE_SETUP_FAILED: "A plugin's setup failed when the engine started.",
   MEF_CORE_OUTPUT_UNAVAILABLE: 'The message output was requested but the transaction did not keep the message.',

@@ -4,6 +4,7 @@
  * runner's `describe` and `it`.
  */
 export { buildMessage, type BuildOptions, messageFrom, type MessageSource } from './message.js';
+export { compareErrorDocs } from './error-docs.js';
 export { runEngine, runPlugin, type RunOptions, runStage } from './run.js';
 export { expectVerdict, formatVerdict, VerdictAssertion } from './expect.js';
 export {
