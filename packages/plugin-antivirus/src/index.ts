@@ -1,4 +1,26 @@
 export {
+  type BannedAttachmentsOptions,
+  type BannedSymbol,
+  bannedAttachments,
+  bannedSymbols,
+} from './banned/plugin.js';
+export {
+  type AllowRules,
+  baseName,
+  DEFAULT_BANNED_EXTENSIONS,
+  DEFAULT_BANNED_MIME_TYPES,
+  DEFAULT_BANNED_REAL_TYPES,
+  DEFAULT_DECOY_EXTENSIONS,
+  extensionsOf,
+} from './banned/rules.js';
+export {
+  type ArchiveLimits,
+  type ArchiveMember,
+  type ArchiveReport,
+  DEFAULT_ARCHIVE_LIMITS,
+  inspectZip,
+} from './banned/zip.js';
+export {
   type ClamavOptions,
   type ClamavSymbol,
   clamav,

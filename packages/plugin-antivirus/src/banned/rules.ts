@@ -136,7 +136,7 @@ export interface AllowRules {
   readonly extensions?: readonly string[];
   /** File names (of attachments and archive members) that are never banned. */
   readonly fileNames?: readonly RegExp[];
-  /** Declared MIME types allowed even when banned (exact, or `type/*`). */
+  /** Declared MIME types allowed even when banned (exact, or with `*` wildcards such as `type/*`). */
   readonly mimeTypes?: readonly string[];
   /** Real types allowed even when banned. */
   readonly realTypes?: readonly string[];
@@ -227,7 +227,11 @@ export function extensionsOf(fileName: string): {
 
 function mimeMatches(patterns: readonly string[], type: string): string | undefined {
   const t = type.toLowerCase();
-  return patterns.find((p) => (p.endsWith('/*') ? t.startsWith(p.slice(0, -1)) : t === p));
+  return patterns.find((p) =>
+    p.includes('*')
+      ? new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(t)
+      : t === p,
+  );
 }
 
 /** True when an allow rule for file names covers this name. */
