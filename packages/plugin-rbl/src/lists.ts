@@ -191,6 +191,10 @@ export function compileList(config: RblListConfig, index = 0): CompiledList {
   };
 }
 
+function isCompiled(l: RblListConfig | CompiledList): l is CompiledList {
+  return 'map' in l && l.map instanceof ReturnCodeMap;
+}
+
 /** One symbol a listing produced. */
 export interface RblHit {
   readonly symbol: string;
@@ -254,9 +258,7 @@ export class RblChecker {
     options: { outOfService?: number; now?: () => number } = {},
   ) {
     this.client = client;
-    this.lists = lists.map((l, i) =>
-      l.map instanceof ReturnCodeMap ? (l as CompiledList) : compileList(l as RblListConfig, i),
-    );
+    this.lists = lists.map((l, i) => (isCompiled(l) ? l : compileList(l, i)));
     this.#outOfService = (options.outOfService ?? 300) * 1000;
     this.#now = options.now ?? Date.now;
     for (const l of this.lists) this.#state.set(l, { until: 0, reason: undefined, lastProbe: undefined });

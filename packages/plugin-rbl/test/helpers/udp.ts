@@ -35,6 +35,8 @@ export interface CountingProxy {
   readonly count: number;
   /** Query names forwarded, in order (lower case). */
   readonly names: readonly string[];
+  /** Most queries waiting for an upstream answer at one time. */
+  readonly maxInFlight: number;
   reset(): void;
   close(): Promise<void>;
 }
@@ -57,8 +59,10 @@ export function countingProxy(upstreamPort: number): Promise<CountingProxy> {
     const front: Socket = createSocket('udp4');
     const names: string[] = [];
     const upstreams = new Set<Socket>();
+    let maxInFlight = 0;
     front.on('message', (msg, rinfo) => {
       names.push(questionName(msg));
+      maxInFlight = Math.max(maxInFlight, upstreams.size + 1);
       // One upstream socket per query keeps the reply path simple.
       const up = createSocket('udp4');
       upstreams.add(up);
@@ -77,8 +81,12 @@ export function countingProxy(upstreamPort: number): Promise<CountingProxy> {
           return names.length;
         },
         names,
+        get maxInFlight() {
+          return maxInFlight;
+        },
         reset() {
           names.length = 0;
+          maxInFlight = 0;
         },
         close: () =>
           new Promise<void>((r) => {
