@@ -1,9 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import semver from 'semver';
-import type { ConnectionInfo, Direction, EnvelopeAddress, TransactionContext, TransactionState } from './context.js';
+import type {
+  ConnectionInfo,
+  Direction,
+  EnvelopeAddress,
+  TransactionContext,
+  TransactionState,
+} from './context.js';
 import { invalidOption, MefError } from './errors.js';
-import { type LimitName, type Limits, defaultLimits, MessagePass, StageSlot } from './message/pipeline.js';
+import { defaultLimits, type LimitName, type Limits, MessagePass, StageSlot } from './message/pipeline.js';
 import { applyHeaderMutations } from './message/rewrite.js';
 import { MessageStore, type MessageStoreOptions } from './message/store.js';
 import type { HealthResult, Logger, Phase, Plugin, StageContext } from './plugin.js';
@@ -81,7 +87,17 @@ export interface ScanEnvelope {
 
 const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
-const HOOKS = ['connect', 'helo', 'mailFrom', 'rcptTo', 'message', 'close', 'setup', 'teardown', 'health'] as const;
+const HOOKS = [
+  'connect',
+  'helo',
+  'mailFrom',
+  'rcptTo',
+  'message',
+  'close',
+  'setup',
+  'teardown',
+  'health',
+] as const;
 
 function normaliseIp(ip: string): string {
   const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
@@ -109,7 +125,10 @@ function checkPlugin(p: unknown): asserts p is Plugin {
   }
   const plugin = p as Record<string, unknown>;
   if (typeof plugin.name !== 'string' || !/^[a-z0-9][a-z0-9._-]*$/i.test(plugin.name)) {
-    throw new MefError('MEF_CORE_PLUGIN_INVALID', `a plugin needs a name, got ${JSON.stringify(plugin.name)}`);
+    throw new MefError(
+      'MEF_CORE_PLUGIN_INVALID',
+      `a plugin needs a name, got ${JSON.stringify(plugin.name)}`,
+    );
   }
   for (const h of HOOKS) {
     if (plugin[h] !== undefined && typeof plugin[h] !== 'function') {
@@ -119,7 +138,10 @@ function checkPlugin(p: unknown): asserts p is Plugin {
   for (const key of ['timeout', 'priority'] as const) {
     const v = plugin[key];
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || (key === 'timeout' && v <= 0))) {
-      throw new MefError('MEF_CORE_PLUGIN_INVALID', `plugin ${plugin.name}: ${key} must be a number, got ${String(v)}`);
+      throw new MefError(
+        'MEF_CORE_PLUGIN_INVALID',
+        `plugin ${plugin.name}: ${key} must be a number, got ${String(v)}`,
+      );
     }
   }
   if (plugin.onError !== undefined && !['tempfail', 'accept', 'reject'].includes(plugin.onError as string)) {
@@ -222,7 +244,10 @@ export class Engine {
     }
     if (plugin.core !== undefined) {
       if (!semver.validRange(plugin.core)) {
-        throw new MefError('MEF_CORE_PLUGIN_VERSION', `plugin ${plugin.name}: invalid core range ${plugin.core}`);
+        throw new MefError(
+          'MEF_CORE_PLUGIN_VERSION',
+          `plugin ${plugin.name}: invalid core range ${plugin.core}`,
+        );
       }
       if (!semver.satisfies(coreVersion, plugin.core, { includePrerelease: true })) {
         throw new MefError(
@@ -259,7 +284,8 @@ export class Engine {
   /** Runs every plugin's setup; the engine freezes. Idempotent. */
   start(): Promise<void> {
     this.frozen = true;
-    if (this.state === 'stopped') return Promise.reject(new MefError('MEF_CORE_NOT_STARTED', 'engine was stopped'));
+    if (this.state === 'stopped')
+      return Promise.reject(new MefError('MEF_CORE_NOT_STARTED', 'engine was stopped'));
     if (!this.startPromise) {
       this.state = 'starting';
       this.startPromise = (async () => {
@@ -273,9 +299,13 @@ export class Engine {
             for (const d of done.reverse()) await Promise.resolve(d.plugin.teardown?.()).catch(() => {});
             this.state = 'new';
             this.startPromise = undefined;
-            throw new MefError('MEF_CORE_SETUP_FAILED', `setup of ${s.name} failed: ${errorInfo(err).message}`, {
-              cause: err,
-            });
+            throw new MefError(
+              'MEF_CORE_SETUP_FAILED',
+              `setup of ${s.name} failed: ${errorInfo(err).message}`,
+              {
+                cause: err,
+              },
+            );
           }
         }
         this.state = 'started';
@@ -341,7 +371,10 @@ export class Engine {
    * message and close. Returns the first verdict that is not accept at an envelope phase
    * (the message is then not read), else the message verdict.
    */
-  async scan(source: Buffer | string | Readable | AsyncIterable<Buffer>, envelope: ScanEnvelope = {}): Promise<Verdict> {
+  async scan(
+    source: Buffer | string | Readable | AsyncIterable<Buffer>,
+    envelope: ScanEnvelope = {},
+  ): Promise<Verdict> {
     await this.start();
     const info: { -readonly [K in keyof ConnectionInfo]: ConnectionInfo[K] } = {
       clientAddress: envelope.clientAddress ?? '127.0.0.1',
@@ -351,27 +384,28 @@ export class Engine {
     if (envelope.user !== undefined) info.user = envelope.user;
     if (envelope.direction !== undefined) info.direction = envelope.direction;
     const conn = this.connection(info);
-    const drop = () => {
+    const drop = (v: Verdict): Verdict => {
       if (source instanceof Readable) source.destroy();
+      return v;
     };
     try {
       let v = await conn.connect();
-      if (v.disposition !== 'accept') return drop(), v;
+      if (v.disposition !== 'accept') return drop(v);
       if (envelope.helo !== undefined) {
         v = await conn.helo(envelope.helo);
-        if (v.disposition !== 'accept') return drop(), v;
+        if (v.disposition !== 'accept') return drop(v);
       }
       const tx = conn.transaction();
       try {
         v = await tx.mailFrom(envelope.mailFrom ?? '');
-        if (v.disposition !== 'accept') return drop(), v;
+        if (v.disposition !== 'accept') return drop(v);
         let last: Verdict | undefined;
         for (const r of envelope.recipients ?? []) {
           const rv = await tx.rcptTo(r);
           if (rv.disposition !== 'accept') last = rv;
         }
         if ((envelope.recipients?.length ?? 0) > 0 && tx.context.recipients.length === 0 && last) {
-          return drop(), last;
+          return drop(last);
         }
         return await tx.data(source);
       } finally {
@@ -414,7 +448,9 @@ async function runHook(
   try {
     const result = await Promise.race([Promise.resolve().then(fn), timeout]);
     if (result === 'timeout') {
-      abort.abort(new MefError('MEF_CORE_TIMEOUT', `stage ${stage.name} timed out after ${stage.timeout} ms`));
+      abort.abort(
+        new MefError('MEF_CORE_TIMEOUT', `stage ${stage.name} timed out after ${stage.timeout} ms`),
+      );
       errors.push({
         stage: stage.name,
         kind: 'timeout',
@@ -445,6 +481,7 @@ export class Connection {
   private txCount = 0;
   private readonly clientAddress: string;
 
+  /** @internal Hosts open connections with `engine.connection()`. */
   constructor(
     readonly engine: Engine,
     info: ConnectionInfo,
@@ -493,8 +530,21 @@ export class Connection {
       const recorder = new Recorder(stage.name, phaseSet, stage.onError, scope, skipped, recipient);
       const abort = new AbortController();
       const tx = ctxFor();
-      const ctx = { tx, state: tx.state, findings: recorder, signal: abort.signal, log: this.engine.log, ...extra };
-      await runHook(stage, () => fn.call(stage.plugin, ctx as StageContext), recorder, phaseSet.errors, abort);
+      const ctx = {
+        tx,
+        state: tx.state,
+        findings: recorder,
+        signal: abort.signal,
+        log: this.engine.log,
+        ...extra,
+      };
+      await runHook(
+        stage,
+        () => fn.call(stage.plugin, ctx as StageContext),
+        recorder,
+        phaseSet.errors,
+        abort,
+      );
       // A final answer at this phase stops the remaining stages of the phase.
       if (phaseSet.forced.some((f) => f.disposition === 'reject' || f.disposition === 'tempfail')) break;
     }
@@ -523,7 +573,14 @@ export class Connection {
 
   /** Runs the connect phase. */
   async connect(): Promise<Verdict> {
-    const set = await this.runPhase('connect', this.findings, this.skipped, () => this.context(), {}, 'connection');
+    const set = await this.runPhase(
+      'connect',
+      this.findings,
+      this.skipped,
+      () => this.context(),
+      {},
+      'connection',
+    );
     return this.phaseVerdict(set, this.context());
   }
 
@@ -531,7 +588,14 @@ export class Connection {
   async helo(name: string): Promise<Verdict> {
     if (typeof name !== 'string') throw invalidOption('helo', name, 'a string');
     this.heloName = name;
-    const set = await this.runPhase('helo', this.findings, this.skipped, () => this.context(), {}, 'connection');
+    const set = await this.runPhase(
+      'helo',
+      this.findings,
+      this.skipped,
+      () => this.context(),
+      {},
+      'connection',
+    );
     return this.phaseVerdict(set, this.context());
   }
 
@@ -571,6 +635,7 @@ export class Transaction {
   private limitHit = new Set<LimitName>();
   private sourceError: Error | undefined;
 
+  /** @internal Hosts start transactions with `connection.transaction()`. */
   constructor(
     private readonly conn: Connection,
     private readonly stages: readonly Stage[],

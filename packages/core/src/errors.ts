@@ -27,7 +27,8 @@ export class MefError extends Error {
  */
 export const coreErrorCodes = {
   MEF_CORE_INVALID_OPTION: 'An option passed to a core factory or method has the wrong type or value.',
-  MEF_CORE_PLUGIN_INVALID: 'A value given to `use()` is not a plugin: it lacks a name or a hook has the wrong type.',
+  MEF_CORE_PLUGIN_INVALID:
+    'A value given to `use()` is not a plugin: it lacks a name or a hook has the wrong type.',
   MEF_CORE_PLUGIN_DUPLICATE: 'Two plugins with the same name were registered on one engine.',
   MEF_CORE_PLUGIN_VERSION: "A plugin's core version range does not include this core's version.",
   MEF_CORE_PLUGIN_DEPENDENCY: 'A plugin depends on another plugin that is not registered before it.',
@@ -39,7 +40,8 @@ export const coreErrorCodes = {
   MEF_CORE_PHASE_ORDER: 'A transaction method was called out of SMTP order (for example data before RCPT).',
   MEF_CORE_SOURCE_ABORTED: 'The message source failed or was destroyed before the end of the message.',
   MEF_CORE_SETUP_FAILED: "A plugin's setup failed when the engine started.",
-  MEF_CORE_OUTPUT_UNAVAILABLE: 'The message output was requested but the transaction did not keep the message.',
+  MEF_CORE_OUTPUT_UNAVAILABLE:
+    'The message output was requested but the transaction did not keep the message.',
 } as const;
 
 /** A code defined by the core. */

@@ -16,5 +16,6 @@ export { defaultLimits, type LimitName, type Limits } from './message/pipeline.j
 export { applyHeaderMutations } from './message/rewrite.js';
 export { MessageStore, type MessageStoreOptions } from './message/store.js';
 export * from './plugin.js';
+export type { FindingSet } from './recorder.js';
 export * from './verdict.js';
 export { coreVersion } from './version.js';

@@ -33,7 +33,11 @@ const HEADER_NAME_RE = /^[\x21-\x39\x3b-\x7e]+$/;
 function toReply(r: NonNullable<ForceOptions['reply']>): Reply {
   if ('lines' in r) return { code: r.code, enhanced: r.enhanced, lines: [...r.lines] };
   const text = r.text;
-  return { code: r.code, enhanced: r.enhanced, lines: typeof text === 'string' ? text.split(/\r?\n/) : [...text] };
+  return {
+    code: r.code,
+    enhanced: r.enhanced,
+    lines: typeof text === 'string' ? text.split(/\r?\n/) : [...text],
+  };
 }
 
 /**
@@ -111,7 +115,10 @@ export class Recorder implements Findings {
     if (typeof name !== 'string' || !HEADER_NAME_RE.test(name)) {
       throw new TypeError(`Invalid header name ${JSON.stringify(name)}`);
     }
-    if (value !== undefined && (typeof value !== 'string' || /[\r\n]/.test(value.replace(/\r?\n[ \t]/g, '')))) {
+    if (
+      value !== undefined &&
+      (typeof value !== 'string' || /[\r\n]/.test(value.replace(/\r?\n[ \t]/g, '')))
+    ) {
       throw new TypeError(`Invalid header value for ${name}: line breaks must be followed by a space or tab`);
     }
   }
@@ -135,7 +142,9 @@ export class Recorder implements Findings {
     this.checkHeader(name);
     if (this.open())
       this.into.mutations.push(
-        index === undefined ? { op: 'remove', name, stage: this.stage } : { op: 'remove', name, index, stage: this.stage },
+        index === undefined
+          ? { op: 'remove', name, stage: this.stage }
+          : { op: 'remove', name, index, stage: this.stage },
       );
   }
 

@@ -215,7 +215,11 @@ export function decide(input: DecideInput): Verdict {
       source: 'error',
       reply:
         e.disposition === 'tempfail'
-          ? { code: 451, enhanced: '4.3.0', lines: [`Temporary failure in ${e.stage}, please try again later`] }
+          ? {
+              code: 451,
+              enhanced: '4.3.0',
+              lines: [`Temporary failure in ${e.stage}, please try again later`],
+            }
           : { code: 554, enhanced: '5.3.0', lines: [`Message refused: ${e.stage} failed`] },
       reason: `${e.stage}: ${e.code}`,
     });
@@ -312,7 +316,10 @@ export function toSmtpReply(v: Verdict): Reply {
 export function formatReply(r: Reply): string {
   const lines = r.lines.length ? r.lines : [''];
   return lines
-    .map((line, i) => `${r.code}${i === lines.length - 1 ? ' ' : '-'}${r.enhanced} ${line.replace(/[\r\n]+/g, ' ')}`)
+    .map(
+      (line, i) =>
+        `${r.code}${i === lines.length - 1 ? ' ' : '-'}${r.enhanced} ${line.replace(/[\r\n]+/g, ' ')}`,
+    )
     .join('\r\n');
 }
 
@@ -349,7 +356,12 @@ export function toHaraka(v: Verdict): HarakaAnswer {
     case 'reject':
       return { ...pick(v.disconnect ? 'DENYDISCONNECT' : 'DENY'), msg, quarantine: false, discard: false };
     case 'tempfail':
-      return { ...pick(v.disconnect ? 'DENYSOFTDISCONNECT' : 'DENYSOFT'), msg, quarantine: false, discard: false };
+      return {
+        ...pick(v.disconnect ? 'DENYSOFTDISCONNECT' : 'DENYSOFT'),
+        msg,
+        quarantine: false,
+        discard: false,
+      };
     case 'quarantine':
       return { ...pick('CONT'), msg: undefined, quarantine: true, discard: false };
     case 'discard':
@@ -424,7 +436,11 @@ export function toMilter(v: Verdict, subject?: string): MilterAction[] {
       out.push({ cmd: 'c', name: 'continue' });
       break;
     case 'quarantine':
-      out.push({ cmd: 'q', name: 'quarantine', reason: v.forced.find((f) => f.reason)?.reason ?? 'quarantined' });
+      out.push({
+        cmd: 'q',
+        name: 'quarantine',
+        reason: v.forced.find((f) => f.reason)?.reason ?? 'quarantined',
+      });
       out.push({ cmd: 'c', name: 'continue' });
       break;
     case 'discard':

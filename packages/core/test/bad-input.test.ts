@@ -62,7 +62,10 @@ function nestedMessages(depth: number): Buffer {
 }
 
 describe('bad input always gets a verdict', () => {
-  const base = buildMessage({ text: 'hello', attachments: [{ filename: 'a.bin', content: Buffer.alloc(3000, 5) }] });
+  const base = buildMessage({
+    text: 'hello',
+    attachments: [{ filename: 'a.bin', content: Buffer.alloc(3000, 5) }],
+  });
 
   it('a truncated message', async () => {
     await verdictWithin(base.subarray(0, Math.floor(base.length / 2)));
@@ -78,7 +81,9 @@ describe('bad input always gets a verdict', () => {
     }
     await verdictWithin(garbage);
     await verdictWithin(Buffer.alloc(100_000, 0));
-    await verdictWithin(Buffer.concat([Buffer.from('From: a@x\r\nSubject: \0\0\0\r\n\r\n'), Buffer.alloc(1000, 0)]));
+    await verdictWithin(
+      Buffer.concat([Buffer.from('From: a@x\r\nSubject: \0\0\0\r\n\r\n'), Buffer.alloc(1000, 0)]),
+    );
   });
 
   it('an empty message', async () => {
@@ -86,7 +91,9 @@ describe('bad input always gets a verdict', () => {
   });
 
   it('a 1 MB header line', async () => {
-    const v = await verdictWithin(Buffer.from(`From: a@x\r\nX-Huge: ${'x'.repeat(1024 * 1024)}\r\n\r\nbody\r\n`));
+    const v = await verdictWithin(
+      Buffer.from(`From: a@x\r\nX-Huge: ${'x'.repeat(1024 * 1024)}\r\n\r\nbody\r\n`),
+    );
     expect(v.symbols.map((s) => s.name)).toContain('MEF_LIMIT_HEADER');
   });
 
@@ -105,7 +112,9 @@ describe('bad input always gets a verdict', () => {
   it('10,000 parts', async () => {
     const parts: string[] = [];
     for (let i = 0; i < 10_000; i++) parts.push(`--m\r\nContent-Type: text/plain\r\n\r\n${i}\r\n`);
-    const msg = Buffer.from(`From: a@x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="m"\r\n\r\n${parts.join('')}--m--\r\n`);
+    const msg = Buffer.from(
+      `From: a@x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="m"\r\n\r\n${parts.join('')}--m--\r\n`,
+    );
     const v = await verdictWithin(msg);
     expect(v.symbols.map((s) => s.name)).toContain('MEF_LIMIT_PARTS');
   });
@@ -117,12 +126,22 @@ describe('bad input always gets a verdict', () => {
   });
 
   it('a boundary that never closes and a part header that never ends', async () => {
-    await verdictWithin(Buffer.from('From: a@x\r\nContent-Type: multipart/mixed; boundary="q"\r\n\r\n--q\r\nContent-Type: text/plain\r\n\r\nno end'));
-    await verdictWithin(Buffer.from(`From: a@x\r\nContent-Type: multipart/mixed; boundary="q"\r\n\r\n--q\r\nX: ${'h'.repeat(400_000)}`));
+    await verdictWithin(
+      Buffer.from(
+        'From: a@x\r\nContent-Type: multipart/mixed; boundary="q"\r\n\r\n--q\r\nContent-Type: text/plain\r\n\r\nno end',
+      ),
+    );
+    await verdictWithin(
+      Buffer.from(
+        `From: a@x\r\nContent-Type: multipart/mixed; boundary="q"\r\n\r\n--q\r\nX: ${'h'.repeat(400_000)}`,
+      ),
+    );
   });
 
   it('broken base64 and quoted-printable', async () => {
-    const b64 = buildMessage({ attachments: [{ filename: 'x', content: 'ok' }] }).toString().replace('b2s=', '!!!@@@#\u0000#');
+    const b64 = buildMessage({ attachments: [{ filename: 'x', content: 'ok' }] })
+      .toString()
+      .replace('b2s=', '!!!@@@#\u0000#');
     expect(b64).toContain('!!!@@@');
     await verdictWithin(Buffer.from(b64));
     const qp = buildMessage({ text: 'caf\u00e9 =' }).toString().replace('caf=C3=A9', 'caf=ZZ=C3=\r\n=');
@@ -158,9 +177,12 @@ describe('fuzz', () => {
           for (const e of edits) {
             const i = Math.floor(e.at * b.length);
             if (e.op === 'delete') b = Buffer.concat([b.subarray(0, i), b.subarray(i + e.bytes.length)]);
-            else if (e.op === 'insert') b = Buffer.concat([b.subarray(0, i), Buffer.from(e.bytes), b.subarray(i)]);
-            else if (e.op === 'flip' && b.length) b[Math.min(i, b.length - 1)] ^= e.bytes[0]!;
-            else if (e.op === 'truncate') b = b.subarray(0, i);
+            else if (e.op === 'insert')
+              b = Buffer.concat([b.subarray(0, i), Buffer.from(e.bytes), b.subarray(i)]);
+            else if (e.op === 'flip' && b.length) {
+              const k = Math.min(i, b.length - 1);
+              b[k] = (b[k] ?? 0) ^ (e.bytes[0] ?? 1);
+            } else if (e.op === 'truncate') b = b.subarray(0, i);
             else b = Buffer.concat([b.subarray(0, i), b.subarray(i, i + 200), b.subarray(i)]);
           }
           const msg = b;

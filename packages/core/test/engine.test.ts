@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import pkg from '../package.json' with { type: 'json' };
 import { coreVersion, createEngine, MefError, type Plugin } from '../src/index.js';
 import { buildMessage, expectVerdict, runPlugin } from '../src/testing/index.js';
-import pkg from '../package.json' with { type: 'json' };
 
 const msg = buildMessage({ text: 'hello' });
 
@@ -24,8 +24,12 @@ describe('registration', () => {
     const e = createEngine();
     expect(codeOf(() => e.use(null as unknown as Plugin))).toBe('MEF_CORE_PLUGIN_INVALID');
     expect(codeOf(() => e.use({ name: '' }))).toBe('MEF_CORE_PLUGIN_INVALID');
-    expect(codeOf(() => e.use({ name: 'x', message: 5 } as unknown as Plugin))).toBe('MEF_CORE_PLUGIN_INVALID');
-    expect(codeOf(() => e.use({ name: 'x', onError: 'maybe' } as unknown as Plugin))).toBe('MEF_CORE_PLUGIN_INVALID');
+    expect(codeOf(() => e.use({ name: 'x', message: 5 } as unknown as Plugin))).toBe(
+      'MEF_CORE_PLUGIN_INVALID',
+    );
+    expect(codeOf(() => e.use({ name: 'x', onError: 'maybe' } as unknown as Plugin))).toBe(
+      'MEF_CORE_PLUGIN_INVALID',
+    );
   });
 
   it('rejects a duplicate name with MEF_CORE_PLUGIN_DUPLICATE', () => {
@@ -61,7 +65,9 @@ describe('registration', () => {
   });
 
   it('refuses connections before start with MEF_CORE_NOT_STARTED', () => {
-    expect(codeOf(() => createEngine().connection({ clientAddress: '127.0.0.1' }))).toBe('MEF_CORE_NOT_STARTED');
+    expect(codeOf(() => createEngine().connection({ clientAddress: '127.0.0.1' }))).toBe(
+      'MEF_CORE_NOT_STARTED',
+    );
   });
 });
 
@@ -81,9 +87,20 @@ describe('lifecycle', () => {
     const v = await runPlugin([mk('late', 200), mk('early', 10)], msg, { recipients: ['a@x', 'b@x'] });
     expectVerdict(v).toAccept();
     expect(calls).toEqual([
-      'early:connect', 'late:connect', 'early:helo', 'late:helo', 'early:mailFrom', 'late:mailFrom',
-      'early:rcptTo:a@x', 'late:rcptTo:a@x', 'early:rcptTo:b@x', 'late:rcptTo:b@x',
-      'early:message', 'late:message', 'early:close', 'late:close',
+      'early:connect',
+      'late:connect',
+      'early:helo',
+      'late:helo',
+      'early:mailFrom',
+      'late:mailFrom',
+      'early:rcptTo:a@x',
+      'late:rcptTo:a@x',
+      'early:rcptTo:b@x',
+      'late:rcptTo:b@x',
+      'early:message',
+      'late:message',
+      'early:close',
+      'late:close',
     ]);
   });
 
@@ -107,14 +124,30 @@ describe('lifecycle', () => {
       msg,
       { clientAddress: '::ffff:192.0.2.7', user: 'alice', direction: 'outbound', recipients: ['r@x'] },
     );
-    expect(seen).toEqual({ ip: '192.0.2.7', helo: 'client.example.test', from: 'sender@example.test', size: undefined, rcpts: ['r@x'], user: 'alice', dir: 'outbound' });
+    expect(seen).toEqual({
+      ip: '192.0.2.7',
+      helo: 'client.example.test',
+      from: 'sender@example.test',
+      size: undefined,
+      rcpts: ['r@x'],
+      user: 'alice',
+      dir: 'outbound',
+    });
   });
 
   it('runs setup at start and teardown at stop, in reverse order', async () => {
     const calls: string[] = [];
     const e = createEngine()
-      .use({ name: 'a', setup: () => void calls.push('a:setup'), teardown: () => void calls.push('a:teardown') })
-      .use({ name: 'b', setup: () => void calls.push('b:setup'), teardown: () => void calls.push('b:teardown') });
+      .use({
+        name: 'a',
+        setup: () => void calls.push('a:setup'),
+        teardown: () => void calls.push('a:teardown'),
+      })
+      .use({
+        name: 'b',
+        setup: () => void calls.push('b:setup'),
+        teardown: () => void calls.push('b:teardown'),
+      });
     await e.start();
     await e.stop();
     expect(calls).toEqual(['a:setup', 'b:setup', 'b:teardown', 'a:teardown']);
@@ -123,8 +156,17 @@ describe('lifecycle', () => {
   it('reports a failing setup as MEF_CORE_SETUP_FAILED and tears down what started', async () => {
     const calls: string[] = [];
     const e = createEngine()
-      .use({ name: 'a', setup: () => void calls.push('a:setup'), teardown: () => void calls.push('a:teardown') })
-      .use({ name: 'b', setup: () => { throw new Error('no pool'); } });
+      .use({
+        name: 'a',
+        setup: () => void calls.push('a:setup'),
+        teardown: () => void calls.push('a:teardown'),
+      })
+      .use({
+        name: 'b',
+        setup: () => {
+          throw new Error('no pool');
+        },
+      });
     await expect(e.start()).rejects.toMatchObject({ code: 'MEF_CORE_SETUP_FAILED' });
     expect(calls).toEqual(['a:setup', 'a:teardown']);
   });
@@ -132,7 +174,12 @@ describe('lifecycle', () => {
   it('collects health checks, bounded by the stage timeout', async () => {
     const e = createEngine()
       .use({ name: 'ok', health: () => ({ ok: true }) })
-      .use({ name: 'down', health: async () => { throw new Error('refused'); } })
+      .use({
+        name: 'down',
+        health: async () => {
+          throw new Error('refused');
+        },
+      })
       .use({ name: 'hang', timeout: 50, health: () => new Promise(() => {}) });
     expect(await e.health()).toEqual({
       ok: { ok: true },
@@ -145,17 +192,40 @@ describe('lifecycle', () => {
 describe('failure policy', () => {
   for (const policy of ['tempfail', 'accept', 'reject'] as const) {
     it(`turns a timeout into an error finding plus ${policy}`, async () => {
-      const v = await runPlugin({ name: 'slow', timeout: 30, onError: policy, mailFrom: () => sleep(1000) }, msg);
+      const v = await runPlugin(
+        { name: 'slow', timeout: 30, onError: policy, mailFrom: () => sleep(1000) },
+        msg,
+      );
       expect(v.disposition).toBe(policy);
-      expect(v.errors[0]).toMatchObject({ stage: 'slow', kind: 'timeout', code: 'MEF_CORE_TIMEOUT', policy, disposition: policy });
+      expect(v.errors[0]).toMatchObject({
+        stage: 'slow',
+        kind: 'timeout',
+        code: 'MEF_CORE_TIMEOUT',
+        policy,
+        disposition: policy,
+      });
     });
   }
 
   it('turns a throw and a rejected promise into errors with the engine default policy', async () => {
-    const thrown = await runPlugin({ name: 'boom', connect: () => { throw new Error('bad'); } }, msg, { engine: { onError: 'accept' } });
+    const thrown = await runPlugin(
+      {
+        name: 'boom',
+        connect: () => {
+          throw new Error('bad');
+        },
+      },
+      msg,
+      { engine: { onError: 'accept' } },
+    );
     expectVerdict(thrown).toAccept().toHaveError('MEF_CORE_STAGE_FAILED');
     const rejected = await runPlugin(
-      { name: 'boom', message: async () => { throw new MefError('MEF_X_DOWN', 'scanner down'); } },
+      {
+        name: 'boom',
+        message: async () => {
+          throw new MefError('MEF_X_DOWN', 'scanner down');
+        },
+      },
       msg,
     );
     expectVerdict(rejected).toTempfail().toHaveError('MEF_X_DOWN');
@@ -163,7 +233,11 @@ describe('failure policy', () => {
 
   it('turns findings.error into the stage policy', async () => {
     const v = await runPlugin(
-      { name: 'av', onError: 'tempfail', message: (ctx) => ctx.findings.error('unavailable', 'MEF_AV_DOWN', 'clamd refused') },
+      {
+        name: 'av',
+        onError: 'tempfail',
+        message: (ctx) => ctx.findings.error('unavailable', 'MEF_AV_DOWN', 'clamd refused'),
+      },
       msg,
     );
     expectVerdict(v).toTempfail().toHaveError('MEF_AV_DOWN');
@@ -177,7 +251,9 @@ describe('failure policy', () => {
         timeout: 20,
         onError: 'accept',
         mailFrom: (ctx) => {
-          late = sleep(60).then(() => ctx.findings.reject({ code: 550, enhanced: '5.7.1', text: 'too late' }));
+          late = sleep(60).then(() =>
+            ctx.findings.reject({ code: 550, enhanced: '5.7.1', text: 'too late' }),
+          );
           return late;
         },
       },
@@ -199,8 +275,16 @@ describe('decisions across phases', () => {
     let read = false;
     const v = await runPlugin(
       [
-        { name: 'rbl', connect: (ctx) => ctx.findings.reject({ code: 554, enhanced: '5.7.1', text: 'listed' }) },
-        { name: 'reader', message: () => { read = true; } },
+        {
+          name: 'rbl',
+          connect: (ctx) => ctx.findings.reject({ code: 554, enhanced: '5.7.1', text: 'listed' }),
+        },
+        {
+          name: 'reader',
+          message: () => {
+            read = true;
+          },
+        },
       ],
       msg,
     );
@@ -213,7 +297,8 @@ describe('decisions across phases', () => {
     const e = createEngine().use({
       name: 'rcpt',
       rcptTo: (ctx) => {
-        if (ctx.recipient.address.startsWith('bad')) ctx.findings.reject({ code: 550, enhanced: '5.1.1', text: 'no such user' });
+        if (ctx.recipient.address.startsWith('bad'))
+          ctx.findings.reject({ code: 550, enhanced: '5.1.1', text: 'no such user' });
       },
     });
     await e.start();
@@ -257,8 +342,16 @@ describe('decisions across phases', () => {
   it('shares typed state between stages', async () => {
     const v = await runPlugin(
       [
-        { name: 'first', mailFrom: (ctx) => { (ctx.state as Record<string, unknown>).seen = 3; } },
-        { name: 'second', message: (ctx) => ctx.findings.symbol('STATE', (ctx.state as { seen?: number }).seen ?? 0) },
+        {
+          name: 'first',
+          mailFrom: (ctx) => {
+            (ctx.state as Record<string, unknown>).seen = 3;
+          },
+        },
+        {
+          name: 'second',
+          message: (ctx) => ctx.findings.symbol('STATE', (ctx.state as { seen?: number }).seen ?? 0),
+        },
       ],
       msg,
     );
@@ -278,10 +371,17 @@ describe('decisions across phases', () => {
   });
 
   it('throws a TypeError for a bad symbol name or a header with a bare line break', async () => {
-    const v = await runPlugin({ name: 'bad', onError: 'accept', message: (ctx) => ctx.findings.symbol('lower case', 1) }, msg);
+    const v = await runPlugin(
+      { name: 'bad', onError: 'accept', message: (ctx) => ctx.findings.symbol('lower case', 1) },
+      msg,
+    );
     expect(v.errors[0]?.message).toMatch(/Invalid symbol name/);
     const h = await runPlugin(
-      { name: 'bad', onError: 'accept', message: (ctx) => ctx.findings.addHeader('X-A', 'one\r\nInjected: yes') },
+      {
+        name: 'bad',
+        onError: 'accept',
+        message: (ctx) => ctx.findings.addHeader('X-A', 'one\r\nInjected: yes'),
+      },
       msg,
     );
     expect(h.errors[0]?.message).toMatch(/line breaks/);

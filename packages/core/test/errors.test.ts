@@ -5,7 +5,11 @@ import { compareErrorDocs } from '../src/testing/index.js';
 
 describe('error codes', () => {
   it('docs/reference/errors.md lists exactly the codes the core defines', async () => {
-    const diff = await compareErrorDocs(join(__dirname, '../../../docs/reference/errors.md'), '@mef/core', coreErrorCodes);
+    const diff = await compareErrorDocs(
+      join(__dirname, '../../../docs/reference/errors.md'),
+      '@mef/core',
+      coreErrorCodes,
+    );
     expect(diff).toEqual({ undocumented: [], unknown: [] });
   });
 

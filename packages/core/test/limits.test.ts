@@ -24,7 +24,9 @@ function nested(depth: number): Buffer {
 function manyParts(n: number): Buffer {
   const parts: string[] = [];
   for (let i = 0; i < n; i++) parts.push(`--m\r\nContent-Type: text/plain\r\n\r\npart ${i}\r\n`);
-  return Buffer.from(`From: a@x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="m"\r\n\r\n${parts.join('')}--m--\r\n`);
+  return Buffer.from(
+    `From: a@x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="m"\r\n\r\n${parts.join('')}--m--\r\n`,
+  );
 }
 
 describe('limits', () => {
@@ -42,7 +44,9 @@ describe('limits', () => {
 
   it('makes the size disposition configurable', async () => {
     const msg = buildMessage({ text: 'x'.repeat(5000) });
-    const v = await runPlugin(reader(), msg, { engine: { limits: { maxMessageBytes: 1000 }, limitPolicy: { size: 'tempfail' } } });
+    const v = await runPlugin(reader(), msg, {
+      engine: { limits: { maxMessageBytes: 1000 }, limitPolicy: { size: 'tempfail' } },
+    });
     expectVerdict(v).toTempfail().toHaveSymbol('MEF_LIMIT_SIZE');
   });
 

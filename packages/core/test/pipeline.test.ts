@@ -20,7 +20,12 @@ const message = buildMessage({
   html: '<p>HTML <b>body</b> <a href="http://example.test/b">here</a></p>',
   attachments: [
     { filename: 'data.bin', content: attachment },
-    { filename: 'notes.txt', contentType: 'text/plain', content: 'attached text', encoding: 'quoted-printable' },
+    {
+      filename: 'notes.txt',
+      contentType: 'text/plain',
+      content: 'attached text',
+      encoding: 'quoted-printable',
+    },
     { filename: 'pic.png', contentType: 'image/png', content: Buffer.alloc(300, 1) },
   ],
 });
@@ -74,7 +79,11 @@ describe('message views', () => {
     );
     expect(got).toEqual({
       image: ['image/png:300:false'],
-      re: ['text/html:' + Buffer.byteLength('<p>HTML <b>body</b> <a href="http://example.test/b">here</a></p>') + ':false'],
+      re: [
+        'text/html:' +
+          Buffer.byteLength('<p>HTML <b>body</b> <a href="http://example.test/b">here</a></p>') +
+          ':false',
+      ],
       name: ['text/plain:13:false'],
       capped: ['application/octet-stream:100:true'],
     });
@@ -82,7 +91,16 @@ describe('message views', () => {
 
   it('gives the raw bytes exactly as received', async () => {
     let raw: Buffer | undefined;
-    await runPlugin({ name: 'raw', message: async (ctx) => { const r = ctx.message.raw(); raw = await collect(r); } }, message);
+    await runPlugin(
+      {
+        name: 'raw',
+        message: async (ctx) => {
+          const r = ctx.message.raw();
+          raw = await collect(r);
+        },
+      },
+      message,
+    );
     expect(raw?.equals(message)).toBe(true);
   });
 
@@ -113,7 +131,14 @@ describe('message views', () => {
 
   it('refuses a view asked for after the first await with MEF_CORE_VIEW_LATE', async () => {
     const v = await runPlugin(
-      { name: 'late', onError: 'accept', async message(ctx) { await ctx.message.headers(); ctx.message.raw(); } },
+      {
+        name: 'late',
+        onError: 'accept',
+        async message(ctx) {
+          await ctx.message.headers();
+          ctx.message.raw();
+        },
+      },
       message,
     );
     expectVerdict(v).toAccept().toHaveError('MEF_CORE_VIEW_LATE');
@@ -124,7 +149,14 @@ describe('message views', () => {
     // a stage that only wants text/plain sees one part, and the attachment is not offered.
     const offered: string[] = [];
     await runPlugin(
-      { name: 't', message: (ctx) => ctx.message.parts({ contentType: 'text/plain', attachment: false }, async (p) => { offered.push(p.contentType); p.skip(); }) },
+      {
+        name: 't',
+        message: (ctx) =>
+          ctx.message.parts({ contentType: 'text/plain', attachment: false }, async (p) => {
+            offered.push(p.contentType);
+            p.skip();
+          }),
+      },
       message,
     );
     expect(offered).toEqual(['text/plain']);
@@ -133,7 +165,9 @@ describe('message views', () => {
 
 describe('backpressure', () => {
   it('a slow stage slows the pass: the engine reads the source only as fast as the stage reads', async () => {
-    const big = buildMessage({ attachments: [{ filename: 'big.bin', content: Buffer.alloc(4 * 1024 * 1024, 3) }] });
+    const big = buildMessage({
+      attachments: [{ filename: 'big.bin', content: Buffer.alloc(4 * 1024 * 1024, 3) }],
+    });
     let pulled = 0;
     let maxAhead = 0;
     let consumed = 0;
@@ -169,7 +203,14 @@ describe('backpressure', () => {
     const other: number[] = [];
     const v = await runPlugin(
       [
-        { name: 'blocker', timeout: 100, onError: 'accept', message: (ctx) => { ctx.message.raw(); } },
+        {
+          name: 'blocker',
+          timeout: 100,
+          onError: 'accept',
+          message: (ctx) => {
+            ctx.message.raw();
+          },
+        },
         {
           name: 'reader',
           message: async (ctx) => {
@@ -233,13 +274,17 @@ describe('output', () => {
     await tx.mailFrom('a@x');
     await tx.data(input, { keep: true });
     const out = (await collect(tx.output())).toString();
-    expect(out).toBe('From: a@x\r\nSubject: [SPAM] Hi\r\nX-Old: one\r\nX-Virus-Scanned: MEF\r\n\r\nBody line\r\n');
+    expect(out).toBe(
+      'From: a@x\r\nSubject: [SPAM] Hi\r\nX-Old: one\r\nX-Virus-Scanned: MEF\r\n\r\nBody line\r\n',
+    );
     await tx.dispose();
     await engine.stop();
   });
 
   it('spills a large kept message to a temporary file and removes it on dispose', async () => {
-    const input = buildMessage({ attachments: [{ filename: 'x.bin', content: Buffer.alloc(3 * 1024 * 1024, 9) }] });
+    const input = buildMessage({
+      attachments: [{ filename: 'x.bin', content: Buffer.alloc(3 * 1024 * 1024, 9) }],
+    });
     const engine = createEngine({ store: { memoryLimit: 64 * 1024 } }).use({ name: 'noop' });
     await engine.start();
     const tx = engine.connection({ clientAddress: '192.0.2.1' }).transaction();
@@ -285,7 +330,10 @@ describe('hosts', () => {
     await tx.rcptTo('b@y');
     const text = message.toString('latin1');
     const split = text.indexOf('\r\n\r\n');
-    const fields = text.slice(0, split + 2).split(/\r\n(?=[^ \t])/).filter(Boolean);
+    const fields = text
+      .slice(0, split + 2)
+      .split(/\r\n(?=[^ \t])/)
+      .filter(Boolean);
     for (const f of fields) await tx.write(Buffer.from(`${f.replace(/\r\n$/, '')}\r\n`, 'latin1'));
     await tx.write(Buffer.from('\r\n'));
     const body = message.subarray(split + 4);

@@ -59,13 +59,24 @@ describe('decide', () => {
       ...none,
       forced: [
         { stage: 'a', disposition: 'quarantine', scope: 'transaction' },
-        { stage: 'b', disposition: 'reject', scope: 'transaction', reply: { code: 554, enhanced: '5.7.1', lines: ['virus'] } },
+        {
+          stage: 'b',
+          disposition: 'reject',
+          scope: 'transaction',
+          reply: { code: 554, enhanced: '5.7.1', lines: ['virus'] },
+        },
         { stage: 'c', disposition: 'discard', scope: 'transaction' },
       ],
     });
     expect(v.disposition).toBe('reject');
     expect(v.reply?.lines).toEqual(['virus']);
-    const q = decide({ ...none, forced: [{ stage: 'a', disposition: 'quarantine', scope: 'transaction' }, { stage: 'c', disposition: 'discard', scope: 'transaction' }] });
+    const q = decide({
+      ...none,
+      forced: [
+        { stage: 'a', disposition: 'quarantine', scope: 'transaction' },
+        { stage: 'c', disposition: 'discard', scope: 'transaction' },
+      ],
+    });
     expect(q.disposition).toBe('quarantine');
   });
 
@@ -103,13 +114,25 @@ describe('decide', () => {
     const v = decide({
       ...none,
       monitor: true,
-      errors: [{ stage: 'clamav', kind: 'timeout', code: 'MEF_CORE_TIMEOUT', message: 't', policy: 'tempfail', disposition: 'tempfail' }],
+      errors: [
+        {
+          stage: 'clamav',
+          kind: 'timeout',
+          code: 'MEF_CORE_TIMEOUT',
+          message: 't',
+          policy: 'tempfail',
+          disposition: 'tempfail',
+        },
+      ],
     });
     expect(v.disposition).toBe('tempfail');
   });
 
   it('keeps the recipient for a recipient-scoped reject', () => {
-    const v = decide({ ...none, forced: [{ stage: 'a', disposition: 'reject', scope: 'recipient', recipient: 'x@y' }] });
+    const v = decide({
+      ...none,
+      forced: [{ stage: 'a', disposition: 'reject', scope: 'recipient', recipient: 'x@y' }],
+    });
     expect(v.scope).toBe('recipient');
     expect(v.recipient).toBe('x@y');
   });
@@ -118,24 +141,54 @@ describe('decide', () => {
 describe('mappings', () => {
   const reject = decide({
     ...none,
-    forced: [{ stage: 'av', disposition: 'reject', scope: 'transaction', reply: { code: 554, enhanced: '5.7.1', lines: ['Virus found: Eicar', 'Contact postmaster'] } }],
+    forced: [
+      {
+        stage: 'av',
+        disposition: 'reject',
+        scope: 'transaction',
+        reply: { code: 554, enhanced: '5.7.1', lines: ['Virus found: Eicar', 'Contact postmaster'] },
+      },
+    ],
   });
 
   it('maps a verdict to an SMTP reply and formats multi-line replies', () => {
-    expect(toSmtpReply(reject)).toEqual({ code: 554, enhanced: '5.7.1', lines: ['Virus found: Eicar', 'Contact postmaster'] });
-    expect(formatReply(toSmtpReply(reject))).toBe('554-5.7.1 Virus found: Eicar\r\n554 5.7.1 Contact postmaster');
+    expect(toSmtpReply(reject)).toEqual({
+      code: 554,
+      enhanced: '5.7.1',
+      lines: ['Virus found: Eicar', 'Contact postmaster'],
+    });
+    expect(formatReply(toSmtpReply(reject))).toBe(
+      '554-5.7.1 Virus found: Eicar\r\n554 5.7.1 Contact postmaster',
+    );
     expect(toSmtpReply(decide(none))).toEqual({ code: 250, enhanced: '2.0.0', lines: ['OK'] });
   });
 
   it('fixes a reply whose class contradicts the disposition', () => {
-    const v = decide({ ...none, forced: [{ stage: 'x', disposition: 'tempfail', scope: 'transaction', reply: { code: 550, enhanced: '5.1.1', lines: ['no'] } }] });
+    const v = decide({
+      ...none,
+      forced: [
+        {
+          stage: 'x',
+          disposition: 'tempfail',
+          scope: 'transaction',
+          reply: { code: 550, enhanced: '5.1.1', lines: ['no'] },
+        },
+      ],
+    });
     expect(toSmtpReply(v)).toEqual({ code: 451, enhanced: '4.7.1', lines: ['no'] });
   });
 
   it('maps to Haraka return codes', () => {
-    expect(toHaraka(reject)).toMatchObject({ name: 'DENY', code: harakaCodes.DENY, msg: '5.7.1 Virus found: Eicar Contact postmaster' });
+    expect(toHaraka(reject)).toMatchObject({
+      name: 'DENY',
+      code: harakaCodes.DENY,
+      msg: '5.7.1 Virus found: Eicar Contact postmaster',
+    });
     expect(toHaraka(decide(none))).toMatchObject({ name: 'CONT', code: 900 });
-    const temp = decide({ ...none, forced: [{ stage: 'x', disposition: 'tempfail', scope: 'transaction', disconnect: true }] });
+    const temp = decide({
+      ...none,
+      forced: [{ stage: 'x', disposition: 'tempfail', scope: 'transaction', disconnect: true }],
+    });
     expect(toHaraka(temp)).toMatchObject({ name: 'DENYSOFTDISCONNECT', code: 909 });
     const q = decide({ ...none, forced: [{ stage: 'x', disposition: 'quarantine', scope: 'transaction' }] });
     expect(toHaraka(q)).toMatchObject({ name: 'CONT', quarantine: true });

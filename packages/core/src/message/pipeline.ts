@@ -175,7 +175,10 @@ function waitDrain(slot: StageSlot, stream: PassThrough): Promise<void> {
     const timer = setTimeout(() => {
       slot.fail(
         'timeout',
-        new MefError('MEF_CORE_TIMEOUT', `stage ${slot.name} blocked the message pass for more than ${slot.stallMs} ms`),
+        new MefError(
+          'MEF_CORE_TIMEOUT',
+          `stage ${slot.name} blocked the message pass for more than ${slot.stallMs} ms`,
+        ),
       );
       done();
     }, slot.stallMs);
@@ -259,7 +262,8 @@ export class MessagePass {
       headers: () => this.headerWaiters.promise,
       parts: (selector, handler) => {
         late('parts()');
-        if (typeof handler !== 'function') throw new TypeError('parts(selector, handler): handler must be a function');
+        if (typeof handler !== 'function')
+          throw new TypeError('parts(selector, handler): handler must be a function');
         this.partSubs.push({ slot, selector: selector ?? {}, handler });
       },
       raw: () => {
@@ -529,7 +533,8 @@ export class MessagePass {
     };
     if (matched.length) {
       const headers = node.headers ? HeaderBlock.parse(node.headers.build()) : new HeaderBlock([], 0);
-      const partId = Array.isArray(node.partNr) && node.partNr.length ? node.partNr.join('.') : String(this.nodes);
+      const partId =
+        Array.isArray(node.partNr) && node.partNr.length ? node.partNr.join('.') : String(this.nodes);
       for (const sub of matched) {
         const stream = new PassThrough({ highWaterMark: 64 * 1024 });
         sub.slot.streams.add(stream);

@@ -8,17 +8,27 @@ export function formatVerdict(v: Verdict): string {
     `reply: ${v.reply ? `${v.reply.code} ${v.reply.enhanced} ${v.reply.lines.join(' / ')}` : '(default)'}`,
     `score: ${v.score.value} (action ${v.score.action}; reject ${v.score.thresholds.reject}, add header ${v.score.thresholds.addHeader}, greylist ${v.score.thresholds.greylist})`,
     `symbols: ${v.symbols.length ? '' : '(none)'}`,
-    ...v.symbols.map((s) => `  ${s.name} ${s.score}${s.options?.length ? ` [${s.options.join(', ')}]` : ''} (${s.stage})`),
+    ...v.symbols.map(
+      (s) => `  ${s.name} ${s.score}${s.options?.length ? ` [${s.options.join(', ')}]` : ''} (${s.stage})`,
+    ),
   ];
   if (v.forced.length)
-    lines.push('forced:', ...v.forced.map((f) => `  ${f.disposition} by ${f.stage}${f.reason ? `: ${f.reason}` : ''}`));
+    lines.push(
+      'forced:',
+      ...v.forced.map((f) => `  ${f.disposition} by ${f.stage}${f.reason ? `: ${f.reason}` : ''}`),
+    );
   if (v.errors.length)
-    lines.push('errors:', ...v.errors.map((e) => `  ${e.stage} ${e.kind} ${e.code}: ${e.message} -> ${e.disposition}`));
+    lines.push(
+      'errors:',
+      ...v.errors.map((e) => `  ${e.stage} ${e.kind} ${e.code}: ${e.message} -> ${e.disposition}`),
+    );
   if (v.mutations.length)
     lines.push(
       'mutations:',
       ...v.mutations.map((m) =>
-        m.op === 'subject' ? `  subject prefix ${m.prefix}` : `  ${m.op} ${m.name}${'value' in m ? `: ${m.value}` : ''}`,
+        m.op === 'subject'
+          ? `  subject prefix ${m.prefix}`
+          : `  ${m.op} ${m.name}${'value' in m ? `: ${m.value}` : ''}`,
       ),
     );
   return lines.join('\n');
@@ -85,7 +95,8 @@ export class VerdictAssertion {
 
   /** The score is at least `n`. */
   toScoreAtLeast(n: number): this {
-    if (!(this.verdict.score.value >= n)) this.fail(`expected score >= ${n}, got ${this.verdict.score.value}`);
+    if (!(this.verdict.score.value >= n))
+      this.fail(`expected score >= ${n}, got ${this.verdict.score.value}`);
     return this;
   }
 
@@ -118,7 +129,8 @@ export class VerdictAssertion {
         m.name.toLowerCase() === name.toLowerCase() &&
         (value === undefined || (typeof value === 'string' ? m.value.includes(value) : value.test(m.value))),
     );
-    if (!ok) this.fail(`expected header ${name}${value !== undefined ? ` with ${String(value)}` : ''} to be added`);
+    if (!ok)
+      this.fail(`expected header ${name}${value !== undefined ? ` with ${String(value)}` : ''} to be added`);
     return this;
   }
 

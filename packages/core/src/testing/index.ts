@@ -3,14 +3,21 @@
  * the verdict with readable failures. Framework-agnostic; `streamSuite` takes your test
  * runner's `describe` and `it`.
  */
-export { buildMessage, type BuildOptions, messageFrom, type MessageSource } from './message.js';
+
 export { compareErrorDocs } from './error-docs.js';
-export { runEngine, runPlugin, type RunOptions, runStage } from './run.js';
 export { expectVerdict, formatVerdict, VerdictAssertion } from './expect.js';
+export {
+  type BuildAttachment,
+  type BuildOptions,
+  buildMessage,
+  type MessageSource,
+  messageFrom,
+} from './message.js';
+export { type RunOptions, runEngine, runPlugin, runStage } from './run.js';
 export {
   generateLargeMessage,
   type StreamSuiteOptions,
-  streamSuite,
   streamChecks,
+  streamSuite,
   type TestApi,
 } from './stream-suite.js';

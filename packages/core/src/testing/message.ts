@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 
 /** A message for a test: bytes, or a stream factory (so a test can feed it more than once). */
 export type MessageSource = Buffer | (() => Readable);
@@ -115,7 +115,9 @@ export function buildMessage(o: BuildOptions = {}): Buffer {
         `Content-Type: ${a.contentType ?? 'application/octet-stream'}${a.filename ? `; name="${a.filename}"` : ''}`,
         `Content-Transfer-Encoding: ${enc}`,
       ];
-      lines.push(`Content-Disposition: ${a.disposition ?? 'attachment'}${a.filename ? `; filename="${a.filename}"` : ''}`);
+      lines.push(
+        `Content-Disposition: ${a.disposition ?? 'attachment'}${a.filename ? `; filename="${a.filename}"` : ''}`,
+      );
       lines.push('', encodeBody(content, enc, eol));
       parts.push(lines.join(eol));
     }

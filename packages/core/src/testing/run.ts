@@ -15,7 +15,11 @@ function feed(message: MessageSource | string): Buffer | Readable {
 }
 
 /** Runs a whole engine over one message with a default envelope. */
-export function runEngine(engine: Engine, message: MessageSource | string, envelope: ScanEnvelope = {}): Promise<Verdict> {
+export function runEngine(
+  engine: Engine,
+  message: MessageSource | string,
+  envelope: ScanEnvelope = {},
+): Promise<Verdict> {
   return engine.scan(feed(message), {
     clientAddress: '192.0.2.10',
     helo: 'client.example.test',
@@ -42,6 +46,10 @@ export async function runPlugin(
 }
 
 /** Runs one stage (a plugin literal) alone. Same as `runPlugin` with one plugin. */
-export function runStage(stage: Plugin, message: MessageSource | string, options: RunOptions = {}): Promise<Verdict> {
+export function runStage(
+  stage: Plugin,
+  message: MessageSource | string,
+  options: RunOptions = {},
+): Promise<Verdict> {
   return runPlugin(stage, message, options);
 }

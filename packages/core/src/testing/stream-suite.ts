@@ -125,7 +125,9 @@ export const streamChecks = {
     const whole = await runWith(make, () => Readable.from([msg]), o.engine);
     const bytes = await runWith(make, () => chunked(msg, 1), o.engine);
     if (summary(whole) !== summary(bytes)) {
-      throw new Error(`1-byte chunks changed the verdict:\nwhole: ${summary(whole)}\n1-byte: ${summary(bytes)}`);
+      throw new Error(
+        `1-byte chunks changed the verdict:\nwhole: ${summary(whole)}\n1-byte: ${summary(bytes)}`,
+      );
     }
   },
 
@@ -138,7 +140,8 @@ export const streamChecks = {
       () => chunked(msg, 512, 1),
       o.engine,
     );
-    const strip = (v: Verdict) => summary({ ...v, symbols: v.symbols.filter((s) => s.stage !== 'mef-test-slow-consumer') });
+    const strip = (v: Verdict) =>
+      summary({ ...v, symbols: v.symbols.filter((s) => s.stage !== 'mef-test-slow-consumer') });
     if (strip(plain) !== strip(slow)) {
       throw new Error(`a slow consumer changed the verdict:\nplain: ${strip(plain)}\nslow: ${strip(slow)}`);
     }
@@ -161,17 +164,23 @@ export const streamChecks = {
       );
       const v = await runWith(make, () => source, o.engine);
       if (v.disposition !== 'tempfail' || !v.errors.some((e) => e.code === 'MEF_CORE_SOURCE_ABORTED')) {
-        throw new Error(`an aborted source must give tempfail with MEF_CORE_SOURCE_ABORTED, got ${summary(v)}`);
+        throw new Error(
+          `an aborted source must give tempfail with MEF_CORE_SOURCE_ABORTED, got ${summary(v)}`,
+        );
       }
       await sleep(20);
-      if (unhandled.length) throw new Error(`unhandled rejection after an aborted source: ${String(unhandled[0])}`);
+      if (unhandled.length)
+        throw new Error(`unhandled rejection after an aborted source: ${String(unhandled[0])}`);
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
   },
 
   /** A 100 MB attachment flows through in bounded memory. */
-  async largeAttachment(make: () => Plugin | Plugin[], o: StreamSuiteOptions = {}): Promise<{ peakGrowth: number }> {
+  async largeAttachment(
+    make: () => Plugin | Plugin[],
+    o: StreamSuiteOptions = {},
+  ): Promise<{ peakGrowth: number }> {
     const bytes = o.largeBytes ?? 100 * 1024 * 1024;
     const bound = o.maxMemoryGrowth ?? 64 * 1024 * 1024;
     const gc = (globalThis as { gc?: () => void }).gc;
@@ -191,14 +200,17 @@ export const streamChecks = {
         limits: { ...(o.engine?.limits ?? {}), maxMessageBytes: bytes * 2 },
       };
       const v = await runWith(make, () => generateLargeMessage(bytes), engine);
-      if (v.symbols.some((s) => s.name === 'MEF_LIMIT_SIZE')) throw new Error('size limit hit in the large check');
+      if (v.symbols.some((s) => s.name === 'MEF_LIMIT_SIZE'))
+        throw new Error('size limit hit in the large check');
     } finally {
       clearInterval(timer);
     }
     peak = Math.max(peak, used());
     const growth = peak - base;
     if (growth > bound) {
-      throw new Error(`memory grew by ${(growth / 1048576).toFixed(1)} MiB, bound ${(bound / 1048576).toFixed(1)} MiB`);
+      throw new Error(
+        `memory grew by ${(growth / 1048576).toFixed(1)} MiB, bound ${(bound / 1048576).toFixed(1)} MiB`,
+      );
     }
     return { peakGrowth: growth };
   },
@@ -244,12 +256,22 @@ export function streamSuite(
   const t = options.timeout ?? 120_000;
   api.describe(`${name}: stream suite`, () => {
     api.it('gives the same verdict for 1-byte chunks', () => streamChecks.oneByteChunks(make, options), t);
-    api.it('keeps its verdict beside a slow consumer and a slow source', () =>
-      streamChecks.slowConsumer(make, options), t);
-    api.it('ends an aborted source in tempfail without unhandled rejections', () =>
-      streamChecks.abortedSource(make, options), t);
-    api.it('passes a 100 MB attachment in bounded memory', async () => {
-      await streamChecks.largeAttachment(make, options);
-    }, t);
+    api.it(
+      'keeps its verdict beside a slow consumer and a slow source',
+      () => streamChecks.slowConsumer(make, options),
+      t,
+    );
+    api.it(
+      'ends an aborted source in tempfail without unhandled rejections',
+      () => streamChecks.abortedSource(make, options),
+      t,
+    );
+    api.it(
+      'passes a 100 MB attachment in bounded memory',
+      async () => {
+        await streamChecks.largeAttachment(make, options);
+      },
+      t,
+    );
   });
 }
