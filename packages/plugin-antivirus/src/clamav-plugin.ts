@@ -20,7 +20,7 @@ export const clamavSymbols = {
   /** A virus (any detection that is not `Heuristics.*`); the action forces the disposition. */
   CLAMAV_VIRUS: 10,
   /** A heuristic detection (`Heuristics.Encrypted.*`, `Heuristics.OLE2.ContainsMacros`, `Heuristics.Limits.Exceeded*`...). */
-  CLAMAV_HEURISTIC: 5,
+  CLAMAV_HEURISTIC: 3,
   /** The message was larger than `maxSize` and was not scanned (`oversize: 'skip'`). */
   CLAMAV_SKIPPED_SIZE: 0,
   /** clamd failed (down, timeout, garbage, ERROR reply); the failure policy decides. */
@@ -305,7 +305,7 @@ export function clamav(options: ClamavOptions = {}): Plugin & { readonly client:
         options: [...names, ...new Set(viruses.map((d) => d.where))],
         description: 'clamd found a virus',
       });
-      apply(ctx, action, `Virus found: ${names.join(', ')}`, names);
+      apply(ctx, action, `Virus found: ${names.join(', ')}`, `Infected (${names.join(', ')})`);
     }
     if (heuristics.length > 0) {
       const names = [...new Set(heuristics.map((d) => d.name))];
@@ -314,7 +314,14 @@ export function clamav(options: ClamavOptions = {}): Plugin & { readonly client:
         options: [...names, ...new Set(heuristics.map((d) => d.where))],
         description: 'clamd heuristic detection',
       });
-      if (viruses.length === 0) apply(ctx, heuristicAction, `Suspicious content: ${names.join(', ')}`, names);
+      if (viruses.length === 0) {
+        apply(
+          ctx,
+          heuristicAction,
+          `Suspicious content: ${names.join(', ')}`,
+          `Suspicious (${names.join(', ')})`,
+        );
+      }
     }
     if (over) {
       tooLarge(ctx, undefined);
@@ -336,7 +343,7 @@ export function clamav(options: ClamavOptions = {}): Plugin & { readonly client:
     }
   }
 
-  function apply(ctx: MessageContext, what: DetectionAction, text: string, names: string[]): void {
+  function apply(ctx: MessageContext, what: DetectionAction, text: string, status: string): void {
     const line = sanitize(text);
     if (what === 'reject') {
       ctx.findings.reject({ code: 554, enhanced: '5.7.1', text: line }, { reason: line });
@@ -345,7 +352,7 @@ export function clamav(options: ClamavOptions = {}): Plugin & { readonly client:
     }
     if (what !== 'reject' && headers) {
       ctx.findings.addHeader('X-Virus-Scanned', scannedHeader);
-      ctx.findings.addHeader('X-Virus-Status', `Infected (${sanitize(names.join(', '))})`);
+      ctx.findings.addHeader('X-Virus-Status', sanitize(status));
     }
   }
 
@@ -381,15 +388,22 @@ export function clamav(options: ClamavOptions = {}): Plugin & { readonly client:
       ...(options.stageTimeout !== undefined ? { timeout: options.stageTimeout } : {}),
       async setup(ctx) {
         if (options.scannedHeader !== undefined) return;
-        try {
-          const v = await client.version();
-          scannedHeader = `MEF ClamAV (${sanitize(v.split('/')[0] ?? v)})`;
-        } catch (err) {
-          ctx.log.warn(
-            { err, hosts: hosts.length },
-            'clamd did not answer VERSION at setup; scanning will retry',
-          );
-        }
+        // The version only decorates a header: never hold the engine's start for it.
+        const lookup = client.version().then(
+          (v) => {
+            scannedHeader = `MEF ClamAV (${sanitize(v.split('/')[0] ?? v)})`;
+          },
+          (err: unknown) => {
+            ctx.log.warn(
+              { err, hosts: hosts.length },
+              'clamd did not answer VERSION at setup; scanning will retry',
+            );
+          },
+        );
+        await Promise.race([
+          lookup,
+          new Promise<void>((r) => setTimeout(r, Math.min(connectTimeout, 1000) + 500).unref()),
+        ]);
       },
       async health() {
         try {

@@ -153,6 +153,19 @@ describe.runIf(port > 0)('clamav against a real clamd', () => {
     expect(t2.forced).toEqual([]);
   });
 
+  it('records an encrypted archive as CLAMAV_HEURISTIC (tag by default), with its own action', async () => {
+    const zip = makeZip([{ name: 'secret.doc', data: Buffer.from('classified'), password: 'pw' }]);
+    const eml = mail({ attachments: [{ filename: 'secret.zip', content: zip }] });
+    const v = await scanWith(tcp(), eml);
+    expect(v.disposition, JSON.stringify(v)).toBe('accept');
+    expect(symbol(v, 'CLAMAV_VIRUS')).toBeUndefined();
+    expect(symbol(v, 'CLAMAV_HEURISTIC')?.options?.[0]).toMatch(/^Heuristics\.Encrypted\./);
+    expect(symbol(v, 'CLAMAV_HEURISTIC')?.score).toBe(3);
+    const r = await scanWith({ ...tcp(), heuristicAction: 'reject' }, eml);
+    expect(r.disposition).toBe('reject');
+    expect(r.reply?.lines.join(' ')).toMatch(/Heuristics\.Encrypted/);
+  });
+
   it('skips authenticated or outbound mail only when configured', async () => {
     const eml = mail({ attachments: [{ filename: 'e.txt', content: eicar() }] });
     expect((await scanWith({ ...tcp(), skipAuthenticated: true }, eml, { user: 'carol' })).disposition).toBe(

@@ -114,6 +114,8 @@ export class InstreamSession {
   private pendingBytes = 0;
   private reply = '';
   private replyDone = false;
+  /** The NUL that ends a `z` reply was seen. */
+  private replyComplete = false;
   private closed = false;
   private socketError: Error | undefined;
   private ended = false;
@@ -139,6 +141,7 @@ export class InstreamSession {
       if (nul !== -1) {
         this.reply = this.reply.slice(0, nul);
         this.replyDone = true;
+        this.replyComplete = true;
         this.wake();
       } else if (this.reply.length > MAX_REPLY) {
         this.replyDone = true;
@@ -228,6 +231,12 @@ export class InstreamSession {
       await this.wait(this.timeout, 'take the next chunk');
       ok = !this.socket.writableNeedDrain;
     }
+    if (ok) {
+      // Let the event loop read: clamd may have answered early (its size limit) and be about
+      // to reset the connection; a write after that fails with EPIPE and Node drops the
+      // unread reply with the socket. Reading between chunks keeps that reply.
+      await new Promise<void>((r) => setImmediate(r));
+    }
     if (this.signal?.aborted) throw abortError(this.signal);
   }
 
@@ -252,6 +261,15 @@ export class InstreamSession {
       }
       if (this.reply.length > MAX_REPLY) {
         throw new AntivirusError('MEF_AV_CLAMD_PROTOCOL', 'protocol', 'clamd reply too long');
+      }
+      if (!this.replyComplete && this.socketError !== undefined) {
+        // A reset in the middle of the reply: what we have is a fragment, not an answer.
+        throw new AntivirusError(
+          'MEF_AV_CLAMD_UNAVAILABLE',
+          'unavailable',
+          `clamd at ${describeAddress(this.address)} reset the connection in the middle of its reply (${errno(this.socketError) ?? this.socketError.message})`,
+          { cause: this.socketError },
+        );
       }
       return parseScanReply(this.reply);
     } finally {
@@ -356,7 +374,7 @@ export class ClamdClient {
               `clamd at ${describeAddress(address)} did not answer ${name} within ${this.timeout} ms`,
             ),
           ),
-        Math.min(this.timeout, 10_000),
+        Math.min(this.timeout, this.connectTimeout + 5000),
       );
       socket.on('data', (d: Buffer) => {
         got += d.toString('latin1');

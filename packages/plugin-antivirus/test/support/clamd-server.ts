@@ -90,8 +90,16 @@ export async function startClamd(options: StartClamdOptions = {}): Promise<Clamd
       `MaxThreads ${options.maxThreads ?? 4}`,
       'Bytecode no',
       'SelfCheck 3600',
-      ...(options.extraConfig ?? []),
+      // Encrypted archives come back as Heuristics.Encrypted.* (the heuristic tests use it).
+      'AlertEncryptedArchive yes',
     ];
+    // A directive given twice is not overridden by clamd: replace ours with the caller's.
+    for (const extra of options.extraConfig ?? []) {
+      const key = extra.split(/\s+/)[0];
+      const i = lines.findIndex((l) => l.split(/\s+/)[0] === key);
+      if (i === -1) lines.push(extra);
+      else lines[i] = extra;
+    }
     await writeFile(configFile, `${lines.join('\n')}\n`);
     const child = spawn(CLAMD_BINARY, [`--config-file=${configFile}`], {
       stdio: ['ignore', 'ignore', 'pipe'],
