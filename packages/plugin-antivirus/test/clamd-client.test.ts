@@ -211,13 +211,15 @@ describe.runIf(port > 0 && CLAMD_BINARY !== undefined)('ClamdClient against real
             this.push(null);
             return;
           }
+          const next = buf.subarray(off, off + 64 * 1024);
+          off += next.length;
           if (off > buf.length / 3 && !killed) {
             killed = true;
             process.kill(victim.pid, 'SIGKILL');
-            setTimeout(() => this.push(buf.subarray(off, (off += 64 * 1024))), 100);
+            setTimeout(() => this.push(next), 100);
             return;
           }
-          this.push(buf.subarray(off, (off += 64 * 1024)));
+          this.push(next);
         },
       });
       const engine = createEngine().use(clamav({ hosts: [`127.0.0.1:${victim.port}`] }));
