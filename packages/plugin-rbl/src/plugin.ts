@@ -305,14 +305,15 @@ export function rbl(options: RblOptions): Plugin {
       .replaceAll('{target}', target)
       .replaceAll('{zone}', list.zone)
       .replaceAll('{txt}', txt);
-    const early = phase === 'connect' || phase === 'helo';
+    const deferred = list.reject === 'rcpt' && phase !== 'message';
+    const early = !deferred && (phase === 'connect' || phase === 'helo');
     const reply = {
       code: list.reply.code ?? (early ? 554 : 550),
       enhanced: list.reply.enhanced ?? '5.7.1',
       text,
     };
     const reason = `${o.target} listed by ${list.zone}`;
-    if (list.reject === 'rcpt' && phase !== 'message') {
+    if (deferred) {
       if (!state.pendingRcpt) state.pendingRcpt = { reply, reason };
       return;
     }

@@ -54,7 +54,11 @@ function questionName(msg: Buffer): string {
   return labels.join('.').toLowerCase();
 }
 
-export function countingProxy(upstreamPort: number): Promise<CountingProxy> {
+/** `delay` holds each answer back that many ms (a slow list). */
+export function countingProxy(
+  upstreamPort: number,
+  options: { delay?: number } = {},
+): Promise<CountingProxy> {
   return new Promise((resolve, reject) => {
     const front: Socket = createSocket('udp4');
     const names: string[] = [];
@@ -67,9 +71,13 @@ export function countingProxy(upstreamPort: number): Promise<CountingProxy> {
       const up = createSocket('udp4');
       upstreams.add(up);
       up.on('message', (reply) => {
-        front.send(reply, rinfo.port, rinfo.address);
-        up.close();
-        upstreams.delete(up);
+        const answer = () => {
+          front.send(reply, rinfo.port, rinfo.address);
+          up.close();
+          upstreams.delete(up);
+        };
+        if (options.delay) setTimeout(answer, options.delay);
+        else answer();
       });
       up.send(msg, upstreamPort, '127.0.0.1');
     });

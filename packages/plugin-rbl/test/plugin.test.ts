@@ -1,0 +1,410 @@
+import { createEngine, type Plugin } from '@mef/core';
+import { buildMessage, expectVerdict, runPlugin } from '@mef/core/testing';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import {
+  DnsListClient,
+  dnswl,
+  genericList,
+  type RblOptions,
+  rbl,
+  spamhausDbl,
+  spamhausZen,
+} from '../src/index.js';
+import { type CountingProxy, countingProxy, type SilentServer, silentServer } from './helpers/udp.js';
+
+const port = inject('rbldnsdPort');
+const servers = [`127.0.0.1:${port}`];
+
+const zen = (o: Partial<ReturnType<typeof spamhausZen>> = {}) => spamhausZen({ zone: 'zen.test', ...o });
+const dbl = (o: Partial<ReturnType<typeof spamhausDbl>> = {}) => spamhausDbl({ zone: 'dbl.test', ...o });
+const plugin = (o: Partial<RblOptions> = {}) => rbl({ servers, lists: [zen()], probeInterval: 0, ...o });
+const clean = { clientAddress: '192.0.2.77', helo: 'mail.clean.com', mailFrom: 'a@clean.com' };
+
+const noGreylist = { thresholds: { greylist: null } };
+
+/** A stage that records that it ran, to see `skip` work. */
+const marker = (name: string): Plugin => ({
+  name,
+  priority: 200,
+  message(ctx) {
+    ctx.findings.symbol('MARKER_RAN', 0);
+  },
+});
+
+describe('rbl() options', () => {
+  it('throws a TypeError when no servers are configured: no system-resolver fallback', () => {
+    try {
+      rbl({ lists: [zen()] } as unknown as RblOptions);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(TypeError);
+      expect((err as { code?: string }).code).toBe('MEF_CORE_INVALID_OPTION');
+      expect(String(err)).toMatch(/servers/);
+    }
+    expect(() => rbl({ servers: [], lists: [zen()] })).toThrow(TypeError);
+  });
+
+  it('names the bad option and quotes the value', () => {
+    expect(() => rbl({ servers, lists: [] })).toThrow(/lists/);
+    expect(() => rbl({ servers, lists: [zen()], onError: 'maybe' as 'accept' })).toThrow(/onError.*"maybe"/);
+    expect(() => rbl({ servers, lists: [zen({ zone: 'x y' })] })).toThrow(/lists\[0\]\.zone.*"x y"/);
+    expect(() => rbl({ servers, lists: [zen()], links: { maxLookups: -1 } })).toThrow(/links\.maxLookups/);
+    expect(() => rbl({ servers, lists: [zen()], received: { trusted: ['nope'] } })).toThrow(
+      /received\.trusted/,
+    );
+  });
+
+  it('is a plugin with metadata and accept as its failure policy', () => {
+    const p = plugin();
+    expect(p).toMatchObject({ name: 'rbl', core: '^0.1.0', onError: 'accept', timeout: 3000 });
+  });
+});
+
+describe.skipIf(!port)('rbl() in the engine, against rbldnsd', () => {
+  it('scores a listed client IP with its TXT reason, and accepts', async () => {
+    const v = await runPlugin(plugin(), buildMessage(), {
+      ...clean,
+      clientAddress: '192.0.2.4',
+      engine: noGreylist,
+    });
+    expectVerdict(v)
+      .toAccept()
+      .toHaveSymbol('RBL_ZEN_XBL', 4)
+      .toHaveSymbolOption('RBL_ZEN_XBL', 'client:192.0.2.4');
+    expectVerdict(v).toHaveSymbolOption('RBL_ZEN_XBL', 'XBL exploited host 192.0.2.4').toHaveNoErrors();
+  });
+
+  it('records nothing for an unlisted client, IPv4 or IPv6', async () => {
+    for (const ip of ['192.0.2.77', '2001:db8::1']) {
+      const v = await runPlugin(plugin(), buildMessage(), { ...clean, clientAddress: ip });
+      expect(v.symbols.filter((s) => s.stage === 'rbl')).toEqual([]);
+    }
+  });
+
+  it('scores a listed IPv6 client', async () => {
+    const v = await runPlugin(plugin(), buildMessage(), { ...clean, clientAddress: '2001:db8:bad::25' });
+    expectVerdict(v).toHaveSymbol('RBL_ZEN_SBL', 4);
+  });
+
+  it('rejects at connect with the TXT reason in the reply when the list rejects', async () => {
+    const v = await runPlugin(plugin({ lists: [zen({ reject: 'connect' })] }), buildMessage(), {
+      ...clean,
+      clientAddress: '192.0.2.4',
+    });
+    expectVerdict(v)
+      .toReject()
+      .toHaveReply(
+        554,
+        '5.7.1',
+        /Client host \[192\.0\.2\.4\] blocked using zen\.test; XBL exploited host 192\.0\.2\.4/,
+      );
+    expect(v.scope).toBe('connection');
+  });
+
+  it('scores, but does not reject, on return codes marked as score-only (PBL)', async () => {
+    const v = await runPlugin(plugin({ lists: [zen({ reject: 'connect' })] }), buildMessage(), {
+      ...clean,
+      clientAddress: '192.0.2.10',
+      engine: noGreylist,
+    });
+    expectVerdict(v).toAccept().toHaveSymbol('RBL_ZEN_PBL', 2);
+  });
+
+  it('defers the reject to RCPT when the list says rcpt', async () => {
+    const engine = createEngine().use(
+      plugin({ lists: [zen({ reject: 'rcpt', reply: { text: 'Go away {target}' } })] }),
+    );
+    await engine.start();
+    const conn = engine.connection({ clientAddress: '192.0.2.1' });
+    expect((await conn.connect()).disposition).toBe('accept');
+    expect((await conn.helo('x.clean.com')).disposition).toBe('accept');
+    const tx = conn.transaction();
+    expect((await tx.mailFrom('a@clean.com')).disposition).toBe('accept');
+    const r = await tx.rcptTo('b@clean.com');
+    expect(r.disposition).toBe('reject');
+    expect(r.scope).toBe('recipient');
+    expect(r.reply).toEqual({ code: 550, enhanced: '5.7.1', lines: ['Go away [192.0.2.1]'] });
+    await tx.dispose();
+    await conn.close();
+    await engine.stop();
+  });
+
+  it('checks the HELO name, the MAIL FROM domain and the From domain against a domain list', async () => {
+    const v = await runPlugin(
+      plugin({ lists: [dbl()] }),
+      buildMessage({ from: 'X <x@mail.phisher.co.uk>' }),
+      {
+        clientAddress: '192.0.2.77',
+        helo: 'badhelo.org',
+        mailFrom: 'bounce@news.badsender.com',
+      },
+    );
+    expectVerdict(v)
+      .toHaveSymbol('DBL_SPAM', 6.5)
+      .toHaveSymbolOption('DBL_SPAM', 'helo:badhelo.org')
+      .toHaveSymbol('DBL_PHISH', 6.5)
+      .toHaveSymbolOption('DBL_PHISH', 'from:phisher.co.uk');
+    // DBL_SPAM counts once although HELO and MAIL FROM both hit
+    expect(v.symbols.filter((s) => s.name === 'DBL_SPAM').length).toBe(1);
+    expect(v.score.value).toBe(13);
+  });
+
+  it('rejects at MAIL FROM for a listed sender domain when the list rejects', async () => {
+    const v = await runPlugin(plugin({ lists: [dbl({ reject: 'connect', txt: true })] }), buildMessage(), {
+      clientAddress: '192.0.2.77',
+      helo: 'mail.clean.com',
+      mailFrom: 'a@badsender.com',
+    });
+    expectVerdict(v)
+      .toReject()
+      .toHaveReply(550, '5.7.1', /Sender domain badsender\.com blocked using dbl\.test; DBL spam domain/);
+  });
+
+  it('checks link domains from text and HTML parts, reduced to the registrable domain', async () => {
+    const msg = buildMessage({
+      text: 'Cheap pills at http://shop.spammer.com/buy and www.clean-site.com',
+      html: '<p><a href="https://login.phisher.co.uk/x">log in</a> <a href="http://a.b.spamfamily.net/">more</a></p>',
+    });
+    const v = await runPlugin(plugin({ lists: [dbl()] }), msg, clean);
+    expectVerdict(v)
+      .toHaveSymbol('DBL_SPAM', 6.5)
+      .toHaveSymbolOption('DBL_SPAM', 'uri:spammer.com')
+      .toHaveSymbolOption('DBL_SPAM', 'uri:spamfamily.net')
+      .toHaveSymbol('DBL_PHISH')
+      .toHaveSymbolOption('DBL_PHISH', 'uri:phisher.co.uk');
+  });
+
+  it('finds links in an HTML-only message and through ctx.message.text()', async () => {
+    const msg = buildMessage({ html: '<a href="http&#58;//spammer.com/">x</a>' });
+    expectVerdict(await runPlugin(plugin({ lists: [dbl()] }), msg, clean)).toHaveSymbol('DBL_SPAM');
+    const textMsg = buildMessage({ text: 'see https://phisher.co.uk/' });
+    expectVerdict(
+      await runPlugin(plugin({ lists: [dbl()], links: { source: 'text' } }), textMsg, clean),
+    ).toHaveSymbol('DBL_PHISH');
+  });
+
+  it('looks up IP links in an IP list', async () => {
+    const msg = buildMessage({ text: 'go to http://198.51.100.77/login now' });
+    const v = await runPlugin(plugin({ lists: [zen({ checks: ['client', 'uri-ip'] })] }), msg, clean);
+    expectVerdict(v).toHaveSymbol('RBL_ZEN_SBL').toHaveSymbolOption('RBL_ZEN_SBL', 'uri-ip:198.51.100.77');
+  });
+
+  it('bounds the link lookups per message', async () => {
+    const links = Array.from({ length: 30 }, (_, i) => `http://site${i}.com/`).join(' ');
+    const v = await runPlugin(
+      plugin({ lists: [dbl()], links: { maxLookups: 5 } }),
+      buildMessage({ text: links }),
+      clean,
+    );
+    expectVerdict(v)
+      .toHaveSymbol('RBL_LINKS_LIMIT', 0)
+      .toHaveSymbolOption('RBL_LINKS_LIMIT', /25 link target/);
+  });
+
+  it('checks the untrusted hops of Received fields', async () => {
+    const msg = buildMessage({
+      headers: {
+        Received: 'from relay.clean.com (relay.clean.com [192.0.2.4]) by mx.clean.com with ESMTP',
+      },
+    });
+    const v = await runPlugin(plugin({ lists: [zen({ checks: ['client', 'received'] })] }), msg, clean);
+    expectVerdict(v).toHaveSymbol('RECEIVED_ZEN_XBL', 4);
+    const trusted = await runPlugin(
+      plugin({ lists: [zen({ checks: ['client', 'received'] })], received: { trusted: ['192.0.2.0/28'] } }),
+      msg,
+      clean,
+    );
+    expectVerdict(trusted).notToHaveSymbol('RECEIVED_ZEN_XBL');
+  });
+
+  it('lowers the score on an allowlist hit, skips the named stages and cancels its rejects', async () => {
+    const v = await runPlugin(
+      [
+        plugin({
+          lists: [zen({ reject: 'connect' }), dnswl({ zone: 'wl.test', skip: ['spam-marker'] })],
+        }),
+        marker('spam-marker'),
+      ],
+      buildMessage(),
+      { ...clean, clientAddress: '192.0.2.201' },
+    );
+    expectVerdict(v)
+      .toAccept()
+      .toHaveSymbol('DNSWL_LOW', -0.1)
+      .toHaveSymbol('RBL_ZEN_SBL', 4)
+      .notToHaveSymbol('MARKER_RAN');
+    const other = await runPlugin(
+      [plugin({ lists: [dnswl({ zone: 'wl.test', skip: ['spam-marker'] })] }), marker('spam-marker')],
+      buildMessage(),
+      clean,
+    );
+    expectVerdict(other).toHaveSymbol('MARKER_RAN');
+  });
+
+  it('turns error answers into RBL_ERROR, never a listing, and reports the list in health()', async () => {
+    const engine = createEngine().use(plugin({ lists: [genericList('err.test')] }));
+    await engine.start();
+    expect((await engine.health()).rbl).toMatchObject({ ok: true });
+    const v = await engine.scan(buildMessage(), { ...clean, clientAddress: '192.0.2.99' });
+    expectVerdict(v)
+      .toAccept()
+      .toHaveSymbol('RBL_ERROR', 0)
+      .notToHaveSymbol('RBL_ERR')
+      .toHaveError('MEF_RBL_LIST_ERROR');
+    expect(v.errors[0]).toMatchObject({
+      stage: 'rbl',
+      kind: 'protocol',
+      policy: 'accept',
+      disposition: 'accept',
+    });
+    const h = (await engine.health()).rbl;
+    expect(h?.ok).toBe(false);
+    expect(h?.detail).toMatch(/err\.test: error answer 127\.255\.255\.254/);
+    // out of service: the next client is not looked up in that list
+    const next = await engine.scan(buildMessage(), { ...clean, clientAddress: '127.0.0.2' });
+    expectVerdict(next)
+      .toHaveSymbolOption('RBL_ERROR', 'err.test:MEF_RBL_OUT_OF_SERVICE')
+      .notToHaveSymbol('RBL_ERR');
+    await engine.stop();
+  });
+
+  it('reports a list that fails its start-up probe in health()', async () => {
+    const engine = createEngine().use(plugin({ lists: [zen(), genericList('broken.test')] }));
+    await engine.start();
+    const h = (await engine.health()).rbl;
+    expect(h?.ok).toBe(false);
+    expect(h?.detail).toMatch(/broken\.test: probe failed: 1\.0\.0\.127\.broken\.test is listed/);
+    await engine.stop();
+  });
+
+  describe('through a counting proxy', () => {
+    let proxy: CountingProxy;
+    let slow: CountingProxy;
+    beforeAll(async () => {
+      proxy = await countingProxy(port);
+      slow = await countingProxy(port, { delay: 150 });
+    });
+    afterAll(async () => {
+      await proxy.close();
+      await slow.close();
+    });
+
+    it('answers a second scan from the cache: no query', async () => {
+      const engine = createEngine().use(
+        rbl({
+          servers: [`127.0.0.1:${proxy.port}`],
+          lists: [zen(), dbl()],
+          probeAtStart: false,
+          probeInterval: 0,
+        }),
+      );
+      const msg = buildMessage({ text: 'http://spammer.com/ http://clean.com/', from: 'a@clean.com' });
+      const env = { clientAddress: '192.0.2.4', helo: 'mail.clean.com', mailFrom: 'a@clean.com' };
+      proxy.reset();
+      const first = await engine.scan(msg, env);
+      const queries = proxy.count;
+      expect(queries).toBeGreaterThan(0);
+      proxy.reset();
+      const second = await engine.scan(msg, env);
+      expect(proxy.count).toBe(0);
+      expect(second.symbols.map((s) => s.name).sort()).toEqual(first.symbols.map((s) => s.name).sort());
+      expectVerdict(second).toHaveSymbol('RBL_ZEN_XBL').toHaveSymbol('DBL_SPAM');
+      await engine.stop();
+    });
+
+    it('runs the lookups of a message in parallel: one slow round trip, not the sum', async () => {
+      const domains = Array.from({ length: 12 }, (_, i) => `http://site${i}.com/`).join(' ');
+      const engine = createEngine().use(
+        rbl({
+          servers: [`127.0.0.1:${slow.port}`],
+          lists: [dbl(), genericList('multi.test', { checks: ['uri'] })],
+          probeAtStart: false,
+          probeInterval: 0,
+        }),
+      );
+      const t0 = performance.now();
+      const v = await engine.scan(buildMessage({ text: domains }), { clientAddress: '192.0.2.77' });
+      const took = performance.now() - t0;
+      expectVerdict(v).toAccept().toHaveNoErrors();
+      // 24 lookups at 150 ms each would take 3.6 s one after the other
+      expect(took).toBeLessThan(600);
+      await engine.stop();
+    });
+  });
+
+  describe('against a silent server', () => {
+    let silent: SilentServer;
+    beforeAll(async () => {
+      silent = await silentServer();
+    });
+    afterAll(async () => {
+      await silent.close();
+    });
+
+    it('costs at most the timeout and accepts with RBL_ERROR (default policy)', async () => {
+      const p = rbl({
+        servers: [`127.0.0.1:${silent.port}`],
+        lists: [zen({ reject: 'connect' }), dbl()],
+        timeout: 300,
+        probeAtStart: false,
+        probeInterval: 0,
+      });
+      const t0 = performance.now();
+      const v = await runPlugin(p, buildMessage({ text: 'http://spammer.com/' }), {
+        clientAddress: '192.0.2.4',
+        helo: 'badhelo.org',
+        mailFrom: 'a@badsender.com',
+      });
+      const took = performance.now() - t0;
+      expectVerdict(v).toAccept().toHaveSymbol('RBL_ERROR', 0).toHaveError('MEF_RBL_TIMEOUT');
+      expect(v.errors.every((e) => e.kind === 'timeout' && e.policy === 'accept')).toBe(true);
+      // four phases (connect, HELO, MAIL FROM, message), each bounded by 300 ms
+      expect(took).toBeLessThan(4 * 300 + 400);
+    });
+
+    it('applies a tempfail policy when configured', async () => {
+      const p = rbl({
+        servers: [`127.0.0.1:${silent.port}`],
+        lists: [zen()],
+        timeout: 200,
+        onError: 'tempfail',
+        probeAtStart: false,
+        probeInterval: 0,
+      });
+      const v = await runPlugin(p, buildMessage(), clean);
+      expectVerdict(v).toTempfail().toHaveError('MEF_RBL_TIMEOUT');
+    });
+
+    it('starts even when the probe gets no answer, and says so in health()', async () => {
+      const engine = createEngine().use(
+        rbl({ servers: [`127.0.0.1:${silent.port}`], lists: [zen()], timeout: 200, probeInterval: 0 }),
+      );
+      const t0 = performance.now();
+      await engine.start();
+      expect(performance.now() - t0).toBeLessThan(600);
+      const h = (await engine.health()).rbl;
+      expect(h?.ok).toBe(false);
+      expect(h?.detail).toMatch(/No DNS answer/);
+      await engine.stop();
+    });
+  });
+
+  it('probes periodically on an unref’d timer, cleared at teardown', async () => {
+    const client = new DnsListClient({ servers, cache: false });
+    const spy = vi.spyOn(globalThis, 'setInterval');
+    const engine = createEngine().use(plugin({ client, probeInterval: 0.05 }));
+    await engine.start();
+    const timer = spy.mock.results.at(-1)?.value as NodeJS.Timeout;
+    spy.mockRestore();
+    expect(timer.hasRef()).toBe(false);
+    const afterStart = client.stats.queries;
+    expect(afterStart).toBe(3); // 127.0.0.2, 127.0.0.1 and the zone's SOA
+    await new Promise((r) => setTimeout(r, 180));
+    expect(client.stats.queries).toBeGreaterThanOrEqual(afterStart + 6);
+    expect((await engine.health()).rbl?.ok).toBe(true);
+    await engine.stop();
+    const afterStop = client.stats.queries;
+    await new Promise((r) => setTimeout(r, 150));
+    expect(client.stats.queries).toBe(afterStop);
+  });
+});
