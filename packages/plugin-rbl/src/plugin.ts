@@ -27,7 +27,7 @@ export interface RblListing {
   readonly txt?: string;
 }
 
-/** What this plugin leaves in `ctx.state.rbl`. */
+/** What this plugin leaves in `ctx.state.rbl` (read it as `(ctx.state as RblStateHolder).rbl`). */
 export interface RblState {
   /** Every listing found so far in this connection and transaction. */
   readonly listings: RblListing[];
@@ -44,11 +44,16 @@ interface PendingReject {
   readonly reason: string;
 }
 
-declare module '@mef/core' {
-  interface TransactionState {
-    rbl?: RblState;
-  }
+/**
+ * The transaction state as this plugin reads it. (Augmenting `TransactionState` with
+ * `declare module '@mef/core'` fails with TS2300 while core's index re-exports it with
+ * `export *`, so the state is read through this type instead.)
+ */
+export interface RblStateHolder {
+  rbl?: RblState;
 }
+
+const rblState = (ctx: StageContext): RblStateHolder => ctx.state as RblStateHolder;
 
 /** Options of {@link rbl}. */
 export interface RblOptions extends Omit<DnsClientOptions, 'servers'> {
@@ -218,7 +223,8 @@ export function rbl(options: RblOptions): Plugin {
 
   /** The transaction's state; MAIL FROM forks the connection's so that transactions stay apart. */
   const stateOf = (ctx: StageContext, fork = false): RblState => {
-    const cur = ctx.state.rbl;
+    const holder = rblState(ctx);
+    const cur = holder.rbl;
     if (cur && !fork) return cur;
     const next: RblState = {
       listings: [...(cur?.listings ?? [])],
@@ -226,7 +232,7 @@ export function rbl(options: RblOptions): Plugin {
       recorded: new Set(cur?.recorded ?? []),
       ...(cur?.pendingRcpt ? { pendingRcpt: cur.pendingRcpt } : {}),
     };
-    ctx.state.rbl = next;
+    holder.rbl = next;
     return next;
   };
 
@@ -377,8 +383,8 @@ export function rbl(options: RblOptions): Plugin {
     },
 
     rcptTo(ctx: RcptContext) {
-      const pending = ctx.state.rbl?.pendingRcpt;
-      if (pending && !ctx.state.rbl?.allowlisted) ctx.findings.force('reject', pending);
+      const state = rblState(ctx).rbl;
+      if (state?.pendingRcpt && !state.allowlisted) ctx.findings.force('reject', state.pendingRcpt);
     },
 
     async message(ctx: MessageContext) {

@@ -129,6 +129,24 @@ describe.skipIf(!port)('rbl() in the engine, against rbldnsd', () => {
     await engine.stop();
   });
 
+  it('keeps the transactions of one connection apart', async () => {
+    const engine = createEngine().use(plugin({ lists: [dbl({ reject: 'rcpt' })] }));
+    await engine.start();
+    const conn = engine.connection({ clientAddress: '192.0.2.77' });
+    await conn.connect();
+    await conn.helo('mail.clean.com');
+    const tx1 = conn.transaction();
+    await tx1.mailFrom('a@badsender.com');
+    expect((await tx1.rcptTo('b@clean.com')).disposition).toBe('reject');
+    await tx1.dispose();
+    const tx2 = conn.transaction();
+    await tx2.mailFrom('a@clean.com');
+    expect((await tx2.rcptTo('b@clean.com')).disposition).toBe('accept');
+    await tx2.dispose();
+    await conn.close();
+    await engine.stop();
+  });
+
   it('checks the HELO name, the MAIL FROM domain and the From domain against a domain list', async () => {
     const v = await runPlugin(
       plugin({ lists: [dbl()] }),
