@@ -300,10 +300,19 @@ export class MessagePass {
         objectMode: true,
         highWaterMark: 16,
         write: (obj: SplitterChunk, _enc, cb) => {
-          this.dispatch(obj).then(
-            () => cb(),
-            (err: unknown) => cb(err instanceof Error ? err : new Error(String(err))),
-          );
+          let pending: Promise<void> | undefined;
+          try {
+            pending = this.dispatch(obj);
+          } catch (err) {
+            cb(err instanceof Error ? err : new Error(String(err)));
+            return;
+          }
+          if (!pending) cb();
+          else
+            pending.then(
+              () => cb(),
+              (err: unknown) => cb(err instanceof Error ? err : new Error(String(err))),
+            );
         },
       });
       const onError = (err: Error & { code?: string }) => this.splitterFailed(err);
@@ -472,24 +481,27 @@ export class MessagePass {
     if (waits.length) await Promise.all(waits);
   }
 
-  private async dispatch(obj: SplitterChunk): Promise<void> {
-    if (this.splitterDead) return;
+  /** Handles one splitter object; returns a promise only when it has to wait (the hot path is sync). */
+  private dispatch(obj: SplitterChunk): Promise<void> | undefined {
+    if (this.splitterDead) return undefined;
     if (obj.type === 'node') {
-      await this.closeLeaf();
-      this.openNode(obj);
-      return;
+      if (!this.leaf) {
+        this.openNode(obj);
+        return undefined;
+      }
+      return this.closeLeaf().then(() => this.openNode(obj));
     }
     const leaf = this.leaf;
     if (!leaf || obj.node !== leaf.node) {
-      if (leaf && obj.type === 'data') await this.closeLeaf();
-      return;
+      if (leaf && obj.type === 'data') return this.closeLeaf();
+      return undefined;
     }
     if (obj.type === 'body') {
-      if (!leaf.decoder.write(obj.value)) {
-        // A sync decoder holds its output until read: read it now, then it takes more.
-      }
-      await this.pump(leaf);
+      // A sync decoder holds its output until read: read it now, then it takes more.
+      leaf.decoder.write(obj.value);
+      return this.pump(leaf);
     }
+    return undefined;
   }
 
   private openNode(node: MimeNode): void {
@@ -566,17 +578,19 @@ export class MessagePass {
   }
 
   /** Reads what the decoder has and hands it on, waiting for slow readers. */
-  private async pump(leaf: Leaf): Promise<void> {
+  /** Reads what the decoder has and hands it on; returns a promise only when a reader is slow. */
+  private pump(leaf: Leaf): Promise<void> | undefined {
     for (;;) {
       const data = leaf.decoder.read() as Buffer | null;
-      if (data === null) return;
-      await this.deliver(leaf, data);
+      if (data === null) return undefined;
+      const wait = this.deliver(leaf, data);
+      if (wait) return wait.then(() => this.pump(leaf));
     }
   }
 
-  private async deliver(leaf: Leaf, data: Buffer): Promise<void> {
+  private deliver(leaf: Leaf, data: Buffer): Promise<void> | undefined {
     if (leaf.text) this.collectText(leaf, data);
-    const waits: Promise<void>[] = [];
+    let waits: Promise<void>[] | undefined;
     for (const out of leaf.outs) {
       if (out.done) continue;
       const { stream, part, sub } = out;
@@ -598,9 +612,10 @@ export class MessagePass {
         this.release(out);
         continue;
       }
-      if (!ok) waits.push(waitDrain(sub.slot, stream));
+      if (!ok) (waits ??= []).push(waitDrain(sub.slot, stream));
     }
-    if (waits.length) await Promise.all(waits);
+    if (!waits) return undefined;
+    return Promise.all(waits).then(() => undefined);
   }
 
   private release(out: Out): void {
