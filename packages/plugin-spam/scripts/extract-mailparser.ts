@@ -19,14 +19,13 @@ export async function featuresWithMailparser(raw: Buffer): Promise<MessageFeatur
   let text = parsed.text ?? '';
   if (!text && html) text = convert(html, { wordwrap: false });
   const parts: PartInfo[] = [];
-  if (parsed.text) parts.push({ contentType: 'text/plain', filename: undefined, disposition: undefined, size: parsed.text.length });
-  if (html) parts.push({ contentType: 'text/html', filename: undefined, disposition: undefined, size: html.length });
+  if (parsed.text) parts.push({ contentType: 'text/plain', filename: undefined, disposition: undefined });
+  if (html) parts.push({ contentType: 'text/html', filename: undefined, disposition: undefined });
   for (const a of parsed.attachments) {
     parts.push({
       contentType: a.contentType,
       filename: a.filename,
       disposition: a.contentDisposition,
-      size: a.size,
     });
   }
   return { headers, subject: parsed.subject ?? '', text, html, parts };

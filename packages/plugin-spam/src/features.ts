@@ -5,8 +5,6 @@ export interface PartInfo {
   readonly contentType: string;
   readonly filename: string | undefined;
   readonly disposition: string | undefined;
-  /** Decoded size in bytes. */
-  readonly size: number;
 }
 
 /**

@@ -11,7 +11,7 @@ export interface ClassifierOptions {
   readonly prior?: number;
   /** Tokens whose probability is closer to 0.5 than this are ignored. Default 0.1. */
   readonly minDeviation?: number;
-  /** At most this many of the most telling tokens are combined. Default 150. */
+  /** At most this many of the most telling tokens are combined. Default 300 (best on the evaluation split). */
   readonly maxDiscriminators?: number;
   /**
    * How token probabilities are combined: Fisher's chi-square (`chi2`, SpamBayes) or
@@ -71,7 +71,7 @@ export class BayesClassifier {
     this.s = options.strength ?? 0.45;
     this.x = options.prior ?? 0.5;
     this.minDev = options.minDeviation ?? 0.1;
-    this.maxDisc = options.maxDiscriminators ?? 150;
+    this.maxDisc = options.maxDiscriminators ?? 300;
     this.combine = options.combine ?? 'chi2';
   }
 

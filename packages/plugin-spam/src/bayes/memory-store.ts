@@ -1,5 +1,5 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
-import { MefError } from '@mef/core';
+import { SpamError } from '../errors.js';
 import type { BayesStore, Label, LearnOutcome, StoreTotals, TokenCounts } from './store.js';
 
 const FORMAT = 'mef-bayes/1';
@@ -98,16 +98,16 @@ export class MemoryStore implements BayesStore {
       text = await readFile(path, 'utf8');
     } catch (err) {
       if (options.missingOk && (err as NodeJS.ErrnoException).code === 'ENOENT') return store;
-      throw new MefError('MEF_SPAM_BAYES_STORE', `Cannot read Bayes model ${path}`, { cause: err });
+      throw new SpamError('MEF_SPAM_BAYES_STORE', `Cannot read Bayes model ${path}`, { cause: err });
     }
     let data: FileShape;
     try {
       data = JSON.parse(text) as FileShape;
     } catch (err) {
-      throw new MefError('MEF_SPAM_BAYES_STORE', `Bayes model ${path} is not valid JSON`, { cause: err });
+      throw new SpamError('MEF_SPAM_BAYES_STORE', `Bayes model ${path} is not valid JSON`, { cause: err });
     }
     if (data.format !== FORMAT) {
-      throw new MefError('MEF_SPAM_BAYES_STORE', `Bayes model ${path} has format ${String(data.format)}, expected ${FORMAT}`);
+      throw new SpamError('MEF_SPAM_BAYES_STORE', `Bayes model ${path} has format ${String(data.format)}, expected ${FORMAT}`);
     }
     store.spamTotal = data.totals.spam;
     store.hamTotal = data.totals.ham;

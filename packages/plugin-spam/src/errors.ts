@@ -1,0 +1,27 @@
+import { MefError, type MefErrorOptions } from '@mef/core';
+
+/** Codes this package defines, with a one-line meaning each. */
+export const spamErrorCodes = {
+  MEF_SPAM_RULE_FAILED: 'A spam rule threw on a message; the rule is skipped and the failure recorded.',
+  MEF_SPAM_BAYES_STORE: 'The Bayes model could not be read, written or reached (file or Redis).',
+  MEF_SPAM_SPAMD_UNAVAILABLE: 'spamd could not be reached (connection refused, reset or closed early).',
+  MEF_SPAM_SPAMD_TIMEOUT: 'spamd did not answer within the timeout.',
+  MEF_SPAM_SPAMD_PROTOCOL: 'spamd answered something that is not SPAMD/1.x, or a non-zero result code.',
+  MEF_SPAM_RSPAMD_UNAVAILABLE: 'rspamd could not be reached (connection refused, reset or closed early).',
+  MEF_SPAM_RSPAMD_TIMEOUT: 'rspamd did not answer within the timeout.',
+  MEF_SPAM_RSPAMD_PROTOCOL: 'rspamd answered with a non-200 status or a body that is not the /checkv2 JSON.',
+} as const;
+
+/** A code defined by this package. */
+export type SpamErrorCode = keyof typeof spamErrorCodes;
+
+/** An error of this package; `code` is one of {@link spamErrorCodes}. */
+export class SpamError extends MefError {
+  override readonly code: SpamErrorCode;
+
+  constructor(code: SpamErrorCode, message: string, options: MefErrorOptions = {}) {
+    super(code, message, options);
+    this.name = 'SpamError';
+    this.code = code;
+  }
+}

@@ -1,0 +1,47 @@
+import { definePlugin, type ErrorPolicy, type Plugin } from '@mef/core';
+import { collectFeatures } from '../collect.js';
+import { checkNumber, checkPolicy } from '../options.js';
+import { type RuleConfig, RuleSet } from '../rules/rule-set.js';
+
+/** Options of {@link spamRules}. */
+export interface SpamRulesOptions extends RuleConfig {
+  /** Plugin name (to run two differently configured sets). Default `spam-rules`. */
+  readonly name?: string;
+  readonly timeout?: number;
+  /** Default `accept`: a missing opinion is no reason to delay mail. */
+  readonly onError?: ErrorPolicy;
+}
+
+/** A plugin that runs the built-in (and configured) spam rules on every message. */
+export interface SpamRulesPlugin extends Plugin {
+  readonly ruleSet: RuleSet;
+}
+
+/** The built-in spam rules as a plugin: each hit becomes a symbol in group `spam`. */
+export function spamRules(options: SpamRulesOptions = {}): SpamRulesPlugin {
+  const ruleSet = new RuleSet(options);
+  const timeout = checkNumber('timeout', options.timeout, 1);
+  const onError = checkPolicy('onError', options.onError) ?? 'accept';
+  return definePlugin({
+    name: options.name ?? 'spam-rules',
+    core: '^0.1.0',
+    onError,
+    ...(timeout !== undefined ? { timeout } : {}),
+    ruleSet,
+    async message(ctx) {
+      const features = await collectFeatures(ctx);
+      const { hits, failed } = ruleSet.run(features);
+      for (const h of hits) {
+        ctx.findings.symbol(h.name, h.score, {
+          group: 'spam',
+          options: h.options,
+          description: h.description,
+        });
+      }
+      for (const f of failed) {
+        ctx.log.warn({ rule: f.name, err: f.error }, 'spam rule failed');
+        ctx.findings.symbol('SPAM_RULE_FAILED', 0, { group: 'spam', options: [f.name] });
+      }
+    },
+  });
+}
