@@ -197,7 +197,7 @@ async function main(): Promise<void> {
     '',
     `Machine: ${machineLine()}`,
     '',
-    'Command: `pnpm --filter @mef/bench exec tsx --conditions=@mef/source src/core-throughput.ts`',
+    'Command: `pnpm bench core` (or `pnpm --filter @mef/bench run bench:core`)',
     '',
     ...summary.map((s) => `- ${s}`),
     '',

@@ -43,7 +43,8 @@ const servers = [`127.0.0.1:${server.port}`];
 /** Query names for round r: never seen before by any cache (r keeps rounds apart). */
 function names(r: number, tag: string): string[] {
   return Array.from({ length: N }, (_, i) => {
-    const n = r * N + i;
+    // Listed names cycle through the 20,000 listed IPs; every round uses a fresh client.
+    const n = (r * N + i) % 20_000;
     // even: listed (10.x), odd: unlisted (11.x)
     return i % 2 === 0
       ? `${n & 255}.${(n >> 8) & 255}.${(n >> 16) & 255}.10.zen.bench`

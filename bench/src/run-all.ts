@@ -10,10 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { machineLine } from './machine.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const only = process.argv.slice(2);
+const args = process.argv.slice(2);
+// `--page` rebuilds docs/benchmarks.md from the saved results without running anything.
+const pageOnly = args.includes('--page');
+const only = args.filter((a) => a !== '--page');
 const scripts = readdirSync(here)
   .filter((f) => f.endsWith('.ts') && !['run-all.ts', 'machine.ts'].includes(f) && !f.includes('.lib.'))
-  .filter((f) => !only.length || only.some((o) => f.startsWith(o)))
+  .filter((f) => !pageOnly && (!only.length || only.some((o) => f.startsWith(o))))
   .sort();
 let failed = 0;
 for (const s of scripts) {
