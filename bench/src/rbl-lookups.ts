@@ -36,7 +36,11 @@ for (let i = 0; i < 20_000; i++) ips.push(`10.${(i >> 16) & 255}.${(i >> 8) & 25
 const listedDomains = Array.from({ length: 10_000 }, (_, i) => `listed${i}.com`);
 const server = await startRbldnsd(bin, [
   { zone: 'zen.bench', type: 'ip4set', content: `:127.0.0.2:Listed $\n127.0.0.2\n${ips.join('\n')}\n` },
-  { zone: 'dbl.bench', type: 'dnset', content: `:127.0.1.2:Listed\ntest\ndbltest.com\n${listedDomains.join('\n')}\n` },
+  {
+    zone: 'dbl.bench',
+    type: 'dnset',
+    content: `:127.0.1.2:Listed\ntest\ndbltest.com\n${listedDomains.join('\n')}\n`,
+  },
 ]);
 const servers = [`127.0.0.1:${server.port}`];
 
@@ -68,9 +72,11 @@ async function bareNode(list: string[]): Promise<number> {
   const r = new dns.Resolver({ timeout: 1000, tries: 2 });
   r.setServers(servers);
   const t0 = performance.now();
-  await pool(list, CONCURRENCY, (n) => r.resolve4(n).catch((e: { code?: string }) => {
-    if (e.code !== 'ENOTFOUND' && e.code !== 'ENODATA') throw e;
-  }));
+  await pool(list, CONCURRENCY, (n) =>
+    r.resolve4(n).catch((e: { code?: string }) => {
+      if (e.code !== 'ENOTFOUND' && e.code !== 'ENODATA') throw e;
+    }),
+  );
   return performance.now() - t0;
 }
 
@@ -84,12 +90,17 @@ async function dig(list: string[]): Promise<number> {
   const file = join(server.dir, 'dig-batch.txt');
   await writeFile(file, list.map((n) => `${n} A`).join('\n'));
   const t0 = performance.now();
-  const { stdout } = await run('dig', ['-p', String(server.port), '@127.0.0.1', '+short', '+tries=1', '+time=1', '-f', file], {
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const { stdout } = await run(
+    'dig',
+    ['-p', String(server.port), '@127.0.0.1', '+short', '+tries=1', '+time=1', '-f', file],
+    {
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   const ms = performance.now() - t0;
   const answers = stdout.split('\n').filter((l) => l === '127.0.0.2').length;
-  if (answers !== list.length / 2) throw new Error(`dig: ${answers} answers for ${list.length / 2} listed names`);
+  if (answers !== list.length / 2)
+    throw new Error(`dig: ${answers} answers for ${list.length / 2} listed names`);
   return ms;
 }
 
@@ -105,7 +116,13 @@ async function bareUnbounded(list: string[]): Promise<number> {
 await bareNode(names(99, '99'));
 await ours(new DnsListClient({ servers, concurrency: CONCURRENCY }), names(98, '98'));
 
-const tp = { node: [] as number[], cold: [] as number[], warm: [] as number[], dig: [] as number[], all: [] as number[] };
+const tp = {
+  node: [] as number[],
+  cold: [] as number[],
+  warm: [] as number[],
+  dig: [] as number[],
+  all: [] as number[],
+};
 for (let r = 0; r < rounds; r++) {
   tp.all.push((N / (await bareUnbounded(names(r + 3 * rounds, String(400 + r))))) * 1000);
   const list = names(r, String(100 + r));
@@ -113,7 +130,8 @@ for (let r = 0; r < rounds; r++) {
   const client = new DnsListClient({ servers, concurrency: CONCURRENCY });
   const coldList = names(r + rounds, String(200 + r));
   tp.cold.push((N / (await ours(client, coldList))) * 1000);
-  if (client.stats.queries !== N || client.stats.timeouts) throw new Error(`cold round: ${JSON.stringify(client.stats)}`);
+  if (client.stats.queries !== N || client.stats.timeouts)
+    throw new Error(`cold round: ${JSON.stringify(client.stats)}`);
   tp.warm.push((N / (await ours(client, coldList))) * 1000);
   if (client.stats.queries !== N) throw new Error('warm round sent queries');
   // dig runs sequentially in one process: 500 names keep the run short
@@ -122,8 +140,14 @@ for (let r = 0; r < rounds; r++) {
 
 // Per-message latency. Each message asks: client IP (ZEN), HELO, MAIL FROM and From (DBL,
 // full name and registrable domain), 10 link domains (DBL): 15 lookups, 5 of them listed.
-function message(m: number): { eml: Buffer; env: { clientAddress: string; helo: string; mailFrom: string }; lookups: string[] } {
-  const links = Array.from({ length: 10 }, (_, i) => (i % 2 ? `listed${(m * 10 + i) % 10_000}.com` : `clean${m}-${i}.com`));
+function message(m: number): {
+  eml: Buffer;
+  env: { clientAddress: string; helo: string; mailFrom: string };
+  lookups: string[];
+} {
+  const links = Array.from({ length: 10 }, (_, i) =>
+    i % 2 ? `listed${(m * 10 + i) % 10_000}.com` : `clean${m}-${i}.com`,
+  );
   const eml = buildMessage({
     from: `news@sender${m}.com`,
     text: links.map((d) => `http://www.${d}/x`).join('\n'),
@@ -247,7 +271,11 @@ console.log(
       ['bare Node dns.Resolver loop (baseline)', f(m.node), '1.00'],
       ['DnsListClient, cold cache', f(m.cold), (m.cold / m.node).toFixed(2)],
       ['DnsListClient, warm cache', f(m.warm), (m.warm / m.node).toFixed(2)],
-      ['bare Node dns.Resolver, all 2,000 at once (UDP loss, retries)', f(m.all), (m.all / m.node).toFixed(2)],
+      [
+        'bare Node dns.Resolver, all 2,000 at once (UDP loss, retries)',
+        f(m.all),
+        (m.all / m.node).toFixed(2),
+      ],
       ['dig -f batch (sequential, 500 names)', f(m.dig), (m.dig / m.node).toFixed(2)],
     ],
   ),

@@ -11,8 +11,6 @@ export const rblErrorCodes = {
     'A list was skipped because an error answer or a failed health probe took it out of service.',
   MEF_RBL_PROBE_FAILED:
     'The health probe of a list failed: its test entry was not listed, or its unlisted test entry was.',
-  MEF_RBL_LIMIT:
-    'A message had more link domains than the configured lookup limit; the rest were not looked up.',
 } as const;
 
 /** A code defined by `@mef/plugin-rbl`. */

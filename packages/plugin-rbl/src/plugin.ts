@@ -239,7 +239,14 @@ export function rbl(options: RblOptions): Plugin {
   const probeAll = async () => {
     const health = await checker.probeAll();
     for (const h of health) {
-      if (!h.inService) log?.warn({ zone: h.zone, reason: h.reason }, 'rbl: list out of service');
+      if (h.lastProbe && !h.lastProbe.ok) {
+        log?.warn(
+          { code: 'MEF_RBL_PROBE_FAILED', zone: h.zone, detail: h.lastProbe.detail },
+          'rbl: health probe failed, list out of service',
+        );
+      } else if (!h.inService) {
+        log?.warn({ code: 'MEF_RBL_LIST_ERROR', zone: h.zone, reason: h.reason }, 'rbl: list out of service');
+      }
     }
   };
 
