@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { tokenize } from '../src/bayes/tokenizer.js';
+import { features, goodHeaders } from './support/features.js';
+
+describe('tokenize', () => {
+  it('reads subject words, body words and adjacent pairs', () => {
+    const t = tokenize(features(goodHeaders, { text: 'Cheap watches today' }));
+    expect(t).toContain('s:lunch');
+    expect(t).toContain('cheap');
+    expect(t).toContain('cheap~1~watches');
+    expect(t).not.toContain('cheap~2~today');
+  });
+
+  it('widens the sparse bigram window on request', () => {
+    const t = tokenize(features(goodHeaders, { text: 'Cheap watches today' }), { window: 3 });
+    expect(t).toContain('cheap~2~today');
+  });
+
+  it('skips Received, Date, Message-ID and other filters marks', () => {
+    const f = features(
+      `${goodHeaders}\nReceived: from relay.corpus.example by mx\nX-Spam-Status: Yes, score=20\nDelivered-To: someone@corpus.example`,
+      { text: 'hello' },
+    );
+    const t = tokenize(f);
+    expect(t.some((x) => x.includes('received') || x.includes('relay.corpus'))).toBe(false);
+    expect(t.some((x) => x.includes('x-spam') || x.includes('message-id') || x === 'h:date')).toBe(false);
+    expect(t).toContain('h:from');
+  });
+
+  it('turns URLs into host, base domain and TLD tokens, and IP links into one token', () => {
+    const t = tokenize(features(goodHeaders, { text: 'see http://www.shop.example.biz/x?a=1 and http://10.1.2.3/' }));
+    expect(t).toEqual(expect.arrayContaining(['url:www.shop.example.biz', 'url:example.biz', 'url:tld:biz', 'url:ip']));
+    expect(t).toContain('url-path:query');
+  });
+
+  it('reads HTML tags and attributes and the MIME structure', () => {
+    const t = tokenize(
+      features(goodHeaders, {
+        html: '<font color="red">Buy</font>',
+        text: 'Buy',
+        parts: [{ contentType: 'text/html' }, { contentType: 'application/zip', filename: 'a.ZIP' }],
+      }),
+    );
+    expect(t).toEqual(expect.arrayContaining(['tag:font', 'attr:font:color', 'part:text/html', 'attach:zip']));
+  });
+
+  it('replaces very long words by a length class and bounds the words read', () => {
+    const long = 'x'.repeat(60);
+    const t = tokenize(features(goodHeaders, { text: `${long} ${'word '.repeat(100)}` }), { maxWords: 10 });
+    expect(t).toContain('long:xxxx:7');
+    expect(t.filter((x) => x === 'word').length).toBe(9);
+  });
+});
