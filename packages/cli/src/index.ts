@@ -1,0 +1,26 @@
+export {
+  ConfigError,
+  configJsonSchema,
+  configSchema,
+  defaultConfig,
+  defaultModelPath,
+  loadConfigFile,
+  type MefConfig,
+  mefHome,
+  validateConfig,
+} from './config.js';
+export { type InputItem, type InputOptions, inputs, sniff } from './input.js';
+export { MboxSplitter } from './mbox.js';
+export { createProgram, type Io, run } from './program.js';
+export { type ScanResult, toResult } from './report.js';
+export { runOrdered, runScan, type ScanRunOptions } from './scan.js';
+export {
+  type BuiltEngine,
+  buildEngine,
+  parseListArg,
+  presetFor,
+  type ResolvedConfig,
+  resolveConfig,
+} from './setup.js';
+export { FeatureExtractor, heldOut, runTrain, type TrainRunOptions } from './train.js';
+export { cliVersion } from './version.js';

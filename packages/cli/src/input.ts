@@ -1,0 +1,217 @@
+import { lstat, open, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { MboxSplitter, startsWithFrom } from './mbox.js';
+
+/** One message to scan, or a path that gave none. */
+export type InputItem =
+  | { readonly source: string; readonly stream: AsyncIterable<Buffer>; readonly error?: undefined }
+  | { readonly source: string; readonly error: string; readonly stream?: undefined };
+
+/** Where `-` reads from (tests and embedding may pass another stream). */
+export interface InputOptions {
+  readonly stdin?: Readable;
+}
+
+const HEADER_LINE = /^[\x21-\x39\x3b-\x7e]+[ \t]*:/;
+
+/**
+ * Decides from the first bytes whether this is a message: binary data (NUL bytes) or a
+ * first line that is no header field is refused with the reason.
+ */
+export function sniff(head: Buffer): 'mbox' | 'message' | string {
+  if (head.length === 0) return 'empty file';
+  if (startsWithFrom(head)) return 'mbox';
+  if (head.includes(0)) return 'binary data, not a message';
+  const firstLine = head.subarray(0, Math.min(head.length, 1000)).toString('latin1');
+  if (!HEADER_LINE.test(firstLine)) return 'not a message: it does not start with a header field';
+  return 'message';
+}
+
+/** Reads at least `n` bytes (or to the end) and gives them back with the rest of the stream. */
+async function peek(
+  source: AsyncIterable<Buffer | string>,
+  n: number,
+): Promise<{ head: Buffer; stream: AsyncIterable<Buffer> }> {
+  const it = source[Symbol.asyncIterator]();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let done = false;
+  while (size < n) {
+    const r = await it.next();
+    if (r.done) {
+      done = true;
+      break;
+    }
+    const b = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+    chunks.push(b);
+    size += b.length;
+  }
+  const head = Buffer.concat(chunks);
+  async function* rest(): AsyncGenerator<Buffer> {
+    if (head.length) yield head;
+    if (done) return;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+    }
+  }
+  return { head, stream: rest() };
+}
+
+function reason(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  switch (e.code) {
+    case 'ENOENT':
+      return 'no such file or directory';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'is a directory';
+    default:
+      return e.message ?? String(err);
+  }
+}
+
+/** Every regular file below `dir`, in sorted order (byte order of names, depth first). */
+async function* walk(dir: string): AsyncGenerator<{ path: string } | { path: string; error: string }> {
+  let entries: string[];
+  try {
+    entries = (await readdir(dir)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  } catch (err) {
+    yield { path: dir, error: reason(err) };
+    return;
+  }
+  for (const name of entries) {
+    const p = join(dir, name);
+    let st: Awaited<ReturnType<typeof lstat>>;
+    try {
+      st = await lstat(p);
+      // Follow a link to a file, never a link to a folder (no loops).
+      if (st.isSymbolicLink()) {
+        st = await stat(p);
+        if (st.isDirectory()) continue;
+      }
+    } catch (err) {
+      yield { path: p, error: reason(err) };
+      continue;
+    }
+    if (st.isDirectory()) yield* walk(p);
+    else if (st.isFile()) yield { path: p };
+  }
+}
+
+/** The messages of one stream: itself, or each message of an mbox as `source#N`. */
+async function* fromStream(
+  source: string,
+  input: AsyncIterable<Buffer | string>,
+  close: () => Promise<void>,
+): AsyncGenerator<InputItem> {
+  let closed = false;
+  let handedOff = false;
+  const finish = async () => {
+    if (closed || handedOff) return;
+    closed = true;
+    await close();
+  };
+  try {
+    const { head, stream } = await peek(input, 4096);
+    const kind = sniff(head);
+    if (kind === 'message') {
+      // The reader closes the file when it is done (or destroys the stream unread).
+      handedOff = true;
+      yield { source, stream: Readable.from(closeAtEnd(stream, close), { objectMode: false }) };
+      return;
+    }
+    if (kind !== 'mbox') {
+      await finish();
+      yield { source, error: kind };
+      return;
+    }
+    const splitter = new MboxSplitter(stream);
+    let n = 0;
+    for (;;) {
+      let msg: Readable | null;
+      try {
+        msg = await splitter.next();
+      } catch (err) {
+        yield { source: `${source}#${n + 1}`, error: `read failed: ${reason(err)}` };
+        break;
+      }
+      if (!msg) break;
+      n++;
+      yield { source: `${source}#${n}`, stream: msg };
+    }
+    if (n === 0) yield { source, error: 'an mbox without messages' };
+  } catch (err) {
+    yield { source, error: `read failed: ${reason(err)}` };
+  } finally {
+    await finish();
+  }
+}
+
+async function* closeAtEnd(
+  stream: AsyncIterable<Buffer>,
+  close: () => Promise<void>,
+): AsyncGenerator<Buffer> {
+  try {
+    yield* stream;
+  } finally {
+    await close();
+  }
+}
+
+async function* fromFile(path: string): AsyncGenerator<InputItem> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    yield { source: path, error: reason(err) };
+    return;
+  }
+  const stream = handle.createReadStream({ autoClose: false, highWaterMark: 64 * 1024 });
+  yield* fromStream(path, stream, async () => {
+    stream.destroy();
+    await handle.close().catch(() => {});
+  });
+}
+
+/**
+ * The messages named by the command line, in order: a message file, every regular file below a
+ * directory (sorted), each message of an mbox (`path#N`), or `-` for standard input.
+ */
+export async function* inputs(
+  paths: readonly string[],
+  options: InputOptions = {},
+): AsyncGenerator<InputItem> {
+  for (const path of paths) {
+    if (path === '-') {
+      const stdin = options.stdin ?? process.stdin;
+      yield* fromStream('-', stdin as AsyncIterable<Buffer>, async () => {});
+      continue;
+    }
+    let st: Awaited<ReturnType<typeof stat>>;
+    try {
+      st = await stat(path);
+    } catch (err) {
+      yield { source: path, error: reason(err) };
+      continue;
+    }
+    if (st.isDirectory()) {
+      let files = 0;
+      for await (const entry of walk(path)) {
+        if ('error' in entry) {
+          yield { source: entry.path, error: entry.error };
+          continue;
+        }
+        files++;
+        yield* fromFile(entry.path);
+      }
+      if (files === 0) yield { source: path, error: 'a directory without messages' };
+    } else {
+      yield* fromFile(path);
+    }
+  }
+}

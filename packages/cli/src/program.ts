@@ -1,0 +1,339 @@
+import type { Readable } from 'node:stream';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { stringify as toYaml } from 'yaml';
+import {
+  ConfigError,
+  configJsonSchema,
+  configSchema,
+  defaultConfig,
+  defaultModelPath,
+  formatIssues,
+  loadConfigFile,
+  type MefConfig,
+  merge,
+} from './config.js';
+import { runScan } from './scan.js';
+import { buildEngine, parseListArg, resolveConfig } from './setup.js';
+import { runTrain } from './train.js';
+import { cliVersion } from './version.js';
+
+/** Where the program reads and writes: the real process, or a test's buffers. */
+export interface Io {
+  readonly stdout: (s: string) => void;
+  readonly stderr: (s: string) => void;
+  readonly stdin?: Readable;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly isTTY?: boolean;
+  readonly columns?: number;
+}
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isInteger(n) || n < 1) {
+    throw new InvalidArgumentError(`expected a positive whole number, found "${value}"`);
+  }
+  return n;
+}
+
+function share(value: string): number {
+  const n = Number(value);
+  if (!(n > 0 && n < 1)) throw new InvalidArgumentError(`expected a share between 0 and 1, found "${value}"`);
+  return n;
+}
+
+/** The scan options as a config object (so that they go through the same schema). */
+interface ScanFlags {
+  json?: boolean;
+  ip?: string;
+  helo?: string;
+  from?: string;
+  rcpt?: string[];
+  user?: string;
+  direction?: string;
+  clamd?: string[];
+  spamd?: string;
+  rspamd?: string;
+  dns?: string[];
+  rbl?: string[];
+  uribl?: string[];
+  bayes?: string | boolean;
+  rules?: boolean;
+  attachments?: boolean;
+  config?: string;
+  concurrency?: number;
+  timeout?: number;
+  monitor?: boolean;
+}
+
+/** The key path a command-line option fills, to name the option in an error. */
+const FLAG_OF: Record<string, string> = {
+  'envelope.ip': '--ip',
+  'envelope.helo': '--helo',
+  'envelope.from': '--from',
+  'envelope.rcpt': '--rcpt',
+  'envelope.user': '--user',
+  'envelope.direction': '--direction',
+  'clamav.hosts': '--clamd',
+  'spamassassin.host': '--spamd',
+  'rspamd.url': '--rspamd',
+  'rbl.dns': '--dns',
+  'rbl.lists': '--rbl',
+  'rbl.uribl': '--uribl',
+  'bayes.model': '--bayes',
+};
+
+function flagsToConfig(f: ScanFlags): Record<string, unknown> {
+  const c: Record<string, Record<string, unknown> | unknown> = {};
+  const envelope: Record<string, unknown> = {};
+  if (f.ip !== undefined) envelope.ip = f.ip;
+  if (f.helo !== undefined) envelope.helo = f.helo;
+  if (f.from !== undefined) envelope.from = f.from;
+  if (f.rcpt !== undefined) envelope.rcpt = f.rcpt;
+  if (f.user !== undefined) envelope.user = f.user;
+  if (f.direction !== undefined) envelope.direction = f.direction;
+  if (Object.keys(envelope).length) c.envelope = envelope;
+  if (f.clamd) c.clamav = { hosts: f.clamd };
+  if (f.spamd !== undefined) c.spamassassin = { host: f.spamd };
+  if (f.rspamd !== undefined) c.rspamd = { url: f.rspamd };
+  const rbl: Record<string, unknown> = {};
+  if (f.dns) rbl.dns = f.dns;
+  if (f.rbl) rbl.lists = f.rbl.map((z) => parseListArg(z, 'ip'));
+  if (f.uribl) rbl.uribl = f.uribl;
+  if (Object.keys(rbl).length) c.rbl = rbl;
+  if (typeof f.bayes === 'string') c.bayes = { enabled: true, model: f.bayes };
+  else if (f.bayes === false) c.bayes = { enabled: false };
+  if (f.rules === false) c.rules = { enabled: false };
+  if (f.attachments === false) c.attachments = { enabled: false };
+  if (f.concurrency !== undefined) c.concurrency = f.concurrency;
+  if (f.timeout !== undefined) c.timeout = f.timeout;
+  if (f.monitor) c.monitor = true;
+  return c;
+}
+
+function pathOf(path: readonly PropertyKey[]): string {
+  return path.filter((k) => typeof k === 'string').join('.');
+}
+
+function hasPath(obj: unknown, path: readonly PropertyKey[]): boolean {
+  let cur = obj;
+  for (const k of path) {
+    if (cur === null || typeof cur !== 'object' || !(k in (cur as object))) return false;
+    cur = (cur as Record<PropertyKey, unknown>)[k];
+  }
+  return true;
+}
+
+/** File, then command line, validated together; errors name the file or the option. */
+async function configFrom(flags: ScanFlags): Promise<MefConfig> {
+  const file = flags.config ? await loadConfigFile(flags.config) : {};
+  const cli = flagsToConfig(flags);
+  const merged = merge(file as Record<string, unknown>, cli);
+  const r = configSchema.safeParse(merged);
+  if (r.success) return r.data;
+  const lines = r.error.issues.map((issue) => {
+    const fromCli =
+      hasPath(cli, issue.path.slice(0, 2)) && !(issue.path.length === 1 && issue.code === 'invalid_type');
+    const key = pathOf(issue.path);
+    const flag = Object.entries(FLAG_OF).find(([k]) => key === k || key.startsWith(`${k}.`))?.[1];
+    const where = fromCli ? `command line${flag ? ` (${flag})` : ''}` : (flags.config ?? 'config');
+    return formatIssues([issue], merged, where);
+  });
+  // A list without a resolver: say which option is missing.
+  throw new ConfigError(
+    lines
+      .join('\n')
+      .replace(
+        /rbl\.dns: expected array, found nothing/,
+        'rbl.dns: expected a DNS server for the lists (--dns host:port; MEF never asks the system resolver), found nothing',
+      ),
+  );
+}
+
+/** Builds the `mef` program. `exit` receives the exit code of a command. */
+export function createProgram(io: Io, exit: (code: number) => void): Command {
+  const env = io.env ?? process.env;
+  const program = new Command('mef')
+    .description(
+      'MEF, the mail filter: scan saved messages, folders, mboxes or a pipe, and train the Bayes model',
+    )
+    .version(cliVersion, '-V, --version', 'print the version')
+    .helpCommand('help [command]', 'show help for a command')
+    .showHelpAfterError('(run `mef help` for usage)')
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride();
+
+  program
+    .command('scan')
+    .description(
+      'scan message files, directories (every file below, sorted), mboxes (each message is path#N) or - (standard input)',
+    )
+    .argument('<path...>', 'files, directories, mboxes, or - for standard input')
+    .option('--json', 'one JSON object per message on standard output')
+    .option('--ip <address>', 'client IP of the envelope')
+    .option('--helo <name>', 'HELO name of the envelope')
+    .option('--from <address>', 'MAIL FROM address of the envelope')
+    .option('--rcpt <address>', 'a recipient (repeatable)', collect)
+    .option('--user <name>', 'authenticated user')
+    .addOption(new Option('--direction <direction>', 'mail direction').choices(['inbound', 'outbound']))
+    .option('--clamd <address>', 'ClamAV clamd: host:port or /path/to/socket (repeatable: failover)', collect)
+    .option('--spamd <host:port>', 'SpamAssassin spamd')
+    .option('--rspamd <url>', 'rspamd, such as http://127.0.0.1:11333')
+    .option('--dns <host:port>', 'DNS server for the lists (repeatable)', collect)
+    .option(
+      '--rbl <zone>',
+      'DNS blocklist for the client IP and Received hops (repeatable); zen, dbl, surbl, dnswl or PRESET=ZONE use the preset return codes',
+      collect,
+    )
+    .option('--uribl <zone>', 'DNS blocklist for link domains (repeatable)', collect)
+    .option(
+      '--bayes <model>',
+      `Bayes model written by \`mef train\` (default: ${defaultModelPath(env)} when it exists)`,
+    )
+    .option('--no-bayes', 'do not use a Bayes model')
+    .option('--no-rules', 'do not run the built-in spam rules')
+    .option('--no-attachments', 'do not apply the banned-attachment policy')
+    .option('--config <file>', 'YAML or JSON configuration (options given here override it)')
+    .option('--concurrency <n>', 'messages scanned at once (default 8)', positiveInt)
+    .option('--timeout <ms>', 'per-stage timeout in ms (default 30000)', positiveInt)
+    .option('--monitor', 'monitor mode: tag, never reject')
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 every message got a verdict; 1 a message could not be read, or a scanner failed
+and its failure policy gave no verdict; 2 usage or configuration error.
+
+Examples:
+  mef scan message.eml
+  mef scan --json ~/Maildir/cur
+  cat message.eml | mef scan --ip 192.0.2.1 --from a@example.com --rcpt b@example.org -
+  mef scan --clamd 127.0.0.1:3310 --rbl zen --dns 127.0.0.1:53 inbox.mbox`,
+    )
+    .action(async (paths: string[], flags: ScanFlags) => {
+      const config = resolveConfig(await configFrom(flags), {}, env);
+      const built = buildEngine(config);
+      try {
+        await built.engine.start();
+      } catch (err) {
+        throw new ConfigError(`could not start: ${(err as Error).message}`);
+      }
+      try {
+        exit(
+          await runScan({
+            engine: built.engine,
+            envelope: built.envelope,
+            paths,
+            json: flags.json === true,
+            concurrency: config.concurrency,
+            stdout: io.stdout,
+            stderr: io.stderr,
+            ...(io.stdin ? { stdin: io.stdin } : {}),
+            ...(io.columns ? { width: io.columns } : {}),
+          }),
+        );
+      } finally {
+        await built.engine.stop();
+      }
+    });
+
+  program
+    .command('train')
+    .description('train the Bayes model from labelled messages (files, directories or mboxes)')
+    .requiredOption('--spam <path...>', 'spam messages')
+    .requiredOption('--ham <path...>', 'ham (good) messages')
+    .option('--model <file>', `model file (default: ${defaultModelPath(env)}); an existing model is added to`)
+    .option('--redis <url>', 'train the shared Redis store instead of a file')
+    .addOption(
+      new Option(
+        '--eval [share]',
+        'hold out a deterministic share (default 0.2) and report precision, recall, FPR and F1',
+      ).argParser(share),
+    )
+    .option(
+      '--min-learns <n>',
+      'messages of each class before the model classifies (default 200)',
+      positiveInt,
+    )
+    .action(
+      async (flags: {
+        spam: string[];
+        ham: string[];
+        model?: string;
+        redis?: string;
+        eval?: number | true;
+        minLearns?: number;
+      }) => {
+        exit(
+          await runTrain({
+            spam: flags.spam,
+            ham: flags.ham,
+            model: flags.model ?? defaultModelPath(env),
+            ...(flags.redis ? { redis: flags.redis } : {}),
+            ...(flags.eval !== undefined ? { evalShare: flags.eval === true ? 0.2 : flags.eval } : {}),
+            ...(flags.minLearns !== undefined ? { minLearns: flags.minLearns } : {}),
+            stdout: io.stdout,
+            stderr: io.stderr,
+            tty: io.isTTY === true,
+          }),
+        );
+      },
+    );
+
+  const config = program.command('config').description('print or check the configuration');
+  config
+    .command('schema')
+    .description('print the JSON Schema of the config file')
+    .action(() => {
+      io.stdout(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+      exit(0);
+    });
+  config
+    .command('check')
+    .description('validate a config file (exit 0 when valid, 2 when not)')
+    .argument('<file>', 'YAML or JSON file')
+    .action(async (file: string) => {
+      await loadConfigFile(file);
+      io.stdout(`${file}: valid\n`);
+      exit(0);
+    });
+  config
+    .command('defaults')
+    .description('print the built-in defaults (what `mef scan` uses with no options)')
+    .option('--json', 'as JSON instead of YAML')
+    .action((flags: { json?: boolean }) => {
+      const d = defaultConfig(env);
+      io.stdout(flags.json ? `${JSON.stringify(d, null, 2)}\n` : toYaml(d));
+      exit(0);
+    });
+  return program;
+}
+
+/** Runs `mef` with `argv` (user arguments only); resolves with the exit code. */
+export async function run(argv: readonly string[], io: Io): Promise<number> {
+  let code = 0;
+  const program = createProgram(io, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      ) {
+        return 0;
+      }
+      return 2;
+    }
+    if (err instanceof ConfigError) {
+      io.stderr(`mef: ${err.message.split('\n').join('\nmef: ')}\n`);
+      return 2;
+    }
+    io.stderr(`mef: ${(err as Error).stack ?? String(err)}\n`);
+    return 1;
+  }
+}

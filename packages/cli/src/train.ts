@@ -1,0 +1,236 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Readable } from 'node:stream';
+import { createEngine, definePlugin, type Engine } from '@mef/core';
+import * as spam from '@mef/plugin-spam';
+import { bayes, collectFeatures, type MessageFeatures, type TrainingProgress } from '@mef/plugin-spam';
+import { ConfigError } from './config.js';
+import { type InputItem, inputs } from './input.js';
+
+type Label = 'spam' | 'ham';
+
+/** Extracts the features the spam stages see, through the core's one pass (nothing else runs). */
+export class FeatureExtractor {
+  private readonly engine: Engine;
+  private readonly pending = new Map<number, MessageFeatures>();
+  private port = 0;
+
+  constructor() {
+    const pending = this.pending;
+    this.engine = createEngine({ onError: 'accept' }).use(
+      definePlugin({
+        name: 'features',
+        async message(ctx) {
+          const f = await collectFeatures(ctx);
+          pending.set(ctx.tx.clientPort, f);
+        },
+      }),
+    );
+  }
+
+  async extract(stream: AsyncIterable<Buffer>): Promise<MessageFeatures> {
+    // The client port is this run's key: scans of one extractor never share one.
+    this.port = (this.port % 65_000) + 1;
+    const key = this.port;
+    const v = await this.engine.scan(stream as Readable, { clientPort: key });
+    const f = this.pending.get(key);
+    this.pending.delete(key);
+    if (!f) throw new Error(v.errors[0]?.message ?? 'the message could not be parsed');
+    return f;
+  }
+
+  stop(): Promise<void> {
+    return this.engine.stop();
+  }
+}
+
+/** Counts regular files below the paths (the progress bar's total; each mbox counts once). */
+async function countFiles(paths: readonly string[]): Promise<number> {
+  let n = 0;
+  const visit = async (p: string): Promise<void> => {
+    const st = await stat(p).catch(() => undefined);
+    if (!st) return;
+    if (st.isDirectory()) {
+      for (const name of await readdir(p).catch(() => [] as string[])) await visit(`${p}/${name}`);
+    } else if (st.isFile()) n++;
+  };
+  for (const p of paths) if (p !== '-') await visit(p);
+  return n;
+}
+
+/** Whether a message is held out for `--eval`: a hash of its source, so every run picks the same. */
+export function heldOut(source: string, share: number): boolean {
+  const h = createHash('sha1').update(source).digest();
+  return h.readUInt16BE(0) / 65536 < share;
+}
+
+/** Progress on a terminal (a bar redrawn in place) or as plain lines. */
+class Progress {
+  private last = 0;
+  private lastLine = 0;
+  constructor(
+    private readonly tty: boolean,
+    private readonly write: (s: string) => void,
+    private readonly total: number,
+  ) {}
+
+  update(done: number, label: string, p: TrainingProgress | undefined, force = false): void {
+    const now = Date.now();
+    if (this.tty) {
+      if (!force && now - this.last < 100) return;
+      this.last = now;
+      const width = 30;
+      const frac = this.total > 0 ? Math.min(1, done / this.total) : 0;
+      const fill = Math.round(frac * width);
+      this.write(
+        `\r[${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${done}/${this.total} ${label}  learned ${p?.learned ?? 0}  duplicates ${p?.duplicates ?? 0}  failed ${p?.failed ?? 0}\x1b[K`,
+      );
+      if (force) this.write('\n');
+      return;
+    }
+    if (force || done - this.lastLine >= 500) {
+      this.lastLine = done;
+      this.write(`progress: ${done}/${this.total} messages (${label}), learned ${p?.learned ?? 0}\n`);
+    }
+  }
+}
+
+export interface TrainRunOptions {
+  readonly spam: readonly string[];
+  readonly ham: readonly string[];
+  readonly model: string;
+  readonly redis?: string;
+  /** Share held out for evaluation (0 < share < 1), or undefined to train on everything. */
+  readonly evalShare?: number;
+  readonly minLearns?: number;
+  readonly stdout: (s: string) => void;
+  readonly stderr: (s: string) => void;
+  readonly tty: boolean;
+}
+
+/** The store for `--redis`, when this build of @mef/plugin-spam has one. */
+function redisStore(url: string): unknown {
+  const key = 'RedisStore';
+  const Store = (spam as unknown as Record<string, unknown>)[key];
+  if (typeof Store !== 'function') {
+    throw new ConfigError('--redis: this build of @mef/plugin-spam has no Redis store');
+  }
+  return new (Store as new (o: { url: string }) => unknown)({ url });
+}
+
+interface Confusion {
+  tp: number;
+  fp: number;
+  fn: number;
+  tn: number;
+}
+
+function fmt(n: number): string {
+  return (n * 100).toFixed(2);
+}
+
+/** `mef train`: learns the labelled messages; resolves with the exit code. */
+export async function runTrain(o: TrainRunOptions): Promise<number> {
+  const store = o.redis ? redisStore(o.redis) : undefined;
+  const plugin = bayes({
+    ...(store ? { store: store as spam.BayesStore } : { file: o.model }),
+    ...(o.minLearns !== undefined ? { minLearns: o.minLearns } : {}),
+  });
+  if (!store) await mkdir(dirname(o.model), { recursive: true });
+  await plugin.setup?.({ log: { debug() {}, info() {}, warn() {}, error() {} }, coreVersion: '' });
+  const extractor = new FeatureExtractor();
+  const total = (await countFiles(o.spam)) + (await countFiles(o.ham));
+  const progress = new Progress(o.tty, o.stderr, total);
+  const held: { label: Label; features: MessageFeatures }[] = [];
+  let unreadable = 0;
+  let done = 0;
+  let current: Label = 'spam';
+  let last: TrainingProgress | undefined;
+
+  async function* items(): AsyncGenerator<{ message: InputItem; label: Label }> {
+    for (const [label, paths] of [
+      ['spam', o.spam],
+      ['ham', o.ham],
+    ] as const) {
+      current = label;
+      for await (const item of inputs(paths)) {
+        if (item.error !== undefined) {
+          unreadable++;
+          o.stderr(`${o.tty ? '\r\x1b[K' : ''}mef: ${item.source}: ${item.error}\n`);
+          continue;
+        }
+        if (o.evalShare !== undefined && heldOut(item.source, o.evalShare)) {
+          try {
+            held.push({ label, features: await extractor.extract(item.stream) });
+          } catch (err) {
+            unreadable++;
+            o.stderr(`mef: ${item.source}: ${(err as Error).message}\n`);
+          }
+          done++;
+          progress.update(done, `${label}`, last);
+          continue;
+        }
+        yield { message: item, label };
+      }
+    }
+  }
+
+  const t0 = performance.now();
+  const result = await plugin.train(items(), {
+    extract: async (item: InputItem) => {
+      if (item.stream === undefined) throw new Error(item.error);
+      return extractor.extract(item.stream);
+    },
+    onProgress: (p) => {
+      last = p;
+      done++;
+      progress.update(done, current, p);
+    },
+  });
+  progress.update(done, current, result, true);
+  const ms = performance.now() - t0;
+  await extractor.stop();
+
+  const totals = await plugin.classifier.store.totals();
+  o.stdout(
+    `trained ${result.learned} messages (${result.duplicates} duplicates, ${result.relearned} relearned, ${result.failed} failed) in ${(ms / 1000).toFixed(1)} s\n`,
+  );
+  o.stdout(`model: ${totals.spam} spam, ${totals.ham} ham`);
+  if (!store) {
+    await plugin.save(o.model);
+    const size = (await stat(o.model)).size;
+    const tokens = (plugin.classifier.store as spam.MemoryStore).size;
+    o.stdout(`, ${tokens} tokens, ${(size / 1024 / 1024).toFixed(2)} MB at ${o.model}\n`);
+  } else {
+    o.stdout(` in Redis ${o.redis}\n`);
+  }
+
+  if (o.evalShare !== undefined) {
+    const c: Confusion = { tp: 0, fp: 0, fn: 0, tn: 0 };
+    let untrained = 0;
+    for (const h of held) {
+      const { result: r, symbol } = await plugin.check(h.features);
+      if (!r) untrained++;
+      const marked = symbol?.name === 'BAYES_SPAM';
+      if (h.label === 'spam') marked ? c.tp++ : c.fn++;
+      else marked ? c.fp++ : c.tn++;
+    }
+    const precision = c.tp + c.fp === 0 ? 1 : c.tp / (c.tp + c.fp);
+    const recall = c.tp + c.fn === 0 ? 0 : c.tp / (c.tp + c.fn);
+    const fpr = c.fp + c.tn === 0 ? 0 : c.fp / (c.fp + c.tn);
+    const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
+    o.stdout(
+      `evaluation on ${held.length} held-out messages (${c.tp + c.fn} spam, ${c.fp + c.tn} ham; share ${o.evalShare}):\n` +
+        `  precision ${fmt(precision)}%  recall ${fmt(recall)}%  false-positive rate ${fmt(fpr)}%  F1 ${fmt(f1)}%\n` +
+        `  true positives ${c.tp}, false positives ${c.fp}, false negatives ${c.fn}, true negatives ${c.tn}\n`,
+    );
+    if (untrained > 0) {
+      o.stderr(
+        `mef: the model has too few messages of each class to classify (${totals.spam} spam, ${totals.ham} ham; it needs ${plugin.classifier.minLearns} of each)\n`,
+      );
+    }
+  }
+  await plugin.teardown?.();
+  return unreadable > 0 || result.failed > 0 ? 1 : 0;
+}
