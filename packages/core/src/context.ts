@@ -1,3 +1,5 @@
+import type { TransactionState } from './index.js';
+
 /** Whether mail comes in from the world (MX) or goes out from a customer (submission). */
 export type Direction = 'inbound' | 'outbound';
 
@@ -42,19 +44,6 @@ export interface EnvelopeAddress {
   /** ESMTP parameters (`SIZE`, `BODY`, `SMTPUTF8`, `NOTIFY`...), keys upper-case. */
   readonly params: Readonly<Record<string, string | true>>;
 }
-
-/**
- * Shared, typed state for one transaction. Stages extend it by declaration merging so
- * that a later stage reads an earlier stage's results with types:
- *
- * ```ts
- * declare module '@mef/core' {
- *   interface TransactionState { rbl?: { listed: string[] } }
- * }
- * ```
- */
-// biome-ignore lint/suspicious/noEmptyInterface: extended by declaration merging
-export interface TransactionState {}
 
 /** The read-only picture of a transaction that every stage sees. */
 export interface TransactionContext {

@@ -1,14 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import semver from 'semver';
-import type {
-  ConnectionInfo,
-  Direction,
-  EnvelopeAddress,
-  TransactionContext,
-  TransactionState,
-} from './context.js';
+import type { ConnectionInfo, Direction, EnvelopeAddress, TransactionContext } from './context.js';
 import { invalidOption, MefError } from './errors.js';
+import type { TransactionState } from './index.js';
 import { defaultLimits, type LimitName, type Limits, MessagePass, StageSlot } from './message/pipeline.js';
 import { applyHeaderMutations } from './message/rewrite.js';
 import { MessageStore, type MessageStoreOptions } from './message/store.js';

@@ -1,4 +1,20 @@
 export * from './context.js';
+
+/**
+ * Shared, typed state for one transaction. Stages extend it by declaration merging so
+ * that a later stage reads an earlier stage's results with types:
+ *
+ * ```ts
+ * declare module '@mef/core' {
+ *   interface TransactionState { rbl?: { listed: string[] } }
+ * }
+ * ```
+ *
+ * It is declared here, in the package entry, because TypeScript merges an augmentation only
+ * into a declaration of the module itself, not into one re-exported with `export *`.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: extended by declaration merging
+export interface TransactionState {}
 export {
   Connection,
   createEngine,

@@ -3,7 +3,7 @@ import { createEngine, type Plugin, type TransactionState, type Verdict } from '
 import { runPlugin } from '../src/testing/index.js';
 
 // Stages extend the shared state by declaration merging; later stages read it with types.
-declare module '../src/context.js' {
+declare module '../src/index.js' {
   interface TransactionState {
     exampleRbl?: { listed: string[] };
   }
