@@ -59,7 +59,10 @@ export async function evaluate(
 ): Promise<EvaluationResult> {
   const trainSet = messages.filter((m) => isTraining(m.id, options.trainShare));
   const evalSet = messages.filter((m) => !isTraining(m.id, options.trainShare));
-  const plugin = bayes({ minLearns: Math.min(200, Math.floor(trainSet.length / 10)), ...(process.env.BAYES_OPTS ? JSON.parse(process.env.BAYES_OPTS) : {}) });
+  const plugin = bayes({
+    minLearns: Math.min(200, Math.floor(trainSet.length / 10)),
+    ...(process.env.BAYES_OPTS ? JSON.parse(process.env.BAYES_OPTS) : {}),
+  });
   const t0 = performance.now();
   await plugin.train(
     trainSet.map((m) => ({ message: m.raw, label: m.label })),

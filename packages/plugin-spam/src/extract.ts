@@ -34,7 +34,11 @@ export function createFeatureExtractor(options: Pick<EngineOptions, 'limits'> = 
       const run = queue.then(async () => {
         captured = undefined;
         failure = undefined;
-        await engine.scan(source, { clientAddress: '127.0.0.1', mailFrom: '', recipients: ['training@localhost'] });
+        await engine.scan(source, {
+          clientAddress: '127.0.0.1',
+          mailFrom: '',
+          recipients: ['training@localhost'],
+        });
         if (!captured) throw failure ?? new Error('the engine produced no features for this message');
         return captured;
       });

@@ -1,15 +1,27 @@
-export { BayesClassifier, type Classification, type ClassifierOptions, chi2Q, messageDigest } from './bayes/classifier.js';
+export {
+  BayesClassifier,
+  type Classification,
+  type ClassifierOptions,
+  chi2Q,
+  messageDigest,
+} from './bayes/classifier.js';
 export { MemoryStore } from './bayes/memory-store.js';
 export type { BayesStore, Label, LearnOutcome, StoreTotals, TokenCounts } from './bayes/store.js';
 export { type TokenizerOptions, tokenize } from './bayes/tokenizer.js';
 export { type TrainingItem, type TrainingProgress, type TrainOptions, train } from './bayes/trainer.js';
 export { collectFeatures } from './collect.js';
 export { SpamError, type SpamErrorCode, spamErrorCodes } from './errors.js';
+export { createFeatureExtractor, type FeatureExtractor } from './extract.js';
 export type { MessageFeatures, PartInfo } from './features.js';
-export { type BayesOptions, type BayesPlugin, type BayesSymbol, bayes, bayesSymbol } from './plugins/bayes-plugin.js';
+export {
+  type BayesOptions,
+  type BayesPlugin,
+  type BayesSymbol,
+  bayes,
+  bayesSymbol,
+} from './plugins/bayes-plugin.js';
 export { type SpamRulesOptions, type SpamRulesPlugin, spamRules } from './plugins/rules-plugin.js';
 export { Analysis, addressDomain, baseDomain, type HtmlLink, isIpHost, urlHost } from './rules/analysis.js';
 export { builtinRules, GTUBE } from './rules/builtin.js';
 export { defineRule, type Rule, type RuleResult } from './rules/rule.js';
 export { type RuleConfig, type RuleHit, RuleSet } from './rules/rule-set.js';
-export { createFeatureExtractor, type FeatureExtractor } from './extract.js';

@@ -110,10 +110,16 @@ describe('MemoryStore file', () => {
     const dir = await mkdtemp(join(tmpdir(), 'mef-bayes-'));
     dirs.push(dir);
     expect((await MemoryStore.load(join(dir, 'none.json'), { missingOk: true })).size).toBe(0);
-    await expect(MemoryStore.load(join(dir, 'none.json'))).rejects.toMatchObject({ code: 'MEF_SPAM_BAYES_STORE' });
+    await expect(MemoryStore.load(join(dir, 'none.json'))).rejects.toMatchObject({
+      code: 'MEF_SPAM_BAYES_STORE',
+    });
     await writeFile(join(dir, 'bad.json'), '{nope');
-    await expect(MemoryStore.load(join(dir, 'bad.json'))).rejects.toMatchObject({ code: 'MEF_SPAM_BAYES_STORE' });
+    await expect(MemoryStore.load(join(dir, 'bad.json'))).rejects.toMatchObject({
+      code: 'MEF_SPAM_BAYES_STORE',
+    });
     await writeFile(join(dir, 'old.json'), '{"format":"other"}');
-    await expect(MemoryStore.load(join(dir, 'old.json'))).rejects.toMatchObject({ code: 'MEF_SPAM_BAYES_STORE' });
+    await expect(MemoryStore.load(join(dir, 'old.json'))).rejects.toMatchObject({
+      code: 'MEF_SPAM_BAYES_STORE',
+    });
   });
 });

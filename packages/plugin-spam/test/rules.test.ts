@@ -19,16 +19,25 @@ const clean = features(goodHeaders, { text: 'Shall we meet at noon? Thanks, Alic
 const cases: Record<string, MessageFeatures> = {
   GTUBE: features(goodHeaders, { text: `test ${GTUBE} end` }),
   MISSING_DATE: features(goodHeaders.replace(/^Date:.*$/m, ''), { text: 'x' }),
-  INVALID_DATE: features(goodHeaders.replace(/^Date:.*$/m, 'Date: Wed, 21 Aug 2002 20:31:57 -1600'), { text: 'x' }),
+  INVALID_DATE: features(goodHeaders.replace(/^Date:.*$/m, 'Date: Wed, 21 Aug 2002 20:31:57 -1600'), {
+    text: 'x',
+  }),
   MISSING_MID: features(goodHeaders.replace(/^Message-ID:.*$/m, ''), { text: 'x' }),
-  INVALID_MSGID: features(goodHeaders.replace(/^Message-ID:.*$/m, 'Message-ID: PM200011:12:45 AM'), { text: 'x' }),
+  INVALID_MSGID: features(goodHeaders.replace(/^Message-ID:.*$/m, 'Message-ID: PM200011:12:45 AM'), {
+    text: 'x',
+  }),
   MISSING_FROM: features(goodHeaders.replace(/^From:.*$/m, 'From: undisclosed'), { text: 'x' }),
   MISSING_SUBJECT: features(goodHeaders.replace(/^Subject:.*$/m, ''), { text: 'x' }),
   FREEMAIL_REPLYTO: features(`${goodHeaders}\nReply-To: claims@hotmail.com`, { text: 'x' }),
-  FROM_DISPLAY_FORGED: features(goodHeaders.replace(/^From:.*$/m, 'From: "service@paypal.com" <x@evil.example>'), {
+  FROM_DISPLAY_FORGED: features(
+    goodHeaders.replace(/^From:.*$/m, 'From: "service@paypal.com" <x@evil.example>'),
+    {
+      text: 'x',
+    },
+  ),
+  SUBJ_ALL_CAPS: features(goodHeaders.replace(/^Subject:.*$/m, 'Subject: MAKE MONEY FAST NOW'), {
     text: 'x',
   }),
-  SUBJ_ALL_CAPS: features(goodHeaders.replace(/^Subject:.*$/m, 'Subject: MAKE MONEY FAST NOW'), { text: 'x' }),
   SUBJ_SUSPICIOUS: features(goodHeaders.replace(/^Subject:.*$/m, 'Subject: Lowest mortgage rates in years'), {
     text: 'x',
   }),
@@ -65,11 +74,17 @@ const cases: Record<string, MessageFeatures> = {
   }),
   ATTACH_EXECUTABLE: features(goodHeaders, {
     text: 'see attached',
-    parts: [{ contentType: 'text/plain' }, { contentType: 'application/octet-stream', filename: 'setup.exe' }],
+    parts: [
+      { contentType: 'text/plain' },
+      { contentType: 'application/octet-stream', filename: 'setup.exe' },
+    ],
   }),
   ATTACH_DOUBLE_EXT: features(goodHeaders, {
     text: 'see attached',
-    parts: [{ contentType: 'text/plain' }, { contentType: 'application/octet-stream', filename: 'invoice.pdf.exe' }],
+    parts: [
+      { contentType: 'text/plain' },
+      { contentType: 'application/octet-stream', filename: 'invoice.pdf.exe' },
+    ],
   }),
   ATTACH_ARCHIVE_NO_TEXT: features(goodHeaders, {
     text: '',
@@ -121,8 +136,14 @@ describe('built-in rules', () => {
   });
 
   it('does not call white text hidden unless the background is white too', () => {
-    const dark = features(goodHeaders, { text: 'x', html: '<body bgcolor="#000000"><font color="#ffffff">white words on black</font>' });
-    const white = features(goodHeaders, { text: 'x', html: '<body bgcolor="#ffffff"><font color="#ffffff">white words on white</font>' });
+    const dark = features(goodHeaders, {
+      text: 'x',
+      html: '<body bgcolor="#000000"><font color="#ffffff">white words on black</font>',
+    });
+    const white = features(goodHeaders, {
+      text: 'x',
+      html: '<body bgcolor="#ffffff"><font color="#ffffff">white words on white</font>',
+    });
     expect(hit('HTML_HIDDEN_TEXT', dark)).toBe(false);
     expect(hit('HTML_HIDDEN_TEXT', white)).toEqual(['white on white']);
   });
@@ -141,9 +162,12 @@ describe('RuleSet configuration', () => {
     const names = rs.rules.map((r) => r.name);
     expect(names).not.toContain('MISSING_DATE');
     expect(names).toContain('MENTIONS_CRYPTO');
-    const f = features(goodHeaders.replace(/^Date:.*$/m, '').replace(/^Message-ID:.*$/m, 'Message-ID: nope'), {
-      text: 'bitcoin',
-    });
+    const f = features(
+      goodHeaders.replace(/^Date:.*$/m, '').replace(/^Message-ID:.*$/m, 'Message-ID: nope'),
+      {
+        text: 'bitcoin',
+      },
+    );
     expect(rs.run(f).hits.map((h) => [h.name, h.score])).toEqual([
       ['INVALID_MSGID', 4],
       ['MENTIONS_CRYPTO', 2.5],
@@ -159,7 +183,10 @@ describe('RuleSet configuration', () => {
     expect(() => new RuleSet({ scores: { GTUBE: Number.NaN } })).toThrow(TypeError);
     expect(() => new RuleSet({ scores: { NOPE: 1 } })).toThrow(/"NOPE"/);
     expect(
-      () => new RuleSet({ rules: [{ name: 'bad name', score: 1, area: 'body', description: '', test: () => true }] }),
+      () =>
+        new RuleSet({
+          rules: [{ name: 'bad name', score: 1, area: 'body', description: '', test: () => true }],
+        }),
     ).toThrow(/"bad name"/);
   });
 

@@ -28,8 +28,12 @@ describe('tokenize', () => {
   });
 
   it('turns URLs into host, base domain and TLD tokens, and IP links into one token', () => {
-    const t = tokenize(features(goodHeaders, { text: 'see http://www.shop.example.biz/x?a=1 and http://10.1.2.3/' }));
-    expect(t).toEqual(expect.arrayContaining(['url:www.shop.example.biz', 'url:example.biz', 'url:tld:biz', 'url:ip']));
+    const t = tokenize(
+      features(goodHeaders, { text: 'see http://www.shop.example.biz/x?a=1 and http://10.1.2.3/' }),
+    );
+    expect(t).toEqual(
+      expect.arrayContaining(['url:www.shop.example.biz', 'url:example.biz', 'url:tld:biz', 'url:ip']),
+    );
     expect(t).toContain('url-path:query');
   });
 
@@ -41,7 +45,9 @@ describe('tokenize', () => {
         parts: [{ contentType: 'text/html' }, { contentType: 'application/zip', filename: 'a.ZIP' }],
       }),
     );
-    expect(t).toEqual(expect.arrayContaining(['tag:font', 'attr:font:color', 'part:text/html', 'attach:zip']));
+    expect(t).toEqual(
+      expect.arrayContaining(['tag:font', 'attr:font:color', 'part:text/html', 'attach:zip']),
+    );
   });
 
   it('replaces very long words by a length class and bounds the words read', () => {

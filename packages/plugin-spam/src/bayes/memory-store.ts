@@ -107,7 +107,10 @@ export class MemoryStore implements BayesStore {
       throw new SpamError('MEF_SPAM_BAYES_STORE', `Bayes model ${path} is not valid JSON`, { cause: err });
     }
     if (data.format !== FORMAT) {
-      throw new SpamError('MEF_SPAM_BAYES_STORE', `Bayes model ${path} has format ${String(data.format)}, expected ${FORMAT}`);
+      throw new SpamError(
+        'MEF_SPAM_BAYES_STORE',
+        `Bayes model ${path} has format ${String(data.format)}, expected ${FORMAT}`,
+      );
     }
     store.spamTotal = data.totals.spam;
     store.hamTotal = data.totals.ham;

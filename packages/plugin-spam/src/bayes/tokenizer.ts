@@ -44,7 +44,15 @@ const SKIPPED_HEADERS = new Set([
   'in-reply-to',
   'thread-index',
 ]);
-const SKIPPED_PREFIXES = ['x-spam', 'x-virus', 'x-bogosity', 'x-rspamd', 'x-mef', 'arc-', 'authentication-results'];
+const SKIPPED_PREFIXES = [
+  'x-spam',
+  'x-virus',
+  'x-bogosity',
+  'x-rspamd',
+  'x-mef',
+  'arc-',
+  'authentication-results',
+];
 
 /** Headers whose values are split into words (other headers count only by name). */
 const WORD_HEADERS = ['subject', 'from', 'reply-to', 'x-mailer', 'user-agent', 'organization', 'sender'];
@@ -66,7 +74,11 @@ function addWords(out: string[], prefix: string, text: string, maxLen: number): 
 }
 
 function hostTokens(out: string[], prefix: string, rawHost: string): void {
-  const host = rawHost.toLowerCase().replace(/^[^@]*@/, '').replace(/:\d+$/, '').replace(/\.$/, '');
+  const host = rawHost
+    .toLowerCase()
+    .replace(/^[^@]*@/, '')
+    .replace(/:\d+$/, '')
+    .replace(/\.$/, '');
   if (!host) return;
   if (IPV4_RE.test(host) || host.startsWith('[')) {
     out.push(`${prefix}ip`);
@@ -150,7 +162,8 @@ export function tokenize(msg: MessageFeatures, options: TokenizerOptions = {}): 
       out.push(`tag:${tag}`);
       const attrs = m[2] ?? '';
       ATTR_RE.lastIndex = 0;
-      for (let a = ATTR_RE.exec(attrs); a; a = ATTR_RE.exec(attrs)) out.push(`attr:${tag}:${(a[1] ?? '').toLowerCase()}`);
+      for (let a = ATTR_RE.exec(attrs); a; a = ATTR_RE.exec(attrs))
+        out.push(`attr:${tag}:${(a[1] ?? '').toLowerCase()}`);
     }
   }
 

@@ -41,7 +41,9 @@ export interface BayesSymbol {
 export interface BayesPlugin extends Plugin {
   readonly classifier: BayesClassifier;
   /** Classifies features directly (no engine), with the symbol it would record. */
-  check(features: MessageFeatures): Promise<{ result: Classification | undefined; symbol: BayesSymbol | undefined }>;
+  check(
+    features: MessageFeatures,
+  ): Promise<{ result: Classification | undefined; symbol: BayesSymbol | undefined }>;
   /** Learns labelled messages with progress; see {@link train}. */
   train<M = MessageFeatures>(
     items: Iterable<TrainingItem<M>> | AsyncIterable<TrainingItem<M>>,
@@ -71,14 +73,17 @@ export function bayesSymbol(
 /** The Bayesian classifier as a plugin: records `BAYES_SPAM` or `BAYES_HAM` once trained. */
 export function bayes(options: BayesOptions = {}): BayesPlugin {
   const file = checkString('file', options.file);
-  if (options.store !== undefined && (typeof options.store !== 'object' || typeof options.store.counts !== 'function')) {
+  if (
+    options.store !== undefined &&
+    (typeof options.store !== 'object' || typeof options.store.counts !== 'function')
+  ) {
     throw invalidOption('store', options.store, 'a BayesStore (memory or Redis)');
   }
   const grading = {
     spamThreshold: checkNumber('spamThreshold', options.spamThreshold, 0.5, 1) ?? 0.9,
     hamThreshold: checkNumber('hamThreshold', options.hamThreshold, 0, 0.5) ?? 0.1,
     spamScore: checkNumber('spamScore', options.spamScore, 0) ?? 5.5,
-    hamScore: -(Math.abs(checkNumber('hamScore', options.hamScore, -1000, 1000) ?? -3)),
+    hamScore: -Math.abs(checkNumber('hamScore', options.hamScore, -1000, 1000) ?? -3),
   };
   checkNumber('minLearns', options.minLearns, 0);
   const timeout = checkNumber('timeout', options.timeout, 1);
@@ -149,7 +154,10 @@ export function bayes(options: BayesOptions = {}): BayesPlugin {
         return;
       }
       if (out.symbol) {
-        ctx.findings.symbol(out.symbol.name, out.symbol.score, { group: 'bayes', options: out.symbol.options });
+        ctx.findings.symbol(out.symbol.name, out.symbol.score, {
+          group: 'bayes',
+          options: out.symbol.options,
+        });
       }
     },
   });

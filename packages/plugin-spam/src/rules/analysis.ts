@@ -88,5 +88,10 @@ export function addressDomain(value: string | undefined): string | undefined {
 
 /** True for a dotted IPv4 address or a bracketed IPv6 literal. */
 export function isIpHost(host: string): boolean {
-  return /^\d{1,3}(?:\.\d{1,3}){3}$/.test(host) || host.startsWith('[') || /^\d{8,10}$/.test(host) || /^0x[0-9a-f]{8}$/i.test(host);
+  return (
+    /^\d{1,3}(?:\.\d{1,3}){3}$/.test(host) ||
+    host.startsWith('[') ||
+    /^\d{8,10}$/.test(host) ||
+    /^0x[0-9a-f]{8}$/i.test(host)
+  );
 }

@@ -65,13 +65,17 @@ const FREEMAIL = new Set([
   'protonmail.com',
   'zoho.com',
 ]);
-const WHITE_BG_RE = /<body[^>]*bgcolor\s*=\s*["']?#?(?:fff(?:fff)?|white)\b|background(?:-color)?\s*:\s*#?(?:fff(?:fff)?|white)\b/i;
+const WHITE_BG_RE =
+  /<body[^>]*bgcolor\s*=\s*["']?#?(?:fff(?:fff)?|white)\b|background(?:-color)?\s*:\s*#?(?:fff(?:fff)?|white)\b/i;
 const EXEC_EXT_RE = /\.(?:exe|scr|pif|bat|cmd|com|vbs|vbe|js|jse|wsf|wsh|jar|lnk|msi|hta|cpl|ps1|reg)$/i;
 const DOUBLE_EXT_RE =
   /\.(?:pdf|docx?|xlsx?|pptx?|txt|rtf|jpe?g|png|gif|html?|zip|rar)\s*\.(?:exe|scr|pif|bat|cmd|com|vbs|js|jar|lnk|hta)$/i;
 const ARCHIVE_RE = /\.(?:zip|rar|7z|ace|arj|cab|gz|iso|img)$/i;
 
-function headerValue(msg: { headers: { get(n: string): string | undefined } }, name: string): string | undefined {
+function headerValue(
+  msg: { headers: { get(n: string): string | undefined } },
+  name: string,
+): string | undefined {
   return msg.headers.get(name);
 }
 
@@ -101,7 +105,10 @@ export const builtinRules: readonly Rule[] = Object.freeze([
       if (d === undefined) return false;
       const t = Date.parse(d.replace(/\s*\([^)]*\)\s*$/, ''));
       if (Number.isNaN(t)) return true;
-      return !/\b\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{1,2}:\d{2}/.test(d) || /[+-](?:1[5-9]|[2-9]\d)\d{2}\b/.test(d);
+      return (
+        !/\b\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{1,2}:\d{2}/.test(d) ||
+        /[+-](?:1[5-9]|[2-9]\d)\d{2}\b/.test(d)
+      );
     },
   }),
   defineRule({
@@ -209,13 +216,15 @@ export const builtinRules: readonly Rule[] = Object.freeze([
     score: 0.8,
     area: 'header',
     description: 'Raw 8-bit characters in Subject or From instead of RFC 2047 encoded words',
-    test: (msg) => EIGHT_BIT_RE.test(msg.headers.get('subject') ?? '') || EIGHT_BIT_RE.test(msg.headers.get('from') ?? ''),
+    test: (msg) =>
+      EIGHT_BIT_RE.test(msg.headers.get('subject') ?? '') || EIGHT_BIT_RE.test(msg.headers.get('from') ?? ''),
   }),
   defineRule({
     name: 'HDR_BAD_ENCODING',
     score: 1.0,
     area: 'header',
-    description: 'Malformed RFC 2047 encoded word (unknown encoding or empty charset), or an unknown Content-Transfer-Encoding',
+    description:
+      'Malformed RFC 2047 encoded word (unknown encoding or empty charset), or an unknown Content-Transfer-Encoding',
     test: (msg) => {
       for (const name of ['subject', 'from', 'to']) {
         const v = msg.headers.get(name);
@@ -226,7 +235,8 @@ export const builtinRules: readonly Rule[] = Object.freeze([
         }
       }
       const cte = msg.headers.get('content-transfer-encoding');
-      if (cte && !/^\s*(?:7bit|8bit|binary|base64|quoted-printable)\s*$/i.test(cte)) return ['content-transfer-encoding'];
+      if (cte && !/^\s*(?:7bit|8bit|binary|base64|quoted-printable)\s*$/i.test(cte))
+        return ['content-transfer-encoding'];
       return false;
     },
   }),
@@ -236,7 +246,8 @@ export const builtinRules: readonly Rule[] = Object.freeze([
     area: 'header',
     description: 'Message marked urgent with X-Priority 1 or X-MSMail-Priority High',
     test: (msg) =>
-      /^\s*1\b/.test(msg.headers.get('x-priority') ?? '') || /high/i.test(msg.headers.get('x-msmail-priority') ?? ''),
+      /^\s*1\b/.test(msg.headers.get('x-priority') ?? '') ||
+      /high/i.test(msg.headers.get('x-msmail-priority') ?? ''),
   }),
   defineRule({
     name: 'TO_UNDISCLOSED',
@@ -253,7 +264,8 @@ export const builtinRules: readonly Rule[] = Object.freeze([
     score: 0.7,
     area: 'html',
     description: 'HTML without a plain-text alternative',
-    test: (msg) => msg.html.length > 0 && !msg.parts.some((p) => p.contentType.toLowerCase() === 'text/plain'),
+    test: (msg) =>
+      msg.html.length > 0 && !msg.parts.some((p) => p.contentType.toLowerCase() === 'text/plain'),
   }),
   defineRule({
     name: 'HTML_HIDDEN_TEXT',
@@ -367,10 +379,14 @@ export const builtinRules: readonly Rule[] = Object.freeze([
     name: 'ATTACH_TYPE_MISMATCH',
     score: 1.0,
     area: 'attachment',
-    description: 'An attachment whose declared type contradicts its extension (an executable sent as an image or text)',
+    description:
+      'An attachment whose declared type contradicts its extension (an executable sent as an image or text)',
     test: (msg) => {
       const hit = msg.parts.find(
-        (p) => p.filename && EXEC_EXT_RE.test(p.filename.trim()) && /^(?:image|text|audio|video)\//i.test(p.contentType),
+        (p) =>
+          p.filename &&
+          EXEC_EXT_RE.test(p.filename.trim()) &&
+          /^(?:image|text|audio|video)\//i.test(p.contentType),
       );
       return hit?.filename ? [hit.filename, hit.contentType] : false;
     },

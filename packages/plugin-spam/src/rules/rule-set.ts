@@ -47,13 +47,15 @@ export class RuleSet {
       byName.set(r.name, r);
     }
     for (const name of config.disable ?? []) {
-      if (!byName.has(name)) throw invalidOption('disable', name, `a known rule name (${[...byName.keys()].join(', ')})`);
+      if (!byName.has(name))
+        throw invalidOption('disable', name, `a known rule name (${[...byName.keys()].join(', ')})`);
       byName.delete(name);
     }
     for (const [name, score] of Object.entries(config.scores ?? {})) {
       const r = byName.get(name);
       if (!r) throw invalidOption('scores', name, 'a known, enabled rule name');
-      if (typeof score !== 'number' || !Number.isFinite(score)) throw invalidOption(`scores.${name}`, score, 'a finite number');
+      if (typeof score !== 'number' || !Number.isFinite(score))
+        throw invalidOption(`scores.${name}`, score, 'a finite number');
       byName.set(name, { ...r, score });
     }
     this.rules = Object.freeze([...byName.values()]);

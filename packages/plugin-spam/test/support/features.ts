@@ -7,9 +7,13 @@ export function features(
   body: { text?: string; html?: string; subject?: string; parts?: Partial<PartInfo>[] } = {},
 ): MessageFeatures {
   const h = HeaderBlock.parse(headers.trim().replace(/\n/g, '\r\n'));
-  const parts: PartInfo[] = (body.parts ?? [{ contentType: body.html && !body.text ? 'text/html' : 'text/plain' }]).map(
-    (p) => ({ contentType: p.contentType ?? 'text/plain', filename: p.filename, disposition: p.disposition }),
-  );
+  const parts: PartInfo[] = (
+    body.parts ?? [{ contentType: body.html && !body.text ? 'text/html' : 'text/plain' }]
+  ).map((p) => ({
+    contentType: p.contentType ?? 'text/plain',
+    filename: p.filename,
+    disposition: p.disposition,
+  }));
   return {
     headers: h,
     subject: body.subject ?? h.getDecoded('subject') ?? '',
