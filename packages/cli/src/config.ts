@@ -10,7 +10,7 @@ const detectionAction = z.enum(['reject', 'quarantine', 'tag']);
 const ms = z.number().int().positive().describe('Milliseconds');
 const hostPort = z
   .string()
-  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s/]+):\d{1,5}$/, 'a "host:port" address such as "127.0.0.1:783"');
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s/]+):\d{1,5}$/, { error: 'a "host:port" address such as "127.0.0.1:783"' });
 
 /** One DNS list: a zone, optionally with a preset's return-code map and what it checks. */
 export const rblListSchema = z
@@ -50,7 +50,10 @@ export const configSchema = z
     concurrency: z.number().int().min(1).max(1024).optional().describe('Messages scanned at once'),
     envelope: z
       .strictObject({
-        ip: z.ipv4().or(z.ipv6()).optional().describe('Connecting client IP'),
+        ip: z
+          .union([z.ipv4(), z.ipv6()], { error: 'an IPv4 or IPv6 address' })
+          .optional()
+          .describe('Connecting client IP'),
         helo: z.string().min(1).optional(),
         from: z.string().optional().describe('MAIL FROM address ("" for a bounce)'),
         rcpt: z.array(z.string().min(1)).optional(),
@@ -112,7 +115,10 @@ export const configSchema = z
       .describe('rspamd (off unless configured)'),
     rbl: z
       .strictObject({
-        dns: z.array(hostPort.or(z.ipv4()).or(z.ipv6())).min(1).describe('DNS servers to ask'),
+        dns: z
+          .array(z.union([hostPort, z.ipv4(), z.ipv6()], { error: 'an IP address with an optional port' }))
+          .min(1, { error: 'at least one DNS server (--dns host:port); MEF never asks the system resolver' })
+          .describe('DNS servers to ask'),
         lists: z.array(z.union([z.string().min(1), rblListSchema])).optional(),
         uribl: z.array(z.string().min(1)).optional().describe('Zones checked for link domains'),
         onError: policy.optional(),
@@ -207,11 +213,14 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], input: unknown
     if (issue.code === 'invalid_type') expected = `expected ${issue.expected}`;
     else if (issue.code === 'invalid_value') {
       expected = `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-    } else if (issue.code === 'invalid_format' || issue.code === 'too_small' || issue.code === 'too_big') {
-      expected = `expected ${issue.message.replace(/^(Invalid|Too)\s*/i, (m) => m.toLowerCase())}`;
-    } else if (issue.code === 'invalid_union') {
+    } else if (issue.code === 'too_small' || issue.code === 'too_big') {
+      expected = issue.message.replace(/^Too (small|big):\s*/i, '');
+    } else if (issue.code === 'invalid_union' && /^Invalid input/.test(issue.message)) {
       expected = 'expected one of the allowed forms (see `mef config schema`)';
-    } else if (!/^expected/i.test(expected)) expected = `expected ${expected}`;
+    } else if (issue.code === 'invalid_format' && /^Invalid/.test(issue.message)) {
+      expected = `expected a valid ${issue.format}`;
+    }
+    if (!/^expected/i.test(expected)) expected = `expected ${expected}`;
     lines.push(`${where}: ${pathString(issue.path)}: ${expected}, found ${found}`);
   }
   return lines.join('\n');

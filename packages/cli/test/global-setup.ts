@@ -1,0 +1,65 @@
+/**
+ * Builds the `mef` binary (dist/bin.js) the tests spawn, and starts the real servers the
+ * scanner flags are tested against, on loopback ports chosen at run time: clamd (with the
+ * antivirus package's helper) and rbldnsd (with the rbl package's helper).
+ */
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestProject } from 'vitest/node';
+import { CLAMD_BINARY, type ClamdServer, startClamd } from '../../plugin-antivirus/test/support/clamd-server.js';
+import { findRbldnsd, type Rbldnsd, startRbldnsd } from '../../plugin-rbl/test/helpers/rbldnsd.js';
+import { cliZones } from './fixtures/zones.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Absolute path of the built binary. */
+    bin: string;
+    /** clamd TCP port and unix socket; 0 and '' when clamd is not installed (local runs only). */
+    clamdPort: number;
+    clamdSocket: string;
+    /** rbldnsd UDP port; 0 when rbldnsd is not installed (local runs only). */
+    dnsPort: number;
+  }
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+const pkg = join(here, '..');
+let clamd: ClamdServer | undefined;
+let dns: Rbldnsd | undefined;
+
+function missing(what: string, install: string): void {
+  const why = `${what} is not installed (apt-get install ${install})`;
+  if (process.env.CI) throw new Error(`CI: ${why}`);
+  console.warn(`\n[cli] ${why}: the tests of its flag against the real server are SKIPPED\n`);
+}
+
+export async function setup(project: TestProject): Promise<void> {
+  // The binary as a user gets it: `pnpm build` (tsup), without the library's type build.
+  const build = spawnSync('npx', ['tsup'], {
+    cwd: pkg,
+    encoding: 'utf8',
+    env: { ...process.env, MEF_BUILD_BIN_ONLY: '1' },
+  });
+  if (build.status !== 0) throw new Error(`building dist/bin.js failed:\n${build.stdout}\n${build.stderr}`);
+  project.provide('bin', join(pkg, 'dist/bin.js'));
+
+  const [c, d] = await Promise.all([
+    CLAMD_BINARY ? startClamd() : Promise.resolve(undefined),
+    (async () => {
+      const bin = findRbldnsd();
+      return bin ? startRbldnsd(bin, cliZones) : undefined;
+    })(),
+  ]);
+  clamd = c;
+  dns = d;
+  if (!clamd) missing('clamd', 'clamav-daemon');
+  if (!dns) missing('rbldnsd', 'rbldnsd');
+  project.provide('clamdPort', clamd?.port ?? 0);
+  project.provide('clamdSocket', clamd?.socketPath ?? '');
+  project.provide('dnsPort', dns?.port ?? 0);
+}
+
+export async function teardown(): Promise<void> {
+  await Promise.all([clamd?.stop(), dns?.stop()]);
+}
