@@ -80,7 +80,7 @@ export interface RblOptions extends Omit<DnsClientOptions, 'servers'> {
   outOfService?: number;
   /** Link extraction for `uri` and `uri-ip` lists. */
   links?: {
-    /** `parts`: text/plain and text/html parts (default); `text`: the engine's extracted text. */
+    /** `parts`: the text/* parts that are not attachments (default); `text`: the engine's extracted text. */
     source?: 'parts' | 'text';
     /** Bytes read of each text part (default 1 MiB). */
     maxBytes?: number;
@@ -133,7 +133,8 @@ function fromAddress(value: string): string | undefined {
 /** The full name and its registrable domain (when different): what RHSBLs are asked. */
 function domainTargets(name: string | undefined): string[] {
   const d = name === undefined ? undefined : normalizeDomain(name);
-  if (!d) return [];
+  // A single label (`localhost`, a bare host name) is no domain a list could know.
+  if (!d?.includes('.')) return [];
   const reg = parseDomain(d).domain;
   return reg && reg !== d ? [d, reg] : [d];
 }
@@ -426,11 +427,18 @@ export function rbl(options: RblOptions): Plugin {
         }
       };
       if (wantUri && source === 'parts') {
-        ctx.message.parts({ contentType: ['text/plain', 'text/html'], maxBytes }, (part) => {
+        ctx.message.parts({ contentType: 'text/*', maxBytes }, (part) => {
+          // Links in the message's text, not in attached text files (logs, CSV exports).
+          if (part.disposition === 'attachment') {
+            part.skip();
+            return;
+          }
           const p = (async () => {
             const chunks: Buffer[] = [];
             for await (const chunk of part.content) chunks.push(chunk as Buffer);
-            const body = decodeText(Buffer.concat(chunks), part.charset);
+            let body = decodeText(Buffer.concat(chunks), part.charset);
+            // A part cut by maxBytes may end inside a link: drop the cut word, not look up half a host.
+            if (part.truncated) body = body.slice(0, Math.max(0, body.search(/\S*$/)));
             lookupHosts(findLinkHosts(body, { html: /html/i.test(part.contentType) }));
           })();
           handlers.push(p);

@@ -201,6 +201,47 @@ describe.skipIf(!port)('rbl() in the engine, against rbldnsd', () => {
     ).toHaveSymbol('DBL_PHISH');
   });
 
+  it('reads text/* parts but not text attachments, and bounds each part by maxBytes', async () => {
+    const msg = buildMessage({
+      text: 'nothing here',
+      attachments: [
+        { filename: 'log.txt', contentType: 'text/plain', content: 'http://spammer.com/' },
+        { contentType: 'text/enriched', disposition: 'inline', content: 'see http://phisher.co.uk/' },
+      ],
+    });
+    const v = await runPlugin(plugin({ lists: [dbl()] }), msg, clean);
+    expectVerdict(v).toHaveSymbol('DBL_PHISH').notToHaveSymbol('DBL_SPAM');
+    const late = buildMessage({ text: `${'x'.repeat(5000)} http://spammer.com/` });
+    expectVerdict(
+      await runPlugin(plugin({ lists: [dbl()], links: { maxBytes: 1000 } }), late, clean),
+    ).notToHaveSymbol('DBL_SPAM');
+    expectVerdict(await runPlugin(plugin({ lists: [dbl()] }), late, clean)).toHaveSymbol('DBL_SPAM');
+    // cut inside the link: the half host (spammer.co) is not looked up
+    const cut = buildMessage({ text: `${'y '.repeat(495)}http://spammer.com/` });
+    const client = new DnsListClient({ servers });
+    await runPlugin(
+      plugin({ client, lists: [dbl({ checks: ['uri'] })], probeAtStart: false, links: { maxBytes: 1007 } }),
+      cut,
+      clean,
+    );
+    expect(client.stats.queries).toBe(0);
+  });
+
+  it('does not look up single-label or address-literal HELO names', async () => {
+    const client = new DnsListClient({ servers });
+    for (const helo of ['localhost', '[192.0.2.1]', 'test']) {
+      await runPlugin(
+        plugin({ client, lists: [dbl({ checks: ['helo'] })], probeAtStart: false }),
+        buildMessage(),
+        {
+          ...clean,
+          helo,
+        },
+      );
+    }
+    expect(client.stats.queries).toBe(0);
+  });
+
   it('looks up IP links in an IP list', async () => {
     const msg = buildMessage({ text: 'go to http://198.51.100.77/login now' });
     const v = await runPlugin(plugin({ lists: [zen({ checks: ['client', 'uri-ip'] })] }), msg, clean);
