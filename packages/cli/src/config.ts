@@ -10,7 +10,9 @@ const detectionAction = z.enum(['reject', 'quarantine', 'tag']);
 const ms = z.number().int().positive().describe('Milliseconds');
 const hostPort = z
   .string()
-  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s/]+):\d{1,5}$/, { error: 'a "host:port" address such as "127.0.0.1:783"' });
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s/]+):\d{1,5}$/, {
+    error: 'a "host:port" address such as "127.0.0.1:783"',
+  });
 
 /** One DNS list: a zone, optionally with a preset's return-code map and what it checks. */
 export const rblListSchema = z

@@ -16,15 +16,19 @@ export interface InputOptions {
 const HEADER_LINE = /^[\x21-\x39\x3b-\x7e]+[ \t]*:/;
 
 /**
- * Decides from the first bytes whether this is a message: binary data (NUL bytes) or a
- * first line that is no header field is refused with the reason.
+ * Decides from the first bytes whether this is a message: a first line with control bytes
+ * (binary data) or that is no header field is refused with the reason.
  */
 export function sniff(head: Buffer): 'mbox' | 'message' | string {
   if (head.length === 0) return 'empty file';
   if (startsWithFrom(head)) return 'mbox';
-  if (head.includes(0)) return 'binary data, not a message';
-  const firstLine = head.subarray(0, Math.min(head.length, 1000)).toString('latin1');
-  if (!HEADER_LINE.test(firstLine)) return 'not a message: it does not start with a header field';
+  // Only the first line is judged: a message body may be binary (Content-Transfer-Encoding: binary).
+  const nl = head.indexOf(0x0a);
+  const first = head.subarray(0, nl === -1 ? Math.min(head.length, 1000) : nl);
+  if (first.some((b) => b < 0x09 || (b > 0x0d && b < 0x20) || b === 0x7f))
+    return 'binary data, not a message';
+  if (!HEADER_LINE.test(first.toString('latin1')))
+    return 'not a message: it does not start with a header field';
   return 'message';
 }
 

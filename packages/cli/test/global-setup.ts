@@ -7,7 +7,11 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
-import { CLAMD_BINARY, type ClamdServer, startClamd } from '../../plugin-antivirus/test/support/clamd-server.js';
+import {
+  CLAMD_BINARY,
+  type ClamdServer,
+  startClamd,
+} from '../../plugin-antivirus/test/support/clamd-server.js';
 import { findRbldnsd, type Rbldnsd, startRbldnsd } from '../../plugin-rbl/test/helpers/rbldnsd.js';
 import { cliZones } from './fixtures/zones.js';
 

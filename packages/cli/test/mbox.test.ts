@@ -61,8 +61,12 @@ describe('MboxSplitter', () => {
   });
 
   it('keeps CRLF line endings and blank lines inside a message', async () => {
-    const mbox = 'From a Thu\r\nSubject: x\r\n\r\nline\r\n\r\n\r\nafter two blanks\r\n\r\nFrom b Thu\r\nSubject: y\r\n\r\nz\r\n';
-    expect(await split(mbox, 3)).toEqual(['Subject: x\r\n\r\nline\r\n\r\n\r\nafter two blanks\r\n', 'Subject: y\r\n\r\nz\r\n']);
+    const mbox =
+      'From a Thu\r\nSubject: x\r\n\r\nline\r\n\r\n\r\nafter two blanks\r\n\r\nFrom b Thu\r\nSubject: y\r\n\r\nz\r\n';
+    expect(await split(mbox, 3)).toEqual([
+      'Subject: x\r\n\r\nline\r\n\r\n\r\nafter two blanks\r\n',
+      'Subject: y\r\n\r\nz\r\n',
+    ]);
   });
 
   it('passes a line longer than its buffer through in pieces, unchanged', async () => {
@@ -73,7 +77,9 @@ describe('MboxSplitter', () => {
 
   it('waits for the reader: the next message is asked only after the current one is read', async () => {
     const body = 'y'.repeat(1000);
-    const many = Array.from({ length: 50 }, (_, i) => `From s${i} Thu\nSubject: ${i}\n\n${body}\n`).join('\n');
+    const many = Array.from({ length: 50 }, (_, i) => `From s${i} Thu\nSubject: ${i}\n\n${body}\n`).join(
+      '\n',
+    );
     const splitter = new MboxSplitter(Readable.from([Buffer.from(many)]));
     let n = 0;
     for (;;) {

