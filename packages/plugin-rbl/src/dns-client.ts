@@ -166,12 +166,12 @@ export class DnsListClient {
 
   /** Looks up the A records of `name` (a DNSBL query name). */
   lookupA(name: string, zone?: string, options: { fresh?: boolean } = {}): Promise<LookupAnswer> {
-    return this.#lookup('A', name, zone, options.fresh === true);
+    return this.#lookup('A', name, zone, options.fresh === true, this.timeout);
   }
 
   /** Looks up the TXT records of `name` (the reason text of a listing). */
-  lookupTxt(name: string, zone?: string): Promise<LookupAnswer> {
-    return this.#lookup('TXT', name, zone, false);
+  lookupTxt(name: string, zone?: string, options: { timeout?: number } = {}): Promise<LookupAnswer> {
+    return this.#lookup('TXT', name, zone, false, Math.min(this.timeout, options.timeout ?? this.timeout));
   }
 
   /** Stops every query in flight (they fail with `MEF_RBL_UNAVAILABLE`). */
@@ -179,13 +179,19 @@ export class DnsListClient {
     this.#resolver.cancel();
   }
 
-  #lookup(type: 'A' | 'TXT', name: string, zone: string | undefined, fresh: boolean): Promise<LookupAnswer> {
+  #lookup(
+    type: 'A' | 'TXT',
+    name: string,
+    zone: string | undefined,
+    fresh: boolean,
+    timeout: number,
+  ): Promise<LookupAnswer> {
     const key = `${type}:${name.toLowerCase()}`;
     // A fresh lookup (a health probe) bypasses the cache and the coalescing.
-    if (fresh) return this.#resolve(type, key, name, zone, true);
+    if (fresh) return this.#resolve(type, key, name, zone, true, timeout);
     const pending = this.#inflight.get(key);
     if (pending) return pending.then((a) => ({ records: a.records, cached: true }));
-    const p = this.#resolve(type, key, name, zone, false).finally(() => this.#inflight.delete(key));
+    const p = this.#resolve(type, key, name, zone, false, timeout).finally(() => this.#inflight.delete(key));
     this.#inflight.set(key, p);
     return p;
   }
@@ -196,6 +202,7 @@ export class DnsListClient {
     name: string,
     zone: string | undefined,
     fresh: boolean,
+    timeout: number,
   ): Promise<LookupAnswer> {
     if (this.#cache && !fresh) {
       let hit: CachedAnswer | undefined;
@@ -213,11 +220,15 @@ export class DnsListClient {
     let ttl: number;
     try {
       if (type === 'A') {
-        const rs = await this.#withDeadline(name, () => this.#resolver.resolve4(name, { ttl: true }));
+        const rs = await this.#withDeadline(
+          name,
+          () => this.#resolver.resolve4(name, { ttl: true }),
+          timeout,
+        );
         records = rs.map((r) => r.address);
         ttl = rs.reduce((m, r) => Math.min(m, r.ttl), Number.POSITIVE_INFINITY);
       } else {
-        const rs = await this.#withDeadline(name, () => this.#resolver.resolveTxt(name));
+        const rs = await this.#withDeadline(name, () => this.#resolver.resolveTxt(name), timeout);
         records = rs.map((chunks) => chunks.join(''));
         ttl = this.#txtTtl;
       }
@@ -243,14 +254,14 @@ export class DnsListClient {
   }
 
   /** Runs one query inside a concurrency slot, bounded by the deadline (queueing included). */
-  #withDeadline<T>(name: string, run: () => Promise<T>): Promise<T> {
+  #withDeadline<T>(name: string, run: () => Promise<T>, timeout = this.timeout): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       const timer = setTimeout(() => {
         settled = true;
         this.stats.timeouts++;
-        reject(new RblError('MEF_RBL_TIMEOUT', `No DNS answer for ${name} within ${this.timeout} ms`));
-      }, this.timeout);
+        reject(new RblError('MEF_RBL_TIMEOUT', `No DNS answer for ${name} within ${timeout} ms`));
+      }, timeout);
       void this.#limiter.acquire().then((release) => {
         if (settled) {
           release();
@@ -278,7 +289,7 @@ export class DnsListClient {
             if (code === 'ETIMEOUT') {
               this.stats.timeouts++;
               reject(
-                new RblError('MEF_RBL_TIMEOUT', `No DNS answer for ${name} within ${this.timeout} ms`, {
+                new RblError('MEF_RBL_TIMEOUT', `No DNS answer for ${name} within ${timeout} ms`, {
                   cause: err,
                 }),
               );

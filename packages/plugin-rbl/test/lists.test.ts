@@ -9,6 +9,8 @@ import {
   surblMulti,
 } from '../src/index.js';
 
+import { countingProxy } from './helpers/udp.js';
+
 const port = inject('rbldnsdPort');
 
 function checker(lists: RblListConfig[], options: { now?: () => number } = {}) {
@@ -157,5 +159,24 @@ describe.skipIf(!port)('RblChecker against rbldnsd', () => {
     const queries = client.stats.queries;
     expect((await c.probe(c.lists[0]!)).ok).toBe(true);
     expect(client.stats.queries).toBe(queries + 2);
+  });
+
+  it('gives the TXT lookup only what is left of the timeout: a slow list costs one timeout', async () => {
+    const slow = await countingProxy(port, { delay: 250 });
+    try {
+      const client = new DnsListClient({ servers: [`127.0.0.1:${slow.port}`], timeout: 400 });
+      const c = new RblChecker(client, [zen()]);
+      const t0 = performance.now();
+      const [o] = await c.check('client', '192.0.2.4');
+      const took = performance.now() - t0;
+      expect(o?.status).toBe('listed');
+      expect(o?.hits.map((h) => h.symbol)).toEqual(['RBL_ZEN_XBL']);
+      expect(o?.txt).toBeUndefined();
+      expect(took).toBeLessThan(480);
+      expect(slow.names).toEqual(['4.2.0.192.zen.test', '4.2.0.192.zen.test']); // A, then TXT
+      client.cancel();
+    } finally {
+      await slow.close();
+    }
   });
 });
