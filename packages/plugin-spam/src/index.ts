@@ -25,3 +25,25 @@ export { Analysis, addressDomain, baseDomain, type HtmlLink, isIpHost, urlHost }
 export { builtinRules, GTUBE } from './rules/builtin.js';
 export { defineRule, type Rule, type RuleResult } from './rules/rule.js';
 export { type RuleConfig, type RuleHit, RuleSet } from './rules/rule-set.js';
+export {
+  parseAnswer as parseSpamdAnswer,
+  parseSpamdReport,
+  SpamdClient,
+  type SpamdClientOptions,
+  type SpamdCommand,
+  type SpamdResult,
+  type SpamdRule,
+  type TellOptions,
+} from './clients/spamd-client.js';
+export {
+  parseRspamdReply,
+  type RspamdAddHeader,
+  RspamdClient,
+  type RspamdClientOptions,
+  type RspamdEnvelope,
+  type RspamdRemoveHeader,
+  type RspamdResult,
+  type RspamdSymbol,
+} from './clients/rspamd-client.js';
+export { type SpamassassinOptions, type SpamassassinPlugin, spamassassin } from './plugins/spamassassin-plugin.js';
+export { type RspamdActionMapping, type RspamdOptions, type RspamdPlugin, rspamd } from './plugins/rspamd-plugin.js';

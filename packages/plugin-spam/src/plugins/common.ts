@@ -1,0 +1,24 @@
+import type { Findings, StageErrorKind } from '@mef/core';
+import { SpamError } from '../errors.js';
+
+/** Records a client failure as an error finding; the stage's onError policy decides. */
+export function recordFailure(findings: Findings, err: unknown, fallbackCode: string): void {
+  if (err instanceof SpamError) {
+    const kind: StageErrorKind = err.code.endsWith('_TIMEOUT')
+      ? 'timeout'
+      : err.code.endsWith('_UNAVAILABLE')
+        ? 'unavailable'
+        : 'protocol';
+    findings.error(kind, err.code, err.message);
+    return;
+  }
+  findings.error('exception', fallbackCode, err instanceof Error ? err.message : String(err));
+}
+
+/** The SIZE the client declared at MAIL FROM, when it did. */
+export function declaredSize(params: Readonly<Record<string, string | true>> | undefined): number | undefined {
+  const v = params?.SIZE;
+  if (typeof v !== 'string') return undefined;
+  const n = Number(v);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+}

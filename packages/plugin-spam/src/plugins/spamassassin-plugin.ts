@@ -1,0 +1,121 @@
+import { definePlugin, type ErrorPolicy, invalidOption, type Plugin } from '@mef/core';
+import { type SpamdClientOptions, SpamdClient } from '../clients/spamd-client.js';
+import { checkNumber, checkPolicy, checkString, round2 } from '../options.js';
+import { declaredSize, recordFailure } from './common.js';
+
+/** Options of {@link spamassassin}. */
+export interface SpamassassinOptions extends SpamdClientOptions {
+  /**
+   * What to ask: `REPORT` (default: every rule with its score), `SYMBOLS` (rule names and the
+   * total) or `CHECK` (the total only).
+   */
+  readonly command?: 'REPORT' | 'SYMBOLS' | 'CHECK';
+  /** spamd user (`User:` header). */
+  readonly user?: string;
+  /**
+   * Largest message sent, in bytes. spamd needs `Content-length` before the body, so the
+   * message is held in a buffer of at most this size; a larger one is not sent and
+   * `SPAMD_SKIPPED_SIZE` is recorded. Default 1 MiB.
+   */
+  readonly maxSize?: number;
+  /** Score of `SPAMD_SKIPPED_SIZE`. Default 0 (the symbol is the trace; raise it to be strict). */
+  readonly skippedScore?: number;
+  /** Prefix of the rule symbols. Default `SA_`. */
+  readonly prefix?: string;
+  /** Score of `SA_SPAM`, recorded when spamd calls the message spam. Default 1. */
+  readonly spamScore?: number;
+  readonly name?: string;
+  /** Default `accept`. */
+  readonly onError?: ErrorPolicy;
+}
+
+/** The spamd plugin, with its client beside it. */
+export interface SpamassassinPlugin extends Plugin {
+  readonly client: SpamdClient;
+}
+
+/** SpamAssassin's spamd as a plugin: its rules become symbols, its verdict `SA_SPAM`. */
+export function spamassassin(options: SpamassassinOptions = {}): SpamassassinPlugin {
+  const command = options.command ?? 'REPORT';
+  if (!['REPORT', 'SYMBOLS', 'CHECK'].includes(command)) {
+    throw invalidOption('command', command, "'REPORT', 'SYMBOLS' or 'CHECK'");
+  }
+  checkNumber('port', options.port, 1, 65535);
+  checkString('host', options.host);
+  const timeout = checkNumber('timeout', options.timeout, 1) ?? 30_000;
+  const maxSize = checkNumber('maxSize', options.maxSize, 1) ?? 1024 * 1024;
+  const skippedScore = checkNumber('skippedScore', options.skippedScore, -1000, 1000) ?? 0;
+  const spamScore = checkNumber('spamScore', options.spamScore, -1000, 1000) ?? 1;
+  const prefix = options.prefix ?? 'SA_';
+  if (typeof prefix !== 'string' || !/^[A-Z0-9_]*$/.test(prefix)) throw invalidOption('prefix', prefix, 'UPPER_SNAKE text');
+  const onError = checkPolicy('onError', options.onError) ?? 'accept';
+  const client = new SpamdClient({ ...options, timeout });
+  const group = 'spamassassin';
+
+  return definePlugin({
+    name: options.name ?? 'spamassassin',
+    core: '^0.1.0',
+    onError,
+    // The engine's stage timeout covers buffering plus the exchange.
+    timeout: timeout + 5_000,
+    client,
+    async health() {
+      try {
+        await client.ping();
+        return { ok: true };
+      } catch (err) {
+        return { ok: false, detail: String(err) };
+      }
+    },
+    async message(ctx) {
+      const declared = declaredSize(ctx.tx.mailFrom?.params);
+      if (declared !== undefined && declared > maxSize) {
+        ctx.findings.symbol('SPAMD_SKIPPED_SIZE', skippedScore, { group, options: [`declared ${declared} > ${maxSize}`] });
+        return;
+      }
+      const raw = ctx.message.raw();
+      // A bounded buffer: spamd wants Content-length first. Past the cap, keep reading (the one
+      // pass must go on) but drop what was held.
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let over = false;
+      for await (const chunk of raw as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (over) continue;
+        if (size > maxSize) {
+          over = true;
+          chunks.length = 0;
+        } else chunks.push(chunk);
+      }
+      if (over) {
+        ctx.findings.symbol('SPAMD_SKIPPED_SIZE', skippedScore, { group, options: [`${size} > ${maxSize}`] });
+        return;
+      }
+      let result: Awaited<ReturnType<SpamdClient['scan']>>;
+      try {
+        result = await client.scan(command, Buffer.concat(chunks, size), {
+          ...(options.user ? { user: options.user } : {}),
+          signal: ctx.signal,
+        });
+      } catch (err) {
+        recordFailure(ctx.findings, err, 'MEF_SPAM_SPAMD_PROTOCOL');
+        return;
+      }
+      const summary = `${result.score}/${result.threshold}`;
+      if (command === 'REPORT') {
+        for (const r of result.rules) {
+          ctx.findings.symbol(`${prefix}${r.name.toUpperCase()}`, round2(r.score), {
+            group,
+            description: r.description,
+          });
+        }
+      } else {
+        ctx.findings.symbol(`${prefix}SCORE`, round2(result.score), {
+          group,
+          options: command === 'SYMBOLS' ? [summary, ...result.symbols] : [summary],
+        });
+      }
+      if (result.spam) ctx.findings.symbol(`${prefix}SPAM`, spamScore, { group, options: [summary] });
+    },
+  });
+}
