@@ -8,11 +8,9 @@ import { z } from 'zod';
 const policy = z.enum(['tempfail', 'accept', 'reject']).describe('What a failure of this scanner turns into');
 const detectionAction = z.enum(['reject', 'quarantine', 'tag']);
 const ms = z.number().int().positive().describe('Milliseconds');
-const hostPort = z
-  .string()
-  .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s/]+):\d{1,5}$/, {
-    error: 'a "host:port" address such as "127.0.0.1:783"',
-  });
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s/]+):\d{1,5}$/, {
+  error: 'a "host:port" address such as "127.0.0.1:783"',
+});
 
 /** One DNS list: a zone, optionally with a preset's return-code map and what it checks. */
 export const rblListSchema = z
@@ -121,8 +119,14 @@ export const configSchema = z
           .array(z.union([hostPort, z.ipv4(), z.ipv6()], { error: 'an IP address with an optional port' }))
           .min(1, { error: 'at least one DNS server (--dns host:port); MEF never asks the system resolver' })
           .describe('DNS servers to ask'),
-        lists: z.array(z.union([z.string().min(1), rblListSchema])).optional(),
-        uribl: z.array(z.string().min(1)).optional().describe('Zones checked for link domains'),
+        lists: z
+          .array(z.union([z.string().min(1), rblListSchema]))
+          .optional()
+          .describe('Lists for the client IP and Received hops: "ZONE", "zen", "zen=ZONE" or an object'),
+        uribl: z
+          .array(z.union([z.string().min(1), rblListSchema]))
+          .optional()
+          .describe('Lists checked for link domains'),
         onError: policy.optional(),
         timeout: ms.optional().describe('DNS timeout (ms)'),
       })

@@ -71,7 +71,7 @@ const CHECKS = {
 } as const;
 
 function listConfig(entry: RblList, uri: boolean): RblListConfig {
-  const e = typeof entry === 'string' ? { zone: entry } : entry;
+  const e = typeof entry === 'string' ? parseListArg(entry, uri ? 'uri' : 'ip') : entry;
   const preset = e.preset ?? presetFor(e.zone);
   const over: Partial<RblListConfig> = { zone: e.zone };
   const type = e.type ?? (uri ? 'uri' : undefined);

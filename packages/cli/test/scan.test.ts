@@ -103,11 +103,9 @@ describe('mef scan on the bundled samples', () => {
     expect(gtube?.symbols).toContainEqual({ name: 'GTUBE', score: 1000 });
     expect(gtube?.score).toBeGreaterThanOrEqual(1000);
     expect(banned).toMatchObject({ disposition: 'reject', reply: { code: 554 } });
-    const names = (banned?.symbols as { name: string; options?: string[] }[]).map((s) => s.name);
-    expect(names).toContain('BANNED_DOUBLE_EXTENSION');
-    const withOptions = (banned?.symbols as { name: string; options?: string[] }[]).find(
-      (s) => s.name === 'BANNED_DOUBLE_EXTENSION',
-    );
+    const symbols = (banned?.symbols ?? []) as { name: string; options?: string[] }[];
+    expect(symbols.map((s) => s.name)).toContain('BANNED_DOUBLE_EXTENSION');
+    const withOptions = symbols.find((s) => s.name === 'BANNED_DOUBLE_EXTENSION');
     expect(withOptions?.options?.join(' ')).toContain('invoice.pdf.exe');
   });
 

@@ -1,0 +1,217 @@
+/**
+ * The scanner flags against real servers on loopback (clamd, rbldnsd), and each flag's failure
+ * path against a closed port.
+ */
+
+import { writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import { eicar, GTUBE, jsonLines, mef, message, tempDir } from './helpers.js';
+
+const clamdPort = inject('clamdPort');
+const clamdSocket = inject('clamdSocket');
+const dnsPort = inject('dnsPort');
+
+/** A loopback TCP port with nothing listening. */
+function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function virusMessage(): string {
+  const b64 = Buffer.from(eicar()).toString('base64');
+  return [
+    'From: a@example.com',
+    'To: b@example.org',
+    'Subject: invoice',
+    'Date: Thu, 26 Nov 2026 10:00:00 +0000',
+    'Message-ID: <virus@example.com>',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="b"',
+    '',
+    '--b',
+    'Content-Type: text/plain',
+    '',
+    'see attached',
+    '--b',
+    'Content-Type: application/octet-stream; name="readme.txt"',
+    'Content-Transfer-Encoding: base64',
+    'Content-Disposition: attachment; filename="readme.txt"',
+    '',
+    b64,
+    '--b--',
+    '',
+  ].join('\r\n');
+}
+
+describe.skipIf(!clamdPort)('--clamd against a real clamd', () => {
+  it('rejects a message carrying EICAR over TCP, and accepts a clean one', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'a-virus.eml'), virusMessage());
+    writeFileSync(join(dir, 'b-clean.eml'), message('clean', 'nothing here'));
+    const r = await mef(['scan', '--json', '--clamd', `127.0.0.1:${clamdPort}`, dir]);
+    expect(r.code).toBe(0);
+    const [virus, clean] = jsonLines(r.stdout);
+    expect(virus).toMatchObject({ disposition: 'reject', reply: { code: 554 } });
+    const names = (virus?.symbols as { name: string; options?: string[] }[]).map((s) => s.name);
+    expect(names).toContain('CLAMAV_VIRUS');
+    expect(JSON.stringify(virus?.symbols)).toContain('Eicar-Test-Signature');
+    expect(clean).toMatchObject({ disposition: 'accept', errors: [] });
+    expect(clean?.headers).toContainEqual(expect.objectContaining({ name: 'X-Virus-Status' }));
+  });
+
+  it('talks to clamd over its unix socket too', async () => {
+    const r = await mef(['scan', '--json', '--clamd', clamdSocket, '-'], { stdin: virusMessage() });
+    expect(r.code).toBe(0);
+    expect(jsonLines(r.stdout)[0]).toMatchObject({ source: '-', disposition: 'reject' });
+  });
+});
+
+describe('--clamd failure', () => {
+  it('gives tempfail with the error and exits 1 when clamd cannot be reached', async () => {
+    const port = await closedPort();
+    const r = await mef(['scan', '--json', '--clamd', `127.0.0.1:${port}`, 'samples/01-ham.eml']);
+    expect(r.code).toBe(1);
+    const [o] = jsonLines(r.stdout);
+    expect(o).toMatchObject({ disposition: 'tempfail', reply: { code: 451 } });
+    expect(o?.errors).toEqual([
+      expect.objectContaining({
+        stage: 'clamav',
+        policy: 'tempfail',
+        code: expect.stringMatching(/^MEF_AV_/),
+      }),
+    ]);
+    expect(r.stderr).toMatch(/clamav failed/);
+  });
+
+  it('accepts with the error recorded and exits 0 under the accept policy of a config file', async () => {
+    const port = await closedPort();
+    const dir = tempDir();
+    const file = join(dir, 'mef.yaml');
+    writeFileSync(file, `clamav:\n  hosts: ["127.0.0.1:${port}"]\n  onError: accept\n`);
+    const r = await mef(['scan', '--json', '--config', file, 'samples/01-ham.eml']);
+    expect(r.code).toBe(0);
+    const [o] = jsonLines(r.stdout);
+    expect(o).toMatchObject({ disposition: 'accept' });
+    expect(o?.errors).toEqual([expect.objectContaining({ stage: 'clamav', policy: 'accept' })]);
+  });
+});
+
+describe.skipIf(!dnsPort)('--dns, --rbl and --uribl against a real rbldnsd', () => {
+  const dns = () => ['--dns', `127.0.0.1:${dnsPort}`];
+
+  it('uses the preset return codes for a Spamhaus-style zone (zen=ZONE)', async () => {
+    const r = await mef([
+      'scan',
+      '--json',
+      ...dns(),
+      '--rbl',
+      'zen=zen.test',
+      '--ip',
+      '192.0.2.1',
+      'samples/01-ham.eml',
+    ]);
+    expect(r.code).toBe(0);
+    const [o] = jsonLines(r.stdout);
+    const sbl = (o?.symbols as { name: string; score: number; options?: string[] }[]).find(
+      (s) => s.name === 'RBL_ZEN_SBL',
+    );
+    expect(sbl?.score).toBe(4);
+    expect(sbl?.options?.join(' ')).toContain('192.0.2.1');
+  });
+
+  it('counts any 127.0.0.0/8 answer of another zone as a listing with the default score', async () => {
+    const r = await mef([
+      'scan',
+      '--json',
+      ...dns(),
+      '--rbl',
+      'other.test',
+      '--ip',
+      '192.0.2.1',
+      'samples/01-ham.eml',
+    ]);
+    expect(r.code).toBe(0);
+    const [o] = jsonLines(r.stdout);
+    expect(o?.symbols).toContainEqual(expect.objectContaining({ name: 'RBL_OTHER', score: 2 }));
+    const clean = await mef([
+      'scan',
+      '--json',
+      ...dns(),
+      '--rbl',
+      'other.test',
+      '--ip',
+      '192.0.2.55',
+      'samples/01-ham.eml',
+    ]);
+    expect((jsonLines(clean.stdout)[0]?.symbols as { name: string }[]).map((s) => s.name)).not.toContain(
+      'RBL_OTHER',
+    );
+  });
+
+  it('checks the Received hops of a saved message when no client IP is given', async () => {
+    const msg = message(
+      'relayed',
+      'hi',
+      'Received: from relay.example.net (relay.example.net [192.0.2.4])\r\n\tby mx.example.org; Thu, 26 Nov 2026 10:00:00 +0000\r\n',
+    );
+    const r = await mef(['scan', '--json', ...dns(), '--rbl', 'zen=zen.test', '-'], { stdin: msg });
+    expect(r.code).toBe(0);
+    const names = (jsonLines(r.stdout)[0]?.symbols as { name: string }[]).map((s) => s.name);
+    expect(names.some((n) => /ZEN_XBL/.test(n))).toBe(true);
+  });
+
+  it('looks up link domains with --uribl', async () => {
+    const msg = message('links', 'Visit http://www.spammer-offers.com/offer now');
+    const r = await mef(['scan', '--json', ...dns(), '--uribl', 'dbl=dbl.test', '-'], { stdin: msg });
+    expect(r.code).toBe(0);
+    const [o] = jsonLines(r.stdout);
+    expect(o?.symbols).toContainEqual(expect.objectContaining({ name: 'DBL_SPAM', score: 6.5 }));
+  });
+
+  it('reads the lists from a config file', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'mef.yaml');
+    writeFileSync(
+      file,
+      `envelope:\n  ip: 192.0.2.1\nrbl:\n  dns: ["127.0.0.1:${dnsPort}"]\n  lists:\n    - { zone: other.test, score: 7.5, name: OTHERLIST }\n`,
+    );
+    const r = await mef(['scan', '--json', '--config', file, '-'], { stdin: message('x', GTUBE) });
+    expect(r.code).toBe(0);
+    expect(jsonLines(r.stdout)[0]?.symbols).toContainEqual(
+      expect.objectContaining({ name: 'RBL_OTHERLIST', score: 7.5 }),
+    );
+  });
+});
+
+describe('--dns failure', () => {
+  it('records the lookup failure and still gives a verdict (the lists fail open) when the DNS port is closed', async () => {
+    const port = await closedPort();
+    const r = await mef([
+      'scan',
+      '--json',
+      '--dns',
+      `127.0.0.1:${port}`,
+      '--rbl',
+      'other.test',
+      '--ip',
+      '192.0.2.1',
+      'samples/01-ham.eml',
+    ]);
+    expect(r.code).toBe(0);
+    const [o] = jsonLines(r.stdout);
+    expect(o).toMatchObject({ disposition: 'accept' });
+    expect((o?.symbols as { name: string }[]).map((s) => s.name)).toContain('RBL_ERROR');
+    expect(o?.errors).toEqual([
+      expect.objectContaining({ stage: 'rbl', policy: 'accept', code: expect.stringMatching(/^MEF_RBL_/) }),
+    ]);
+  });
+});
