@@ -262,7 +262,7 @@ export class DnsListClient {
         this.stats.timeouts++;
         reject(new RblError('MEF_RBL_TIMEOUT', `No DNS answer for ${name} within ${timeout} ms`));
       }, timeout);
-      void this.#limiter.acquire().then((release) => {
+      this.#limiter.enter((release) => {
         if (settled) {
           release();
           return;

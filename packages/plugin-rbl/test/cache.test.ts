@@ -52,4 +52,25 @@ describe('Limiter', () => {
     releases[1]?.();
     expect(l.active).toBe(0);
   });
+
+  it('starts a free slot at once and survives 100,000 waiters that release at once', () => {
+    const l = new Limiter(1);
+    let hold: (() => void) | undefined;
+    l.enter((release) => {
+      hold = release;
+    });
+    expect(l.active).toBe(1);
+    let ran = 0;
+    for (let i = 0; i < 100_000; i++) {
+      l.enter((release) => {
+        ran++;
+        release();
+      });
+    }
+    expect(l.waiting).toBe(100_000);
+    hold?.();
+    expect(ran).toBe(100_000);
+    expect(l.active).toBe(0);
+    expect(l.waiting).toBe(0);
+  });
 });
