@@ -48,7 +48,7 @@ export interface RspamdSymbol {
 export interface RspamdAddHeader {
   readonly name: string;
   readonly value: string;
-  /** Position (0 = first) when rspamd gives one; undefined means append. */
+  /** rspamd's `order`: a position from 0 inserts there; negative (-1) or undefined appends. */
   readonly order: number | undefined;
 }
 

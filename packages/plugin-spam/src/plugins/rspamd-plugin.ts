@@ -184,8 +184,10 @@ export function rspamd(options: RspamdOptions = {}): RspamdPlugin {
             if (index >= 1) ctx.findings.removeHeader(r.name, index);
           }
         }
-        // Added in the order given; the core puts added fields at the top of the header block.
-        const ordered = [...result.addHeaders].sort((a, b) => (a.order ?? Infinity) - (b.order ?? Infinity));
+        // rspamd's order: a position from 0 inserts there, none or a negative one appends.
+        // Positioned fields go first, by position; the core adds fields at the top.
+        const pos = (o: number | undefined) => (o === undefined || o < 0 ? Number.POSITIVE_INFINITY : o);
+        const ordered = [...result.addHeaders].sort((a, b) => pos(a.order) - pos(b.order));
         for (const a of ordered) ctx.findings.addHeader(a.name, a.value);
       }
 
