@@ -38,7 +38,11 @@ export interface ClamavOptions {
    * `/var/run/clamav/clamd.ctl`.
    */
   hosts?: ReadonlyArray<string | ClamdAddress>;
-  /** `raw`: the message as received; `parts`: each decoded MIME part; `both` (default): one pass feeds both. */
+  /**
+   * `raw`: the message as received (clamd unpacks MIME itself); `parts`: each decoded MIME leaf
+   * part, so a detection names the part and file name; `both` (default): one pass feeds the raw
+   * stream and the parts to clamd at once (inline text parts without a name are left to the raw scan).
+   */
   mode?: ScanMode;
   /** Time to connect to one host (ms). Default 2000. */
   connectTimeout?: number;
@@ -68,6 +72,10 @@ export interface ClamavOptions {
   maxConnections?: number;
   /** Gather small chunks up to this many bytes before framing them. Default 65536. */
   chunkSize?: number;
+  /** Keep clamd connections open between scans (IDSESSION). Default true. */
+  keepAlive?: boolean;
+  /** Close a kept connection after this long unused (ms), below clamd's IdleTimeout. Default 5000. */
+  keepAliveIdle?: number;
   /** What a clamd failure gives. Default `tempfail`: mail waits rather than passing unscanned. */
   onError?: ErrorPolicy;
   /** Plugin name. Default `clamav`. */
@@ -155,6 +163,8 @@ export function clamav(options: ClamavOptions = {}): Plugin & { readonly client:
   const skipOutbound = checkBoolean('skipOutbound', options.skipOutbound, false);
   const maxConnections = checkNumber('maxConnections', options.maxConnections, 4, 1, true);
   const chunkSize = checkNumber('chunkSize', options.chunkSize, 65_536, 1, true);
+  const keepAlive = checkBoolean('keepAlive', options.keepAlive, true);
+  const keepAliveIdle = checkNumber('keepAliveIdle', options.keepAliveIdle, 5000, 1);
   const onError = checkEnum<ErrorPolicy>(
     'onError',
     options.onError,
@@ -172,7 +182,15 @@ export function clamav(options: ClamavOptions = {}): Plugin & { readonly client:
   if (typeof name !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(name))
     throw invalidOption('name', name, 'a kebab-case name');
 
-  const client = new ClamdClient({ hosts, connectTimeout, timeout, chunkSize });
+  const client = new ClamdClient({
+    hosts,
+    connectTimeout,
+    timeout,
+    chunkSize,
+    keepAlive,
+    keepAliveIdle,
+    keepAliveMax: Math.max(8, maxConnections),
+  });
   let scannedHeader = options.scannedHeader ?? 'MEF ClamAV';
 
   async function message(ctx: MessageContext): Promise<void> {
@@ -282,6 +300,16 @@ export function clamav(options: ClamavOptions = {}): Plugin & { readonly client:
     }
     if (mode !== 'raw') {
       ctx.message.parts({}, (part) => {
+        if (
+          mode === 'both' &&
+          part.filename === undefined &&
+          part.disposition !== 'attachment' &&
+          /^text\/(plain|html)$/.test(part.contentType)
+        ) {
+          // The raw scan covers the inline text; a part of its own pays where a name is to report.
+          part.skip();
+          return undefined;
+        }
         const where = `part ${part.partId}${part.filename ? ` (${sanitize(part.filename)})` : ''}`;
         const read = feed(part.content, where).catch((err) => {
           fail(err);
@@ -404,6 +432,9 @@ export function clamav(options: ClamavOptions = {}): Plugin & { readonly client:
           lookup,
           new Promise<void>((r) => setTimeout(r, Math.min(connectTimeout, 1000) + 500).unref()),
         ]);
+      },
+      async teardown() {
+        await client.close();
       },
       async health() {
         try {

@@ -166,7 +166,63 @@ describe('ClamdClient against fake servers', () => {
   });
 });
 
+describe('keep-alive (IDSESSION)', () => {
+  let fake: FakeClamd | undefined;
+  afterEach(async () => {
+    await fake?.close();
+    fake = undefined;
+  });
+
+  it('retires a kept connection that clamd closed while it was unused, and opens a new one', async () => {
+    fake = await fakeClamd((s, ev) =>
+      ev.onTerminator(() => {
+        s.write('1: stream: OK\0');
+        setTimeout(() => s.end(), 30);
+      }),
+    );
+    const c = new ClamdClient({ hosts: [{ host: '127.0.0.1', port: fake.port }] });
+    expect(await c.scan(Buffer.from('a'))).toMatchObject({ kind: 'clean' });
+    expect(c.idleConnections).toBe(1);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(c.idleConnections).toBe(0);
+    expect(await c.scan(Buffer.from('b'))).toMatchObject({ kind: 'clean' });
+    expect(c.connections).toBe(2);
+    await c.close();
+  });
+
+  it('closes kept connections after keepAliveIdle', async () => {
+    fake = await fakeClamd((s, ev) => ev.onTerminator(() => s.write('1: stream: OK\0')));
+    const c = new ClamdClient({ hosts: [{ host: '127.0.0.1', port: fake.port }], keepAliveIdle: 50 });
+    await c.scan(Buffer.from('a'));
+    expect(c.idleConnections).toBe(1);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(c.idleConnections).toBe(0);
+  });
+
+  it('rejects a session reply numbered for another request', async () => {
+    fake = await fakeClamd((s, ev) => ev.onTerminator(() => s.write('7: stream: OK\0')));
+    const c = new ClamdClient({ hosts: [{ host: '127.0.0.1', port: fake.port }] });
+    await expect(c.scan(Buffer.from('a'))).rejects.toMatchObject({ code: 'MEF_AV_CLAMD_PROTOCOL' });
+    expect(c.idleConnections).toBe(0);
+  });
+});
+
 describe.runIf(port > 0 && CLAMD_BINARY !== undefined)('ClamdClient against real clamd', () => {
+  it('reuses one connection for many scans with keep-alive, and one per scan without', async () => {
+    const kept = new ClamdClient({ hosts: [{ host: '127.0.0.1', port }] });
+    const results: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const r = await kept.scan(i % 2 ? eicar() : Buffer.from(`clean ${i} ${Math.random()}`));
+      results.push(r.kind);
+    }
+    expect(results).toEqual(['clean', 'found', 'clean', 'found', 'clean', 'found']);
+    expect(kept.connections).toBe(1);
+    await kept.close();
+    const fresh = new ClamdClient({ hosts: [{ host: '127.0.0.1', port }], keepAlive: false });
+    for (let i = 0; i < 3; i++) await fresh.scan(Buffer.from(`x${i}`));
+    expect(fresh.connections).toBe(3);
+  });
+
   it('answers PING and VERSION over TCP', async () => {
     const c = new ClamdClient({ hosts: [{ host: '127.0.0.1', port }] });
     await c.ping();
@@ -179,8 +235,19 @@ describe.runIf(port > 0 && CLAMD_BINARY !== undefined)('ClamdClient against real
     const small: ClamdServer = await startClamd({ extraConfig: ['StreamMaxLength 1M'], maxThreads: 2 });
     try {
       const c = new ClamdClient({ hosts: [{ host: '127.0.0.1', port: small.port }] });
-      const r = await c.scan(Buffer.alloc(3 * 1024 * 1024, 0x41));
-      expect(r).toMatchObject({ kind: 'error', message: 'INSTREAM size limit exceeded.' });
+      // clamd answers, then resets the connection we still write to. Node destroys a socket on
+      // EPIPE, so when the reset overtakes the read of the reply (a window of microseconds, seen
+      // under heavy load) the reply is lost and the scan fails as unavailable: a tempfail either way.
+      const outcome = await c.scan(Buffer.alloc(3 * 1024 * 1024, 0x41)).then(
+        (r) => r,
+        (err: AntivirusError) => err,
+      );
+      if (outcome instanceof AntivirusError) {
+        expect(outcome.code).toBe('MEF_AV_CLAMD_UNAVAILABLE');
+        expect(outcome.message).toMatch(/EPIPE|ECONNRESET/);
+      } else {
+        expect(outcome).toMatchObject({ kind: 'error', message: 'INSTREAM size limit exceeded.' });
+      }
       const engine = createEngine().use(clamav({ hosts: [`127.0.0.1:${small.port}`], mode: 'raw' }));
       const v = await engine.scan(
         mail({ attachments: [{ filename: 'b.bin', content: Buffer.alloc(2 * 1024 * 1024, 1) }] }),
@@ -190,7 +257,7 @@ describe.runIf(port > 0 && CLAMD_BINARY !== undefined)('ClamdClient against real
       );
       await engine.stop();
       expect(v.disposition).toBe('tempfail');
-      expect(v.errors[0]).toMatchObject({ code: 'MEF_AV_CLAMD_ERROR', kind: 'limit' });
+      expect(['MEF_AV_CLAMD_ERROR', 'MEF_AV_CLAMD_UNAVAILABLE']).toContain(v.errors[0]?.code);
     } finally {
       await small.stop();
     }

@@ -18,6 +18,25 @@ export interface ClamdClientOptions {
   readonly chunkSize?: number;
   /** How long a host that failed is passed over while another is up (ms). Default 10000. */
   readonly retryAfter?: number;
+  /**
+   * Keep connections open between scans (clamd's `IDSESSION`): saves about 0.6 ms per scan on
+   * loopback (measured: bench/src/antivirus-clamd.ts). Default true.
+   */
+  readonly keepAlive?: boolean;
+  /** Close a kept connection after this long unused (ms); keep it below clamd's IdleTimeout (30 s). Default 5000. */
+  readonly keepAliveIdle?: number;
+  /** Most unused connections kept open. Default 8. */
+  readonly keepAliveMax?: number;
+}
+
+/** A kept clamd connection in IDSESSION mode. */
+interface SessionConn {
+  readonly socket: net.Socket;
+  readonly address: ClamdAddress;
+  /** Commands sent on this connection so far (clamd numbers its replies with it). */
+  requests: number;
+  /** Listeners while it waits unused in the pool. */
+  onIdleEvent?: (() => void) | undefined;
 }
 
 /** Describes an address for messages and symbols. */
@@ -122,44 +141,65 @@ export class InstreamSession {
   private waiters: Array<() => void> = [];
   private readonly signal: AbortSignal | undefined;
 
+  private readonly release: ((reusable: boolean) => void) | undefined;
+  private readonly requestId: number | undefined;
+
   constructor(
     socket: net.Socket,
     address: ClamdAddress,
     timeout: number,
     chunkSize: number,
     signal?: AbortSignal,
+    session?: { requestId: number; release: (reusable: boolean) => void },
   ) {
     this.socket = socket;
     this.address = address;
     this.timeout = timeout;
     this.chunkSize = chunkSize;
     this.signal = signal;
-    socket.on('data', (d: Buffer) => {
-      if (this.replyDone) return;
-      this.reply += d.toString('latin1');
-      const nul = this.reply.indexOf('\0');
-      if (nul !== -1) {
-        this.reply = this.reply.slice(0, nul);
-        this.replyDone = true;
-        this.replyComplete = true;
-        this.wake();
-      } else if (this.reply.length > MAX_REPLY) {
-        this.replyDone = true;
-        this.wake();
-      }
-    });
-    socket.on('error', (err) => {
-      this.socketError ??= err;
-      this.wake();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake();
-    });
-    socket.on('drain', () => this.wake());
+    this.release = session?.release;
+    this.requestId = session?.requestId;
+    socket.on('data', this.onData);
+    socket.on('error', this.onError);
+    socket.on('close', this.onClose);
+    socket.on('drain', this.onDrain);
     signal?.addEventListener('abort', this.onAbort, { once: true });
     socket.write(INSTREAM);
   }
+
+  private readonly onData = (d: Buffer) => {
+    if (this.replyDone) {
+      this.extra = true;
+      return;
+    }
+    this.reply += d.toString('latin1');
+    const nul = this.reply.indexOf('\0');
+    if (nul !== -1) {
+      if (nul !== this.reply.length - 1) this.extra = true;
+      this.reply = this.reply.slice(0, nul);
+      this.replyDone = true;
+      this.replyComplete = true;
+      this.wake();
+    } else if (this.reply.length > MAX_REPLY) {
+      this.replyDone = true;
+      this.wake();
+    }
+  };
+
+  private readonly onError = (err: Error) => {
+    this.socketError ??= err;
+    this.wake();
+  };
+
+  private readonly onClose = () => {
+    this.closed = true;
+    this.wake();
+  };
+
+  private readonly onDrain = () => this.wake();
+
+  /** Bytes after the reply: the connection is out of step and cannot be kept. */
+  private extra = false;
 
   private readonly onAbort = () => {
     this.wake();
@@ -244,6 +284,7 @@ export class InstreamSession {
   async end(): Promise<ClamdReply> {
     if (this.ended) throw new Error('InstreamSession.end called twice');
     this.ended = true;
+    let reusable = false;
     try {
       await this.flush();
       if (!this.broken) this.socket.write(TERMINATOR);
@@ -271,23 +312,53 @@ export class InstreamSession {
           { cause: this.socketError },
         );
       }
-      return parseScanReply(this.reply);
+      let text = this.reply;
+      if (this.requestId !== undefined) {
+        const prefix = `${this.requestId}: `;
+        if (!text.startsWith(prefix)) {
+          // clamd answers some failures before it has numbered the request.
+          const unnumbered = parseScanReply(text);
+          if (unnumbered.kind === 'error') return unnumbered;
+          throw new AntivirusError(
+            'MEF_AV_CLAMD_PROTOCOL',
+            'protocol',
+            `clamd session reply ${JSON.stringify(text.slice(0, 100))} is not for request ${this.requestId}`,
+          );
+        } else text = text.slice(prefix.length);
+      }
+      const reply = parseScanReply(text);
+      reusable = reply.kind !== 'error' && !this.extra && !this.broken2();
+      return reply;
     } finally {
-      this.dispose();
+      this.dispose(reusable);
     }
+  }
+
+  /** The connection itself failed or closed (an early reply alone does not count). */
+  private broken2(): boolean {
+    return this.closed || this.socketError !== undefined || this.socket.destroyed;
   }
 
   /** Closes the connection without waiting for a reply. */
   abort(): void {
     this.ended = true;
-    this.dispose();
+    this.dispose(false);
   }
 
-  private dispose(): void {
+  private dispose(reusable: boolean): void {
     this.signal?.removeEventListener('abort', this.onAbort);
-    this.socket.destroy();
+    this.socket.off('data', this.onData);
+    this.socket.off('error', this.onError);
+    this.socket.off('close', this.onClose);
+    this.socket.off('drain', this.onDrain);
     this.pending = [];
     this.pendingBytes = 0;
+    if (!reusable || !this.release) {
+      // A socket error after this point must not be unhandled.
+      this.socket.on('error', () => {});
+      this.socket.destroy();
+    }
+    this.release?.(reusable);
   }
 }
 
@@ -302,6 +373,14 @@ export class ClamdClient {
   private readonly chunkSize: number;
   private readonly retryAfter: number;
   private readonly downUntil = new Map<number, number>();
+  private readonly keepAlive: boolean;
+  private readonly keepAliveIdle: number;
+  private readonly keepAliveMax: number;
+  /** Unused kept connections, most recently used last. */
+  private readonly idle: SessionConn[] = [];
+  private closing = false;
+  /** Connections opened, for tests and statistics. */
+  connections = 0;
 
   constructor(options: ClamdClientOptions) {
     if (options.hosts.length === 0) throw new TypeError('ClamdClient needs at least one host');
@@ -310,6 +389,82 @@ export class ClamdClient {
     this.timeout = options.timeout ?? 60_000;
     this.chunkSize = options.chunkSize ?? 65_536;
     this.retryAfter = options.retryAfter ?? 10_000;
+    this.keepAlive = options.keepAlive ?? true;
+    this.keepAliveIdle = options.keepAliveIdle ?? 5000;
+    this.keepAliveMax = options.keepAliveMax ?? 8;
+  }
+
+  /** Kept connections waiting unused. */
+  get idleConnections(): number {
+    return this.idle.length;
+  }
+
+  /** Takes a kept connection, or opens a new one in IDSESSION mode. */
+  private async acquire(signal?: AbortSignal): Promise<SessionConn> {
+    while (this.idle.length > 0) {
+      const conn = this.idle.pop() as SessionConn;
+      this.unpark(conn);
+      if (!conn.socket.destroyed && conn.socket.readyState === 'open') return conn;
+      conn.socket.destroy();
+    }
+    const { socket, address } = await this.connect(signal);
+    socket.write('zIDSESSION\0');
+    return { socket, address, requests: 0 };
+  }
+
+  private unpark(conn: SessionConn): void {
+    if (conn.onIdleEvent) {
+      conn.socket.off('data', conn.onIdleEvent);
+      conn.socket.off('end', conn.onIdleEvent);
+      conn.socket.off('close', conn.onIdleEvent);
+      conn.socket.off('error', conn.onIdleEvent);
+      conn.socket.off('timeout', conn.onIdleEvent);
+      conn.onIdleEvent = undefined;
+    }
+    conn.socket.setTimeout(0);
+    conn.socket.ref();
+  }
+
+  /** Puts a connection back after a clean reply, or drops it. */
+  private park(conn: SessionConn, reusable: boolean): void {
+    if (!reusable || this.closing || this.idle.length >= this.keepAliveMax || conn.socket.destroyed) {
+      this.endSession(conn);
+      return;
+    }
+    // Anything from clamd while unused (its IdleTimeout, a restart) retires the connection.
+    const retire = () => {
+      const i = this.idle.indexOf(conn);
+      if (i !== -1) this.idle.splice(i, 1);
+      this.unpark(conn);
+      this.endSession(conn);
+    };
+    conn.onIdleEvent = retire;
+    conn.socket.on('data', retire);
+    conn.socket.on('end', retire);
+    conn.socket.on('close', retire);
+    conn.socket.on('error', retire);
+    conn.socket.on('timeout', retire);
+    conn.socket.setTimeout(this.keepAliveIdle);
+    conn.socket.unref();
+    this.idle.push(conn);
+  }
+
+  private endSession(conn: SessionConn): void {
+    const { socket } = conn;
+    socket.on('error', () => {});
+    if (!socket.destroyed && socket.writable) socket.end('zEND\0');
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
+
+  /** Closes the kept connections; later scans open new ones. */
+  async close(): Promise<void> {
+    this.closing = true;
+    const all = this.idle.splice(0);
+    for (const conn of all) {
+      this.unpark(conn);
+      conn.socket.destroy();
+    }
+    this.closing = false;
   }
 
   /** Hosts in the order to try: those not marked down first, then the rest. */
@@ -330,6 +485,7 @@ export class ClamdClient {
       const address = this.hosts[i] as ClamdAddress;
       try {
         const socket = await connectOnce(address, this.connectTimeout, signal);
+        this.connections++;
         this.downUntil.delete(i);
         return { socket, address };
       } catch (err) {
@@ -427,8 +583,16 @@ export class ClamdClient {
 
   /** Opens a `zINSTREAM` session on the first host that answers. */
   async instream(signal?: AbortSignal): Promise<InstreamSession> {
-    const { socket, address } = await this.connect(signal);
-    return new InstreamSession(socket, address, this.timeout, this.chunkSize, signal);
+    if (!this.keepAlive) {
+      const { socket, address } = await this.connect(signal);
+      return new InstreamSession(socket, address, this.timeout, this.chunkSize, signal);
+    }
+    const conn = await this.acquire(signal);
+    conn.requests++;
+    return new InstreamSession(conn.socket, conn.address, this.timeout, this.chunkSize, signal, {
+      requestId: conn.requests,
+      release: (reusable) => this.park(conn, reusable),
+    });
   }
 
   /** Scans a buffer or a stream (read to its end, with backpressure). */

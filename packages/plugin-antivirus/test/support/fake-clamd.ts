@@ -33,8 +33,10 @@ export async function fakeClamd(behaviour: FakeBehaviour): Promise<FakeClamd> {
         if (command) {
           const nul = buf.indexOf(0);
           if (nul === -1) return;
+          const name = buf.subarray(0, nul).toString('latin1');
           buf = buf.subarray(nul + 1);
-          command = false;
+          // IDSESSION is followed by the real command.
+          if (name !== 'zIDSESSION') command = false;
           continue;
         }
         if (need === -1) {
