@@ -11,9 +11,12 @@ export type InputItem =
 /** Where `-` reads from (tests and embedding may pass another stream). */
 export interface InputOptions {
   readonly stdin?: Readable;
+  /** Inside directories, only files whose names end with one of these (`.eml`, `.txt`). */
+  readonly extensions?: readonly string[];
 }
 
-const HEADER_LINE = /^[\x21-\x39\x3b-\x7e]+[ \t]*:/;
+// A field name as messages have them (RFC 5322 allows more, but `{"a":` is JSON, not a header).
+const HEADER_LINE = /^[A-Za-z0-9][A-Za-z0-9!#$%&'*+.^_`|~-]*[ \t]*:/;
 
 /**
  * Decides from the first bytes whether this is a message: a first line with control bytes
@@ -80,7 +83,10 @@ function reason(err: unknown): string {
 }
 
 /** Every regular file below `dir`, in sorted order (byte order of names, depth first). */
-async function* walk(dir: string): AsyncGenerator<{ path: string } | { path: string; error: string }> {
+async function* walk(
+  dir: string,
+  extensions: readonly string[] | undefined,
+): AsyncGenerator<{ path: string } | { path: string; error: string }> {
   let entries: string[];
   try {
     entries = (await readdir(dir)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -102,8 +108,8 @@ async function* walk(dir: string): AsyncGenerator<{ path: string } | { path: str
       yield { path: p, error: reason(err) };
       continue;
     }
-    if (st.isDirectory()) yield* walk(p);
-    else if (st.isFile()) yield { path: p };
+    if (st.isDirectory()) yield* walk(p, extensions);
+    else if (st.isFile() && (!extensions || extensions.some((e) => name.endsWith(e)))) yield { path: p };
   }
 }
 
@@ -205,7 +211,7 @@ export async function* inputs(
     }
     if (st.isDirectory()) {
       let files = 0;
-      for await (const entry of walk(path)) {
+      for await (const entry of walk(path, options.extensions)) {
         if ('error' in entry) {
           yield { source: entry.path, error: entry.error };
           continue;

@@ -37,6 +37,20 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function extensions(value: string): string[] {
+  const list = value
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)
+    .map((e) => (e.startsWith('.') ? e : `.${e}`));
+  if (!list.length)
+    throw new InvalidArgumentError(`expected extensions such as ".eml,.txt", found "${value}"`);
+  return list;
+}
+
+const EXT_HELP =
+  'inside directories, only files ending with these extensions (comma-separated, such as .eml,.txt)';
+
 function share(value: string): number {
   const n = Number(value);
   if (!(n > 0 && n < 1)) throw new InvalidArgumentError(`expected a share between 0 and 1, found "${value}"`);
@@ -46,6 +60,7 @@ function share(value: string): number {
 /** The scan options as a config object (so that they go through the same schema). */
 interface ScanFlags {
   json?: boolean;
+  ext?: string[];
   ip?: string;
   helo?: string;
   from?: string;
@@ -171,6 +186,7 @@ export function createProgram(io: Io, exit: (code: number) => void): Command {
     )
     .argument('<path...>', 'files, directories, mboxes, or - for standard input')
     .option('--json', 'one JSON object per message on standard output')
+    .option('--ext <list>', EXT_HELP, extensions)
     .option('--ip <address>', 'client IP of the envelope')
     .option('--helo <name>', 'HELO name of the envelope')
     .option('--from <address>', 'MAIL FROM address of the envelope')
@@ -224,6 +240,7 @@ Examples:
             engine: built.engine,
             envelope: built.envelope,
             paths,
+            ...(flags.ext ? { extensions: flags.ext } : {}),
             json: flags.json === true,
             concurrency: config.concurrency,
             stdout: io.stdout,
@@ -244,6 +261,7 @@ Examples:
     .requiredOption('--ham <path...>', 'ham (good) messages')
     .option('--model <file>', `model file (default: ${defaultModelPath(env)}); an existing model is added to`)
     .option('--redis <url>', 'train the shared Redis store instead of a file')
+    .option('--ext <list>', EXT_HELP, extensions)
     .addOption(
       new Option(
         '--eval [share]',
@@ -263,6 +281,7 @@ Examples:
         redis?: string;
         eval?: number | true;
         minLearns?: number;
+        ext?: string[];
       }) => {
         exit(
           await runTrain({
@@ -272,6 +291,7 @@ Examples:
             ...(flags.redis ? { redis: flags.redis } : {}),
             ...(flags.eval !== undefined ? { evalShare: flags.eval === true ? 0.2 : flags.eval } : {}),
             ...(flags.minLearns !== undefined ? { minLearns: flags.minLearns } : {}),
+            ...(flags.ext ? { extensions: flags.ext } : {}),
             stdout: io.stdout,
             stderr: io.stderr,
             tty: io.isTTY === true,

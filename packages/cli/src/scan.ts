@@ -71,6 +71,8 @@ export interface ScanRunOptions {
   readonly engine: Engine;
   readonly envelope: ScanEnvelope;
   readonly paths: readonly string[];
+  /** Inside directories, only files with these name endings. */
+  readonly extensions?: readonly string[];
   readonly json: boolean;
   readonly concurrency: number;
   readonly stdout: (s: string) => void;
@@ -87,7 +89,10 @@ export async function runScan(o: ScanRunOptions): Promise<number> {
   const t0 = performance.now();
   type Out = { result: ScanResult } | { source: string; error: string };
   await runOrdered<InputItem, Out>(
-    inputs(o.paths, o.stdin ? { stdin: o.stdin } : {}),
+    inputs(o.paths, {
+      ...(o.stdin ? { stdin: o.stdin } : {}),
+      ...(o.extensions ? { extensions: o.extensions } : {}),
+    }),
     o.concurrency,
     async (item) => {
       if (item.error !== undefined) return { source: item.source, error: item.error };

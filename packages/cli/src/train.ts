@@ -46,14 +46,21 @@ export class FeatureExtractor {
 }
 
 /** Counts regular files below the paths (the progress bar's total; each mbox counts once). */
-async function countFiles(paths: readonly string[]): Promise<number> {
+async function countFiles(
+  paths: readonly string[],
+  extensions: readonly string[] | undefined,
+): Promise<number> {
   let n = 0;
   const visit = async (p: string): Promise<void> => {
     const st = await stat(p).catch(() => undefined);
-    if (!st) return;
-    if (st.isDirectory()) {
-      for (const name of await readdir(p).catch(() => [] as string[])) await visit(`${p}/${name}`);
-    } else if (st.isFile()) n++;
+    if (st?.isDirectory()) {
+      for (const name of await readdir(p).catch(() => [] as string[])) {
+        const child = `${p}/${name}`;
+        const cst = await stat(child).catch(() => undefined);
+        if (cst?.isDirectory()) await visit(child);
+        else if (cst?.isFile() && (!extensions || extensions.some((e) => name.endsWith(e)))) n++;
+      }
+    } else if (st?.isFile()) n++;
   };
   for (const p of paths) if (p !== '-') await visit(p);
   return n;
@@ -104,6 +111,8 @@ export interface TrainRunOptions {
   /** Share held out for evaluation (0 < share < 1), or undefined to train on everything. */
   readonly evalShare?: number;
   readonly minLearns?: number;
+  /** Inside directories, only files with these name endings. */
+  readonly extensions?: readonly string[];
   readonly stdout: (s: string) => void;
   readonly stderr: (s: string) => void;
   readonly tty: boolean;
@@ -140,7 +149,7 @@ export async function runTrain(o: TrainRunOptions): Promise<number> {
   if (!store) await mkdir(dirname(o.model), { recursive: true });
   await plugin.setup?.({ log: { debug() {}, info() {}, warn() {}, error() {} }, coreVersion: '' });
   const extractor = new FeatureExtractor();
-  const total = (await countFiles(o.spam)) + (await countFiles(o.ham));
+  const total = (await countFiles(o.spam, o.extensions)) + (await countFiles(o.ham, o.extensions));
   const progress = new Progress(o.tty, o.stderr, total);
   const held: { label: Label; features: MessageFeatures }[] = [];
   let unreadable = 0;
@@ -154,7 +163,7 @@ export async function runTrain(o: TrainRunOptions): Promise<number> {
       ['ham', o.ham],
     ] as const) {
       current = label;
-      for await (const item of inputs(paths)) {
+      for await (const item of inputs(paths, o.extensions ? { extensions: o.extensions } : {})) {
         if (item.error !== undefined) {
           unreadable++;
           o.stderr(`${o.tty ? '\r\x1b[K' : ''}mef: ${item.source}: ${item.error}\n`);

