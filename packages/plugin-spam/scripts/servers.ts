@@ -7,7 +7,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, chown, copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { createServer, connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -259,7 +259,8 @@ disable_monitoring = true;
 local_addrs = [127.0.0.0/8, ::1];
 `,
   );
-  for (const m of RSPAMD_NETWORK_MODULES) await writeFile(join(local, 'local.d', `${m}.conf`), 'enabled = false;\n');
+  for (const m of RSPAMD_NETWORK_MODULES)
+    await writeFile(join(local, 'local.d', `${m}.conf`), 'enabled = false;\n');
   // Headers in the milter block of the reply, so clients can be tested on add/remove.
   await writeFile(
     join(local, 'local.d', 'milter_headers.conf'),

@@ -9,6 +9,26 @@ export { MemoryStore } from './bayes/memory-store.js';
 export type { BayesStore, Label, LearnOutcome, StoreTotals, TokenCounts } from './bayes/store.js';
 export { type TokenizerOptions, tokenize } from './bayes/tokenizer.js';
 export { type TrainingItem, type TrainingProgress, type TrainOptions, train } from './bayes/trainer.js';
+export {
+  parseRspamdReply,
+  type RspamdAddHeader,
+  RspamdClient,
+  type RspamdClientOptions,
+  type RspamdEnvelope,
+  type RspamdRemoveHeader,
+  type RspamdResult,
+  type RspamdSymbol,
+} from './clients/rspamd-client.js';
+export {
+  parseAnswer as parseSpamdAnswer,
+  parseSpamdReport,
+  SpamdClient,
+  type SpamdClientOptions,
+  type SpamdCommand,
+  type SpamdResult,
+  type SpamdRule,
+  type TellOptions,
+} from './clients/spamd-client.js';
 export { collectFeatures } from './collect.js';
 export { SpamError, type SpamErrorCode, spamErrorCodes } from './errors.js';
 export { createFeatureExtractor, type FeatureExtractor } from './extract.js';
@@ -20,30 +40,19 @@ export {
   bayes,
   bayesSymbol,
 } from './plugins/bayes-plugin.js';
+export {
+  type RspamdActionMapping,
+  type RspamdOptions,
+  type RspamdPlugin,
+  rspamd,
+} from './plugins/rspamd-plugin.js';
 export { type SpamRulesOptions, type SpamRulesPlugin, spamRules } from './plugins/rules-plugin.js';
+export {
+  type SpamassassinOptions,
+  type SpamassassinPlugin,
+  spamassassin,
+} from './plugins/spamassassin-plugin.js';
 export { Analysis, addressDomain, baseDomain, type HtmlLink, isIpHost, urlHost } from './rules/analysis.js';
 export { builtinRules, GTUBE } from './rules/builtin.js';
 export { defineRule, type Rule, type RuleResult } from './rules/rule.js';
 export { type RuleConfig, type RuleHit, RuleSet } from './rules/rule-set.js';
-export {
-  parseAnswer as parseSpamdAnswer,
-  parseSpamdReport,
-  SpamdClient,
-  type SpamdClientOptions,
-  type SpamdCommand,
-  type SpamdResult,
-  type SpamdRule,
-  type TellOptions,
-} from './clients/spamd-client.js';
-export {
-  parseRspamdReply,
-  type RspamdAddHeader,
-  RspamdClient,
-  type RspamdClientOptions,
-  type RspamdEnvelope,
-  type RspamdRemoveHeader,
-  type RspamdResult,
-  type RspamdSymbol,
-} from './clients/rspamd-client.js';
-export { type SpamassassinOptions, type SpamassassinPlugin, spamassassin } from './plugins/spamassassin-plugin.js';
-export { type RspamdActionMapping, type RspamdOptions, type RspamdPlugin, rspamd } from './plugins/rspamd-plugin.js';

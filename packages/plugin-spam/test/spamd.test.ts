@@ -92,7 +92,9 @@ real('spamassassin() against a real spamd', () => {
 
   it('skips at once when MAIL FROM declared a SIZE over the cap', async () => {
     const v = await scanWithDeclaredSize(spamassassin({ port, maxSize: 1000 }), gtube, 5000);
-    expectVerdict(v).toHaveSymbol('SPAMD_SKIPPED_SIZE').toHaveSymbolOption('SPAMD_SKIPPED_SIZE', /declared 5000/);
+    expectVerdict(v)
+      .toHaveSymbol('SPAMD_SKIPPED_SIZE')
+      .toHaveSymbolOption('SPAMD_SKIPPED_SIZE', /declared 5000/);
   });
 });
 
@@ -115,7 +117,9 @@ describe('SpamdClient against fake servers', () => {
     expect(request).toBe('PING SPAMC/1.5\r\n\r\n');
     request = '';
     const r = await c.scan('CHECK', Buffer.from('Subject: x\r\n\r\nhello\r\n'), { user: 'bob' });
-    expect(request).toBe('CHECK SPAMC/1.5\r\nContent-length: 21\r\nUser: bob\r\n\r\nSubject: x\r\n\r\nhello\r\n');
+    expect(request).toBe(
+      'CHECK SPAMC/1.5\r\nContent-length: 21\r\nUser: bob\r\n\r\nSubject: x\r\n\r\nhello\r\n',
+    );
     expect(r).toMatchObject({ spam: false, score: 1, threshold: 5 });
     await srv.close();
   });
@@ -141,9 +145,9 @@ describe('SpamdClient against fake servers', () => {
   it('times out on a server that never answers', async () => {
     const srv = await fakeServer(() => undefined);
     const t0 = Date.now();
-    await expect(new SpamdClient({ port: srv.port, timeout: 300 }).scan('CHECK', Buffer.from('x'))).rejects.toMatchObject(
-      { code: 'MEF_SPAM_SPAMD_TIMEOUT' },
-    );
+    await expect(
+      new SpamdClient({ port: srv.port, timeout: 300 }).scan('CHECK', Buffer.from('x')),
+    ).rejects.toMatchObject({ code: 'MEF_SPAM_SPAMD_TIMEOUT' });
     expect(Date.now() - t0).toBeLessThan(2000);
     await srv.close();
   });
@@ -188,7 +192,7 @@ describe('spamd parsing', () => {
         '',
         ' pts rule name              description',
         '---- ---------------------- --------------------------------------------------',
-        ' 2.7 DEAR_FRIEND            BODY: Dear Friend? That\'s not very dear!',
+        " 2.7 DEAR_FRIEND            BODY: Dear Friend? That's not very dear!",
         '-0.0 NO_RELAYS              Informational: message was not relayed via',
         '                            SMTP',
         '-1.9 BAYES_00               BODY: Bayes spam probability is 0 to 1%',
@@ -204,7 +208,11 @@ describe('spamd parsing', () => {
 
   it('checks the declared Content-length of an answer', () => {
     expect(() =>
-      parseAnswer('SYMBOLS', Buffer.from('SPAMD/1.1 0 EX_OK\r\nContent-length: 10\r\nSpam: True ; 9 / 5\r\n\r\nGTUBE'), false),
+      parseAnswer(
+        'SYMBOLS',
+        Buffer.from('SPAMD/1.1 0 EX_OK\r\nContent-length: 10\r\nSpam: True ; 9 / 5\r\n\r\nGTUBE'),
+        false,
+      ),
     ).toThrow(/Content-length 10/);
   });
 

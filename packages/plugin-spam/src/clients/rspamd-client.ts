@@ -171,7 +171,10 @@ export class RspamdClient {
   async ping(signal?: AbortSignal): Promise<void> {
     const { status, body } = await this.http('GET', '/ping', {}, undefined, signal);
     if (status !== 200 || !/pong/.test(body.toString())) {
-      throw new SpamError('MEF_SPAM_RSPAMD_PROTOCOL', `rspamd /ping answered ${status} ${body.toString().slice(0, 80)}`);
+      throw new SpamError(
+        'MEF_SPAM_RSPAMD_PROTOCOL',
+        `rspamd /ping answered ${status} ${body.toString().slice(0, 80)}`,
+      );
     }
   }
 
@@ -234,7 +237,9 @@ export class RspamdClient {
         } else resolve(value as { status: number; body: Buffer });
       };
       const req = request({
-        ...(o.socketPath ? { socketPath: o.socketPath } : { host: o.host ?? '127.0.0.1', port: o.port ?? 11333 }),
+        ...(o.socketPath
+          ? { socketPath: o.socketPath }
+          : { host: o.host ?? '127.0.0.1', port: o.port ?? 11333 }),
         method,
         path,
         headers: { ...headers, Connection: 'close' },
@@ -242,7 +247,10 @@ export class RspamdClient {
       });
       let source: Readable | undefined;
       const timer = setTimeout(
-        () => finish(new SpamError('MEF_SPAM_RSPAMD_TIMEOUT', `rspamd did not answer ${path} within ${timeout} ms`)),
+        () =>
+          finish(
+            new SpamError('MEF_SPAM_RSPAMD_TIMEOUT', `rspamd did not answer ${path} within ${timeout} ms`),
+          ),
         timeout,
       );
       const onAbort = () =>
@@ -250,7 +258,11 @@ export class RspamdClient {
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
       req.on('error', (err: NodeJS.ErrnoException) =>
-        finish(new SpamError('MEF_SPAM_RSPAMD_UNAVAILABLE', `rspamd connection failed: ${err.message}`, { cause: err })),
+        finish(
+          new SpamError('MEF_SPAM_RSPAMD_UNAVAILABLE', `rspamd connection failed: ${err.message}`, {
+            cause: err,
+          }),
+        ),
       );
       req.on('response', (res) => {
         const chunks: Buffer[] = [];
@@ -265,9 +277,15 @@ export class RspamdClient {
           chunks.push(c);
         });
         res.on('error', (err) =>
-          finish(new SpamError('MEF_SPAM_RSPAMD_UNAVAILABLE', `rspamd reply broke off: ${err.message}`, { cause: err })),
+          finish(
+            new SpamError('MEF_SPAM_RSPAMD_UNAVAILABLE', `rspamd reply broke off: ${err.message}`, {
+              cause: err,
+            }),
+          ),
         );
-        res.on('aborted', () => finish(new SpamError('MEF_SPAM_RSPAMD_UNAVAILABLE', 'rspamd reply broke off')));
+        res.on('aborted', () =>
+          finish(new SpamError('MEF_SPAM_RSPAMD_UNAVAILABLE', 'rspamd reply broke off')),
+        );
         res.on('end', () => finish(undefined, { status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
       });
       if (body === undefined) req.end();
@@ -275,7 +293,11 @@ export class RspamdClient {
       else {
         source = body instanceof Readable ? body : Readable.from(body);
         source.on('error', (err) =>
-          finish(new SpamError('MEF_SPAM_RSPAMD_UNAVAILABLE', `message source failed: ${err.message}`, { cause: err })),
+          finish(
+            new SpamError('MEF_SPAM_RSPAMD_UNAVAILABLE', `message source failed: ${err.message}`, {
+              cause: err,
+            }),
+          ),
         );
         source.pipe(req);
       }

@@ -99,7 +99,10 @@ export class SpamdClient {
   async ping(signal?: AbortSignal): Promise<void> {
     const r = await this.request('PING', undefined, {}, signal);
     if (!/PONG/.test(r.statusText)) {
-      throw new SpamError('MEF_SPAM_SPAMD_PROTOCOL', `spamd answered PING with ${JSON.stringify(r.statusLine)}`);
+      throw new SpamError(
+        'MEF_SPAM_SPAMD_PROTOCOL',
+        `spamd answered PING with ${JSON.stringify(r.statusLine)}`,
+      );
     }
   }
 
@@ -116,7 +119,11 @@ export class SpamdClient {
   }
 
   /** TELL: teaches spamd's Bayes a message (spamd must run with `--allow-tell`). */
-  async tell(message: Buffer, options: TellOptions, signal?: AbortSignal): Promise<{ didSet: string; didRemove: string }> {
+  async tell(
+    message: Buffer,
+    options: TellOptions,
+    signal?: AbortSignal,
+  ): Promise<{ didSet: string; didRemove: string }> {
     const headers: Record<string, string> = { 'Message-class': options.messageClass };
     if (options.action === 'forget') headers.Remove = 'local';
     else headers.Set = 'local';
@@ -127,9 +134,14 @@ export class SpamdClient {
 
   private result(r: RawAnswer): SpamdResult {
     const spamHeader = r.headers.spam;
-    const m = spamHeader ? /^\s*(True|False|Yes|No)\s*;\s*(-?[\d.]+)\s*\/\s*(-?[\d.]+)/i.exec(spamHeader) : null;
+    const m = spamHeader
+      ? /^\s*(True|False|Yes|No)\s*;\s*(-?[\d.]+)\s*\/\s*(-?[\d.]+)/i.exec(spamHeader)
+      : null;
     if (!m) {
-      throw new SpamError('MEF_SPAM_SPAMD_PROTOCOL', `spamd answer lacks a valid Spam header: ${JSON.stringify(spamHeader)}`);
+      throw new SpamError(
+        'MEF_SPAM_SPAMD_PROTOCOL',
+        `spamd answer lacks a valid Spam header: ${JSON.stringify(spamHeader)}`,
+      );
     }
     const bodyText = r.body.toString('utf8');
     let rules: SpamdRule[] = [];
@@ -177,11 +189,16 @@ export class SpamdClient {
         else resolve(value as RawAnswer);
       };
       const timer = setTimeout(
-        () => finish(new SpamError('MEF_SPAM_SPAMD_TIMEOUT', `spamd did not answer ${command} within ${o.timeout} ms`)),
+        () =>
+          finish(
+            new SpamError('MEF_SPAM_SPAMD_TIMEOUT', `spamd did not answer ${command} within ${o.timeout} ms`),
+          ),
         o.timeout,
       );
       const onAbort = () =>
-        finish(new SpamError('MEF_SPAM_SPAMD_TIMEOUT', `spamd ${command} aborted`, { cause: signal?.reason }));
+        finish(
+          new SpamError('MEF_SPAM_SPAMD_TIMEOUT', `spamd ${command} aborted`, { cause: signal?.reason }),
+        );
       if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -198,7 +215,9 @@ export class SpamdClient {
       socket.on('data', (chunk: Buffer) => {
         received += chunk.length;
         if (received > o.maxResponseBytes) {
-          finish(new SpamError('MEF_SPAM_SPAMD_PROTOCOL', `spamd answer exceeds ${o.maxResponseBytes} bytes`));
+          finish(
+            new SpamError('MEF_SPAM_SPAMD_PROTOCOL', `spamd answer exceeds ${o.maxResponseBytes} bytes`),
+          );
           return;
         }
         chunks.push(chunk);
@@ -212,7 +231,11 @@ export class SpamdClient {
             // fall through to the connection error
           }
         }
-        finish(new SpamError('MEF_SPAM_SPAMD_UNAVAILABLE', `spamd connection failed: ${err.message}`, { cause: err }));
+        finish(
+          new SpamError('MEF_SPAM_SPAMD_UNAVAILABLE', `spamd connection failed: ${err.message}`, {
+            cause: err,
+          }),
+        );
       });
       socket.on('close', () => {
         if (settled) return;
@@ -239,13 +262,21 @@ interface RawAnswer {
 /** Parses a complete spamd answer (the connection has closed). */
 export function parseAnswer(command: SpamdCommand, data: Buffer, partial: boolean): RawAnswer {
   if (data.length === 0) {
-    throw new SpamError('MEF_SPAM_SPAMD_UNAVAILABLE', `spamd closed the connection without answering ${command}`);
+    throw new SpamError(
+      'MEF_SPAM_SPAMD_UNAVAILABLE',
+      `spamd closed the connection without answering ${command}`,
+    );
   }
   const firstEnd = data.indexOf('\r\n');
-  const statusLine = data.subarray(0, firstEnd === -1 ? Math.min(data.length, 200) : firstEnd).toString('latin1');
+  const statusLine = data
+    .subarray(0, firstEnd === -1 ? Math.min(data.length, 200) : firstEnd)
+    .toString('latin1');
   const m = /^SPAMD\/(\d+\.\d+)\s+(\d+)\s*(.*)$/.exec(statusLine);
   if (!m || firstEnd === -1) {
-    throw new SpamError('MEF_SPAM_SPAMD_PROTOCOL', `spamd answered ${JSON.stringify(statusLine.slice(0, 100))}`);
+    throw new SpamError(
+      'MEF_SPAM_SPAMD_PROTOCOL',
+      `spamd answered ${JSON.stringify(statusLine.slice(0, 100))}`,
+    );
   }
   const code = Number(m[2]);
   if (code !== 0) {
@@ -264,7 +295,8 @@ export function parseAnswer(command: SpamdCommand, data: Buffer, partial: boolea
     pos = end + 2;
     if (line === '') break;
     const colon = line.indexOf(':');
-    if (colon <= 0) throw new SpamError('MEF_SPAM_SPAMD_PROTOCOL', `spamd sent a bad header line ${JSON.stringify(line)}`);
+    if (colon <= 0)
+      throw new SpamError('MEF_SPAM_SPAMD_PROTOCOL', `spamd sent a bad header line ${JSON.stringify(line)}`);
     headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
   }
   const body = data.subarray(pos);

@@ -16,7 +16,9 @@ export function recordFailure(findings: Findings, err: unknown, fallbackCode: st
 }
 
 /** The SIZE the client declared at MAIL FROM, when it did. */
-export function declaredSize(params: Readonly<Record<string, string | true>> | undefined): number | undefined {
+export function declaredSize(
+  params: Readonly<Record<string, string | true>> | undefined,
+): number | undefined {
   const v = params?.SIZE;
   if (typeof v !== 'string') return undefined;
   const n = Number(v);

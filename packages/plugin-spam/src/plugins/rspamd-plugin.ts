@@ -1,6 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { definePlugin, type Disposition, type ErrorPolicy, invalidOption, type Plugin } from '@mef/core';
-import { type RspamdClientOptions, RspamdClient, type RspamdResult } from '../clients/rspamd-client.js';
+import { type Disposition, definePlugin, type ErrorPolicy, invalidOption, type Plugin } from '@mef/core';
+import { RspamdClient, type RspamdClientOptions, type RspamdResult } from '../clients/rspamd-client.js';
 import { SpamError } from '../errors.js';
 import { checkNumber, checkPolicy, checkString, round2 } from '../options.js';
 import { declaredSize, recordFailure } from './common.js';
@@ -76,9 +76,20 @@ export function rspamd(options: RspamdOptions = {}): RspamdPlugin {
   const maxSize = checkNumber('maxSize', options.maxSize, 1) ?? 10 * 1024 * 1024;
   const skippedScore = checkNumber('skippedScore', options.skippedScore, -1000, 1000) ?? 0;
   const prefix = options.prefix ?? '';
-  if (typeof prefix !== 'string' || !/^[A-Z0-9_]*$/.test(prefix)) throw invalidOption('prefix', prefix, 'UPPER_SNAKE text');
+  if (typeof prefix !== 'string' || !/^[A-Z0-9_]*$/.test(prefix))
+    throw invalidOption('prefix', prefix, 'UPPER_SNAKE text');
   const onError = checkPolicy('onError', options.onError) ?? 'accept';
-  const allowed = new Set(['accept', 'tempfail', 'reject', 'discard', 'quarantine', 'greylist', 'tag', 'rewrite-subject', 'symbol']);
+  const allowed = new Set([
+    'accept',
+    'tempfail',
+    'reject',
+    'discard',
+    'quarantine',
+    'greylist',
+    'tag',
+    'rewrite-subject',
+    'symbol',
+  ]);
   for (const [k, v] of Object.entries(options.actions ?? {})) {
     if (!allowed.has(v)) throw invalidOption(`actions.${k}`, v, [...allowed].join(', '));
   }
@@ -105,7 +116,10 @@ export function rspamd(options: RspamdOptions = {}): RspamdPlugin {
     async message(ctx) {
       const declared = declaredSize(ctx.tx.mailFrom?.params);
       if (declared !== undefined && declared > maxSize) {
-        ctx.findings.symbol('RSPAMD_SKIPPED_SIZE', skippedScore, { group, options: [`declared ${declared} > ${maxSize}`] });
+        ctx.findings.symbol('RSPAMD_SKIPPED_SIZE', skippedScore, {
+          group,
+          options: [`declared ${declared} > ${maxSize}`],
+        });
         return;
       }
       const raw = ctx.message.raw();
@@ -141,7 +155,10 @@ export function rspamd(options: RspamdOptions = {}): RspamdPlugin {
         raw.resume();
         await drained;
         if (cap.over) {
-          ctx.findings.symbol('RSPAMD_SKIPPED_SIZE', skippedScore, { group, options: [`${cap.size}+ > ${maxSize}`] });
+          ctx.findings.symbol('RSPAMD_SKIPPED_SIZE', skippedScore, {
+            group,
+            options: [`${cap.size}+ > ${maxSize}`],
+          });
           return;
         }
         recordFailure(ctx.findings, err, 'MEF_SPAM_RSPAMD_PROTOCOL');
@@ -165,7 +182,8 @@ export function rspamd(options: RspamdOptions = {}): RspamdPlugin {
       // rspamd's total can differ from the sum of its symbols (GTUBE, forced actions,
       // composites): one balancing symbol keeps the verdict's score equal to rspamd's.
       const adjust = round2(result.score - sum);
-      if (adjust !== 0) ctx.findings.symbol('RSPAMD_SCORE_ADJUST', adjust, { group, options: [`${result.score}`] });
+      if (adjust !== 0)
+        ctx.findings.symbol('RSPAMD_SCORE_ADJUST', adjust, { group, options: [`${result.score}`] });
       ctx.findings.symbol('RSPAMD_ACTION', 0, {
         group,
         options: [result.action, `${result.score}/${result.requiredScore}`],

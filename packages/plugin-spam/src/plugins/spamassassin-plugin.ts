@@ -1,5 +1,5 @@
 import { definePlugin, type ErrorPolicy, invalidOption, type Plugin } from '@mef/core';
-import { type SpamdClientOptions, SpamdClient } from '../clients/spamd-client.js';
+import { SpamdClient, type SpamdClientOptions } from '../clients/spamd-client.js';
 import { checkNumber, checkPolicy, checkString, round2 } from '../options.js';
 import { declaredSize, recordFailure } from './common.js';
 
@@ -47,7 +47,8 @@ export function spamassassin(options: SpamassassinOptions = {}): SpamassassinPlu
   const skippedScore = checkNumber('skippedScore', options.skippedScore, -1000, 1000) ?? 0;
   const spamScore = checkNumber('spamScore', options.spamScore, -1000, 1000) ?? 1;
   const prefix = options.prefix ?? 'SA_';
-  if (typeof prefix !== 'string' || !/^[A-Z0-9_]*$/.test(prefix)) throw invalidOption('prefix', prefix, 'UPPER_SNAKE text');
+  if (typeof prefix !== 'string' || !/^[A-Z0-9_]*$/.test(prefix))
+    throw invalidOption('prefix', prefix, 'UPPER_SNAKE text');
   const onError = checkPolicy('onError', options.onError) ?? 'accept';
   const client = new SpamdClient({ ...options, timeout });
   const group = 'spamassassin';
@@ -70,7 +71,10 @@ export function spamassassin(options: SpamassassinOptions = {}): SpamassassinPlu
     async message(ctx) {
       const declared = declaredSize(ctx.tx.mailFrom?.params);
       if (declared !== undefined && declared > maxSize) {
-        ctx.findings.symbol('SPAMD_SKIPPED_SIZE', skippedScore, { group, options: [`declared ${declared} > ${maxSize}`] });
+        ctx.findings.symbol('SPAMD_SKIPPED_SIZE', skippedScore, {
+          group,
+          options: [`declared ${declared} > ${maxSize}`],
+        });
         return;
       }
       const raw = ctx.message.raw();

@@ -1,7 +1,9 @@
 import { createServer, type Server, type Socket } from 'node:net';
 
 /** A fake TCP server for what a real one cannot do: garbage, hangs, resets. */
-export async function fakeServer(onConnection: (socket: Socket) => void): Promise<{ port: number; close(): Promise<void> }> {
+export async function fakeServer(
+  onConnection: (socket: Socket) => void,
+): Promise<{ port: number; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   const server: Server = createServer((s) => {
     sockets.add(s);
