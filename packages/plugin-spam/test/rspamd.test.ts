@@ -187,7 +187,7 @@ describe('rspamd against fake servers', () => {
     expect(v.score.value).toBe(9.5);
     const ops = v.mutations
       .filter((m) => m.stage === 'rspamd')
-      .map((m) => [m.op, m.name, 'index' in m ? m.index : undefined]);
+      .map((m) => [m.op, 'name' in m ? m.name : '', 'index' in m ? m.index : undefined]);
     expect(ops).toEqual([
       ['remove', 'X-Old', undefined],
       ['remove', 'Received', 3],
