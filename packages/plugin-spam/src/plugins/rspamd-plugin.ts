@@ -203,7 +203,8 @@ export function rspamd(options: RspamdOptions = {}): RspamdPlugin {
           }
         }
         // rspamd's order: a position from 0 inserts there, none or a negative one appends.
-        // Positioned fields go first, by position; the core adds fields at the top.
+        // The core's findings can only append (no insert-at-position or prepend yet), so
+        // positioned fields are appended first, by position, then the others in reply order.
         const pos = (o: number | undefined) => (o === undefined || o < 0 ? Number.POSITIVE_INFINITY : o);
         const ordered = [...result.addHeaders].sort((a, b) => pos(a.order) - pos(b.order));
         for (const a of ordered) ctx.findings.addHeader(a.name, a.value);
