@@ -99,7 +99,9 @@ export const configSchema = z
       .describe('ClamAV clamd (off unless configured)'),
     spamassassin: z
       .strictObject({
-        host: hostPort.describe('spamd address'),
+        host: z
+          .union([hostPort, z.string().regex(/^\//)], { error: 'a "host:port" address or a socket path' })
+          .describe('spamd address: "host:port" or a unix socket path'),
         onError: policy.optional(),
         timeout: ms.optional(),
       })

@@ -96,16 +96,34 @@ function listConfig(entry: RblList, uri: boolean): RblListConfig {
   }
 }
 
-/** What `--spamd` and `--rspamd` need from @mef/plugin-spam, when its build has them. */
-type ClientFactory = (options: Record<string, unknown>) => Plugin;
-function spamClient(name: 'spamassassin' | 'rspamd'): ClientFactory {
-  const f = (spam as unknown as Record<string, unknown>)[name];
-  if (typeof f !== 'function') {
+/** `host:port`, `[v6]:port` or a unix socket path, as the spamd client takes it. */
+export function parseHostPort(
+  value: string,
+  option: string,
+): { host: string; port: number } | { socketPath: string } {
+  if (value.startsWith('/')) return { socketPath: value };
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(value) ?? /^([^:]+):(\d+)$/.exec(value);
+  const port = Number(m?.[2]);
+  if (!m?.[1] || !(port >= 1 && port <= 65535)) {
+    throw new ConfigError(`${option}: expected "host:port" or a socket path, found ${JSON.stringify(value)}`);
+  }
+  return { host: m[1], port };
+}
+
+/** An rspamd worker URL (`http://127.0.0.1:11333`) as the client's host and port. */
+export function parseRspamdUrl(value: string): { host: string; port: number } {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`rspamd.url: expected an http:// URL, found ${JSON.stringify(value)}`);
+  }
+  if (url.protocol !== 'http:') {
     throw new ConfigError(
-      `${name}: this build of @mef/plugin-spam has no ${name}() client, so --${name === 'spamassassin' ? 'spamd' : 'rspamd'} cannot be used`,
+      `rspamd.url: expected an http:// URL (the worker speaks plain HTTP), found ${JSON.stringify(value)}`,
     );
   }
-  return f as ClientFactory;
+  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port ? Number(url.port) : 11333 };
 }
 
 /** A plugin list and what they are, for `mef config defaults` and the table's summary. */
@@ -190,20 +208,18 @@ export function buildEngine(config: ResolvedConfig): BuiltEngine {
       );
     }
     if (config.spamassassin) {
-      const f = spamClient('spamassassin');
       use(
-        f({
-          host: config.spamassassin.host,
+        spam.spamassassin({
+          ...parseHostPort(config.spamassassin.host, 'spamassassin.host'),
           ...opt('onError', config.spamassassin.onError),
           ...opt('timeout', config.spamassassin.timeout),
         }),
       );
     }
     if (config.rspamd) {
-      const f = spamClient('rspamd');
       use(
-        f({
-          url: config.rspamd.url,
+        spam.rspamd({
+          ...parseRspamdUrl(config.rspamd.url),
           ...opt('onError', config.rspamd.onError),
           ...opt('timeout', config.rspamd.timeout),
         }),

@@ -1,7 +1,8 @@
 /**
  * Builds the `mef` binary (dist/bin.js) the tests spawn, and starts the real servers the
  * scanner flags are tested against, on loopback ports chosen at run time: clamd (with the
- * antivirus package's helper) and rbldnsd (with the rbl package's helper).
+ * antivirus package's helper), rbldnsd (the rbl package's helper), spamd and rspamd (the spam
+ * package's starters).
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -13,6 +14,7 @@ import {
   startClamd,
 } from '../../plugin-antivirus/test/support/clamd-server.js';
 import { findRbldnsd, type Rbldnsd, startRbldnsd } from '../../plugin-rbl/test/helpers/rbldnsd.js';
+import { type RunningServer, startRspamd, startSpamd, which } from '../../plugin-spam/scripts/servers.js';
 import { cliZones } from './fixtures/zones.js';
 
 declare module 'vitest' {
@@ -24,6 +26,9 @@ declare module 'vitest' {
     clamdSocket: string;
     /** rbldnsd UDP port; 0 when rbldnsd is not installed (local runs only). */
     dnsPort: number;
+    /** spamd and rspamd TCP ports; 0 when not installed (local runs only). */
+    spamdPort: number;
+    rspamdPort: number;
   }
 }
 
@@ -31,6 +36,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const pkg = join(here, '..');
 let clamd: ClamdServer | undefined;
 let dns: Rbldnsd | undefined;
+let spamd: RunningServer | undefined;
+let rspamd: RunningServer | undefined;
 
 function missing(what: string, install: string): void {
   const why = `${what} is not installed (apt-get install ${install})`;
@@ -48,22 +55,30 @@ export async function setup(project: TestProject): Promise<void> {
   if (build.status !== 0) throw new Error(`building dist/bin.js failed:\n${build.stdout}\n${build.stderr}`);
   project.provide('bin', join(pkg, 'dist/bin.js'));
 
-  const [c, d] = await Promise.all([
+  const [c, d, s, r] = await Promise.all([
     CLAMD_BINARY ? startClamd() : Promise.resolve(undefined),
     (async () => {
       const bin = findRbldnsd();
       return bin ? startRbldnsd(bin, cliZones) : undefined;
     })(),
+    which('spamd') ? startSpamd() : Promise.resolve(undefined),
+    which('rspamd') ? startRspamd() : Promise.resolve(undefined),
   ]);
   clamd = c;
   dns = d;
+  spamd = s;
+  rspamd = r;
   if (!clamd) missing('clamd', 'clamav-daemon');
   if (!dns) missing('rbldnsd', 'rbldnsd');
+  if (!spamd) missing('spamd', 'spamd spamc');
+  if (!rspamd) missing('rspamd', 'rspamd');
   project.provide('clamdPort', clamd?.port ?? 0);
   project.provide('clamdSocket', clamd?.socketPath ?? '');
   project.provide('dnsPort', dns?.port ?? 0);
+  project.provide('spamdPort', spamd?.port ?? 0);
+  project.provide('rspamdPort', rspamd?.port ?? 0);
 }
 
 export async function teardown(): Promise<void> {
-  await Promise.all([clamd?.stop(), dns?.stop()]);
+  await Promise.all([clamd?.stop(), dns?.stop(), spamd?.stop(), rspamd?.stop()]);
 }

@@ -67,3 +67,19 @@ export const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-E
 export function message(subject: string, body: string, extra = ''): string {
   return `From: Alice <alice@example.com>\r\nTo: bob@example.org\r\nSubject: ${subject}\r\nDate: Thu, 26 Nov 2026 10:00:00 +0000\r\nMessage-ID: <${subject.replace(/\W/g, '')}@example.com>\r\n${extra}\r\n${body}\r\n`;
 }
+
+export interface SymbolOut {
+  readonly name: string;
+  readonly score: number;
+  readonly options?: readonly string[];
+}
+
+/** The symbols of one `--json` result. */
+export function symbolsOf(o: Record<string, unknown> | undefined): SymbolOut[] {
+  return (o?.symbols ?? []) as SymbolOut[];
+}
+
+/** The symbol names of one `--json` result. */
+export function namesOf(o: Record<string, unknown> | undefined): string[] {
+  return symbolsOf(o).map((s) => s.name);
+}

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { eicar, GTUBE, jsonLines, mef, message, tempDir } from './helpers.js';
+import { eicar, GTUBE, jsonLines, mef, message, namesOf, symbolsOf, tempDir } from './helpers.js';
 
 const clamdPort = inject('clamdPort');
 const clamdSocket = inject('clamdSocket');
@@ -61,7 +61,7 @@ describe.skipIf(!clamdPort)('--clamd against a real clamd', () => {
     expect(r.code).toBe(0);
     const [virus, clean] = jsonLines(r.stdout);
     expect(virus).toMatchObject({ disposition: 'reject', reply: { code: 554 } });
-    const names = (virus?.symbols as { name: string; options?: string[] }[]).map((s) => s.name);
+    const names = namesOf(virus);
     expect(names).toContain('CLAMAV_VIRUS');
     expect(JSON.stringify(virus?.symbols)).toContain('Eicar-Test-Signature');
     expect(clean).toMatchObject({ disposition: 'accept', errors: [] });
@@ -121,9 +121,7 @@ describe.skipIf(!dnsPort)('--dns, --rbl and --uribl against a real rbldnsd', () 
     ]);
     expect(r.code).toBe(0);
     const [o] = jsonLines(r.stdout);
-    const sbl = (o?.symbols as { name: string; score: number; options?: string[] }[]).find(
-      (s) => s.name === 'RBL_ZEN_SBL',
-    );
+    const sbl = symbolsOf(o).find((s) => s.name === 'RBL_ZEN_SBL');
     expect(sbl?.score).toBe(4);
     expect(sbl?.options?.join(' ')).toContain('192.0.2.1');
   });
@@ -152,9 +150,7 @@ describe.skipIf(!dnsPort)('--dns, --rbl and --uribl against a real rbldnsd', () 
       '192.0.2.55',
       'samples/01-ham.eml',
     ]);
-    expect((jsonLines(clean.stdout)[0]?.symbols as { name: string }[]).map((s) => s.name)).not.toContain(
-      'RBL_OTHER',
-    );
+    expect(namesOf(jsonLines(clean.stdout)[0])).not.toContain('RBL_OTHER');
   });
 
   it('checks the Received hops of a saved message when no client IP is given', async () => {
@@ -165,7 +161,7 @@ describe.skipIf(!dnsPort)('--dns, --rbl and --uribl against a real rbldnsd', () 
     );
     const r = await mef(['scan', '--json', ...dns(), '--rbl', 'zen=zen.test', '-'], { stdin: msg });
     expect(r.code).toBe(0);
-    const names = (jsonLines(r.stdout)[0]?.symbols as { name: string }[]).map((s) => s.name);
+    const names = namesOf(jsonLines(r.stdout)[0]);
     expect(names.some((n) => /ZEN_XBL/.test(n))).toBe(true);
   });
 
@@ -209,9 +205,92 @@ describe('--dns failure', () => {
     expect(r.code).toBe(0);
     const [o] = jsonLines(r.stdout);
     expect(o).toMatchObject({ disposition: 'accept' });
-    expect((o?.symbols as { name: string }[]).map((s) => s.name)).toContain('RBL_ERROR');
+    expect(namesOf(o)).toContain('RBL_ERROR');
     expect(o?.errors).toEqual([
       expect.objectContaining({ stage: 'rbl', policy: 'accept', code: expect.stringMatching(/^MEF_RBL_/) }),
     ]);
+  });
+});
+
+const spamdPort = inject('spamdPort');
+const rspamdPort = inject('rspamdPort');
+
+describe.skipIf(!spamdPort)('--spamd against a real spamd', () => {
+  it("adds SpamAssassin's rules as symbols and its spam call as SA_SPAM", async () => {
+    const r = await mef([
+      'scan',
+      '--json',
+      '--spamd',
+      `127.0.0.1:${spamdPort}`,
+      'samples/02-gtube.eml',
+      'samples/01-ham.eml',
+    ]);
+    expect(r.code).toBe(0);
+    const [gtube, ham] = jsonLines(r.stdout);
+    expect(namesOf(gtube)).toContain('SA_SPAM');
+    expect(namesOf(gtube)).toContain('SA_GTUBE');
+    expect(namesOf(ham)).not.toContain('SA_SPAM');
+    expect(ham?.errors).toEqual([]);
+  });
+});
+
+describe('--spamd failure', () => {
+  it('records the failure and still gives a verdict (spamd fails open by default) when the port is closed', async () => {
+    const port = await closedPort();
+    const r = await mef(['scan', '--json', '--spamd', `127.0.0.1:${port}`, 'samples/01-ham.eml']);
+    expect(r.code).toBe(0);
+    const [o] = jsonLines(r.stdout);
+    expect(o).toMatchObject({ disposition: 'accept' });
+    expect(o?.errors).toEqual([
+      expect.objectContaining({ policy: 'accept', code: 'MEF_SPAM_SPAMD_UNAVAILABLE' }),
+    ]);
+  });
+
+  it('exits 1 with tempfail when a config file makes spamd failures hold the mail', async () => {
+    const port = await closedPort();
+    const dir = tempDir();
+    const file = join(dir, 'mef.yaml');
+    writeFileSync(file, `spamassassin:\n  host: "127.0.0.1:${port}"\n  onError: tempfail\n`);
+    const r = await mef(['scan', '--json', '--config', file, 'samples/01-ham.eml']);
+    expect(r.code).toBe(1);
+    expect(jsonLines(r.stdout)[0]).toMatchObject({ disposition: 'tempfail' });
+  });
+});
+
+describe.skipIf(!rspamdPort)('--rspamd against a real rspamd', () => {
+  it("adds rspamd's symbols and follows its reject for GTUBE", async () => {
+    const r = await mef([
+      'scan',
+      '--json',
+      '--rspamd',
+      `http://127.0.0.1:${rspamdPort}`,
+      'samples/02-gtube.eml',
+      'samples/01-ham.eml',
+    ]);
+    expect(r.code).toBe(0);
+    const [gtube, ham] = jsonLines(r.stdout);
+    expect(gtube).toMatchObject({ disposition: 'reject' });
+    expect(namesOf(gtube)).toContain('GTUBE');
+    expect(ham?.errors).toEqual([]);
+    expect(symbolsOf(ham).length).toBeGreaterThan(0);
+  });
+});
+
+describe('--rspamd failure', () => {
+  it('records the failure and still gives a verdict when the port is closed', async () => {
+    const port = await closedPort();
+    const r = await mef(['scan', '--json', '--rspamd', `http://127.0.0.1:${port}`, 'samples/01-ham.eml']);
+    expect(r.code).toBe(0);
+    const [o] = jsonLines(r.stdout);
+    expect(o).toMatchObject({ disposition: 'accept' });
+    expect(o?.errors).toEqual([
+      expect.objectContaining({ policy: 'accept', code: 'MEF_SPAM_RSPAMD_UNAVAILABLE' }),
+    ]);
+  });
+
+  it('exits 2 on an rspamd URL that is not http://', async () => {
+    const r = await mef(['scan', '--rspamd', 'ftp://127.0.0.1:1', 'samples']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/rspamd\.url: expected an http:\/\/ URL/);
   });
 });

