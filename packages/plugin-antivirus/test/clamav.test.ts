@@ -135,6 +135,18 @@ describe.runIf(port > 0)('clamav against a real clamd', () => {
     if (mode === 'parts') expect(where).not.toContain('message');
   });
 
+  it('scans many parts with one part connection at a time (maxConnections: 1) without stalling', async () => {
+    const attachments = Array.from({ length: 6 }, (_, i) => ({
+      filename: `f${i}.bin`,
+      content: i === 4 ? eicar() : Buffer.from(`file ${i} ${Math.random()}`),
+    }));
+    const v = await scanWith({ ...tcp(), maxConnections: 1 }, mail({ attachments }));
+    expect(v.disposition).toBe('reject');
+    expect(symbol(v, 'CLAMAV_VIRUS')?.options).toEqual(
+      expect.arrayContaining(['Eicar-Test-Signature.UNOFFICIAL', 'part 6 (f4.bin)', 'message']),
+    );
+  });
+
   it('quarantines or tags instead of rejecting when asked', async () => {
     const eml = mail({ attachments: [{ filename: 'e.txt', content: eicar() }] });
     const q = await scanWith({ ...tcp(), action: 'quarantine' }, eml);
