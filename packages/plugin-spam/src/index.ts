@@ -6,6 +6,7 @@ export {
   messageDigest,
 } from './bayes/classifier.js';
 export { MemoryStore } from './bayes/memory-store.js';
+export { type RedisClientLike, RedisStore, type RedisStoreOptions } from './bayes/redis-store.js';
 export type { BayesStore, Label, LearnOutcome, StoreTotals, TokenCounts } from './bayes/store.js';
 export { type TokenizerOptions, tokenize } from './bayes/tokenizer.js';
 export { type TrainingItem, type TrainingProgress, type TrainOptions, train } from './bayes/trainer.js';
