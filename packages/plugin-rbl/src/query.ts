@@ -12,8 +12,12 @@ export function normalizeIp(input: string): string | undefined {
   if (pct >= 0) s = s.slice(0, pct);
   if (isIPv4(s)) return s;
   if (!isIPv6(s)) return undefined;
-  const mapped = /^(?:0{0,4}:){0,4}:?(?:0{0,4}:)?ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(s);
-  if (mapped?.[1] && isIPv4(mapped[1])) return mapped[1];
+  // IPv4-mapped IPv6 (::ffff:192.0.2.1 or ::ffff:c000:201) is the IPv4 client it maps.
+  const nibbles = ipv6Nibbles(s);
+  if (nibbles.startsWith('00000000000000000000ffff')) {
+    const n = Number.parseInt(nibbles.slice(24), 16);
+    return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+  }
   return s.toLowerCase();
 }
 

@@ -30,6 +30,9 @@ describe('query names', () => {
 
   it('treats IPv4-mapped IPv6 as IPv4 and strips brackets and zone ids', () => {
     expect(normalizeIp('::ffff:192.0.2.1')).toBe('192.0.2.1');
+    expect(normalizeIp('::FFFF:7F00:2')).toBe('127.0.0.2');
+    expect(normalizeIp('0:0:0:0:0:ffff:c000:0201')).toBe('192.0.2.1');
+    expect(normalizeIp('::fffe:7f00:2')).toBe('::fffe:7f00:2');
     expect(ipQueryName('::ffff:192.0.2.1', 'zen.test')).toBe('1.2.0.192.zen.test');
     expect(normalizeIp('[2001:DB8::1]')).toBe('2001:db8::1');
     expect(normalizeIp('IPv6:2001:db8::1')).toBe('2001:db8::1');
