@@ -6,10 +6,10 @@ const WWW_RE =
   /(?<![\w.@/-])www\d{0,3}\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+/gi;
 const PROTOCOL_RELATIVE_RE = /\b(?:href|src|action)\s*=\s*["']?\s*(\/\/[^\s<>"'`]+)/gi;
 
+// The references that can hide a link's scheme or host; `&amp;` and the like cannot.
 const NAMED: Record<string, string> = {
-  amp: '&',
-  sol: '/',
   colon: ':',
+  sol: '/',
   period: '.',
   quot: '"',
   apos: "'",
@@ -17,15 +17,46 @@ const NAMED: Record<string, string> = {
   gt: '>',
 };
 
-/** Decodes the HTML character references that spammers use to hide links. */
+const isLetter = (c: number) => (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
+const isDigit = (c: number, hex: boolean) =>
+  (c >= 48 && c <= 57) || (hex && ((c >= 97 && c <= 102) || (c >= 65 && c <= 70)));
+
+/**
+ * Decodes the HTML character references that spammers use to hide links: numeric ones and
+ * `&colon;`, `&sol;`, `&period;`. A loop rather than a regex callback: a part made of
+ * nothing but references costs a few ms, not a quarter of a second.
+ */
 export function decodeEntities(html: string): string {
-  return html.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);?/gi, (m, ent: string) => {
-    if (ent[0] === '#') {
-      const n = ent[1] === 'x' || ent[1] === 'X' ? Number.parseInt(ent.slice(2), 16) : Number(ent.slice(1));
-      return Number.isInteger(n) && n > 0 && n < 0x110000 ? String.fromCodePoint(n) : m;
+  let at = html.indexOf('&');
+  if (at < 0) return html;
+  const out: string[] = [];
+  let from = 0;
+  while (at >= 0) {
+    let end = at + 1;
+    let value: string | undefined;
+    if (html.charCodeAt(end) === 35 /* # */) {
+      end++;
+      const hex = html[end] === 'x' || html[end] === 'X';
+      if (hex) end++;
+      const digitsFrom = end;
+      while (end < html.length && end - digitsFrom < 8 && isDigit(html.charCodeAt(end), hex)) end++;
+      if (end > digitsFrom) {
+        const n = Number.parseInt(html.slice(digitsFrom, end), hex ? 16 : 10);
+        if (n > 0 && n < 0x110000) value = String.fromCodePoint(n);
+      }
+    } else {
+      while (end < html.length && end - at <= 7 && isLetter(html.charCodeAt(end))) end++;
+      value = NAMED[html.slice(at + 1, end).toLowerCase()];
     }
-    return NAMED[ent.toLowerCase()] ?? m;
-  });
+    if (value !== undefined) {
+      if (html[end] === ';') end++;
+      out.push(html.slice(from, at), value);
+      from = end;
+    }
+    at = html.indexOf('&', value !== undefined ? end : at + 1);
+  }
+  out.push(html.slice(from));
+  return out.join('');
 }
 
 /** The host of a link, IDN in punycode and obfuscated IPv4 (`0x7f.1`) normalised by the URL parser. */
@@ -48,7 +79,11 @@ function hostOf(link: string): string | undefined {
 export function findLinkHosts(content: string, options: { html?: boolean } = {}): string[] {
   const text = options.html ? decodeEntities(content) : content;
   const found: { at: number; host: string }[] = [];
+  const seen = new Set<string>();
   const add = (at: number, link: string) => {
+    // A newsletter repeats its links: parse each distinct one once.
+    if (seen.has(link)) return;
+    seen.add(link);
     const host = hostOf(link);
     if (host) found.push({ at, host: host.toLowerCase() });
   };

@@ -24,7 +24,8 @@ Also www.example.org and ftp://files.example.net/x. Not this: mail me at bob@nol
       'four.biz',
       'five.info',
     ]);
-    expect(decodeEntities('a&amp;b&#x41;&#66;&colon;')).toBe('a&bAB:');
+    // &amp; cannot hide a host, so it stays: only what can hide a scheme or host is decoded
+    expect(decodeEntities('a&amp;b&#x41;&#66;&colon;')).toBe('a&amp;bAB:');
   });
 
   it('sees through user-info and obfuscated IPv4 hosts', () => {
@@ -60,5 +61,28 @@ Also www.example.org and ftp://files.example.net/x. Not this: mail me at bob@nol
     const t = linkTargets(hosts, 10);
     expect(t.domains.length).toBe(10);
     expect(t.dropped).toBe(90);
+  });
+
+  it('stays fast on a megabyte of adversarial text', () => {
+    const cases = [
+      `www.${'a'.repeat(1_000_000)}`,
+      `http://${'a'.repeat(1_000_000)}`,
+      `www.a${'-'.repeat(1_000_000)}`,
+      `www.${'a.'.repeat(400_000)}`,
+      '&#65;'.repeat(200_000),
+      '&amp;'.repeat(200_000),
+      'a&b'.repeat(300_000),
+      'http://x.com/ '.repeat(70_000),
+      'www.a '.repeat(150_000),
+    ];
+    for (const c of cases) {
+      const t0 = performance.now();
+      findLinkHosts(c, { html: true });
+      // generous: CI machines are shared; the old regex-callback decoder took 250-500 ms here
+      expect(performance.now() - t0, c.slice(0, 20)).toBeLessThan(1000);
+    }
+    expect(decodeEntities('&#0; &#x110000; &#1234567890; &colon &Colon; a&amp;b')).toBe(
+      '&#0; &#x110000; &#1234567890; : : a&amp;b',
+    );
   });
 });
