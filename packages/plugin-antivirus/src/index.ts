@@ -17,6 +17,7 @@ export {
   type ArchiveLimits,
   type ArchiveMember,
   type ArchiveReport,
+  type ArchiveWindow,
   DEFAULT_ARCHIVE_LIMITS,
   inspectZip,
 } from './banned/zip.js';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createEngine, type Verdict } from '@mef/core';
 import { describe, expect, it } from 'vitest';
-import { type BannedAttachmentsOptions, bannedAttachments } from '../src/index.js';
+import { type BannedAttachmentsOptions, bannedAttachments, inspectZip } from '../src/index.js';
 import { type Attachment, mail } from './support/mail.js';
 import { makeZip } from './support/zip-writer.js';
 
@@ -154,17 +154,39 @@ describe('bannedAttachments', () => {
       expect(opts(v, 'ARCHIVE_BOMB')).toEqual(['more than 50 members']);
     });
 
-    it('marks an archive over archives.maxBytes as ARCHIVE_UNCHECKED instead of buffering it', async () => {
+    it('lists the names of an archive over archives.maxBytes from its last bytes, without buffering it', async () => {
+      const noise = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251));
       const zip = makeZip([
-        {
-          name: 'noise.bin',
-          data: Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251)),
-          method: 'store',
-        },
+        { name: 'noise.bin', data: noise, method: 'store' },
+        { name: 'tools/evil.exe', data: Buffer.from('x') },
       ]);
       const v = await scan([{ filename: 'big.zip', content: zip }], { archives: { maxBytes: 100_000 } });
-      expect(names(v)).toEqual(['ARCHIVE_UNCHECKED']);
-      expect(v.disposition).toBe('accept');
+      expect(names(v)).toEqual(['ARCHIVE_UNCHECKED', 'BANNED_EXTENSION']);
+      expect(opts(v, 'BANNED_EXTENSION')).toEqual(['big.zip!/tools/evil.exe: .exe']);
+      expect(opts(v, 'ARCHIVE_UNCHECKED')[0]).toMatch(/names only/);
+      const clean = makeZip([{ name: 'noise.bin', data: noise, method: 'store' }]);
+      const c = await scan([{ filename: 'big.zip', content: clean }], { archives: { maxBytes: 100_000 } });
+      expect(c.disposition).toBe('accept');
+    });
+
+    it('reports a window whose tail misses the central directory as unreadable', async () => {
+      const zip = makeZip([
+        { name: 'a.exe', data: Buffer.alloc(100_000, 1), method: 'store' },
+        { name: 'b.txt', data: Buffer.alloc(100_000, 2), method: 'store' },
+      ]);
+      // yauzl looks for the end record in the last 65,557 bytes.
+      const listed = await inspectZip(
+        { head: zip.subarray(0, 4100), tail: zip.subarray(-70_000), size: zip.length },
+        'w.zip',
+      );
+      expect(listed.partial).toBe(true);
+      expect(listed.members.map((m) => m.name)).toEqual(['a.exe', 'b.txt']);
+      expect(listed.unreadable).toEqual([]);
+      const missed = await inspectZip(
+        { head: zip.subarray(0, 4100), tail: zip.subarray(-30), size: zip.length },
+        'w.zip',
+      );
+      expect(missed.unreadable.length).toBeGreaterThan(0);
     });
 
     it('marks a broken zip as ARCHIVE_UNCHECKED', async () => {

@@ -22,6 +22,9 @@ import {
 } from './rules.js';
 import { type ArchiveLimits, DEFAULT_ARCHIVE_LIMITS, inspectZip } from './zip.js';
 
+/** The last bytes of an over-limit zip that are kept for its central directory. */
+const TAIL_BYTES = 1024 * 1024;
+
 /** The symbols of the banned-attachment plugin, with their default scores. */
 export const bannedSymbols = {
   /** A file name with a banned extension (`.exe`, `.scr`, `.js`...). */
@@ -202,38 +205,53 @@ export function bannedAttachments(options: BannedAttachmentsOptions = {}): Plugi
     }
 
     const chunks: Buffer[] = [];
-    let size = 0;
+    let kept = 0;
+    let total = 0;
     let zip: boolean | undefined;
     const limit = archives ? archives.maxBytes : MAGIC_BYTES;
-    let overLimit = false;
+    // A zip over the limit keeps its first bytes and a window of its last ones (where the
+    // central directory is), so its names can still be listed.
+    let window: { head: Buffer; tail: Buffer[]; tailBytes: number } | undefined;
     for await (const chunk of part.content as AsyncIterable<Buffer>) {
+      total += chunk.length;
       // Past what we need, the rest is read and dropped: another stage may want the part whole.
-      if ((zip === false && size >= MAGIC_BYTES) || overLimit) continue;
+      if (zip === false && kept >= MAGIC_BYTES) continue;
+      if (window) {
+        window.tail.push(chunk);
+        window.tailBytes += chunk.length;
+        while (window.tail.length > 1 && window.tailBytes - (window.tail[0] as Buffer).length >= TAIL_BYTES) {
+          window.tailBytes -= (window.tail.shift() as Buffer).length;
+        }
+        continue;
+      }
       chunks.push(chunk);
-      size += chunk.length;
-      if (zip === undefined && size >= 4) {
+      kept += chunk.length;
+      if (zip === undefined && kept >= 4) {
         zip = archives !== undefined && isZip(Buffer.concat(chunks).subarray(0, 4));
       }
-      if (size >= MAGIC_BYTES && zip === false) continue;
-      if (size > limit) {
-        overLimit = true;
-        const head = Buffer.concat(chunks).subarray(0, MAGIC_BYTES);
+      if (kept > limit && zip) {
+        const all = Buffer.concat(chunks);
+        const tail = all.subarray(Math.max(0, all.length - TAIL_BYTES));
+        window = { head: all.subarray(0, MAGIC_BYTES), tail: [tail], tailBytes: tail.length };
         chunks.length = 0;
-        chunks.push(head);
+        kept = 0;
       }
     }
-    const data = Buffer.concat(chunks);
+    const data = window ? window.head : Buffer.concat(chunks);
     const type = await detectType(data.subarray(0, MAGIC_BYTES));
     hits.push(...checkRealType(rules, type?.ext, part.filename).map(where));
     if (!archives || !isZip(data)) return;
-    if (overLimit) {
+    const source = window
+      ? { head: window.head, tail: Buffer.concat(window.tail).subarray(-TAIL_BYTES), size: total }
+      : data;
+    const report = await inspectZip(source, sanitize(label), archives.limits);
+    if (report.partial && report.unreadable.length > 0) {
       hits.push({
         symbol: 'ARCHIVE_UNCHECKED',
-        detail: `${sanitize(label)}: larger than ${archives.maxBytes} bytes`,
+        detail: `${sanitize(label)}: larger than ${archives.maxBytes} bytes and its directory is not in the last ${TAIL_BYTES} bytes`,
       });
       return;
     }
-    const report = await inspectZip(data, sanitize(label), archives.limits);
     for (const m of report.members) {
       const memberHit = (h: RuleHit): Hit => ({
         symbol: h.symbol,
@@ -245,6 +263,13 @@ export function bannedAttachments(options: BannedAttachmentsOptions = {}): Plugi
     for (const e of report.encrypted) hits.push({ symbol: 'ARCHIVE_ENCRYPTED', detail: sanitize(e) });
     for (const b of report.bomb) hits.push({ symbol: 'ARCHIVE_BOMB', detail: sanitize(b) });
     for (const u of report.unreadable) hits.push({ symbol: 'ARCHIVE_UNCHECKED', detail: sanitize(u) });
+    if (report.partial) {
+      // Names were checked; contents (real types, nested zips) were not.
+      hits.push({
+        symbol: 'ARCHIVE_UNCHECKED',
+        detail: `${sanitize(label)}: larger than ${archives.maxBytes} bytes, names only`,
+      });
+    }
   }
 
   function message(ctx: MessageContext): Promise<void> | undefined {

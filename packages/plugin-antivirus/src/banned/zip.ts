@@ -4,6 +4,7 @@
  * nested zips only up to a size and a depth limit. Declared sizes bound the work before any
  * byte is inflated, and inflation is counted so that a lying header cannot blow it up.
  */
+import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import yauzl from 'yauzl';
 import { detectType, isZip, MAGIC_BYTES } from './magic.js';
@@ -52,10 +53,54 @@ export interface ArchiveReport {
   readonly bomb: string[];
   /** The archive (or a nested one) could not be read as zip. */
   readonly unreadable: string[];
+  /** Listed from a window (head and tail) of a large archive: names only, member contents unread. */
+  readonly partial: boolean;
+}
+
+/** The first and last bytes of an archive too large to keep whole. */
+export interface ArchiveWindow {
+  readonly head: Buffer;
+  readonly tail: Buffer;
+  /** Size of the whole archive. */
+  readonly size: number;
+}
+
+class OutsideWindow extends Error {}
+
+/**
+ * A yauzl reader over the kept head and tail of a large zip: the end record and central
+ * directory live at the end, so names, sizes and flags can be listed without the middle.
+ * yauzl looks for the end record in the last 65,557 bytes: keep at least that much tail.
+ */
+class WindowReader extends yauzl.RandomAccessReader {
+  constructor(private readonly win: ArchiveWindow) {
+    super();
+  }
+
+  override _readStreamForRange(start: number, end: number): Readable {
+    const { head, tail, size } = this.win;
+    const tailStart = size - tail.length;
+    if (end <= head.length) return Readable.from([head.subarray(start, end)]);
+    if (start >= tailStart) return Readable.from([tail.subarray(start - tailStart, end - tailStart)]);
+    if (head.length >= tailStart) {
+      // Head and tail meet: the range is kept, across the two.
+      return Readable.from([
+        Buffer.concat([head.subarray(start, tailStart), tail.subarray(0, end - tailStart)]),
+      ]);
+    }
+    const r = new Readable({ read() {} });
+    process.nextTick(() => r.destroy(new OutsideWindow(`bytes ${start}-${end} were not kept`)));
+    return r;
+  }
 }
 
 const fromBuffer = promisify(yauzl.fromBuffer) as (
   buffer: Buffer,
+  options: yauzl.Options,
+) => Promise<yauzl.ZipFile>;
+const fromReader = promisify(yauzl.fromRandomAccessReader) as (
+  reader: yauzl.RandomAccessReader,
+  size: number,
   options: yauzl.Options,
 ) => Promise<yauzl.ZipFile>;
 
@@ -126,20 +171,29 @@ function nextEntry(zip: yauzl.ZipFile): Promise<yauzl.Entry | undefined> {
   });
 }
 
-/** Lists a zip held in `buffer` (and the zips inside it, within the limits). */
+/**
+ * Lists a zip held in `buffer` (and the zips inside it, within the limits), or, for a zip too
+ * large to keep, its names from a window of its first and last bytes.
+ */
 export async function inspectZip(
-  buffer: Buffer,
+  buffer: Buffer | ArchiveWindow,
   label: string,
   limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
 ): Promise<ArchiveReport> {
-  const report: ArchiveReport = { members: [], encrypted: [], bomb: [], unreadable: [] };
+  const report: ArchiveReport = {
+    members: [],
+    encrypted: [],
+    bomb: [],
+    unreadable: [],
+    partial: !Buffer.isBuffer(buffer),
+  };
   const state = { members: 0, uncompressed: 0, stopped: false };
   await walk(buffer, label, 1, limits, report, state);
   return report;
 }
 
 async function walk(
-  buffer: Buffer,
+  buffer: Buffer | ArchiveWindow,
   label: string,
   depth: number,
   limits: ArchiveLimits,
@@ -148,12 +202,15 @@ async function walk(
 ): Promise<void> {
   let zip: yauzl.ZipFile;
   try {
-    zip = await fromBuffer(buffer, {
+    const options = {
       lazyEntries: true,
       decodeStrings: true,
       strictFileNames: false,
       validateEntrySizes: true,
-    });
+    };
+    zip = Buffer.isBuffer(buffer)
+      ? await fromBuffer(buffer, options)
+      : await fromReader(new WindowReader(buffer), buffer.size, { ...options, autoClose: false });
   } catch (err) {
     report.unreadable.push(`${label}: ${(err as Error).message}`);
     return;
@@ -209,7 +266,8 @@ async function walk(
             complete = whole.complete;
           }
         } catch (err) {
-          report.unreadable.push(`${path}: ${(err as Error).message}`);
+          // In a window listing the member's bytes were not kept: its name is still checked.
+          if (!(err instanceof OutsideWindow)) report.unreadable.push(`${path}: ${(err as Error).message}`);
         }
       }
       report.members.push({
