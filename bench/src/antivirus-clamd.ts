@@ -298,7 +298,9 @@ async function main(): Promise<void> {
         if (mode !== 'none' && (res.rejected !== c.infected || res.other !== 0)) {
           throw new Error(`${label}: ${res.rejected} rejected (want ${c.infected}), ${res.other} other`);
         }
-        (perMode[label] ??= []).push(n / (res.ms / 1000));
+        const list = perMode[label] ?? [];
+        list.push(n / (res.ms / 1000));
+        perMode[label] = list;
       }
     }
     const raw = median(perMode['clamav mode raw']!);
