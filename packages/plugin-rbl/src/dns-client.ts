@@ -15,7 +15,10 @@ export interface DnsClientOptions {
   servers: readonly string[];
   /** Most time one lookup may take, queueing included, in ms (default 1,000). */
   timeout?: number;
-  /** How many times a query is sent to each server before giving up (default 2). */
+  /**
+   * How many times a query is sent within the timeout while no answer has come (default 2:
+   * again at half the timeout). A late answer to an earlier send still counts.
+   */
   tries?: number;
   /** Most queries in flight at once (default 32): UDP loses answers when thousands go at once. */
   concurrency?: number;
@@ -90,6 +93,7 @@ export class DnsListClient {
   readonly stats: DnsClientStats = { queries: 0, cacheHits: 0, timeouts: 0, failures: 0 };
   readonly #resolver: dns.Resolver;
   readonly #limiter: Limiter;
+  readonly #tries: number;
   readonly #cache: RblCache | undefined;
   readonly #negativeTtl: number;
   readonly #minTtl: number;
@@ -123,10 +127,9 @@ export class DnsListClient {
       }
     }
     this.timeout = options.timeout ?? 1000;
-    const tries = options.tries ?? 2;
-    // c-ares doubles the wait on each retry round: split the budget so that every try fits.
-    const perTry = Math.max(1, Math.floor(this.timeout / (2 ** tries - 1)));
-    this.#resolver = new dns.Resolver({ timeout: perTry, tries });
+    this.#tries = options.tries ?? 2;
+    // Our own deadline and resends bound the lookup; c-ares gets one try that outlives them.
+    this.#resolver = new dns.Resolver({ timeout: this.timeout, tries: 1 });
     this.#resolver.setServers([...this.servers]);
     this.#limiter = new Limiter(options.concurrency ?? 32);
     this.#cache = cache === false ? undefined : (cache ?? new MemoryCache());
@@ -253,12 +256,25 @@ export class DnsListClient {
     return { records, cached: false };
   }
 
-  /** Runs one query inside a concurrency slot, bounded by the deadline (queueing included). */
+  /**
+   * Runs one query inside a concurrency slot, bounded by the deadline (queueing included).
+   * While no answer has come, the query is sent again every `timeout / tries` ms: a lost
+   * datagram costs part of the budget, not the lookup, and a late answer to an earlier send
+   * still counts (c-ares' own retransmits drop those, so c-ares is left at one try).
+   */
   #withDeadline<T>(name: string, run: () => Promise<T>, timeout = this.timeout): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let settled = false;
-      const timer = setTimeout(() => {
+      let free: (() => void) | undefined;
+      let resend: NodeJS.Timeout | undefined;
+      const finish = () => {
         settled = true;
+        clearTimeout(timer);
+        if (resend) clearTimeout(resend);
+        free?.();
+      };
+      const timer = setTimeout(() => {
+        finish();
         this.stats.timeouts++;
         reject(new RblError('MEF_RBL_TIMEOUT', `No DNS answer for ${name} within ${timeout} ms`));
       }, timeout);
@@ -267,42 +283,53 @@ export class DnsListClient {
           release();
           return;
         }
-        this.stats.queries++;
-        run().then(
-          (value) => {
-            release();
-            if (settled) return;
-            settled = true;
-            clearTimeout(timer);
-            resolve(value);
-          },
-          (err: unknown) => {
-            release();
-            if (settled) return;
-            settled = true;
-            clearTimeout(timer);
-            const code = (err as { code?: unknown }).code;
-            if (typeof code === 'string' && NEGATIVE.has(code)) {
-              reject(err);
-              return;
-            }
-            if (code === 'ETIMEOUT') {
-              this.stats.timeouts++;
+        free = release;
+        const interval = timeout / this.#tries;
+        let sent = 0;
+        let pending = 0;
+        const attempt = () => {
+          sent++;
+          pending++;
+          this.stats.queries++;
+          if (sent < this.#tries) resend = setTimeout(attempt, interval);
+          run().then(
+            (value) => {
+              pending--;
+              if (settled) return;
+              finish();
+              resolve(value);
+            },
+            (err: unknown) => {
+              pending--;
+              if (settled) return;
+              const code = (err as { code?: unknown }).code;
+              if (typeof code === 'string' && NEGATIVE.has(code)) {
+                finish();
+                reject(err); // an answer: the name is not listed
+                return;
+              }
+              // Another send may still be answered.
+              if (pending > 0 || sent < this.#tries) return;
+              finish();
+              if (code === 'ETIMEOUT') {
+                this.stats.timeouts++;
+                reject(
+                  new RblError('MEF_RBL_TIMEOUT', `No DNS answer for ${name} within ${timeout} ms`, {
+                    cause: err,
+                  }),
+                );
+                return;
+              }
+              this.stats.failures++;
               reject(
-                new RblError('MEF_RBL_TIMEOUT', `No DNS answer for ${name} within ${timeout} ms`, {
+                new RblError('MEF_RBL_UNAVAILABLE', `DNS lookup of ${name} failed: ${String(code ?? err)}`, {
                   cause: err,
                 }),
               );
-              return;
-            }
-            this.stats.failures++;
-            reject(
-              new RblError('MEF_RBL_UNAVAILABLE', `DNS lookup of ${name} failed: ${String(code ?? err)}`, {
-                cause: err,
-              }),
-            );
-          },
-        );
+            },
+          );
+        };
+        attempt();
       });
     });
   }

@@ -148,6 +148,51 @@ describe.skipIf(!port)('DnsListClient against rbldnsd', () => {
   });
 });
 
+describe.skipIf(!port)('DnsListClient resends', () => {
+  it('sends again at half the timeout when a datagram is lost, and gets the answer in time', async () => {
+    const lossy = await countingProxy(port, { drop: 1 });
+    try {
+      const c = new DnsListClient({ servers: [`127.0.0.1:${lossy.port}`], timeout: 600, cache: false });
+      const t0 = performance.now();
+      expect((await c.lookupA('4.2.0.192.zen.test')).records).toEqual(['127.0.0.4']);
+      const took = performance.now() - t0;
+      expect(took).toBeGreaterThanOrEqual(290);
+      expect(took).toBeLessThan(600);
+      expect(lossy.names).toEqual(['4.2.0.192.zen.test', '4.2.0.192.zen.test']);
+      // with one send, the lost datagram costs the lookup
+      lossy.reset();
+      const lossy2 = await countingProxy(port, { drop: 1 });
+      const once = new DnsListClient({
+        servers: [`127.0.0.1:${lossy2.port}`],
+        timeout: 300,
+        tries: 1,
+        cache: false,
+      });
+      const err = await once.lookupA('4.2.0.192.zen.test').catch((e: unknown) => e);
+      expect((err as RblError).code).toBe('MEF_RBL_TIMEOUT');
+      await lossy2.close();
+      c.cancel();
+      once.cancel();
+    } finally {
+      await lossy.close();
+    }
+  });
+
+  it('takes a late answer to the first send after it has sent again', async () => {
+    const slow = await countingProxy(port, { delay: 400 });
+    try {
+      const c = new DnsListClient({ servers: [`127.0.0.1:${slow.port}`], timeout: 700, cache: false });
+      const t0 = performance.now();
+      expect((await c.lookupA('4.2.0.192.zen.test')).records).toEqual(['127.0.0.4']);
+      expect(performance.now() - t0).toBeLessThan(700);
+      expect(slow.count).toBe(2); // sent again at 350 ms; the answer to the first came at 400
+      c.cancel();
+    } finally {
+      await slow.close();
+    }
+  });
+});
+
 describe('DnsListClient against a silent server', () => {
   let silent: SilentServer;
   beforeAll(async () => {
@@ -165,7 +210,8 @@ describe('DnsListClient against a silent server', () => {
     expect(err).toBeInstanceOf(RblError);
     expect((err as RblError).code).toBe('MEF_RBL_TIMEOUT');
     expect(took).toBeGreaterThanOrEqual(250);
-    expect(took).toBeLessThan(450);
+    // the bound proves the deadline (c-ares alone would wait seconds); slack for loaded CI machines
+    expect(took).toBeLessThan(800);
     expect(silent.received).toBeGreaterThan(0);
     c.cancel();
   });
@@ -176,7 +222,8 @@ describe('DnsListClient against a silent server', () => {
     const results = await Promise.allSettled(
       Array.from({ length: 10 }, (_, i) => c.lookupA(`${i}.0.0.127.zen.test`)),
     );
-    expect(performance.now() - t0).toBeLessThan(500);
+    // queued lookups waiting their turn would take 5 x 300 ms
+    expect(performance.now() - t0).toBeLessThan(900);
     expect(
       results.every((r) => r.status === 'rejected' && (r.reason as RblError).code === 'MEF_RBL_TIMEOUT'),
     ).toBe(true);
@@ -190,7 +237,7 @@ describe('DnsListClient against a silent server', () => {
     const c = new DnsListClient({ servers: [`127.0.0.1:${deadPort}`], timeout: 300 });
     const t0 = performance.now();
     const err = await c.lookupA('2.0.0.127.zen.test').catch((e: unknown) => e);
-    expect(performance.now() - t0).toBeLessThan(450);
+    expect(performance.now() - t0).toBeLessThan(800);
     expect(err).toBeInstanceOf(RblError);
     expect(['MEF_RBL_TIMEOUT', 'MEF_RBL_UNAVAILABLE']).toContain((err as RblError).code);
     c.cancel();

@@ -162,9 +162,9 @@ describe.skipIf(!port)('RblChecker against rbldnsd', () => {
   });
 
   it('gives the TXT lookup only what is left of the timeout: a slow list costs one timeout', async () => {
-    const slow = await countingProxy(port, { delay: 250 });
+    const slow = await countingProxy(port, { delay: 400 });
     try {
-      const client = new DnsListClient({ servers: [`127.0.0.1:${slow.port}`], timeout: 400 });
+      const client = new DnsListClient({ servers: [`127.0.0.1:${slow.port}`], timeout: 500, tries: 1 });
       const c = new RblChecker(client, [zen()]);
       const t0 = performance.now();
       const [o] = await c.check('client', '192.0.2.4');
@@ -172,7 +172,8 @@ describe.skipIf(!port)('RblChecker against rbldnsd', () => {
       expect(o?.status).toBe('listed');
       expect(o?.hits.map((h) => h.symbol)).toEqual(['RBL_ZEN_XBL']);
       expect(o?.txt).toBeUndefined();
-      expect(took).toBeLessThan(480);
+      // one timeout (500 ms); a full TXT wait would make it 800
+      expect(took).toBeLessThan(720);
       expect(slow.names).toEqual(['4.2.0.192.zen.test', '4.2.0.192.zen.test']); // A, then TXT
       client.cancel();
     } finally {

@@ -386,7 +386,7 @@ describe.skipIf(!port)('rbl() in the engine, against rbldnsd', () => {
       const took = performance.now() - t0;
       expectVerdict(v).toAccept().toHaveNoErrors();
       // 24 lookups at 150 ms each would take 3.6 s one after the other
-      expect(took).toBeLessThan(600);
+      expect(took).toBeLessThan(1500);
       await engine.stop();
     });
   });
@@ -418,7 +418,7 @@ describe.skipIf(!port)('rbl() in the engine, against rbldnsd', () => {
       expectVerdict(v).toAccept().toHaveSymbol('RBL_ERROR', 0).toHaveError('MEF_RBL_TIMEOUT');
       expect(v.errors.every((e) => e.kind === 'timeout' && e.policy === 'accept')).toBe(true);
       // four phases (connect, HELO, MAIL FROM, message), each bounded by 300 ms
-      expect(took).toBeLessThan(4 * 300 + 400);
+      expect(took).toBeLessThan(4 * 300 + 600);
     });
 
     it('applies a tempfail policy when configured', async () => {
@@ -440,7 +440,7 @@ describe.skipIf(!port)('rbl() in the engine, against rbldnsd', () => {
       );
       const t0 = performance.now();
       await engine.start();
-      expect(performance.now() - t0).toBeLessThan(600);
+      expect(performance.now() - t0).toBeLessThan(1000);
       const h = (await engine.health()).rbl;
       expect(h?.ok).toBe(false);
       expect(h?.detail).toMatch(/No DNS answer/);

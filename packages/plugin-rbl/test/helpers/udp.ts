@@ -54,10 +54,10 @@ function questionName(msg: Buffer): string {
   return labels.join('.').toLowerCase();
 }
 
-/** `delay` holds each answer back that many ms (a slow list). */
+/** `delay` holds each answer back that many ms (a slow list); `drop` loses the first N queries (UDP loss). */
 export function countingProxy(
   upstreamPort: number,
-  options: { delay?: number } = {},
+  options: { delay?: number; drop?: number } = {},
 ): Promise<CountingProxy> {
   return new Promise((resolve, reject) => {
     const front: Socket = createSocket('udp4');
@@ -66,6 +66,7 @@ export function countingProxy(
     let maxInFlight = 0;
     front.on('message', (msg, rinfo) => {
       names.push(questionName(msg));
+      if (names.length <= (options.drop ?? 0)) return;
       maxInFlight = Math.max(maxInFlight, upstreams.size + 1);
       // One upstream socket per query keeps the reply path simple.
       const up = createSocket('udp4');
