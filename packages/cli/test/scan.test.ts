@@ -120,7 +120,7 @@ describe('mef scan on the bundled samples', () => {
       'scan',
       '--json',
       '--config',
-      writeConfig(dir, { thresholds: { addHeader: 1, reject: 500 } }),
+      writeConfig(tempDir(), { thresholds: { addHeader: 1, reject: 500, greylist: null } }),
       dir,
     ]);
     expect(r.code).toBe(0);
@@ -378,5 +378,17 @@ describe('configuration', () => {
     const file = join(home, 'defaults.json');
     writeFileSync(file, r.stdout);
     expect((await mef(['config', 'check', file])).code).toBe(0);
+  });
+});
+
+describe('README', () => {
+  it('shows a config file example that `mef config check` accepts', async () => {
+    const readme = readFileSync(join(pkg, 'README.md'), 'utf8');
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(yaml).toBeDefined();
+    const file = writeConfig(tempDir(), yaml ?? '', 'readme.yaml');
+    const r = await mef(['config', 'check', file]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
   });
 });
