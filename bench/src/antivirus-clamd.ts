@@ -31,9 +31,15 @@ function say(block: string): void {
 }
 const MB = 1024 * 1024;
 
-/** One set of fresh files: 20 x 100 KB, 10 x 1 MB, 3 x 10 MB (about 42 MB). */
-async function freshFiles(dir: string, tag: string): Promise<{ files: string[]; bytes: number }> {
-  const sizes = [...Array(20).fill(100 * 1024), ...Array(10).fill(MB), ...Array(3).fill(10 * MB)] as number[];
+/** The files of one round, in groups: 20 x 100 KB, 10 x 1 MB, 3 x 10 MB (about 42 MB). */
+const GROUPS: readonly number[][] = [Array(20).fill(100 * 1024), Array(10).fill(MB), Array(3).fill(10 * MB)];
+
+/** Fresh random files (never seen by clamd's cache). */
+async function freshFiles(
+  dir: string,
+  tag: string,
+  sizes: readonly number[] = GROUPS.flat(),
+): Promise<{ files: string[]; bytes: number }> {
   const files: string[] = [];
   let bytes = 0;
   for (const [i, size] of sizes.entries()) {
@@ -209,22 +215,27 @@ async function main(): Promise<void> {
     const refMBs: number[] = [];
     const ratios: number[] = [];
     for (let r = 0; r < rounds; r++) {
-      const a = await freshFiles(dir, `r${r}a`);
-      const b = await freshFiles(dir, `r${r}b`);
-      // Alternate who goes first so neither always meets a warmer clamd.
-      let oursMs: number;
-      let refMs: number;
-      if (r % 2 === 0) {
-        oursMs = await ours(client, a.files);
-        refMs = await clamdscan(server.configFile, b.files);
-      } else {
-        refMs = await clamdscan(server.configFile, a.files);
-        oursMs = await ours(client, b.files);
+      // Each size group runs ours and clamdscan back to back (order alternating), so a change
+      // of load on the machine meets both clients alike.
+      let oursMs = 0;
+      let refMs = 0;
+      let bytes = 0;
+      for (const [g, sizes] of GROUPS.entries()) {
+        const a = await freshFiles(dir, `r${r}g${g}a`, sizes);
+        const b = await freshFiles(dir, `r${r}g${g}b`, sizes);
+        if ((r + g) % 2 === 0) {
+          oursMs += await ours(client, a.files);
+          refMs += await clamdscan(server.configFile, b.files);
+        } else {
+          refMs += await clamdscan(server.configFile, a.files);
+          oursMs += await ours(client, b.files);
+        }
+        bytes += a.bytes;
+        await Promise.all([...a.files, ...b.files].map((f) => rm(f)));
       }
-      oursMBs.push(a.bytes / MB / (oursMs / 1000));
-      refMBs.push(b.bytes / MB / (refMs / 1000));
+      oursMBs.push(bytes / MB / (oursMs / 1000));
+      refMBs.push(bytes / MB / (refMs / 1000));
       ratios.push(refMs / oursMs);
-      await Promise.all([...a.files, ...b.files].map((f) => rm(f)));
     }
     say(`### Scan throughput, 33 fresh files (about 42 MB) per client per round, ${rounds} rounds\n`);
     say(

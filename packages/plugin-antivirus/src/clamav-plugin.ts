@@ -236,36 +236,43 @@ export function clamav(options: ClamavOptions = {}): Plugin & { readonly client:
       let session: InstreamSession | undefined;
       let slot = false;
       let bytes = 0;
-      for await (const chunk of content as AsyncIterable<Buffer>) {
-        bytes += chunk.length;
-        if (bytes > maxSize) {
-          over = true;
-          session?.abort();
-          session = undefined;
-        }
-        if (over || failures.length > 0) {
-          if (session) {
-            session.abort();
+      try {
+        for await (const chunk of content as AsyncIterable<Buffer>) {
+          bytes += chunk.length;
+          if (bytes > maxSize) {
+            over = true;
+            session?.abort();
             session = undefined;
           }
-          continue; // keep draining: the pass must not stall on us
-        }
-        try {
-          if (!session) {
-            // Only part connections take a slot: the raw one is always open, so parts never
-            // wait for it (that would stall the pass that the raw stream needs to finish).
-            if (where !== 'message') {
-              await slots.take();
-              slot = true;
+          if (over || failures.length > 0) {
+            if (session) {
+              session.abort();
+              session = undefined;
             }
-            session = await client.instream(ctx.signal);
+            continue; // keep draining: the pass must not stall on us
           }
-          await session.write(chunk);
-        } catch (err) {
-          fail(err);
-          session?.abort();
-          session = undefined;
+          try {
+            if (!session) {
+              // Only part connections take a slot: the raw one is always open, so parts never
+              // wait for it (that would stall the pass that the raw stream needs to finish).
+              if (where !== 'message') {
+                await slots.take();
+                slot = true;
+              }
+              session = await client.instream(ctx.signal);
+            }
+            await session.write(chunk);
+          } catch (err) {
+            fail(err);
+            session?.abort();
+            session = undefined;
+          }
         }
+      } catch (err) {
+        // The view failed (an aborted source, a stage timeout): close our side too.
+        session?.abort();
+        if (slot) slots.give();
+        throw err;
       }
       if (!session) {
         if (slot) slots.give();
