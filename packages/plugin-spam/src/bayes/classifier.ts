@@ -99,7 +99,9 @@ export class BayesClassifier {
     if (totals.spam < this.minLearns || totals.ham < this.minLearns) return undefined;
     const distinct = [...new Set(tokens)];
     // The embedded store answers synchronously: skip a promise per message on the hot path.
-    const counts = this.store.countsSync ? this.store.countsSync(distinct) : await this.store.counts(distinct);
+    const counts = this.store.countsSync
+      ? this.store.countsSync(distinct)
+      : await this.store.counts(distinct);
     const n = distinct.length;
     const fs = new Float64Array(n);
     const devs = new Float64Array(n);

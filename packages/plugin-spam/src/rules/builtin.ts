@@ -271,7 +271,7 @@ export const builtinRules: readonly Rule[] = Object.freeze([
     name: 'HTML_HIDDEN_TEXT',
     score: 1.5,
     area: 'html',
-    description: 'HTML hides text (display:none, visibility:hidden, tiny fonts, white text on white)',
+    description: 'HTML hides text (display:none, visibility:hidden, zero-size fonts, white text on white)',
     test: (msg) => {
       if (!msg.html) return false;
       const m = HIDDEN_RE.exec(msg.html);

@@ -1,0 +1,36 @@
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { compareErrorDocs } from '@mef/core/testing';
+import { describe, expect, it } from 'vitest';
+import * as api from '../src/index.js';
+import { builtinRules, spamErrorCodes } from '../src/index.js';
+
+const readme = fileURLToPath(new URL('../README.md', import.meta.url));
+
+describe('README', () => {
+  it('lists every error code, and no code that does not exist', async () => {
+    expect(await compareErrorDocs(readme, 'Errors', spamErrorCodes)).toEqual({
+      undocumented: [],
+      unknown: [],
+    });
+  });
+
+  it('lists every built-in rule with its default score', async () => {
+    const full = await readFile(readme, 'utf8');
+    const text = full.slice(full.indexOf('Rules (group `spam`)'), full.indexOf('Other stages:'));
+    const rows = new Map(
+      [...text.matchAll(/^\| `([A-Z0-9_]+)` \| [a-z]+ \| ([\d.]+) \|/gm)].map(
+        (m) => [m[1], Number(m[2])] as const,
+      ),
+    );
+    expect(Object.fromEntries(rows)).toEqual(Object.fromEntries(builtinRules.map((r) => [r.name, r.score])));
+  });
+
+  it('names only exports that exist', async () => {
+    const text = await readFile(readme, 'utf8');
+    const section = text.slice(text.indexOf('## API'), text.indexOf('## Options'));
+    const named = [...section.matchAll(/^\| `([A-Za-z_]+)`/gm)].map((m) => m[1] as string);
+    expect(named.length).toBeGreaterThan(15);
+    for (const n of named) expect(api, n).toHaveProperty(n);
+  });
+});
