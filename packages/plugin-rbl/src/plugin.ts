@@ -27,7 +27,7 @@ export interface RblListing {
   readonly txt?: string;
 }
 
-/** What this plugin leaves in `ctx.state.rbl` (read it as `(ctx.state as RblStateHolder).rbl`). */
+/** What this plugin leaves in `ctx.state.rbl` for later stages. */
 export interface RblState {
   /** Every listing found so far in this connection and transaction. */
   readonly listings: RblListing[];
@@ -44,16 +44,12 @@ interface PendingReject {
   readonly reason: string;
 }
 
-/**
- * The transaction state as this plugin reads it. (Augmenting `TransactionState` with
- * `declare module '@mef/core'` fails with TS2300 while core's index re-exports it with
- * `export *`, so the state is read through this type instead.)
- */
-export interface RblStateHolder {
-  rbl?: RblState;
+declare module '@mef/core' {
+  interface TransactionState {
+    /** What `@mef/plugin-rbl` found so far in this connection and transaction. */
+    rbl?: RblState;
+  }
 }
-
-const rblState = (ctx: StageContext): RblStateHolder => ctx.state as RblStateHolder;
 
 /** Options of {@link rbl}. */
 export interface RblOptions extends Omit<DnsClientOptions, 'servers'> {
@@ -224,8 +220,7 @@ export function rbl(options: RblOptions): Plugin {
 
   /** The transaction's state; MAIL FROM forks the connection's so that transactions stay apart. */
   const stateOf = (ctx: StageContext, fork = false): RblState => {
-    const holder = rblState(ctx);
-    const cur = holder.rbl;
+    const cur = ctx.state.rbl;
     if (cur && !fork) return cur;
     const next: RblState = {
       listings: [...(cur?.listings ?? [])],
@@ -233,7 +228,7 @@ export function rbl(options: RblOptions): Plugin {
       recorded: new Set(cur?.recorded ?? []),
       ...(cur?.pendingRcpt ? { pendingRcpt: cur.pendingRcpt } : {}),
     };
-    holder.rbl = next;
+    ctx.state.rbl = next;
     return next;
   };
 
@@ -391,7 +386,7 @@ export function rbl(options: RblOptions): Plugin {
     },
 
     rcptTo(ctx: RcptContext) {
-      const state = rblState(ctx).rbl;
+      const state = ctx.state.rbl;
       if (state?.pendingRcpt && !state.allowlisted) ctx.findings.force('reject', state.pendingRcpt);
     },
 

@@ -129,6 +129,24 @@ describe.skipIf(!port)('rbl() in the engine, against rbldnsd', () => {
     await engine.stop();
   });
 
+  it('leaves its listings in ctx.state.rbl for later stages, typed', async () => {
+    const seen: string[] = [];
+    const reader: Plugin = {
+      name: 'reader',
+      priority: 200,
+      message(ctx) {
+        for (const l of ctx.state.rbl?.listings ?? [])
+          seen.push(`${l.check}:${l.target}:${l.symbols.join(',')}`);
+      },
+    };
+    await runPlugin([plugin({ lists: [zen(), dbl()] }), reader], buildMessage(), {
+      clientAddress: '192.0.2.5',
+      helo: 'badhelo.org',
+      mailFrom: 'a@clean.com',
+    });
+    expect(seen).toEqual(['client:192.0.2.5:RBL_ZEN_SBL,RBL_ZEN_XBL', 'helo:badhelo.org:DBL_SPAM']);
+  });
+
   it('keeps the transactions of one connection apart', async () => {
     const engine = createEngine().use(plugin({ lists: [dbl({ reject: 'rcpt' })] }));
     await engine.start();
