@@ -164,7 +164,9 @@ async function main(): Promise<void> {
       const split = mbps('mailsplit Splitter alone');
       const rows = variants.map(([name]) => [name, mbps(name).toFixed(0), (mbps(name) / base).toFixed(2)]);
       const label = `${(size / 1e6).toFixed(1)} MB message (${decoded / 1048576} MiB attachment, base64)`;
-      results.push(`### ${label}\n\nMedian of ${n} rounds.\n\n${table(['path', 'MB/s', 'ratio to Splitter + decoding'], rows)}`);
+      results.push(
+        `### ${label}\n\nMedian of ${n} rounds.\n\n${table(['path', 'MB/s', 'ratio to Splitter + decoding'], rows)}`,
+      );
       const partsRatio = mbps('engine, no-op stage asking for all parts') / base;
       const textRatio = mbps('engine, stage asking for headers and text only') / split;
       summary.push(

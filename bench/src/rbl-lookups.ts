@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createEngine, type Plugin } from '@mef/core';
 import { buildMessage } from '@mef/core/testing';
-import { DnsListClient, rbl, spamhausDbl, spamhausZen } from '../../packages/plugin-rbl/src/index.js';
+import { DnsListClient, rbl, spamhausDbl, spamhausZen } from '@mef/plugin-rbl';
 import { findRbldnsd, startRbldnsd } from '../../packages/plugin-rbl/test/helpers/rbldnsd.js';
 import { machineLine, median, table } from './machine.js';
 

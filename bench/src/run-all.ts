@@ -21,10 +21,14 @@ const scripts = readdirSync(here)
 let failed = 0;
 for (const s of scripts) {
   console.log(`\n=== ${s}`);
-  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--conditions=@mef/source', join(here, s)], {
-    stdio: 'inherit',
-    cwd: join(here, '..'),
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--expose-gc', '--import', 'tsx', '--conditions=@mef/source', join(here, s)],
+    {
+      stdio: 'inherit',
+      cwd: join(here, '..'),
+    },
+  );
   if (r.status !== 0) {
     failed++;
     console.error(`benchmark ${s} failed with status ${r.status}`);

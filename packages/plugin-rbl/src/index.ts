@@ -20,7 +20,7 @@ export {
   type RblProbe,
   type RblReplyTemplate,
 } from './lists.js';
-export { type RblListing, type RblOptions, type RblState, rbl } from './plugin.js';
+export { type PendingReject, type RblListing, type RblOptions, type RblState, rbl } from './plugin.js';
 export { dnswl, genericList, type PresetOptions, spamhausDbl, spamhausZen, surblMulti } from './presets.js';
 export {
   addressDomain,

@@ -39,7 +39,7 @@ export interface RblState {
   pendingRcpt?: PendingReject;
 }
 
-interface PendingReject {
+export interface PendingReject {
   readonly reply: { code: number; enhanced: string; text: string };
   readonly reason: string;
 }

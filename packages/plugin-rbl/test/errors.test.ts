@@ -23,3 +23,14 @@ describe('error codes', () => {
     expect([...named].sort()).toEqual(Object.keys(rblErrorCodes).sort());
   });
 });
+
+describe('docs/reference/errors.md', () => {
+  it('lists exactly the codes this package defines', async () => {
+    const { compareErrorDocs } = await import('@mef/core/testing');
+    const page = join(root, '..', '..', 'docs', 'reference', 'errors.md');
+    expect(await compareErrorDocs(page, '@mef/plugin-rbl', rblErrorCodes)).toEqual({
+      undocumented: [],
+      unknown: [],
+    });
+  });
+});
