@@ -1,16 +1,25 @@
 #!/usr/bin/env node
+import { isMainThread } from 'node:worker_threads';
 import { run } from './program.js';
+import { workerMain } from './workers.js';
 
-const code = await run(process.argv.slice(2), {
-  stdout: (s) => {
-    process.stdout.write(s);
-  },
-  stderr: (s) => {
-    process.stderr.write(s);
-  },
-  stdin: process.stdin,
-  isTTY: process.stderr.isTTY === true,
-  ...(process.stdout.columns ? { columns: process.stdout.columns } : {}),
-});
-// Let standard output drain (a pipe) before the exit code is set.
-process.exitCode = code;
+if (isMainThread) {
+  run(process.argv.slice(2), {
+    stdout: (s) => {
+      process.stdout.write(s);
+    },
+    stderr: (s) => {
+      process.stderr.write(s);
+    },
+    stdin: process.stdin,
+    isTTY: process.stderr.isTTY === true,
+    ...(process.stdout.columns ? { columns: process.stdout.columns } : {}),
+    // `--workers` starts this same file as each worker thread.
+    workerScript: new URL(import.meta.url),
+  }).then((code) => {
+    // Let standard output drain (a pipe) before the exit code is set.
+    process.exitCode = code;
+  });
+} else {
+  void workerMain();
+}

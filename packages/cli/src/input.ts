@@ -5,7 +5,13 @@ import { MboxSplitter, startsWithFrom } from './mbox.js';
 
 /** One message to scan, or a path that gave none. */
 export type InputItem =
-  | { readonly source: string; readonly stream: AsyncIterable<Buffer>; readonly error?: undefined }
+  | {
+      readonly source: string;
+      readonly stream: AsyncIterable<Buffer>;
+      readonly error?: undefined;
+      /** Set when the message is a whole file: another thread may open it by this path. */
+      readonly path?: string;
+    }
   | { readonly source: string; readonly error: string; readonly stream?: undefined };
 
 /** Where `-` reads from (tests and embedding may pass another stream). */
@@ -118,6 +124,7 @@ async function* fromStream(
   source: string,
   input: AsyncIterable<Buffer | string>,
   close: () => Promise<void>,
+  path?: string,
 ): AsyncGenerator<InputItem> {
   let closed = false;
   let handedOff = false;
@@ -132,7 +139,15 @@ async function* fromStream(
     if (kind === 'message') {
       // The reader closes the file when it is done (or destroys the stream unread).
       handedOff = true;
-      yield { source, stream: Readable.from(closeAtEnd(stream, close), { objectMode: false }) };
+      let once: Promise<void> | undefined;
+      const closeOnce = () => {
+        once ??= close();
+        return once;
+      };
+      const readable = Readable.from(closeAtEnd(stream, closeOnce), { objectMode: false });
+      // Destroyed before its first read, the generator never runs its `finally`: close here too.
+      readable.once('close', () => void closeOnce());
+      yield path === undefined ? { source, stream: readable } : { source, stream: readable, path };
       return;
     }
     if (kind !== 'mbox') {
@@ -182,10 +197,15 @@ async function* fromFile(path: string): AsyncGenerator<InputItem> {
     return;
   }
   const stream = handle.createReadStream({ autoClose: false, highWaterMark: 64 * 1024 });
-  yield* fromStream(path, stream, async () => {
-    stream.destroy();
-    await handle.close().catch(() => {});
-  });
+  yield* fromStream(
+    path,
+    stream,
+    async () => {
+      stream.destroy();
+      await handle.close().catch(() => {});
+    },
+    path,
+  );
 }
 
 /**

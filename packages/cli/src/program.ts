@@ -16,6 +16,7 @@ import { runScan } from './scan.js';
 import { buildEngine, parseListArg, resolveConfig } from './setup.js';
 import { runTrain } from './train.js';
 import { cliVersion } from './version.js';
+import { WorkerPool } from './workers.js';
 
 /** Where the program reads and writes: the real process, or a test's buffers. */
 export interface Io {
@@ -25,6 +26,8 @@ export interface Io {
   readonly env?: NodeJS.ProcessEnv;
   readonly isTTY?: boolean;
   readonly columns?: number;
+  /** The script a worker thread runs (the binary itself); `--workers` needs it. */
+  readonly workerScript?: URL;
 }
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
@@ -78,6 +81,7 @@ interface ScanFlags {
   attachments?: boolean;
   config?: string;
   concurrency?: number;
+  workers?: number;
   timeout?: number;
   monitor?: boolean;
 }
@@ -212,6 +216,11 @@ export function createProgram(io: Io, exit: (code: number) => void): Command {
     .option('--no-attachments', 'do not apply the banned-attachment policy')
     .option('--config <file>', 'YAML or JSON configuration (options given here override it)')
     .option('--concurrency <n>', 'messages scanned at once (default 8)', positiveInt)
+    .option(
+      '--workers <n>',
+      'scan in this many threads, for CPU-bound runs on several cores (default 1)',
+      positiveInt,
+    )
     .option('--timeout <ms>', 'per-stage timeout in ms (default 30000)', positiveInt)
     .option('--monitor', 'monitor mode: tag, never reject')
     .addHelpText(
@@ -229,9 +238,17 @@ Examples:
     .action(async (paths: string[], flags: ScanFlags) => {
       const config = resolveConfig(await configFrom(flags), {}, env);
       const built = buildEngine(config);
+      const workers = flags.workers ?? 1;
+      let pool: WorkerPool | undefined;
       try {
-        await built.engine.start();
+        if (workers > 1) {
+          if (!io.workerScript) throw new ConfigError('--workers: this build cannot start worker threads');
+          pool = await WorkerPool.start(io.workerScript, config, workers);
+        } else {
+          await built.engine.start();
+        }
       } catch (err) {
+        if (err instanceof ConfigError) throw err;
         throw new ConfigError(`could not start: ${(err as Error).message}`);
       }
       try {
@@ -247,10 +264,11 @@ Examples:
             stderr: io.stderr,
             ...(io.stdin ? { stdin: io.stdin } : {}),
             ...(io.columns ? { width: io.columns } : {}),
+            ...(pool ? { pool } : {}),
           }),
         );
       } finally {
-        await built.engine.stop();
+        await (pool ? pool.stop() : built.engine.stop());
       }
     });
 

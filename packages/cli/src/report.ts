@@ -61,12 +61,7 @@ function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
 }
 
-function fit(s: string, n: number): string {
-  if (s.length <= n) return s;
-  return `...${s.slice(s.length - n + 3)}`;
-}
-
-/** The table: one line per message. */
+/** The table: one line per message. A long source is printed whole (it pushes its line right). */
 export class TablePrinter {
   private readonly sourceWidth: number;
   constructor(
@@ -90,7 +85,7 @@ export class TablePrinter {
     const shown = symbols.slice(0, 4).join(' ') + (symbols.length > 4 ? ` +${symbols.length - 4}` : '');
     const err = r.errors.length ? `  ! ${r.errors.map((e) => `${e.stage}: ${e.code}`).join(', ')}` : '';
     this.write(
-      `${pad(fit(r.source, this.sourceWidth), this.sourceWidth)}  ${pad(r.disposition, 11)}  ${pad(r.score.toFixed(2), 7)}  ${pad(r.spam ? 'yes' : 'no', 4)}  ${shown}${err}\n`,
+      `${pad(r.source, this.sourceWidth)}  ${pad(r.disposition, 11)}  ${pad(r.score.toFixed(2), 7)}  ${pad(r.spam ? 'yes' : 'no', 4)}  ${shown}${err}\n`,
     );
   }
 }

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import type { Engine, ScanEnvelope } from '@mef/core';
 import { type InputItem, inputs } from './input.js';
 import { isUnscanned, type ScanResult, Summary, TablePrinter, toResult } from './report.js';
+import type { WorkerPool } from './workers.js';
 
 /**
  * Runs `worker` over `items` with at most `concurrency` at once, and hands the results to
@@ -79,6 +80,8 @@ export interface ScanRunOptions {
   readonly stderr: (s: string) => void;
   readonly stdin?: Readable;
   readonly width?: number;
+  /** Scan in these worker threads instead of with `engine` in this one. */
+  readonly pool?: WorkerPool;
 }
 
 /** Scans every message and prints the results; resolves with the exit code (0 or 1). */
@@ -98,6 +101,7 @@ export async function runScan(o: ScanRunOptions): Promise<number> {
       if (item.error !== undefined) return { source: item.source, error: item.error };
       const start = performance.now();
       try {
+        if (o.pool) return { result: await o.pool.scan(item) };
         const verdict = await o.engine.scan(item.stream as Readable, o.envelope);
         return { result: toResult(item.source, verdict, performance.now() - start) };
       } catch (err) {

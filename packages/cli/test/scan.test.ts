@@ -392,3 +392,41 @@ describe('README', () => {
     expect(r.code).toBe(0);
   });
 });
+
+describe('--workers', () => {
+  it('gives the same results in worker threads as in one thread: files, a large mbox message and stdin', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'a.eml'), message('a', 'plain'));
+    writeFileSync(join(dir, 'b.eml'), message('b', GTUBE));
+    const big = `${'x'.repeat(70)}\n`.repeat(80_000);
+    writeFileSync(
+      join(dir, 'c.mbox'),
+      `From a Thu Nov 26 10:00:00 2026\n${message('big', big)}\nFrom b Thu Nov 26 10:00:00 2026\n${message('small', GTUBE)}`,
+    );
+    writeFileSync(join(dir, 'd.bin'), Buffer.from([0, 1, 2, 3]));
+    const args = ['scan', '--json', dir, 'samples', '-'];
+    const stdin = message('piped', 'from a pipe');
+    const one = await mef(args, { stdin });
+    const two = await mef([...args.slice(0, 2), '--workers', '2', ...args.slice(2)], { stdin });
+    expect(two.code).toBe(one.code);
+    expect(two.code).toBe(1); // d.bin is no message
+    const strip = (out: string) => jsonLines(out).map(({ ms: _ms, ...rest }) => rest);
+    expect(strip(two.stdout)).toEqual(strip(one.stdout));
+    expect(strip(two.stdout).map((o) => o.source)).toEqual([
+      join(dir, 'a.eml'),
+      join(dir, 'b.eml'),
+      `${join(dir, 'c.mbox')}#1`,
+      `${join(dir, 'c.mbox')}#2`,
+      'samples/01-ham.eml',
+      'samples/02-gtube.eml',
+      'samples/03-double-extension.eml',
+      '-',
+    ]);
+    expect(two.stderr).toContain('d.bin: binary data');
+  });
+
+  it('exits 2 when the workers cannot set up (a missing Bayes model is caught before they start)', async () => {
+    const r = await mef(['scan', '--workers', '2', '--bayes', join(tempDir(), 'none.json'), 'samples']);
+    expect(r.code).toBe(2);
+  });
+});
