@@ -7,8 +7,8 @@ export {
 } from './bayes/classifier.js';
 export { MemoryStore } from './bayes/memory-store.js';
 export { type RedisClientLike, RedisStore, type RedisStoreOptions } from './bayes/redis-store.js';
-export type { BayesStore, Label, LearnOutcome, StoreTotals, TokenCounts } from './bayes/store.js';
-export { type TokenizerOptions, tokenize } from './bayes/tokenizer.js';
+export type { BayesStore, Label, LearnOutcome, StoreTotals, Token, TokenCounts } from './bayes/store.js';
+export { type TokenizerOptions, tokenId, tokenIds, tokenize } from './bayes/tokenizer.js';
 export { type TrainingItem, type TrainingProgress, type TrainOptions, train } from './bayes/trainer.js';
 export {
   parseRspamdReply,

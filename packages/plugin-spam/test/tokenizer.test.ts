@@ -57,3 +57,21 @@ describe('tokenize', () => {
     expect(t.filter((x) => x === 'word').length).toBe(9);
   });
 });
+
+describe('tokenIds', () => {
+  it('gives one id per token, in the same order, equal to tokenId for non-pair tokens', async () => {
+    const { tokenId, tokenIds } = await import('../src/bayes/tokenizer.js');
+    const f = features(goodHeaders, { text: 'Cheap watches today, cheap watches' });
+    const strings = tokenize(f);
+    const ids = tokenIds(f);
+    expect(ids.length).toBe(strings.length);
+    strings.forEach((s, i) => {
+      if (!s.includes('~')) expect(ids[i]).toBe(tokenId(s));
+    });
+    // The same pair gets the same id wherever it occurs; different pairs differ.
+    const pairAt = (a: string, b: string) => ids[strings.indexOf(`${a}~1~${b}`)];
+    expect(pairAt('cheap', 'watches')).toBe(ids[strings.lastIndexOf('cheap~1~watches')]);
+    expect(pairAt('cheap', 'watches')).not.toBe(pairAt('watches', 'today'));
+    expect(new Set(ids.filter((x) => Number.isSafeInteger(x))).size).toBe(new Set(strings).size);
+  });
+});

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { BayesStore, Label, LearnOutcome } from './store.js';
+import type { BayesStore, Label, LearnOutcome, Token } from './store.js';
 
 /** Options of the Robinson-Fisher (chi-square) combiner. */
 export interface ClassifierOptions {
@@ -30,7 +30,7 @@ export interface Classification {
   /** Distinct tokens combined. */
   readonly used: number;
   /** The most telling tokens with their probability, for reports. */
-  readonly top: readonly { readonly token: string; readonly p: number }[];
+  readonly top: readonly { readonly token: Token; readonly p: number }[];
 }
 
 /** Upper tail of the chi-square distribution with `v` (even) degrees of freedom. */
@@ -46,9 +46,13 @@ export function chi2Q(x2: number, v: number): number {
 }
 
 /** The digest under which a message is learned: distinct tokens, sorted, hashed. */
-export function messageDigest(tokens: readonly string[]): string {
+export function messageDigest(tokens: readonly Token[]): string {
   const h = createHash('sha256');
-  for (const t of [...new Set(tokens)].sort()) h.update(t).update('\0');
+  const distinct = [...new Set(tokens)];
+  const nums = (distinct.filter((t) => typeof t === 'number') as number[]).sort((a, b) => a - b);
+  const strs = (distinct.filter((t) => typeof t === 'string') as string[]).sort();
+  for (const t of nums) h.update(String(t)).update('\0');
+  for (const t of strs) h.update(t).update('\0');
   return h.digest('hex').slice(0, 32);
 }
 
@@ -76,13 +80,13 @@ export class BayesClassifier {
   }
 
   /** Learns one tokenized message; the same message learned twice counts once. */
-  learn(tokens: readonly string[], label: Label): Promise<LearnOutcome> {
+  learn(tokens: readonly Token[], label: Label): Promise<LearnOutcome> {
     const distinct = [...new Set(tokens)];
     return this.store.learn(messageDigest(distinct), distinct, label);
   }
 
   /** Forgets one tokenized message learned before. */
-  forget(tokens: readonly string[]): Promise<boolean> {
+  forget(tokens: readonly Token[]): Promise<boolean> {
     const distinct = [...new Set(tokens)];
     return this.store.forget(messageDigest(distinct), distinct);
   }
@@ -94,27 +98,36 @@ export class BayesClassifier {
   }
 
   /** Classifies a tokenized message; `undefined` while too few messages were learned. */
-  async classify(tokens: readonly string[]): Promise<Classification | undefined> {
+  async classify(tokens: readonly Token[]): Promise<Classification | undefined> {
     const totals = await this.store.totals();
     if (totals.spam < this.minLearns || totals.ham < this.minLearns) return undefined;
     const distinct = [...new Set(tokens)];
-    // The embedded store answers synchronously: skip a promise per message on the hot path.
-    const counts = this.store.countsSync
-      ? this.store.countsSync(distinct)
-      : await this.store.counts(distinct);
     const n = distinct.length;
+    const spamCounts = new Float64Array(n);
+    const hamCounts = new Float64Array(n);
+    // The embedded store answers synchronously into arrays: no promise, no object per token.
+    if (this.store.countsInto) this.store.countsInto(distinct, spamCounts, hamCounts);
+    else {
+      const counts = await this.store.counts(distinct);
+      for (let i = 0; i < n; i++) {
+        spamCounts[i] = counts[i]?.spam ?? 0;
+        hamCounts[i] = counts[i]?.ham ?? 0;
+      }
+    }
     const fs = new Float64Array(n);
     const devs = new Float64Array(n);
     const picked: number[] = [];
+    const s = this.s;
+    const sx = this.s * this.x;
     for (let i = 0; i < n; i++) {
-      const c = counts[i];
-      if (!c) continue;
-      const total = c.spam + c.ham;
+      const cs = spamCounts[i] as number;
+      const ch = hamCounts[i] as number;
+      const total = cs + ch;
       if (total === 0) continue;
-      const sr = c.spam / totals.spam;
-      const hr = c.ham / totals.ham;
+      const sr = cs / totals.spam;
+      const hr = ch / totals.ham;
       const p = sr / (sr + hr);
-      const f = (this.s * this.x + total * p) / (this.s + total);
+      const f = (sx + total * p) / (s + total);
       const dev = Math.abs(f - 0.5);
       if (dev >= this.minDev) {
         fs[i] = f;
@@ -152,7 +165,7 @@ export class BayesClassifier {
       spamness,
       hamness,
       used: used.length,
-      top: used.slice(0, 10).map((i) => ({ token: distinct[i] as string, p: fs[i] as number })),
+      top: used.slice(0, 10).map((i) => ({ token: distinct[i] as Token, p: fs[i] as number })),
     };
   }
 }

@@ -1,16 +1,17 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { SpamError } from '../errors.js';
-import type { BayesStore, Label, LearnOutcome, StoreTotals, TokenCounts } from './store.js';
+import { IdTable } from './id-table.js';
+import type { BayesStore, Label, LearnOutcome, StoreTotals, Token, TokenCounts } from './store.js';
 
-const FORMAT = 'mef-bayes/1';
+const FORMAT = 'mef-bayes/2';
 
 interface FileShape {
   format: string;
   totals: { spam: number; ham: number };
   /** digest -> 's' | 'h' */
   seen: Record<string, 's' | 'h'>;
-  /** token -> [spam, ham] */
-  tokens: Record<string, [number, number]>;
+  /** [token, spam, ham]: token ids stay numbers, readable tokens strings */
+  tokens: [Token, number, number][];
 }
 
 /**
@@ -18,6 +19,8 @@ interface FileShape {
  * writes a temporary file and renames it, so a reader never sees half a model.
  */
 export class MemoryStore implements BayesStore {
+  /** Token ids (numbers) in a flat table; readable string tokens in a Map. */
+  private readonly ids = new IdTable();
   private readonly tokenMap = new Map<string, [number, number]>();
   private readonly seen = new Map<string, Label>();
   private spamTotal = 0;
@@ -25,26 +28,36 @@ export class MemoryStore implements BayesStore {
 
   /** Number of distinct tokens held. */
   get size(): number {
-    return this.tokenMap.size;
+    return this.tokenMap.size + this.ids.live;
   }
 
-  async counts(tokens: readonly string[]): Promise<TokenCounts[]> {
+  async counts(tokens: readonly Token[]): Promise<TokenCounts[]> {
     return this.countsSync(tokens);
   }
 
   /** The synchronous form of `counts`, for hot paths and tests. */
-  countsSync(tokens: readonly string[]): TokenCounts[] {
+  countsSync(tokens: readonly Token[]): TokenCounts[] {
     return tokens.map((t) => {
-      const c = this.tokenMap.get(t);
+      const c = typeof t === 'number' ? this.ids.lookup(t) : this.tokenMap.get(t);
       return c ? { spam: c[0], ham: c[1] } : { spam: 0, ham: 0 };
     });
+  }
+
+  /** Counts into two arrays (no object per token): the classifier's hot path. */
+  countsInto(tokens: readonly Token[], spam: Float64Array, ham: Float64Array): void {
+    for (let i = 0; i < tokens.length; i++) {
+      const t = tokens[i] as Token;
+      const c = typeof t === 'number' ? this.ids.lookup(t) : this.tokenMap.get(t);
+      spam[i] = c ? c[0] : 0;
+      ham[i] = c ? c[1] : 0;
+    }
   }
 
   async totals(): Promise<StoreTotals> {
     return { spam: this.spamTotal, ham: this.hamTotal };
   }
 
-  async learn(digest: string, tokens: readonly string[], label: Label): Promise<LearnOutcome> {
+  async learn(digest: string, tokens: readonly Token[], label: Label): Promise<LearnOutcome> {
     const before = this.seen.get(digest);
     if (before === label) return 'duplicate';
     if (before !== undefined) this.apply(tokens, before, -1);
@@ -53,7 +66,7 @@ export class MemoryStore implements BayesStore {
     return before === undefined ? 'learned' : 'relearned';
   }
 
-  async forget(digest: string, tokens: readonly string[]): Promise<boolean> {
+  async forget(digest: string, tokens: readonly Token[]): Promise<boolean> {
     const before = this.seen.get(digest);
     if (before === undefined) return false;
     this.apply(tokens, before, -1);
@@ -61,9 +74,13 @@ export class MemoryStore implements BayesStore {
     return true;
   }
 
-  private apply(tokens: readonly string[], label: Label, delta: 1 | -1): void {
+  private apply(tokens: readonly Token[], label: Label, delta: 1 | -1): void {
     const i = label === 'spam' ? 0 : 1;
     for (const t of new Set(tokens)) {
+      if (typeof t === 'number') {
+        this.ids.add(t, label === 'spam', delta);
+        continue;
+      }
       let c = this.tokenMap.get(t);
       if (!c) {
         if (delta < 0) continue;
@@ -83,7 +100,10 @@ export class MemoryStore implements BayesStore {
       format: FORMAT,
       totals: { spam: this.spamTotal, ham: this.hamTotal },
       seen: Object.fromEntries([...this.seen].map(([d, l]) => [d, l === 'spam' ? 's' : 'h'])),
-      tokens: Object.fromEntries(this.tokenMap),
+      tokens: [
+        ...this.ids.entries(),
+        ...[...this.tokenMap].map(([t, c]): [Token, number, number] => [t, c[0], c[1]]),
+      ],
     };
     const tmp = `${path}.${process.pid}.tmp`;
     await writeFile(tmp, JSON.stringify(data));
@@ -115,7 +135,12 @@ export class MemoryStore implements BayesStore {
     store.spamTotal = data.totals.spam;
     store.hamTotal = data.totals.ham;
     for (const [d, l] of Object.entries(data.seen)) store.seen.set(d, l === 's' ? 'spam' : 'ham');
-    for (const [t, c] of Object.entries(data.tokens)) store.tokenMap.set(t, [c[0], c[1]]);
+    for (const [t, sp, h] of data.tokens) {
+      if (typeof t === 'number') {
+        store.ids.add(t, true, sp);
+        store.ids.add(t, false, h);
+      } else store.tokenMap.set(t, [sp, h]);
+    }
     return store;
   }
 }

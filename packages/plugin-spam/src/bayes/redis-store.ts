@@ -1,5 +1,5 @@
 import { SpamError } from '../errors.js';
-import type { BayesStore, Label, LearnOutcome, StoreTotals, TokenCounts } from './store.js';
+import type { BayesStore, Label, LearnOutcome, StoreTotals, Token, TokenCounts } from './store.js';
 
 /**
  * The part of an ioredis client this store uses. Any ioredis 5 `Redis` or `Cluster` fits
@@ -111,11 +111,11 @@ export class RedisStore implements BayesStore {
     });
   }
 
-  async counts(tokens: readonly string[]): Promise<TokenCounts[]> {
+  async counts(tokens: readonly Token[]): Promise<TokenCounts[]> {
     const r = await this.redis();
     const out: TokenCounts[] = [];
     for (let i = 0; i < tokens.length; i += this.batch) {
-      const slice = tokens.slice(i, i + this.batch) as string[];
+      const slice = tokens.slice(i, i + this.batch).map(String);
       const [s, h] = await this.wrap(
         'read',
         Promise.all([r.hmget(this.keys[1], ...slice), r.hmget(this.keys[2], ...slice)]),
@@ -131,16 +131,16 @@ export class RedisStore implements BayesStore {
     return { spam: Number(spam ?? 0), ham: Number(ham ?? 0) };
   }
 
-  async learn(digest: string, tokens: readonly string[], label: Label): Promise<LearnOutcome> {
+  async learn(digest: string, tokens: readonly Token[], label: Label): Promise<LearnOutcome> {
     const r = await this.redis();
-    const distinct = [...new Set(tokens)];
+    const distinct = [...new Set(tokens)].map(String);
     const out = await this.wrap('learn', r.eval(LEARN, 4, ...this.keys, label, digest, ...distinct));
     return String(out) as LearnOutcome;
   }
 
-  async forget(digest: string, tokens: readonly string[]): Promise<boolean> {
+  async forget(digest: string, tokens: readonly Token[]): Promise<boolean> {
     const r = await this.redis();
-    const distinct = [...new Set(tokens)];
+    const distinct = [...new Set(tokens)].map(String);
     const out = await this.wrap('forget', r.eval(FORGET, 4, ...this.keys, digest, ...distinct));
     return Number(out) === 1;
   }

@@ -1,3 +1,6 @@
+/** A token: its readable string, or its 52-bit id (what the plugin uses, see `tokenIds`). */
+export type Token = string | number;
+
 /** Which class a message is learned as. */
 export type Label = 'spam' | 'ham';
 
@@ -24,14 +27,16 @@ export interface StoreTotals {
  */
 export interface BayesStore {
   /** Counts for each token, in the order asked (zero counts for unknown tokens). */
-  counts(tokens: readonly string[]): Promise<TokenCounts[]>;
+  counts(tokens: readonly Token[]): Promise<TokenCounts[]>;
   /** A synchronous `counts`, for stores that hold the model in memory. */
-  countsSync?(tokens: readonly string[]): TokenCounts[];
+  countsSync?(tokens: readonly Token[]): TokenCounts[];
+  /** Counts written into two arrays, for stores in memory (no object per token). */
+  countsInto?(tokens: readonly Token[], spam: Float64Array, ham: Float64Array): void;
   totals(): Promise<StoreTotals>;
   /** Learns a message's distinct tokens under its digest. */
-  learn(digest: string, tokens: readonly string[], label: Label): Promise<LearnOutcome>;
+  learn(digest: string, tokens: readonly Token[], label: Label): Promise<LearnOutcome>;
   /** Forgets a learned message; false when the digest is unknown. */
-  forget(digest: string, tokens: readonly string[]): Promise<boolean>;
+  forget(digest: string, tokens: readonly Token[]): Promise<boolean>;
   /** Releases connections or files. */
   close?(): Promise<void>;
 }

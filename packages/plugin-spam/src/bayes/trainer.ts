@@ -1,7 +1,7 @@
 import type { MessageFeatures } from '../features.js';
 import type { BayesClassifier } from './classifier.js';
 import type { Label } from './store.js';
-import { type TokenizerOptions, tokenize } from './tokenizer.js';
+import { type TokenizerOptions, tokenIds } from './tokenizer.js';
 
 /** One labelled message to learn: its features (from the core's views) or raw bytes with an extractor. */
 export interface TrainingItem<M = MessageFeatures> {
@@ -62,7 +62,7 @@ export async function train<M = MessageFeatures>(
       options.onProgress?.(snapshot());
       continue;
     }
-    const outcome = await classifier.learn(tokenize(features, options.tokenizer), item.label);
+    const outcome = await classifier.learn(tokenIds(features, options.tokenizer), item.label);
     if (outcome === 'learned') learned++;
     else if (outcome === 'duplicate') duplicates++;
     else relearned++;

@@ -2,7 +2,7 @@ import { definePlugin, type ErrorPolicy, invalidOption, type Plugin } from '@mef
 import { BayesClassifier, type Classification, type ClassifierOptions } from '../bayes/classifier.js';
 import { MemoryStore } from '../bayes/memory-store.js';
 import type { BayesStore } from '../bayes/store.js';
-import { type TokenizerOptions, tokenize } from '../bayes/tokenizer.js';
+import { type TokenizerOptions, tokenIds } from '../bayes/tokenizer.js';
 import { type TrainingItem, type TrainingProgress, type TrainOptions, train } from '../bayes/trainer.js';
 import { collectFeatures } from '../collect.js';
 import { SpamError } from '../errors.js';
@@ -101,7 +101,7 @@ export function bayes(options: BayesOptions = {}): BayesPlugin {
 
   const check = async (features: MessageFeatures) => {
     await ensureLoaded();
-    const result = await classifier.classify(tokenize(features, options.tokenizer));
+    const result = await classifier.classify(tokenIds(features, options.tokenizer));
     return { result, symbol: result ? bayesSymbol(result.probability, grading) : undefined };
   };
 
