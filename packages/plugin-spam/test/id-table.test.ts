@@ -5,7 +5,7 @@ describe('IdTable', () => {
   it('counts by 52-bit id through growth, never below zero, and lists live entries', () => {
     const t = new IdTable(16);
     const ids = Array.from({ length: 5000 }, (_, i) => (i * 2654435761) % 2 ** 52);
-    ids.push(0, 2 ** 52 - 1);
+    ids.push(2 ** 52 - 1); // ids[0] is 0, the lowest id
     for (const id of ids) t.add(id, true, 1);
     for (const id of ids.slice(0, 100)) t.add(id, false, 2);
     expect(t.live).toBe(ids.length);
