@@ -154,6 +154,29 @@ describe('ClamdClient against fake servers', () => {
     expect(v.symbols.map((s) => s.name)).toContain('CLAMAV_FAIL');
   });
 
+  it('the engine stage timeout bounds a hang even when the clamd timeout is longer', async () => {
+    fake = await fakeClamd(() => {});
+    const engine = createEngine().use(
+      clamav({ hosts: [`127.0.0.1:${fake.port}`], timeout: 60_000, stageTimeout: 300, scannedHeader: 'x' }),
+    );
+    const t0 = Date.now();
+    const v = await engine.scan(mail(), { mailFrom: 'a@example.test', recipients: ['b@example.test'] });
+    await engine.stop();
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(v.disposition).toBe('tempfail');
+    expect(v.errors[0]).toMatchObject({ stage: 'clamav', code: 'MEF_CORE_TIMEOUT' });
+  });
+
+  it('health() reports a clamd that answers and one that does not', async () => {
+    const down = clamav({ hosts: ['127.0.0.1:1'] });
+    expect(await down.health?.()).toMatchObject({ ok: false });
+    if (port > 0)
+      expect(await clamav({ hosts: [`127.0.0.1:${port}`] }).health?.()).toEqual({
+        ok: true,
+        detail: 'clamd answered PONG',
+      });
+  });
+
   it('a hanging clamd gives a timeout error and the onError policy, not a hung session', async () => {
     fake = await fakeClamd(() => {});
     const engine = createEngine().use(
