@@ -58,6 +58,12 @@ export interface ClamavOptions {
   action?: DetectionAction;
   /** What a heuristic detection does. Default `tag` (symbol CLAMAV_HEURISTIC with its score). */
   heuristicAction?: DetectionAction;
+  /**
+   * Actions per heuristic, by name prefix, over `heuristicAction`: for example
+   * `{ 'Heuristics.OLE2.ContainsMacros': 'quarantine', 'Heuristics.Limits.Exceeded': 'tag' }`.
+   * The longest matching prefix wins; with several detections the most severe action applies.
+   */
+  heuristicActions?: Readonly<Record<string, DetectionAction>>;
   /** Symbol scores, over the defaults of {@link clamavSymbols}. */
   scores?: Partial<Record<ClamavSymbol, number>>;
   /** Add `X-Virus-Scanned` and `X-Virus-Status` headers to mail that is handed on. Default true. */
@@ -157,6 +163,18 @@ export function clamav(options: ClamavOptions = {}): Plugin & { readonly client:
   const oversize = checkEnum('oversize', options.oversize, ['skip', 'tempfail', 'reject'] as const, 'skip');
   const action = checkEnum('action', options.action, ACTIONS, 'reject');
   const heuristicAction = checkEnum('heuristicAction', options.heuristicAction, ACTIONS, 'tag');
+  const heuristicActions: [string, DetectionAction][] = [];
+  if (options.heuristicActions !== undefined) {
+    if (typeof options.heuristicActions !== 'object' || options.heuristicActions === null) {
+      throw invalidOption('heuristicActions', options.heuristicActions, 'an object of name prefix to action');
+    }
+    for (const [prefix, a] of Object.entries(options.heuristicActions)) {
+      heuristicActions.push([prefix, checkEnum(`heuristicActions.${prefix}`, a, ACTIONS, 'tag')]);
+    }
+    heuristicActions.sort((x, y) => y[0].length - x[0].length);
+  }
+  const actionFor = (name: string): DetectionAction =>
+    heuristicActions.find(([prefix]) => name.startsWith(prefix))?.[1] ?? heuristicAction;
   const scores = checkScores('scores', options.scores, clamavSymbols);
   const headers = checkBoolean('headers', options.headers, true);
   const skipAuthenticated = checkBoolean('skipAuthenticated', options.skipAuthenticated, false);
@@ -365,12 +383,10 @@ export function clamav(options: ClamavOptions = {}): Plugin & { readonly client:
         description: 'clamd heuristic detection',
       });
       if (viruses.length === 0) {
-        apply(
-          ctx,
-          heuristicAction,
-          `Suspicious content: ${names.join(', ')}`,
-          `Suspicious (${names.join(', ')})`,
-        );
+        const order: DetectionAction[] = ['reject', 'quarantine', 'tag'];
+        const what =
+          names.map(actionFor).sort((a, b) => order.indexOf(a) - order.indexOf(b))[0] ?? heuristicAction;
+        apply(ctx, what, `Suspicious content: ${names.join(', ')}`, `Suspicious (${names.join(', ')})`);
       }
     }
     if (over) {

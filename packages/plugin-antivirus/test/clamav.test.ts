@@ -176,6 +176,16 @@ describe.runIf(port > 0)('clamav against a real clamd', () => {
     const r = await scanWith({ ...tcp(), heuristicAction: 'reject' }, eml);
     expect(r.disposition).toBe('reject');
     expect(r.reply?.lines.join(' ')).toMatch(/Heuristics\.Encrypted/);
+    const q = await scanWith(
+      { ...tcp(), heuristicActions: { 'Heuristics.Encrypted': 'quarantine', Heuristics: 'reject' } },
+      eml,
+    );
+    expect(q.disposition).toBe('quarantine');
+    const t = await scanWith(
+      { ...tcp(), heuristicAction: 'reject', heuristicActions: { 'Heuristics.Encrypted.Zip': 'tag' } },
+      eml,
+    );
+    expect(t.disposition).toBe('accept');
   });
 
   it('skips authenticated or outbound mail only when configured', async () => {
