@@ -57,6 +57,42 @@ export function messageDigest(tokens: readonly Token[]): string {
 }
 
 /**
+ * Distinct tokens. Ids (numbers) are deduplicated with a native numeric sort, which is much
+ * cheaper than a Set of a few hundred doubles; the order is then ascending by id.
+ */
+function distinctTokens(tokens: readonly Token[]): Token[] {
+  if (tokens.length === 0 || typeof tokens[0] !== 'number' || !tokens.every((t) => typeof t === 'number')) {
+    return [...new Set(tokens)];
+  }
+  const sorted = Float64Array.from(tokens as readonly number[]).sort();
+  const out: number[] = [];
+  let last = Number.NaN;
+  for (let i = 0; i < sorted.length; i++) {
+    const v = sorted[i] as number;
+    if (v !== last) out.push(v);
+    last = v;
+  }
+  return out;
+}
+
+/** The ten indices with the largest deviation, largest first (earlier index on ties). */
+function topTen(indices: readonly number[], devs: Float64Array): number[] {
+  const top: number[] = [];
+  for (const i of indices) {
+    const d = devs[i] as number;
+    if (top.length === 10 && d <= (devs[top[9] as number] as number)) continue;
+    let k = top.length < 10 ? top.length : 9;
+    top[k] = i;
+    while (k > 0 && (devs[top[k - 1] as number] as number) < d) {
+      top[k] = top[k - 1] as number;
+      top[k - 1] = i;
+      k--;
+    }
+  }
+  return top;
+}
+
+/**
  * A Bayesian classifier over a store: Robinson's per-token probability with a prior,
  * combined with Fisher's chi-square method (the SpamBayes and SpamAssassin way).
  */
@@ -101,7 +137,7 @@ export class BayesClassifier {
   async classify(tokens: readonly Token[]): Promise<Classification | undefined> {
     const totals = await this.store.totals();
     if (totals.spam < this.minLearns || totals.ham < this.minLearns) return undefined;
-    const distinct = [...new Set(tokens)];
+    const distinct = distinctTokens(tokens);
     const n = distinct.length;
     const spamCounts = new Float64Array(n);
     const hamCounts = new Float64Array(n);
@@ -135,10 +171,28 @@ export class BayesClassifier {
         picked.push(i);
       }
     }
-    // Most telling first; ties keep token order (Array.prototype.sort is stable), so the
-    // result does not depend on anything but the message.
-    picked.sort((a, b) => (devs[b] as number) - (devs[a] as number));
-    const used = picked.length > this.maxDisc ? picked.slice(0, this.maxDisc) : picked;
+    // The most telling `maxDisc` tokens: find the cut with a native numeric sort of the
+    // deviations, then keep every token above it and, at the cut, the first ones in token
+    // order, so the choice depends on nothing but the message.
+    let used = picked;
+    if (picked.length > this.maxDisc) {
+      const sorted = new Float64Array(picked.length);
+      for (let j = 0; j < picked.length; j++) sorted[j] = devs[picked[j] as number] as number;
+      sorted.sort();
+      const cut = sorted[picked.length - this.maxDisc] as number;
+      let above = 0;
+      for (let j = 0; j < picked.length; j++) if ((devs[picked[j] as number] as number) > cut) above++;
+      let atCut = this.maxDisc - above;
+      used = [];
+      for (const i of picked) {
+        const d = devs[i] as number;
+        if (d > cut) used.push(i);
+        else if (d === cut && atCut > 0) {
+          used.push(i);
+          atCut--;
+        }
+      }
+    }
     if (used.length === 0) return { probability: 0.5, spamness: 0, hamness: 0, used: 0, top: [] };
     let lnHam = 0;
     let lnSpam = 0;
@@ -165,7 +219,7 @@ export class BayesClassifier {
       spamness,
       hamness,
       used: used.length,
-      top: used.slice(0, 10).map((i) => ({ token: distinct[i] as Token, p: fs[i] as number })),
+      top: topTen(used, devs).map((i) => ({ token: distinct[i] as Token, p: fs[i] as number })),
     };
   }
 }
