@@ -10,7 +10,7 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -88,6 +88,15 @@ async function main(): Promise<void> {
         throw new Error(`mef printed ${lines} results for ${files.length} messages`);
       return ms;
     };
+    const threads = async (): Promise<number> => {
+      const args = [...scanArgs.slice(0, -FOLDERS.length), '--workers', '2', ...FOLDERS];
+      const t = performance.now();
+      const r = await run(process.execPath, args, { cwd: data, env, maxBuffer: 256 * 1024 * 1024 });
+      const lines = r.stdout.split('\n').filter(Boolean).length;
+      if (lines !== files.length)
+        throw new Error(`mef printed ${lines} results for ${files.length} messages`);
+      return performance.now() - t;
+    };
     const defaults = async (): Promise<number> => {
       const t = performance.now();
       const r = await run(
@@ -118,18 +127,25 @@ async function main(): Promise<void> {
     // One warm-up each (rspamd compiles its regex cache on the first messages).
     await rival();
     await ours();
-    const times = { ours: [] as number[], defaults: [] as number[], rival: [] as number[] };
+    const times = {
+      ours: [] as number[],
+      threads: [] as number[],
+      defaults: [] as number[],
+      rival: [] as number[],
+    };
     for (let i = 0; i < rounds; i++) {
       times.rival.push(await rival());
       times.ours.push(await ours());
+      times.threads.push(await threads());
       times.defaults.push(await defaults());
       console.log(
-        `round ${i + 1}: mef ${(times.ours.at(-1)! / 1000).toFixed(2)} s, mef defaults ${(times.defaults.at(-1)! / 1000).toFixed(2)} s, rspamc ${(times.rival.at(-1)! / 1000).toFixed(2)} s`,
+        `round ${i + 1}: mef ${(times.ours.at(-1)! / 1000).toFixed(2)} s, mef --workers 2 ${(times.threads.at(-1)! / 1000).toFixed(2)} s, mef defaults ${(times.defaults.at(-1)! / 1000).toFixed(2)} s, rspamc ${(times.rival.at(-1)! / 1000).toFixed(2)} s`,
       );
     }
     const rate = (ms: number) => (files.length * 1000) / ms;
     const r = {
       ours: rate(median(times.ours)),
+      threads: rate(median(times.threads)),
       defaults: rate(median(times.defaults)),
       rival: rate(median(times.rival)),
     };
@@ -139,6 +155,12 @@ async function main(): Promise<void> {
         r.ours.toFixed(0),
         (median(times.ours) / 1000).toFixed(2),
         (r.ours / r.rival).toFixed(2),
+      ],
+      [
+        '`mef scan --json --workers 2` (rules + Bayes)',
+        r.threads.toFixed(0),
+        (median(times.threads) / 1000).toFixed(2),
+        (r.threads / r.rival).toFixed(2),
       ],
       [
         '`mef scan --json` (defaults: rules + attachments + Bayes)',
@@ -160,7 +182,9 @@ async function main(): Promise<void> {
       '',
       table(['command', 'messages/s', 'seconds', 'ratio to rspamc'], rows),
       '',
-      machineLine(),
+      `${machineLine()}; load average at the end ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(', ')}`,
     ].join('\n');
     console.log(`\n${md}`);
     await writeFile(new URL('../results/cli.md', import.meta.url), `${md}\n`);

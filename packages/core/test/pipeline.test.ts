@@ -362,3 +362,50 @@ describe('hosts', () => {
     await engine.stop();
   });
 });
+
+describe('forwarded messages', () => {
+  const inner = 'From: x@y\r\nSubject: inner\r\nContent-Type: text/plain\r\n\r\ninner body text\r\n';
+  const wrap = (disposition: string) =>
+    Buffer.from(
+      `From: a@x\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="f"\r\n\r\n--f\r\nContent-Type: text/plain\r\n\r\nsee the forward\r\n--f\r\nContent-Type: message/rfc822\r\n${disposition}\r\n${inner}--f--\r\n`,
+    );
+
+  it('offers a forwarded message attached as a file as one message/rfc822 part', async () => {
+    const seen: string[] = [];
+    await runPlugin(
+      {
+        name: 'p',
+        message: (ctx) =>
+          ctx.message.parts({}, async (p) => {
+            seen.push(
+              `${p.contentType}:${(await collect(p.content)).toString().includes('inner body text')}`,
+            );
+          }),
+      },
+      wrap('Content-Disposition: attachment; filename="fwd.eml"\r\n'),
+    );
+    expect(seen).toEqual(['text/plain:false', 'message/rfc822:true']);
+  });
+
+  it('opens an inline forwarded message and offers its parts and text', async () => {
+    const seen: string[] = [];
+    let text = '';
+    await runPlugin(
+      {
+        name: 'p',
+        message(ctx) {
+          ctx.message.parts({}, async (p) => {
+            seen.push(`${p.contentType}@${p.depth}`);
+            p.skip();
+          });
+          return ctx.message.text().then((t) => {
+            text = t.text;
+          });
+        },
+      },
+      wrap(''),
+    );
+    expect(seen).toEqual(['text/plain@1', 'text/plain@2']);
+    expect(text).toContain('inner body text');
+  });
+});

@@ -7,6 +7,16 @@ import { antivirusErrorCodes, bannedSymbols, clamavSymbols } from '../src/index.
 
 const readme = fileURLToPath(new URL('../README.md', import.meta.url));
 
+describe('docs/reference/errors.md', () => {
+  it('lists exactly the codes this package defines', async () => {
+    const page = fileURLToPath(new URL('../../../docs/reference/errors.md', import.meta.url));
+    expect(await compareErrorDocs(page, '@mef/plugin-antivirus', antivirusErrorCodes)).toEqual({
+      undocumented: [],
+      unknown: [],
+    });
+  });
+});
+
 describe('README', () => {
   it('lists every error code, and no code that does not exist', async () => {
     expect(await compareErrorDocs(readme, 'Errors', antivirusErrorCodes)).toEqual({

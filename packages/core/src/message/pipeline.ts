@@ -19,6 +19,8 @@ interface MimeNode {
   filename: string | false;
   partNr: (number | string)[] | false;
   rfc822: boolean;
+  /** true when the splitter opened this message/rfc822 node as a nested message; false when it is a leaf. */
+  messageNode?: boolean;
   config: { ignoreEmbedded?: boolean };
   getDecoder(): Transform;
 }
@@ -293,6 +295,8 @@ export class MessagePass {
       const { limits } = this.options;
       this.splitter = new Splitter({
         maxHeadSize: limits.maxHeaderBytes,
+        // Open forwarded messages unless they are marked as attachments.
+        defaultInlineEmbedded: true,
         // Our own part limit answers first with a symbol; this only bounds the splitter's memory.
         maxChildNodes: Math.max(limits.maxParts * 4, 10_000) + 10,
       }) as unknown as Transform;
@@ -521,7 +525,9 @@ export class MessagePass {
       }
       return;
     }
-    if (node.multipart || (node.rfc822 && !node.config.ignoreEmbedded)) return;
+    // A message/rfc822 node the splitter opened is a container (its parts follow); one it did
+    // not open (an attachment, or a base64-encoded one) is a leaf whose content is the message.
+    if (node.multipart || node.messageNode === true) return;
     const type = (node.contentType || 'text/plain').toLowerCase();
     const matched = this.partSubs.filter((s) => !s.slot.detached && selects(s.selector, node));
     const textPart =
