@@ -618,7 +618,10 @@ export class MessagePass {
         this.release(out);
         continue;
       }
-      if (!ok) (waits ??= []).push(waitDrain(sub.slot, stream));
+      if (!ok) {
+        waits ??= [];
+        waits.push(waitDrain(sub.slot, stream));
+      }
     }
     if (!waits) return undefined;
     return Promise.all(waits).then(() => undefined);
