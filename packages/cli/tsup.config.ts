@@ -14,7 +14,7 @@ const library: Options = {
 const binary: Options = {
   // The `mef` binary: one self-contained ESM file. MEF's own packages are bundled from their
   // sources (the `@mef/source` condition), so the binary needs no other package built first,
-  // and it starts without resolving a tree of modules. Only the optional Redis client stays out.
+  // and it starts without resolving a tree of modules (the Redis client for `--redis` included).
   entry: { bin: 'src/bin.ts' },
   format: ['esm'],
   clean: ['bin.*'],
@@ -23,7 +23,6 @@ const binary: Options = {
   platform: 'node',
   tsconfig: 'tsconfig.build.json',
   noExternal: [/.*/],
-  external: ['ioredis'],
   banner: {
     // Bundled CommonJS modules call require() for Node's built-ins.
     js: "import { createRequire as __mefCreateRequire } from 'node:module'; const require = __mefCreateRequire(import.meta.url);",

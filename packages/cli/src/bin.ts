@@ -4,6 +4,11 @@ import { run } from './program.js';
 import { workerMain } from './workers.js';
 
 if (isMainThread) {
+  // `mef scan --json dir | head`: the reader went away; stop quietly, as Unix tools do.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   run(process.argv.slice(2), {
     stdout: (s) => {
       process.stdout.write(s);

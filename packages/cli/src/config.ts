@@ -85,6 +85,11 @@ export const configSchema = z
           .optional()
           .describe('auto (default): on when the model file exists'),
         model: z.string().min(1).optional().describe('Model file written by `mef train`'),
+        redis: z
+          .string()
+          .regex(/^rediss?:\/\//, { error: 'a redis:// URL' })
+          .optional()
+          .describe('Use the shared Redis store (written by `mef train --redis`) instead of a file'),
       })
       .optional()
       .describe('The Bayes classifier'),
@@ -159,7 +164,7 @@ export type ResolvedConfig = MefConfig & {
   envelope: NonNullable<MefConfig['envelope']>;
   rules: NonNullable<MefConfig['rules']>;
   attachments: NonNullable<MefConfig['attachments']>;
-  bayes: { enabled?: boolean | 'auto'; model: string };
+  bayes: { enabled?: boolean | 'auto'; model: string; redis?: string };
 };
 
 /** The effective configuration with no file and no options. */

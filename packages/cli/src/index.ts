@@ -7,6 +7,7 @@ export {
   loadConfigFile,
   type MefConfig,
   mefHome,
+  type ResolvedConfig,
   validateConfig,
 } from './config.js';
 export { type InputItem, type InputOptions, inputs, sniff } from './input.js';
@@ -19,8 +20,8 @@ export {
   buildEngine,
   parseListArg,
   presetFor,
-  type ResolvedConfig,
   resolveConfig,
 } from './setup.js';
-export { FeatureExtractor, heldOut, runTrain, type TrainRunOptions } from './train.js';
+export { heldOut, runTrain, type TrainRunOptions } from './train.js';
 export { cliVersion } from './version.js';
+export { WorkerPool, workerMain } from './workers.js';

@@ -1,4 +1,5 @@
-import { lstat, open, readdir, stat } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { MboxSplitter, startsWithFrom } from './mbox.js';
@@ -93,29 +94,38 @@ async function* walk(
   dir: string,
   extensions: readonly string[] | undefined,
 ): AsyncGenerator<{ path: string } | { path: string; error: string }> {
-  let entries: string[];
+  let entries: Dirent[];
   try {
-    entries = (await readdir(dir)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    // The entry types come with the listing: no stat per file (a stat per file, one after
+    // the other, is what a large folder would wait on).
+    entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    );
   } catch (err) {
     yield { path: dir, error: reason(err) };
     return;
   }
-  for (const name of entries) {
-    const p = join(dir, name);
-    let st: Awaited<ReturnType<typeof lstat>>;
-    try {
-      st = await lstat(p);
-      // Follow a link to a file, never a link to a folder (no loops).
-      if (st.isSymbolicLink()) {
-        st = await stat(p);
+  for (const entry of entries) {
+    const p = join(dir, entry.name);
+    let isDir = entry.isDirectory();
+    let isFile = entry.isFile();
+    if (
+      entry.isSymbolicLink() ||
+      (!isDir && !isFile && entry.isFIFO?.() !== true && entry.isSocket?.() !== true)
+    ) {
+      try {
+        const st = await stat(p);
+        // Follow a link to a file, never a link to a folder (no loops).
         if (st.isDirectory()) continue;
+        isDir = false;
+        isFile = st.isFile();
+      } catch (err) {
+        yield { path: p, error: reason(err) };
+        continue;
       }
-    } catch (err) {
-      yield { path: p, error: reason(err) };
-      continue;
     }
-    if (st.isDirectory()) yield* walk(p, extensions);
-    else if (st.isFile() && (!extensions || extensions.some((e) => name.endsWith(e)))) yield { path: p };
+    if (isDir) yield* walk(p, extensions);
+    else if (isFile && (!extensions || extensions.some((e) => entry.name.endsWith(e)))) yield { path: p };
   }
 }
 
@@ -212,36 +222,74 @@ async function* fromFile(path: string): AsyncGenerator<InputItem> {
  * The messages named by the command line, in order: a message file, every regular file below a
  * directory (sorted), each message of an mbox (`path#N`), or `-` for standard input.
  */
-export async function* inputs(
+async function* single(item: InputItem): AsyncGenerator<InputItem> {
+  yield item;
+}
+
+/** One generator per file (or other input unit), in input order. */
+async function* units(
   paths: readonly string[],
-  options: InputOptions = {},
-): AsyncGenerator<InputItem> {
+  options: InputOptions,
+): AsyncGenerator<AsyncGenerator<InputItem>> {
   for (const path of paths) {
     if (path === '-') {
       const stdin = options.stdin ?? process.stdin;
-      yield* fromStream('-', stdin as AsyncIterable<Buffer>, async () => {});
+      yield fromStream('-', stdin as AsyncIterable<Buffer>, async () => {});
       continue;
     }
     let st: Awaited<ReturnType<typeof stat>>;
     try {
       st = await stat(path);
     } catch (err) {
-      yield { source: path, error: reason(err) };
+      yield single({ source: path, error: reason(err) });
       continue;
     }
     if (st.isDirectory()) {
       let files = 0;
       for await (const entry of walk(path, options.extensions)) {
         if ('error' in entry) {
-          yield { source: entry.path, error: entry.error };
+          yield single({ source: entry.path, error: entry.error });
           continue;
         }
         files++;
-        yield* fromFile(entry.path);
+        yield fromFile(entry.path);
       }
-      if (files === 0) yield { source: path, error: 'a directory without messages' };
+      if (files === 0) yield single({ source: path, error: 'a directory without messages' });
     } else {
-      yield* fromFile(path);
+      yield fromFile(path);
     }
   }
+}
+
+/** Files opened ahead of the one being read: their open, first read and sniff overlap. */
+const READ_AHEAD = 16;
+
+/**
+ * The messages named by the command line, in order: a message file, every regular file below a
+ * directory (sorted), each message of an mbox (`path#N`), or `-` for standard input. The next
+ * few files are opened and sniffed while earlier ones are scanned (at most {@link READ_AHEAD}
+ * open at once; a file's stream waits for its reader, so nothing is read ahead unbounded).
+ */
+export async function* inputs(
+  paths: readonly string[],
+  options: InputOptions = {},
+): AsyncGenerator<InputItem> {
+  const ahead: { gen: AsyncGenerator<InputItem>; first: Promise<IteratorResult<InputItem>> }[] = [];
+  const drain = async function* (): AsyncGenerator<InputItem> {
+    const head = ahead.shift();
+    if (!head) return;
+    let r = await head.first;
+    while (!r.done) {
+      yield r.value;
+      r = await head.gen.next();
+    }
+  };
+  for await (const gen of units(paths, options)) {
+    const first = gen.next();
+    // Errors surface when the unit's turn comes.
+    first.catch(() => {});
+    ahead.push({ gen, first });
+    if (ahead.length >= READ_AHEAD) yield* drain();
+  }
+  while (ahead.length) yield* drain();
 }

@@ -23,6 +23,8 @@ function unquote(line: Buffer): Buffer {
 
 /** A long run without a line break is passed on in pieces of this size (bounded memory). */
 const MAX_PENDING = 64 * 1024;
+/** Size of the chunks a message is passed on in. */
+const CHUNK = 64 * 1024;
 
 /**
  * Splits an mbox while it streams: `next()` resolves with the next message as a stream (the
@@ -114,7 +116,15 @@ export class MboxSplitter {
   }
 
   private async feed(out: PassThrough): Promise<void> {
-    const write = async (b: Buffer) => {
+    // Lines are gathered into chunks of about 64 KiB: one write per line would make the
+    // reader (the engine, or a worker thread's feed) pay per line.
+    let batch: Buffer[] = [];
+    let batched = 0;
+    const flush = async () => {
+      if (batched === 0) return;
+      const b = batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch, batched);
+      batch = [];
+      batched = 0;
       if (out.destroyed) return;
       if (!out.write(b)) {
         await new Promise<void>((resolve) => {
@@ -127,6 +137,12 @@ export class MboxSplitter {
           out.on('close', done);
         });
       }
+    };
+    const write = async (b: Buffer) => {
+      if (out.destroyed) return;
+      batch.push(b);
+      batched += b.length;
+      if (batched >= CHUNK) await flush();
     };
     let pendingBlank: Buffer | undefined;
     let atStart = true;
@@ -166,6 +182,7 @@ export class MboxSplitter {
       pendingBlank = undefined;
       await write(unquote(l.bytes));
     }
+    await flush();
     out.end();
   }
 }

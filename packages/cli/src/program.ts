@@ -77,6 +77,7 @@ interface ScanFlags {
   rbl?: string[];
   uribl?: string[];
   bayes?: string | boolean;
+  bayesRedis?: string;
   rules?: boolean;
   attachments?: boolean;
   config?: string;
@@ -101,6 +102,7 @@ const FLAG_OF: Record<string, string> = {
   'rbl.lists': '--rbl',
   'rbl.uribl': '--uribl',
   'bayes.model': '--bayes',
+  'bayes.redis': '--bayes-redis',
 };
 
 function flagsToConfig(f: ScanFlags): Record<string, unknown> {
@@ -123,6 +125,7 @@ function flagsToConfig(f: ScanFlags): Record<string, unknown> {
   if (Object.keys(rbl).length) c.rbl = rbl;
   if (typeof f.bayes === 'string') c.bayes = { enabled: true, model: f.bayes };
   else if (f.bayes === false) c.bayes = { enabled: false };
+  if (f.bayesRedis !== undefined) c.bayes = { ...((c.bayes as object) ?? {}), redis: f.bayesRedis };
   if (f.rules === false) c.rules = { enabled: false };
   if (f.attachments === false) c.attachments = { enabled: false };
   if (f.concurrency !== undefined) c.concurrency = f.concurrency;
@@ -211,6 +214,7 @@ export function createProgram(io: Io, exit: (code: number) => void): Command {
       '--bayes <model>',
       `Bayes model written by \`mef train\` (default: ${defaultModelPath(env)} when it exists)`,
     )
+    .option('--bayes-redis <url>', 'use the shared Bayes store in Redis (written by `mef train --redis`)')
     .option('--no-bayes', 'do not use a Bayes model')
     .option('--no-rules', 'do not run the built-in spam rules')
     .option('--no-attachments', 'do not apply the banned-attachment policy')

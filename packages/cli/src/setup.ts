@@ -180,7 +180,10 @@ export function buildEngine(config: ResolvedConfig): BuiltEngine {
     }
     let model: string | undefined;
     const b = config.bayes;
-    if (b.enabled === true || (b.enabled !== false && modelExists(b.model))) {
+    if (b.redis !== undefined && b.enabled !== false) {
+      model = b.redis;
+      use(spam.bayes({ store: new spam.RedisStore({ url: b.redis }) }));
+    } else if (b.enabled === true || (b.enabled !== false && modelExists(b.model))) {
       if (!modelExists(b.model)) {
         throw new ConfigError(
           `bayes.model: expected a model file written by \`mef train\`, found nothing at ${b.model}`,

@@ -1,49 +1,13 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Readable } from 'node:stream';
-import { createEngine, definePlugin, type Engine } from '@mef/core';
+import { Readable } from 'node:stream';
 import * as spam from '@mef/plugin-spam';
-import { bayes, collectFeatures, type MessageFeatures, type TrainingProgress } from '@mef/plugin-spam';
+import { bayes, createFeatureExtractor, type MessageFeatures, type TrainingProgress } from '@mef/plugin-spam';
 import { ConfigError } from './config.js';
 import { type InputItem, inputs } from './input.js';
 
 type Label = 'spam' | 'ham';
-
-/** Extracts the features the spam stages see, through the core's one pass (nothing else runs). */
-export class FeatureExtractor {
-  private readonly engine: Engine;
-  private readonly pending = new Map<number, MessageFeatures>();
-  private port = 0;
-
-  constructor() {
-    const pending = this.pending;
-    this.engine = createEngine({ onError: 'accept' }).use(
-      definePlugin({
-        name: 'features',
-        async message(ctx) {
-          const f = await collectFeatures(ctx);
-          pending.set(ctx.tx.clientPort, f);
-        },
-      }),
-    );
-  }
-
-  async extract(stream: AsyncIterable<Buffer>): Promise<MessageFeatures> {
-    // The client port is this run's key: scans of one extractor never share one.
-    this.port = (this.port % 65_000) + 1;
-    const key = this.port;
-    const v = await this.engine.scan(stream as Readable, { clientPort: key });
-    const f = this.pending.get(key);
-    this.pending.delete(key);
-    if (!f) throw new Error(v.errors[0]?.message ?? 'the message could not be parsed');
-    return f;
-  }
-
-  stop(): Promise<void> {
-    return this.engine.stop();
-  }
-}
 
 /** Counts regular files below the paths (the progress bar's total; each mbox counts once). */
 async function countFiles(
@@ -118,14 +82,12 @@ export interface TrainRunOptions {
   readonly tty: boolean;
 }
 
-/** The store for `--redis`, when this build of @mef/plugin-spam has one. */
-function redisStore(url: string): unknown {
-  const key = 'RedisStore';
-  const Store = (spam as unknown as Record<string, unknown>)[key];
-  if (typeof Store !== 'function') {
-    throw new ConfigError('--redis: this build of @mef/plugin-spam has no Redis store');
+/** The shared Redis store for `--redis`. */
+function redisStore(url: string): spam.BayesStore {
+  if (!/^rediss?:\/\//.test(url)) {
+    throw new ConfigError(`--redis: expected a redis:// URL, found ${JSON.stringify(url)}`);
   }
-  return new (Store as new (o: { url: string }) => unknown)({ url });
+  return new spam.RedisStore({ url });
 }
 
 interface Confusion {
@@ -143,12 +105,15 @@ function fmt(n: number): string {
 export async function runTrain(o: TrainRunOptions): Promise<number> {
   const store = o.redis ? redisStore(o.redis) : undefined;
   const plugin = bayes({
-    ...(store ? { store: store as spam.BayesStore } : { file: o.model }),
+    ...(store ? { store } : { file: o.model }),
     ...(o.minLearns !== undefined ? { minLearns: o.minLearns } : {}),
   });
   if (!store) await mkdir(dirname(o.model), { recursive: true });
   await plugin.setup?.({ log: { debug() {}, info() {}, warn() {}, error() {} }, coreVersion: '' });
-  const extractor = new FeatureExtractor();
+  // The same one-pass extraction the bayes() stage sees at scan time.
+  const extractor = createFeatureExtractor();
+  const extract = (stream: AsyncIterable<Buffer>) =>
+    extractor.extract(stream instanceof Readable ? stream : Readable.from(stream, { objectMode: false }));
   const total = (await countFiles(o.spam, o.extensions)) + (await countFiles(o.ham, o.extensions));
   const progress = new Progress(o.tty, o.stderr, total);
   const held: { label: Label; features: MessageFeatures }[] = [];
@@ -171,7 +136,7 @@ export async function runTrain(o: TrainRunOptions): Promise<number> {
         }
         if (o.evalShare !== undefined && heldOut(item.source, o.evalShare)) {
           try {
-            held.push({ label, features: await extractor.extract(item.stream) });
+            held.push({ label, features: await extract(item.stream) });
           } catch (err) {
             unreadable++;
             o.stderr(`mef: ${item.source}: ${(err as Error).message}\n`);
@@ -189,7 +154,7 @@ export async function runTrain(o: TrainRunOptions): Promise<number> {
   const result = await plugin.train(items(), {
     extract: async (item: InputItem) => {
       if (item.stream === undefined) throw new Error(item.error);
-      return extractor.extract(item.stream);
+      return extract(item.stream);
     },
     onProgress: (p) => {
       last = p;
@@ -199,7 +164,7 @@ export async function runTrain(o: TrainRunOptions): Promise<number> {
   });
   progress.update(done, current, result, true);
   const ms = performance.now() - t0;
-  await extractor.stop();
+  await extractor.close();
 
   const totals = await plugin.classifier.store.totals();
   o.stdout(

@@ -89,7 +89,9 @@ export async function workerMain(): Promise<void> {
         streams.delete(m.id);
         break;
       case 'stop':
-        built.engine.stop().finally(() => port.close());
+        // Teardown (Redis connections, timers), then end this thread: an open handle of a
+        // plugin must not keep it alive.
+        built.engine.stop().finally(() => process.exit(0));
         break;
     }
   });

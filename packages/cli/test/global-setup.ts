@@ -2,7 +2,7 @@
  * Builds the `mef` binary (dist/bin.js) the tests spawn, and starts the real servers the
  * scanner flags are tested against, on loopback ports chosen at run time: clamd (with the
  * antivirus package's helper), rbldnsd (the rbl package's helper), spamd and rspamd (the spam
- * package's starters).
+ * package's starters) and Redis (for `train --redis`).
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -14,7 +14,13 @@ import {
   startClamd,
 } from '../../plugin-antivirus/test/support/clamd-server.js';
 import { findRbldnsd, type Rbldnsd, startRbldnsd } from '../../plugin-rbl/test/helpers/rbldnsd.js';
-import { type RunningServer, startRspamd, startSpamd, which } from '../../plugin-spam/scripts/servers.js';
+import {
+  type RunningServer,
+  startRedis,
+  startRspamd,
+  startSpamd,
+  which,
+} from '../../plugin-spam/scripts/servers.js';
 import { cliZones } from './fixtures/zones.js';
 
 declare module 'vitest' {
@@ -29,6 +35,8 @@ declare module 'vitest' {
     /** spamd and rspamd TCP ports; 0 when not installed (local runs only). */
     spamdPort: number;
     rspamdPort: number;
+    /** Redis port for `train --redis`; 0 when not installed (local runs only). */
+    redisPort: number;
   }
 }
 
@@ -38,6 +46,7 @@ let clamd: ClamdServer | undefined;
 let dns: Rbldnsd | undefined;
 let spamd: RunningServer | undefined;
 let rspamd: RunningServer | undefined;
+let redis: RunningServer | undefined;
 
 function missing(what: string, install: string): void {
   const why = `${what} is not installed (apt-get install ${install})`;
@@ -55,7 +64,7 @@ export async function setup(project: TestProject): Promise<void> {
   if (build.status !== 0) throw new Error(`building dist/bin.js failed:\n${build.stdout}\n${build.stderr}`);
   project.provide('bin', join(pkg, 'dist/bin.js'));
 
-  const [c, d, s, r] = await Promise.all([
+  const [c, d, s, r, k] = await Promise.all([
     CLAMD_BINARY ? startClamd() : Promise.resolve(undefined),
     (async () => {
       const bin = findRbldnsd();
@@ -63,22 +72,26 @@ export async function setup(project: TestProject): Promise<void> {
     })(),
     which('spamd') ? startSpamd() : Promise.resolve(undefined),
     which('rspamd') ? startRspamd() : Promise.resolve(undefined),
+    which('redis-server') ? startRedis() : Promise.resolve(undefined),
   ]);
   clamd = c;
   dns = d;
   spamd = s;
   rspamd = r;
+  redis = k;
   if (!clamd) missing('clamd', 'clamav-daemon');
   if (!dns) missing('rbldnsd', 'rbldnsd');
   if (!spamd) missing('spamd', 'spamd spamc');
   if (!rspamd) missing('rspamd', 'rspamd');
+  if (!redis) missing('redis-server', 'redis-server');
   project.provide('clamdPort', clamd?.port ?? 0);
   project.provide('clamdSocket', clamd?.socketPath ?? '');
   project.provide('dnsPort', dns?.port ?? 0);
   project.provide('spamdPort', spamd?.port ?? 0);
   project.provide('rspamdPort', rspamd?.port ?? 0);
+  project.provide('redisPort', redis?.port ?? 0);
 }
 
 export async function teardown(): Promise<void> {
-  await Promise.all([clamd?.stop(), dns?.stop(), spamd?.stop(), rspamd?.stop()]);
+  await Promise.all([clamd?.stop(), dns?.stop(), spamd?.stop(), rspamd?.stop(), redis?.stop()]);
 }

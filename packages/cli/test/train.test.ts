@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { jsonLines, mef, namesOf, tempDir } from './helpers.js';
 
 const require = createRequire(import.meta.url);
@@ -153,5 +153,33 @@ describe('mef train', () => {
     expect(r.stderr).not.toMatch(/not a message/);
     const n = readdirSync(folder).filter((f) => f.endsWith('.txt')).length;
     expect(r.stderr).toMatch(new RegExp(`progress: ${n + 210}/${n + 210}`));
+  });
+});
+
+const redisPort = inject('redisPort');
+
+describe.skipIf(!redisPort)('mef train --redis against a real Redis', () => {
+  it('trains the shared store, which mef scan --bayes-redis then uses', async () => {
+    // A database of its own on the shared server: other tests use another.
+    const url = `redis://127.0.0.1:${redisPort}/7`;
+    const home = tempDir();
+    const t = await mef(['train', '--redis', url, '--spam', spamDir, '--ham', hamDir], {
+      env: { MEF_HOME: home },
+    });
+    expect(t.stderr).not.toMatch(/Error/);
+    expect(t.code).toBe(0);
+    expect(t.stdout).toMatch(/model: \d+ spam, \d+ ham in Redis redis:/);
+    // No model file was written.
+    expect(existsSync(join(home, 'bayes.json'))).toBe(false);
+    const spamFile = join(spamDir, readdirSync(spamDir)[0] ?? '');
+    const r = await mef(['scan', '--json', '--bayes-redis', url, spamFile], { env: { MEF_HOME: home } });
+    expect(r.code).toBe(0);
+    expect(namesOf(jsonLines(r.stdout)[0])).toContain('BAYES_SPAM');
+  });
+
+  it('exits 2 on a --redis value that is no redis:// URL', async () => {
+    const r = await mef(['train', '--redis', 'http://x', '--spam', spamDir, '--ham', hamDir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/expected a redis:\/\/ URL/);
   });
 });
