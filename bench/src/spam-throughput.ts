@@ -7,10 +7,10 @@
  *
  * Run: cd bench && npx tsx --conditions=@mef/source src/spam-throughput.ts [messages] [rounds]
  */
-import { execFile, spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -29,6 +29,52 @@ const run = promisify(execFile);
 const count = Number(process.argv[2] ?? 300);
 const rounds = Number(process.argv[3] ?? 3);
 const CONCURRENCY = 8;
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Scanning processes (one per core), each with its share of the files. */
+async function startWorkers(n: number, model: string, files: string[]) {
+  const procs: { child: ChildProcessWithoutNullStreams; next: () => Promise<string> }[] = [];
+  for (let w = 0; w < n; w++) {
+    const share = files.filter((_, i) => i % n === w);
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--conditions=@mef/source', join(here, 'spam-worker.lib.ts'), model, ...share],
+      { cwd: join(here, '..') },
+    );
+    const lines: string[] = [];
+    const waiters: ((l: string) => void)[] = [];
+    let buf = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString();
+      for (let i = buf.indexOf('\n'); i !== -1; i = buf.indexOf('\n')) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        const w8 = waiters.shift();
+        if (w8) w8(line);
+        else lines.push(line);
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
+    const next = () => {
+      const l = lines.shift();
+      return l !== undefined ? Promise.resolve(l) : new Promise<string>((r) => waiters.push(r));
+    };
+    procs.push({ child, next });
+  }
+  for (const p of procs) if ((await p.next()) !== 'ready') throw new Error('worker failed to start');
+  return {
+    /** One timed pass over all files by all processes at once; wall time in ms. */
+    async pass(): Promise<number> {
+      const t0 = performance.now();
+      for (const p of procs) p.child.stdin.write('go\n');
+      await Promise.all(procs.map((p) => p.next()));
+      return performance.now() - t0;
+    },
+    stop() {
+      for (const p of procs) p.child.stdin.end('stop\n');
+    },
+  };
+}
 
 async function pool<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -87,7 +133,15 @@ async function main(): Promise<void> {
     await writeFile(f, m.raw);
     files.push(f);
   }
-  const [rs, sa] = await Promise.all([startRspamd(), startSpamd()]);
+  const model = join(tmp, 'bayes.json');
+  await store.save(model);
+  const cores = Math.max(1, Math.min(cpus().length, 4));
+  const [rs, rs1, sa] = await Promise.all([
+    startRspamd({ workers: cores }),
+    startRspamd({ workers: 1 }),
+    startSpamd(),
+  ]);
+  const workers = await startWorkers(cores, model, files);
   try {
     const engine = createEngine().use(spamRules()).use(bayes({ store }));
     await engine.start();
@@ -103,9 +157,9 @@ async function main(): Promise<void> {
       });
       return { ms: performance.now() - t0, spam };
     };
-    const rspamcRun = async () => {
+    const rspamcRun = async (port = rs.port) => {
       const t0 = performance.now();
-      await run('rspamc', ['-h', `127.0.0.1:${rs.port}`, '-n', String(CONCURRENCY), '-t', '30', ...files], {
+      await run('rspamc', ['-h', `127.0.0.1:${port}`, '-n', String(CONCURRENCY), '-t', '30', ...files], {
         maxBuffer: 256 * 1024 * 1024,
       });
       return performance.now() - t0;
@@ -120,6 +174,7 @@ async function main(): Promise<void> {
     await oursRun(engine);
     await oursRun(rulesOnly);
     await rspamcRun();
+    await rspamcRun(rs1.port);
     await pool(files.slice(0, 10), 2, (f) => spamcOne(sa.port, f));
 
     const rate = {
@@ -127,6 +182,8 @@ async function main(): Promise<void> {
       rules: [] as number[],
       rspamc: [] as number[],
       spamc: [] as number[],
+      oursN: [] as number[],
+      rspamcN: [] as number[],
     };
     let spamMarked = 0;
     for (let r = 0; r < rounds; r++) {
@@ -134,33 +191,32 @@ async function main(): Promise<void> {
       spamMarked = o.spam;
       rate.ours.push(count / (o.ms / 1000));
       rate.rules.push(count / ((await oursRun(rulesOnly)).ms / 1000));
-      rate.rspamc.push(count / ((await rspamcRun()) / 1000));
+      rate.rspamc.push(count / ((await rspamcRun(rs1.port)) / 1000));
+      rate.oursN.push(count / ((await workers.pass()) / 1000));
+      rate.rspamcN.push(count / ((await rspamcRun()) / 1000));
       rate.spamc.push(count / ((await spamcRun()) / 1000));
     }
     await engine.stop();
     await rulesOnly.stop();
+    workers.stop();
     const ours = median(rate.ours);
+    const oursN = median(rate.oursN);
+    const rspamd1 = median(rate.rspamc);
+    const rspamdN = median(rate.rspamcN);
+    const spamd = median(rate.spamc);
+    const rulesOnlyRate = median(rate.rules);
     const rows = [
-      ['MEF rules + Bayes (engine, in process)', ours.toFixed(0), '1.00', '1.00'],
+      ['MEF rules + Bayes, 1 process', ours.toFixed(0), '1.00'],
+      ['MEF rules only, 1 process', rulesOnlyRate.toFixed(0), (rulesOnlyRate / ours).toFixed(2)],
+      ['rspamd 3, 1 worker (rspamc, offline config)', rspamd1.toFixed(0), (rspamd1 / ours).toFixed(2)],
+      [`MEF rules + Bayes, ${cores} processes`, oursN.toFixed(0), (oursN / ours).toFixed(2)],
       [
-        'MEF rules only (engine, in process)',
-        median(rate.rules).toFixed(0),
-        (median(rate.rules) / ours).toFixed(2),
-        '',
+        `rspamd 3, ${cores} workers (rspamc, offline config)`,
+        rspamdN.toFixed(0),
+        (rspamdN / ours).toFixed(2),
       ],
-      [
-        'rspamd 3 (rspamc, offline config)',
-        median(rate.rspamc).toFixed(0),
-        (median(rate.rspamc) / ours).toFixed(2),
-        '',
-      ],
-      [
-        'SpamAssassin 4 (spamc to spamd, 2 children)',
-        median(rate.spamc).toFixed(0),
-        (median(rate.spamc) / ours).toFixed(2),
-        '',
-      ],
-    ].map((r) => r.slice(0, 3));
+      ['SpamAssassin 4 (spamc to spamd, 2 children)', spamd.toFixed(0), (spamd / ours).toFixed(2)],
+    ];
     const spamCount = sample.filter((m) => m.label === 'spam').length;
     const text = [
       '## Spam scoring: messages per second',
@@ -171,16 +227,16 @@ async function main(): Promise<void> {
       '',
       table(['scanner', 'median messages/s', 'ratio to MEF rules + Bayes'], rows),
       '',
-      `MEF rules + Bayes vs rspamd: ${(ours / median(rate.rspamc)).toFixed(2)}x; vs SpamAssassin: ${(ours / median(rate.spamc)).toFixed(2)}x.`,
+      `MEF rules + Bayes vs rspamd: ${(ours / rspamd1).toFixed(2)}x with one process each, ${(oursN / rspamdN).toFixed(2)}x with ${cores} each;`,
+      `vs SpamAssassin (2 children): ${(oursN / spamd).toFixed(2)}x with ${cores} processes, ${(ours / spamd).toFixed(2)}x with one.`,
       '',
       machineLine(),
       '',
     ].join('\n');
     console.log(text);
-    const here = dirname(fileURLToPath(import.meta.url));
     await writeFile(join(here, '..', 'results', 'spam.md'), text);
   } finally {
-    await Promise.all([rs.stop(), sa.stop()]);
+    await Promise.all([rs.stop(), rs1.stop(), sa.stop()]);
     await rm(tmp, { recursive: true, force: true });
   }
 }

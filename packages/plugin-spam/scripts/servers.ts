@@ -221,7 +221,7 @@ const RSPAMD_NETWORK_MODULES = [
 ];
 
 /** Starts a private rspamd, offline: every network module off, DNS to an unused loopback port. */
-export async function startRspamd(options: { dbDir?: string } = {}): Promise<RunningServer> {
+export async function startRspamd(options: { dbDir?: string; workers?: number } = {}): Promise<RunningServer> {
   const bin = which('rspamd');
   if (!bin) throw new Error('rspamd is not installed (apt-get install rspamd)');
   const dir = await mkdtemp(join(tmpdir(), 'mef-rspamd-'));
@@ -248,7 +248,7 @@ logging {
 worker "normal" {
   bind_socket = "127.0.0.1:${port}";
   .include "$CONFDIR/worker-normal.inc"
-  count = 2;
+  count = ${options.workers ?? 2};
 }
 `,
   );
