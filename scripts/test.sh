@@ -11,12 +11,14 @@ mkdir -p .tmp
 rm -f .tmp/vitest.json
 bash scripts/pnpm.sh exec vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@"
 status=$?
-node -e '
+# A run that failed without a failed test (an unhandled error, a suite that did not load) counts as one failure.
+STATUS=$status node -e '
   const fs = require("fs");
   let r;
   try { r = JSON.parse(fs.readFileSync(".tmp/vitest.json", "utf8")); } catch { console.log("0 passed, 1 failed"); process.exit(0); }
-  const failed = r.numFailedTests + (r.numFailedTestSuites || 0) - 0;
+  let failed = r.numFailedTests;
+  if (failed === 0 && process.env.STATUS !== "0") failed = 1;
   const skipped = r.numPendingTests + r.numTodoTests;
-  console.log(`${r.numPassedTests} passed, ${r.numFailedTests + (r.success || r.numFailedTests ? 0 : 1)} failed` + (skipped ? `, ${skipped} skipped` : ""));
+  console.log(`${r.numPassedTests} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
 '
 exit $status

@@ -63,6 +63,8 @@ export function countingProxy(
     const front: Socket = createSocket('udp4');
     const names: string[] = [];
     const upstreams = new Set<Socket>();
+    const timers = new Set<NodeJS.Timeout>();
+    let closed = false;
     let maxInFlight = 0;
     front.on('message', (msg, rinfo) => {
       names.push(questionName(msg));
@@ -73,12 +75,18 @@ export function countingProxy(
       upstreams.add(up);
       up.on('message', (reply) => {
         const answer = () => {
-          front.send(reply, rinfo.port, rinfo.address);
+          // A delayed answer may come due after the proxy was closed: then it is dropped.
+          if (!closed) front.send(reply, rinfo.port, rinfo.address);
           up.close();
           upstreams.delete(up);
         };
-        if (options.delay) setTimeout(answer, options.delay);
-        else answer();
+        if (options.delay) {
+          const t = setTimeout(() => {
+            timers.delete(t);
+            answer();
+          }, options.delay);
+          timers.add(t);
+        } else answer();
       });
       up.send(msg, upstreamPort, '127.0.0.1');
     });
@@ -99,6 +107,9 @@ export function countingProxy(
         },
         close: () =>
           new Promise<void>((r) => {
+            closed = true;
+            for (const t of timers) clearTimeout(t);
+            timers.clear();
             for (const u of upstreams) u.close();
             front.close(() => r());
           }),
