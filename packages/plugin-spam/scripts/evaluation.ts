@@ -1,6 +1,6 @@
 import { decide, defaultThresholds, type SymbolHit } from '@mef/core';
 import type { MessageFeatures } from '../src/features.js';
-import { bayes } from '../src/plugins/bayes-plugin.js';
+import { type BayesOptions, bayes } from '../src/plugins/bayes-plugin.js';
 import { RuleSet } from '../src/rules/rule-set.js';
 import { type CorpusMessage, isTraining } from './corpus.js';
 
@@ -55,13 +55,18 @@ export function figures(pairs: readonly { label: 'spam' | 'ham'; marked: boolean
 export async function evaluate(
   messages: readonly CorpusMessage[],
   extract: (raw: Buffer) => Promise<MessageFeatures>,
-  options: { trainShare: number; onProgress?: (done: number, total: number) => void },
+  options: {
+    trainShare: number;
+    onProgress?: (done: number, total: number) => void;
+    /** Classifier and tokenizer settings to try (default: the plugin's defaults). */
+    bayes?: BayesOptions;
+  },
 ): Promise<EvaluationResult> {
   const trainSet = messages.filter((m) => isTraining(m.id, options.trainShare));
   const evalSet = messages.filter((m) => !isTraining(m.id, options.trainShare));
   const plugin = bayes({
     minLearns: Math.min(200, Math.floor(trainSet.length / 10)),
-    ...(process.env.BAYES_OPTS ? JSON.parse(process.env.BAYES_OPTS) : {}),
+    ...options.bayes,
   });
   const t0 = performance.now();
   await plugin.train(

@@ -221,7 +221,9 @@ const RSPAMD_NETWORK_MODULES = [
 ];
 
 /** Starts a private rspamd, offline: every network module off, DNS to an unused loopback port. */
-export async function startRspamd(options: { dbDir?: string; workers?: number } = {}): Promise<RunningServer> {
+export async function startRspamd(
+  options: { dbDir?: string; workers?: number } = {},
+): Promise<RunningServer> {
   const bin = which('rspamd');
   if (!bin) throw new Error('rspamd is not installed (apt-get install rspamd)');
   const dir = await mkdtemp(join(tmpdir(), 'mef-rspamd-'));

@@ -127,11 +127,21 @@ export function rspamd(options: RspamdOptions = {}): RspamdPlugin {
       headersP.catch(() => undefined);
       const cap = new Cap(maxSize);
       raw.pipe(cap);
+      let ended = false;
       const drained = new Promise<void>((resolve) => {
-        raw.once('end', resolve);
+        raw.once('end', () => {
+          ended = true;
+          resolve();
+        });
         raw.once('close', resolve);
         raw.once('error', () => resolve());
       });
+      // A source that breaks off (aborted upload) must end the upload too, or rspamd would
+      // wait for the rest of a chunked body until the timeout.
+      raw.once('close', () => {
+        if (!ended) cap.destroy(new Error('the message source ended before the end of the message'));
+      });
+      raw.once('error', (err) => cap.destroy(err));
       const tx = ctx.tx;
       let result: RspamdResult;
       try {
