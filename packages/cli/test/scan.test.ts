@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { GTUBE, jsonLines, mef, message, tempDir } from './helpers.js';
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -428,5 +429,31 @@ describe('--workers', () => {
   it('exits 2 when the workers cannot set up (a missing Bayes model is caught before they start)', async () => {
     const r = await mef(['scan', '--workers', '2', '--bayes', join(tempDir(), 'none.json'), 'samples']);
     expect(r.code).toBe(2);
+  });
+});
+
+describe('output to a pipe that closes early', () => {
+  it('stops quietly with exit code 0 when the reader goes away (mef scan | head -1)', async () => {
+    const dir = tempDir();
+    for (let i = 0; i < 400; i++)
+      writeFileSync(join(dir, `${String(i).padStart(3, '0')}.eml`), message(`m${i}`, 'x'.repeat(2000)));
+    const r = await new Promise<{ code: number | null; stderr: string; first: string }>((resolve) => {
+      const child = spawn(process.execPath, [inject('bin'), 'scan', '--json', dir], {
+        env: { PATH: process.env.PATH ?? '', MEF_HOME: tempDir() },
+      });
+      let first = '';
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      child.stdout.once('data', (d: Buffer) => {
+        first = d.toString().split('\n')[0] ?? '';
+        child.stdout.destroy();
+      });
+      child.on('close', (code) => resolve({ code, stderr, first }));
+    });
+    expect(JSON.parse(r.first)).toMatchObject({ source: join(dir, '000.eml') });
+    expect(r.stderr).not.toMatch(/EPIPE|Error/);
+    expect(r.code).toBe(0);
   });
 });

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -181,5 +182,27 @@ describe.skipIf(!redisPort)('mef train --redis against a real Redis', () => {
     const r = await mef(['train', '--redis', 'http://x', '--spam', spamDir, '--ham', hamDir]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/expected a redis:\/\/ URL/);
+  });
+});
+
+describe('mef train on a terminal', () => {
+  it('draws a progress bar redrawn in place', async () => {
+    const model = join(tempDir(), 'bayes.json');
+    // `script` gives the command a pseudo-terminal, as an interactive shell would.
+    const cmd = `${process.execPath} ${inject('bin')} train --spam ${spamDir} --ham ${hamDir} --model ${model}`;
+    const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn('/usr/bin/script', ['-qfec', cmd, '/dev/null'], {
+        env: { PATH: process.env.PATH ?? '', MEF_HOME: tempDir() },
+      });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      child.on('close', (code) => resolve({ code, out }));
+    });
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/\r\[#+\.*\] \d+\/420 spam/);
+    expect(r.out).toMatch(/\[#{30}\] 420\/420 ham/);
+    expect(r.out).not.toMatch(/^progress:/m);
   });
 });
