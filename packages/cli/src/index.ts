@@ -18,7 +18,10 @@ export { runOrdered, runScan, type ScanRunOptions } from './scan.js';
 export {
   type BuiltEngine,
   buildEngine,
+  type Preset,
+  parseHostPort,
   parseListArg,
+  parseRspamdUrl,
   presetFor,
   resolveConfig,
 } from './setup.js';

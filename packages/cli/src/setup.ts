@@ -31,7 +31,8 @@ export function resolveConfig(
 }
 
 type RblList = NonNullable<NonNullable<MefConfig['rbl']>['lists']>[number];
-type Preset = 'zen' | 'dbl' | 'surbl' | 'dnswl' | 'generic';
+/** A return-code preset of `@mef/plugin-rbl`, or `generic` for any other zone. */
+export type Preset = 'zen' | 'dbl' | 'surbl' | 'dnswl' | 'generic';
 
 const PRESET_ZONES: Record<Exclude<Preset, 'generic'>, string> = {
   zen: 'zen.spamhaus.org',
