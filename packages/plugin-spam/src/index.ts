@@ -23,6 +23,7 @@ export {
 export {
   parseAnswer as parseSpamdAnswer,
   parseSpamdReport,
+  type RawAnswer as SpamdAnswer,
   SpamdClient,
   type SpamdClientOptions,
   type SpamdCommand,

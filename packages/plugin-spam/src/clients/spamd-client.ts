@@ -249,7 +249,8 @@ export class SpamdClient {
   }
 }
 
-interface RawAnswer {
+/** A raw spamd answer: status line, headers and body, before the `Spam:` header is read. */
+export interface RawAnswer {
   command: SpamdCommand;
   version: string;
   code: number;
