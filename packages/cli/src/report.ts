@@ -66,7 +66,7 @@ export class TablePrinter {
   private readonly sourceWidth: number;
   constructor(
     private readonly write: (s: string) => void,
-    width = 100,
+    width = 120,
   ) {
     this.sourceWidth = Math.max(20, Math.min(48, width - 60));
   }
@@ -85,7 +85,7 @@ export class TablePrinter {
     const shown = symbols.slice(0, 4).join(' ') + (symbols.length > 4 ? ` +${symbols.length - 4}` : '');
     const err = r.errors.length ? `  ! ${r.errors.map((e) => `${e.stage}: ${e.code}`).join(', ')}` : '';
     this.write(
-      `${pad(r.source, this.sourceWidth)}  ${pad(r.disposition, 11)}  ${pad(r.score.toFixed(2), 7)}  ${pad(r.spam ? 'yes' : 'no', 4)}  ${shown}${err}\n`,
+      `${`${pad(r.source, this.sourceWidth)}  ${pad(r.disposition, 11)}  ${pad(r.score.toFixed(2), 7)}  ${pad(r.spam ? 'yes' : 'no', 4)}  ${shown}${err}`.trimEnd()}\n`,
     );
   }
 }
