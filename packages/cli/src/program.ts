@@ -362,14 +362,9 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     return code;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (
-        err.code === 'commander.helpDisplayed' ||
-        err.code === 'commander.version' ||
-        err.code === 'commander.help'
-      ) {
-        return 0;
-      }
-      return 2;
+      // --help and --version exit 0; help shown for a missing command, and every parse
+      // error, is a usage error.
+      return err.exitCode === 0 ? 0 : 2;
     }
     if (err instanceof ConfigError) {
       io.stderr(`mef: ${err.message.split('\n').join('\nmef: ')}\n`);

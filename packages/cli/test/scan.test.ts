@@ -48,6 +48,12 @@ describe('mef --version and help', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--concurrency.*many/);
     expect((await mef(['scan'])).code).toBe(2);
+    // No command: the help goes to standard error and it is a usage error.
+    const bare = await mef([]);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toMatch(/Usage: mef/);
+    expect((await mef(['help'])).code).toBe(0);
+    expect((await mef(['scan', '--help'])).code).toBe(0);
     expect((await mef(['scan', '--direction', 'sideways', 'samples'])).code).toBe(2);
   });
 });
