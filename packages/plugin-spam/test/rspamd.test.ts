@@ -77,6 +77,8 @@ real('rspamd() against a real rspamd', () => {
     const lastRemove = v.mutations.map((m) => m.op).lastIndexOf('remove');
     expect(lastRemove).toBeLessThan(firstAdd);
     expect(v.symbols.every((s) => s.group === 'rspamd')).toBe(true);
+    // One X-Spam field: the engine's, from the score; the add-header action only records.
+    expect(v.mutations.filter((m) => m.op === 'add' && m.name === 'X-Spam')).toHaveLength(1);
   });
 
   it('leaves the ham message alone', async () => {
@@ -231,6 +233,15 @@ describe('rspamd against fake servers', () => {
       expect.objectContaining({ op: 'set', name: 'Subject', value: '[SPAM] x' }),
     );
     await rw.close();
+  });
+
+  it('tags with X-Spam only when add header is mapped to tag', async () => {
+    const srv = await fakeRspamd(200, { action: 'add header', score: 2, required_score: 15, symbols: {} });
+    const plain = await runPlugin(rspamd({ port: srv.port }), ham);
+    expect(plain.mutations.filter((m) => m.op === 'add' && m.name === 'X-Spam')).toHaveLength(0);
+    const tagged = await runPlugin(rspamd({ port: srv.port, actions: { 'add header': 'tag' } }), ham);
+    expectVerdict(tagged).toAddHeader('X-Spam', 'Yes');
+    await srv.close();
   });
 
   it('turns rspamd’s error reply into an error finding', async () => {

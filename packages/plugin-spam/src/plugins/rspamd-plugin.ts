@@ -18,7 +18,8 @@ export interface RspamdOptions extends RspamdClientOptions {
   readonly prefix?: string;
   /**
    * rspamd action -> what it becomes in the verdict. Defaults: `reject` -> reject,
-   * `soft reject` -> tempfail, `greylist` -> greylist (tempfail), `add header` -> tag,
+   * `soft reject` -> tempfail, `greylist` -> greylist (tempfail), `add header` -> symbol (the
+   * engine tags by score; `tag` adds `X-Spam: Yes` regardless of the engine's thresholds),
    * `rewrite subject` -> rewrite-subject, `no action` -> symbol; unknown (custom) actions -> symbol.
    * Set `forceActions: false` to let only the scores speak.
    */
@@ -43,7 +44,9 @@ const DEFAULT_ACTIONS: Readonly<Record<string, RspamdActionMapping>> = Object.fr
   reject: 'reject',
   'soft reject': 'tempfail',
   greylist: 'greylist',
-  'add header': 'tag',
+  // The score (rspamd's, carried over) reaches the engine's add-header threshold and the
+  // engine adds `X-Spam: Yes` itself; tagging here as well would add the field twice.
+  'add header': 'symbol',
   'rewrite subject': 'rewrite-subject',
   'no action': 'symbol',
   discard: 'discard',
