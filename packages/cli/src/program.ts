@@ -120,8 +120,8 @@ function flagsToConfig(f: ScanFlags): Record<string, unknown> {
   if (f.rspamd !== undefined) c.rspamd = { url: f.rspamd };
   const rbl: Record<string, unknown> = {};
   if (f.dns) rbl.dns = f.dns;
-  if (f.rbl) rbl.lists = f.rbl.map((z) => parseListArg(z, 'ip'));
-  if (f.uribl) rbl.uribl = f.uribl.map((z) => parseListArg(z, 'uri'));
+  if (f.rbl) rbl.lists = f.rbl.map((z) => parseListArg(z, 'rbl'));
+  if (f.uribl) rbl.uribl = f.uribl.map((z) => parseListArg(z, 'uribl'));
   if (Object.keys(rbl).length) c.rbl = rbl;
   if (typeof f.bayes === 'string') c.bayes = { enabled: true, model: f.bayes };
   else if (f.bayes === false) c.bayes = { enabled: false };

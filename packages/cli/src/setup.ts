@@ -53,15 +53,18 @@ export function presetFor(zone: string): Preset {
 
 /**
  * Parses a `--rbl`/`--uribl` value: `ZONE`, a preset name alone (`zen`), or `PRESET=ZONE` to
- * use a preset's return codes with another zone (a mirror or a test zone).
+ * use a preset's return codes with another zone (a mirror or a test zone). A `--uribl` list
+ * checks link domains; a `--rbl` list checks what its preset checks (DBL: HELO, sender and
+ * link domains; ZEN and unknown zones: the client IP and the Received hops).
  */
-export function parseListArg(value: string, type: 'ip' | 'uri'): Exclude<RblList, string> {
+export function parseListArg(value: string, kind: 'rbl' | 'uribl'): Exclude<RblList, string> {
+  const type = kind === 'uribl' ? { type: 'uri' as const } : {};
   const m = /^(zen|dbl|surbl|dnswl|generic)=(.+)$/.exec(value);
-  if (m) return { zone: m[2] as string, preset: m[1] as Preset, type };
+  if (m) return { zone: m[2] as string, preset: m[1] as Preset, ...type };
   if (value in PRESET_ZONES) {
-    return { zone: PRESET_ZONES[value as keyof typeof PRESET_ZONES], preset: value as Preset, type };
+    return { zone: PRESET_ZONES[value as keyof typeof PRESET_ZONES], preset: value as Preset, ...type };
   }
-  return { zone: value, type };
+  return { zone: value, ...type };
 }
 
 const CHECKS = {
@@ -72,7 +75,7 @@ const CHECKS = {
 } as const;
 
 function listConfig(entry: RblList, uri: boolean): RblListConfig {
-  const e = typeof entry === 'string' ? parseListArg(entry, uri ? 'uri' : 'ip') : entry;
+  const e = typeof entry === 'string' ? parseListArg(entry, uri ? 'uribl' : 'rbl') : entry;
   const preset = e.preset ?? presetFor(e.zone);
   const over: Partial<RblListConfig> = { zone: e.zone };
   const type = e.type ?? (uri ? 'uri' : undefined);

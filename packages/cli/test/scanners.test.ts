@@ -173,6 +173,28 @@ describe.skipIf(!dnsPort)('--dns, --rbl and --uribl against a real rbldnsd', () 
     expect(o?.symbols).toContainEqual(expect.objectContaining({ name: 'DBL_SPAM', score: 6.5 }));
   });
 
+  it('checks the HELO and sender domains with a DBL-style list given to --rbl', async () => {
+    const r = await mef([
+      'scan',
+      '--json',
+      ...dns(),
+      '--rbl',
+      'dbl=dbl.test',
+      '--helo',
+      'mail.spammer-offers.com',
+      '--from',
+      'promo@spammer-offers.com',
+      'samples/01-ham.eml',
+    ]);
+    expect(r.code).toBe(0);
+    const dbl = symbolsOf(jsonLines(r.stdout)[0]).find((s) => s.name === 'DBL_SPAM');
+    expect(dbl?.score).toBe(6.5);
+    expect(dbl?.options?.join(' ')).toMatch(/spammer-offers\.com/);
+    // The same list against IPs only would find nothing: the preset's checks were kept.
+    const plain = await mef(['scan', '--json', ...dns(), '--rbl', 'dbl=dbl.test', 'samples/01-ham.eml']);
+    expect(namesOf(jsonLines(plain.stdout)[0])).not.toContain('DBL_SPAM');
+  });
+
   it('reads the lists from a config file', async () => {
     const dir = tempDir();
     const file = join(dir, 'mef.yaml');
