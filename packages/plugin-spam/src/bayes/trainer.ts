@@ -1,3 +1,4 @@
+import { createFeatureExtractor, type FeatureExtractor } from '../extract.js';
 import type { MessageFeatures } from '../features.js';
 import type { BayesClassifier } from './classifier.js';
 import type { Label } from './store.js';
@@ -26,7 +27,10 @@ export interface TrainingProgress {
 
 /** Options of a training run. */
 export interface TrainOptions<M> {
-  /** Turns an input message into features; needed when the messages are not features already. */
+  /**
+   * Turns an input message into features. Default: raw messages (Buffer or string) go through
+   * a private engine (`createFeatureExtractor`), features are taken as they are.
+   */
   readonly extract?: (message: M) => Promise<MessageFeatures> | MessageFeatures;
   readonly onProgress?: (progress: TrainingProgress) => void;
   readonly tokenizer?: TokenizerOptions;
@@ -49,25 +53,32 @@ export async function train<M = MessageFeatures>(
   let relearned = 0;
   let failed = 0;
   const snapshot = (): TrainingProgress => ({ done, total, learned, duplicates, relearned, failed });
-  for await (const item of items) {
-    options.signal?.throwIfAborted();
-    let features: MessageFeatures;
-    try {
-      features = options.extract
-        ? await options.extract(item.message)
-        : (item.message as unknown as MessageFeatures);
-    } catch {
-      failed++;
+  let own: FeatureExtractor | undefined;
+  try {
+    for await (const item of items) {
+      options.signal?.throwIfAborted();
+      let features: MessageFeatures;
+      try {
+        if (options.extract) features = await options.extract(item.message);
+        else if (typeof item.message === 'string' || Buffer.isBuffer(item.message)) {
+          own ??= createFeatureExtractor();
+          features = await own.extract(item.message);
+        } else features = item.message as unknown as MessageFeatures;
+      } catch {
+        failed++;
+        done++;
+        options.onProgress?.(snapshot());
+        continue;
+      }
+      const outcome = await classifier.learn(tokenIds(features, options.tokenizer), item.label);
+      if (outcome === 'learned') learned++;
+      else if (outcome === 'duplicate') duplicates++;
+      else relearned++;
       done++;
       options.onProgress?.(snapshot());
-      continue;
     }
-    const outcome = await classifier.learn(tokenIds(features, options.tokenizer), item.label);
-    if (outcome === 'learned') learned++;
-    else if (outcome === 'duplicate') duplicates++;
-    else relearned++;
-    done++;
-    options.onProgress?.(snapshot());
+  } finally {
+    await own?.close();
   }
   return snapshot();
 }
