@@ -22,8 +22,10 @@ if (isMainThread) {
     // `--workers` starts this same file as each worker thread.
     workerScript: new URL(import.meta.url),
   }).then((code) => {
-    // Let standard output drain (a pipe) before the exit code is set.
+    // Exit once standard output has drained (a pipe), without waiting for a scanner's socket
+    // that a timed-out stage left open to close by itself.
     process.exitCode = code;
+    process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
   });
 } else {
   void workerMain();

@@ -316,3 +316,38 @@ describe('--rspamd failure', () => {
     expect(r.stderr).toMatch(/rspamd\.url: expected an http:\/\/ URL/);
   });
 });
+
+describe('--timeout', () => {
+  it('bounds a scanner that accepts and never answers (a fake hanging clamd): tempfail after the stage timeout, exit 1', async () => {
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((s) => {
+      // Reads everything, answers nothing.
+      sockets.add(s);
+      s.resume();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const addr = server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : 0;
+    try {
+      const t0 = Date.now();
+      const r = await mef([
+        'scan',
+        '--json',
+        '--timeout',
+        '700',
+        '--clamd',
+        `127.0.0.1:${port}`,
+        'samples/01-ham.eml',
+      ]);
+      const took = Date.now() - t0;
+      expect(r.code).toBe(1);
+      const [o] = jsonLines(r.stdout);
+      expect(o).toMatchObject({ disposition: 'tempfail' });
+      expect(o?.errors).toEqual([expect.objectContaining({ stage: 'clamav', kind: 'timeout' })]);
+      expect(took).toBeLessThan(15_000);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
