@@ -1,4 +1,4 @@
-import { convert } from 'html-to-text';
+import { compile } from 'html-to-text';
 import iconv from 'iconv-lite';
 
 /** Decodes text bytes in the declared charset; unknown charsets fall back to UTF-8. */
@@ -17,9 +17,12 @@ export function decodeText(bytes: Buffer, charset: string | undefined): string {
  * Renders HTML to plain text with html-to-text (what mailparser uses), bounded in depth and
  * children so hostile markup cannot blow the stack; on failure, tags are stripped instead.
  */
+// Compiled once: compiling the selectors is most of the cost of a small HTML part.
+let compiled: ((html: string) => string) | undefined;
+
 export function htmlToText(html: string): string {
   try {
-    return convert(html, {
+    compiled ??= compile({
       wordwrap: false,
       limits: { maxDepth: 64, maxChildNodes: 20_000, ellipsis: ' ...' },
       selectors: [
@@ -27,6 +30,7 @@ export function htmlToText(html: string): string {
         { selector: 'img', format: 'skip' },
       ],
     });
+    return compiled(html);
   } catch {
     return html
       .replace(/<(script|style)[^>]*>[\s\S]*?<\/\1>/gi, ' ')
