@@ -58,8 +58,9 @@ const SKIPPED_PREFIXES = [
 const WORD_HEADERS = ['subject', 'from', 'reply-to', 'x-mailer', 'user-agent', 'organization', 'sender'];
 
 const WORD_RE = /[\p{L}\p{N}$€£][\p{L}\p{N}'$€£%-]*/gu;
-const URL_RE = /\b(?:https?|ftp):\/\/([^\s/?#"'<>)\]]+)([^\s"'<>)\]]*)/gi;
-const EMAIL_RE = /[\w.+-]+@([\w-]+(?:\.[\w-]+)+)/g;
+const URL_RE = /\b(?:https?|ftp):\/\/([^\s/?#"'<>)\]]{1,255})([^\s"'<>)\]]{0,2000})/gi;
+// Local part bounded: a long run of word characters without an @ must not cost n^2.
+const EMAIL_RE = /[\w.+-]{1,64}@([\w-]+(?:\.[\w-]+)+)/g;
 const TAG_RE = /<([a-zA-Z][a-zA-Z0-9]{0,15})\b([^>]{0,400})>/g;
 const ATTR_RE = /([a-zA-Z-]{1,20})\s*=/g;
 const IPV4_RE = /^\d{1,3}(?:\.\d{1,3}){3}$/;

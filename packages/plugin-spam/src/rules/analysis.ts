@@ -25,7 +25,9 @@ export class Analysis {
   get links(): readonly HtmlLink[] {
     if (!this.linksCache) {
       const out: HtmlLink[] = [];
-      const re = /<a\b[^>]*?\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))[^>]*>([\s\S]{0,500}?)<\/a\s*>/gi;
+      // Bounded and kept inside one tag ([^<>]): hostile markup cannot make it backtrack.
+      const re =
+        /<a\b[^<>]{0,400}?\bhref\s*=\s*(?:"([^"<>]{0,2000})"|'([^'<>]{0,2000})'|([^\s<>]{1,2000}))[^<>]{0,400}>([\s\S]{0,500}?)<\/a\s*>/gi;
       for (let m = re.exec(this.msg.html); m && out.length < 500; m = re.exec(this.msg.html)) {
         const href = (m[1] ?? m[2] ?? m[3] ?? '').trim();
         const text = (m[4] ?? '')
@@ -44,7 +46,7 @@ export class Analysis {
   get urlHosts(): readonly string[] {
     if (!this.hostsCache) {
       const out: string[] = [];
-      const re = /\bhttps?:\/\/(?:[^\s/?#@"'<>]*@)?([^\s/?#:"'<>)\]]+)/gi;
+      const re = /\bhttps?:\/\/(?:[^\s/?#@"'<>]{0,64}@)?([^\s/?#:"'<>)\]]{1,255})/gi;
       for (const source of [this.msg.text, this.msg.html]) {
         re.lastIndex = 0;
         for (let m = re.exec(source); m && out.length < 1000; m = re.exec(source)) {
@@ -59,7 +61,7 @@ export class Analysis {
 
 /** Host of a URL, lower-case, or undefined when it is not an absolute http(s) URL. */
 export function urlHost(url: string): string | undefined {
-  const m = /^\s*https?:\/\/(?:[^\s/?#@]*@)?([^\s/?#:]+)/i.exec(url);
+  const m = /^\s*https?:\/\/(?:[^\s/?#@]{0,64}@)?([^\s/?#:]{1,255})/i.exec(url);
   return m?.[1]?.toLowerCase().replace(/\.$/, '');
 }
 
@@ -82,7 +84,9 @@ export function baseDomain(host: string): string {
 /** Domain of the first address in a header value (`Name <a@b.c>` or `a@b.c`). */
 export function addressDomain(value: string | undefined): string | undefined {
   if (!value) return undefined;
-  const m = /<[^<>@\s]*@([^<>\s]+)>/.exec(value) ?? /[^\s<>"@,;:]+@([A-Za-z0-9.-]+)/.exec(value);
+  const m =
+    /<[^<>@\s]{0,128}@([^<>\s]{1,255})>/.exec(value) ??
+    /[^\s<>"@,;:]{1,64}@([A-Za-z0-9.-]{1,255})/.exec(value);
   return m?.[1]?.toLowerCase().replace(/\.$/, '');
 }
 

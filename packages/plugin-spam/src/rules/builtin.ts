@@ -5,7 +5,7 @@ import { defineRule, type Rule } from './rule.js';
 export const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
 
 const MID_RE = /^<[^<>\s@]+@[^<>\s@]+>$/;
-const EMAIL_IN_NAME_RE = /[\w.+-]+@([\w-]+(?:\.[\w-]+)+)/;
+const EMAIL_IN_NAME_RE = /[\w.+-]{1,64}@([\w-]+(?:\.[\w-]+)+)/;
 const ENCODED_WORD_RE = /=\?([^?\s]*)\?([^?\s]*)\?([^?\s]*)\?=/g;
 const EIGHT_BIT_RE = /[\u0080-\uffff]/;
 const SUSPICIOUS_SUBJECT_RE =
@@ -38,7 +38,7 @@ const SHORTENERS = new Set([
 ]);
 // Hidden text with words in it: display:none or visibility:hidden, a zero font size, or white text.
 const HIDDEN_RE =
-  /(?:(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:\.\d+)?(?:px|pt|em)?\s*[;"'])[^>]*>\s*[^<\s]{3}|color\s*[:=]\s*["']?#?(?:fff(?:fff)?|white)\b[^>]*>[^<]{8,})/i;
+  /(?:(?:display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?:\.\d+)?(?:px|pt|em)?\s*[;"'])[^<>]{0,400}>\s*[^<\s]{3}|color\s*[:=]\s*["']?#?(?:fff(?:fff)?|white)\b[^<>]{0,400}>[^<]{8})/i;
 const FREEMAIL = new Set([
   'hotmail.com',
   'msn.com',
@@ -66,7 +66,7 @@ const FREEMAIL = new Set([
   'zoho.com',
 ]);
 const WHITE_BG_RE =
-  /<body[^>]*bgcolor\s*=\s*["']?#?(?:fff(?:fff)?|white)\b|background(?:-color)?\s*:\s*#?(?:fff(?:fff)?|white)\b/i;
+  /<body[^<>]{0,400}bgcolor\s*=\s*["']?#?(?:fff(?:fff)?|white)\b|background(?:-color)?\s*:\s*#?(?:fff(?:fff)?|white)\b/i;
 const EXEC_EXT_RE = /\.(?:exe|scr|pif|bat|cmd|com|vbs|vbe|js|jse|wsf|wsh|jar|lnk|msi|hta|cpl|ps1|reg)$/i;
 const DOUBLE_EXT_RE =
   /\.(?:pdf|docx?|xlsx?|pptx?|txt|rtf|jpe?g|png|gif|html?|zip|rar)\s*\.(?:exe|scr|pif|bat|cmd|com|vbs|js|jar|lnk|hta)$/i;
