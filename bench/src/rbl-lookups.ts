@@ -287,9 +287,10 @@ const m = {
   ttl: median(tp.ttl),
   pool: median(tp.pool),
 };
-console.log(`## DNS lists (rbldnsd on loopback), medians of ${rounds} rounds\n`);
-console.log(`Lookups per second, ${N} distinct names per round (half listed), concurrency ${CONCURRENCY}:\n`);
-console.log(
+const out: string[] = [];
+out.push(`## DNS lists (rbldnsd on loopback), medians of ${rounds} rounds\n`);
+out.push(`Lookups per second, ${N} distinct names per round (half listed), concurrency ${CONCURRENCY}:\n`);
+out.push(
   table(
     ['client', 'lookups/s', 'vs bare Node resolver'],
     [
@@ -322,8 +323,8 @@ const l = {
   empty: median(lat.empty),
   reader: median(lat.reader),
 };
-console.log(`\nPer-message latency (ms, median of ${MESSAGES} messages per round; 15 lookups, 5 listed):\n`);
-console.log(
+out.push(`\nPer-message latency (ms, median of ${MESSAGES} messages per round; 15 lookups, 5 listed):\n`);
+out.push(
   table(
     ['run', 'ms per message', 'vs bare parallel lookups'],
     [
@@ -335,4 +336,11 @@ console.log(
     ],
   ),
 );
-console.log(`\n${machineLine()}`);
+out.push(`\n${machineLine()}`);
+
+const page = out.join('\n').replace(/\n{3,}/g, '\n\n');
+console.log(page);
+await writeFile(
+  new URL('../results/rbl.md', import.meta.url),
+  `${page.trim()}\n\nCommand: \`pnpm bench rbl\`\n`,
+);

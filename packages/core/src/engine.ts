@@ -77,6 +77,8 @@ export interface ScanEnvelope {
   user?: string;
   direction?: Direction;
   mailFrom?: string;
+  /** ESMTP parameters of MAIL FROM, such as `{ SIZE: '12345', BODY: '8BITMIME' }`. */
+  mailFromParams?: Record<string, string | true>;
   recipients?: readonly string[];
 }
 
@@ -392,7 +394,7 @@ export class Engine {
       }
       const tx = conn.transaction();
       try {
-        v = await tx.mailFrom(envelope.mailFrom ?? '');
+        v = await tx.mailFrom(envelope.mailFrom ?? '', envelope.mailFromParams ?? {});
         if (v.disposition !== 'accept') return drop(v);
         let last: Verdict | undefined;
         for (const r of envelope.recipients ?? []) {

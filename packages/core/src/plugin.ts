@@ -36,8 +36,10 @@ export interface Findings {
   reject(reply?: ForceOptions['reply'], options?: Omit<ForceOptions, 'reply'>): void;
   /** Shorthand for `force('tempfail', ...)`. */
   tempfail(reply?: ForceOptions['reply'], options?: Omit<ForceOptions, 'reply'>): void;
-  /** Appends a header field at the top of the header block when the mail is handed on. */
+  /** Appends a header field at the end of the header block when the mail is handed on. */
   addHeader(name: string, value: string): void;
+  /** Inserts a header field at the top of the header block (where trace fields go). */
+  prependHeader(name: string, value: string): void;
   /** Replaces a header field (every occurrence, or the 1-based `index`). */
   setHeader(name: string, value: string, index?: number): void;
   /** Removes a header field (every occurrence, or the 1-based `index`). */

@@ -128,6 +128,11 @@ export class Recorder implements Findings {
     if (this.open()) this.into.mutations.push({ op: 'add', name, value, stage: this.stage });
   }
 
+  prependHeader(name: string, value: string): void {
+    this.checkHeader(name, value);
+    if (this.open()) this.into.mutations.push({ op: 'prepend', name, value, stage: this.stage });
+  }
+
   setHeader(name: string, value: string, index?: number): void {
     this.checkHeader(name, value);
     if (this.open())

@@ -122,13 +122,19 @@ describe('lifecycle', () => {
         },
       },
       msg,
-      { clientAddress: '::ffff:192.0.2.7', user: 'alice', direction: 'outbound', recipients: ['r@x'] },
+      {
+        clientAddress: '::ffff:192.0.2.7',
+        user: 'alice',
+        direction: 'outbound',
+        recipients: ['r@x'],
+        mailFromParams: { size: '1234' },
+      },
     );
     expect(seen).toEqual({
       ip: '192.0.2.7',
       helo: 'client.example.test',
       from: 'sender@example.test',
-      size: undefined,
+      size: '1234',
       rcpts: ['r@x'],
       user: 'alice',
       dir: 'outbound',

@@ -264,6 +264,7 @@ describe('output', () => {
       name: 'mut',
       message(ctx) {
         ctx.findings.addHeader('X-Virus-Scanned', 'MEF');
+        ctx.findings.prependHeader('Received', 'from relay by mef');
         ctx.findings.removeHeader('X-Old', 2);
         ctx.findings.setHeader('X-Old', 'one');
         ctx.findings.prefixSubject('[SPAM]');
@@ -275,7 +276,7 @@ describe('output', () => {
     await tx.data(input, { keep: true });
     const out = (await collect(tx.output())).toString();
     expect(out).toBe(
-      'From: a@x\r\nSubject: [SPAM] Hi\r\nX-Old: one\r\nX-Virus-Scanned: MEF\r\n\r\nBody line\r\n',
+      'Received: from relay by mef\r\nFrom: a@x\r\nSubject: [SPAM] Hi\r\nX-Old: one\r\nX-Virus-Scanned: MEF\r\n\r\nBody line\r\n',
     );
     await tx.dispose();
     await engine.stop();

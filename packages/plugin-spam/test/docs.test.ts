@@ -7,6 +7,16 @@ import { builtinRules, spamErrorCodes } from '../src/index.js';
 
 const readme = fileURLToPath(new URL('../README.md', import.meta.url));
 
+describe('docs/reference/errors.md', () => {
+  it('lists exactly the codes this package defines', async () => {
+    const page = fileURLToPath(new URL('../../../docs/reference/errors.md', import.meta.url));
+    expect(await compareErrorDocs(page, '@mef/plugin-spam', spamErrorCodes)).toEqual({
+      undocumented: [],
+      unknown: [],
+    });
+  });
+});
+
 describe('README', () => {
   it('lists every error code, and no code that does not exist', async () => {
     expect(await compareErrorDocs(readme, 'Errors', spamErrorCodes)).toEqual({
