@@ -267,7 +267,7 @@ const READ_AHEAD = 16;
 /**
  * The messages named by the command line, in order: a message file, every regular file below a
  * directory (sorted), each message of an mbox (`path#N`), or `-` for standard input. The next
- * few files are opened and sniffed while earlier ones are scanned (at most {@link READ_AHEAD}
+ * few files are opened and sniffed while earlier ones are scanned (at most 16
  * open at once; a file's stream waits for its reader, so nothing is read ahead unbounded).
  */
 export async function* inputs(
