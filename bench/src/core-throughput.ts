@@ -155,7 +155,7 @@ async function main(): Promise<void> {
         ['engine, stage asking for headers and text only', () => engineRun(file, headersTextStage)],
       ];
       const times = new Map<string, number[]>(variants.map(([n]) => [n, []]));
-      const n = decoded > 10 * 1024 * 1024 ? rounds : rounds * 4;
+      const n = decoded > 10 * 1024 * 1024 ? rounds : rounds * 12;
       for (let r = 0; r < n; r++) {
         for (const [name, fn] of variants) times.get(name)!.push(await time(fn));
       }

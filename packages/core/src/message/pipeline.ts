@@ -1,4 +1,57 @@
-import { PassThrough, type Readable, type Transform, Writable } from 'node:stream';
+import { Readable, type Transform, Writable } from 'node:stream';
+
+/**
+ * A view stream the pass pushes into. A plain Readable (not a PassThrough): the pass pushes,
+ * and when the reader is behind it waits for the reader's next read request. One stream hop
+ * less per chunk than a Transform.
+ */
+export class FeedStream extends Readable {
+  private wake: (() => void) | undefined;
+
+  constructor() {
+    super({ highWaterMark: 64 * 1024 });
+    this.on('close', () => this.release());
+  }
+
+  override _read(): void {
+    this.release();
+  }
+
+  private release(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  /** Pushes a chunk; true when the reader can take more now. */
+  feed(chunk: Buffer): boolean {
+    if (this.destroyed) return true;
+    return this.push(chunk);
+  }
+
+  /** Ends the stream (idempotent). */
+  finish(): void {
+    if (!this.destroyed && !this.readableEnded) this.push(null);
+  }
+
+  /** True when the reader is behind and the pass should wait. */
+  get behind(): boolean {
+    return !this.destroyed && this.readableLength >= this.readableHighWaterMark;
+  }
+
+  /** Resolves at the reader's next read request, or when the stream goes away. */
+  whenReady(): Promise<void> {
+    if (!this.behind) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const prev = this.wake;
+      this.wake = () => {
+        prev?.();
+        resolve();
+      };
+    });
+  }
+}
+
 import { Splitter } from '@zone-eu/mailsplit';
 import { MefError } from '../errors.js';
 import type { ExtractedText, MessageView, MimePart, PartSelector } from '../plugin.js';
@@ -55,7 +108,7 @@ export const defaultLimits: Limits = Object.freeze({
 /** A stage's place in the pass: its streams, its pending handlers, its stall timeout. */
 export class StageSlot {
   detached = false;
-  readonly streams = new Set<PassThrough>();
+  readonly streams = new Set<FeedStream>();
   readonly pending: Promise<void>[] = [];
 
   constructor(
@@ -87,7 +140,7 @@ interface PartSub {
 
 interface Out {
   sub: PartSub;
-  stream: PassThrough;
+  stream: FeedStream;
   part: PartImpl;
   done: boolean;
 }
@@ -105,7 +158,7 @@ class PartImpl implements MimePart {
     readonly disposition: string | undefined,
     readonly transferEncoding: string | undefined,
     readonly headers: HeaderBlock,
-    readonly content: PassThrough,
+    readonly content: FeedStream,
   ) {}
   skip(): void {
     this.skipped = true;
@@ -165,13 +218,14 @@ function depthOf(node: MimeNode): number {
  * Waits until a stream can take more, the stream goes away, or the stage has blocked the
  * pass for longer than its timeout (then the stage is taken out and the pass goes on).
  */
-function waitDrain(slot: StageSlot, stream: PassThrough): Promise<void> {
-  if (!stream.writableNeedDrain || stream.destroyed || slot.detached) return Promise.resolve();
+function waitDrain(slot: StageSlot, stream: FeedStream): Promise<void> {
+  if (!stream.behind || slot.detached) return Promise.resolve();
   return new Promise<void>((resolve) => {
+    let settled = false;
     const done = () => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
-      stream.off('drain', done);
-      stream.off('close', done);
       resolve();
     };
     const timer = setTimeout(() => {
@@ -184,8 +238,7 @@ function waitDrain(slot: StageSlot, stream: PassThrough): Promise<void> {
       );
       done();
     }, slot.stallMs);
-    stream.on('drain', done);
-    stream.on('close', done);
+    stream.whenReady().then(done);
   });
 }
 
@@ -218,7 +271,7 @@ export class MessagePass {
   private started = false;
   private finished = false;
   size = 0;
-  private readonly rawSubs: { slot: StageSlot; stream: PassThrough }[] = [];
+  private readonly rawSubs: { slot: StageSlot; stream: FeedStream }[] = [];
   private readonly partSubs: PartSub[] = [];
   private wantText = false;
   private readonly headerWaiters = deferred<HeaderBlock>();
@@ -270,7 +323,7 @@ export class MessagePass {
       },
       raw: () => {
         late('raw()');
-        const stream = new PassThrough({ highWaterMark: 64 * 1024 });
+        const stream = new FeedStream();
         slot.streams.add(stream);
         this.rawSubs.push({ slot, stream });
         return stream as Readable;
@@ -391,7 +444,7 @@ export class MessagePass {
       await this.splitterDone;
     }
     await this.closeLeaf();
-    for (const { stream } of this.rawSubs) if (!stream.destroyed) stream.end();
+    for (const { stream } of this.rawSubs) stream.finish();
     if (!this.headerResolved) this.resolveHeaders(Buffer.concat(this.headBuf));
     this.resolveText();
   }
@@ -480,7 +533,7 @@ export class MessagePass {
     const waits: Promise<void>[] = [];
     for (const { slot, stream } of this.rawSubs) {
       if (slot.detached || stream.destroyed) continue;
-      if (!stream.write(chunk)) waits.push(waitDrain(slot, stream));
+      if (!stream.feed(chunk)) waits.push(waitDrain(slot, stream));
     }
     if (waits.length) await Promise.all(waits);
   }
@@ -554,7 +607,7 @@ export class MessagePass {
       const partId =
         Array.isArray(node.partNr) && node.partNr.length ? node.partNr.join('.') : String(this.nodes);
       for (const sub of matched) {
-        const stream = new PassThrough({ highWaterMark: 64 * 1024 });
+        const stream = new FeedStream();
         sub.slot.streams.add(stream);
         const part = new PartImpl(
           partId,
@@ -611,10 +664,10 @@ export class MessagePass {
         part.truncated = true;
       }
       part.bytes += piece.length;
-      const ok = piece.length ? stream.write(piece) : true;
+      const ok = piece.length ? stream.feed(piece) : true;
       if (part.truncated) {
         out.done = true;
-        stream.end();
+        stream.finish();
         this.release(out);
         continue;
       }
@@ -689,7 +742,7 @@ export class MessagePass {
     for (const out of leaf.outs) {
       if (!out.done) {
         out.done = true;
-        if (!out.stream.destroyed) out.stream.end();
+        out.stream.finish();
         this.release(out);
       }
     }
