@@ -159,7 +159,7 @@ describe('mef train', () => {
 
 const redisPort = inject('redisPort');
 
-describe.skipIf(!redisPort)('mef train --redis against a real Redis', () => {
+describe('mef train --redis against a real Redis', () => {
   it('trains the shared store, which mef scan --bayes-redis then uses', async () => {
     // A database of its own on the shared server: other tests use another.
     const url = `redis://127.0.0.1:${redisPort}/7`;
