@@ -1,4 +1,4 @@
-import type { Findings, StageErrorKind } from '@mef/core';
+import type { Findings, HealthResult, StageContext, StageErrorKind } from '@mef/core';
 import { SpamError } from '../errors.js';
 
 /** Records a client failure as an error finding; the stage's onError policy decides. */
@@ -23,4 +23,31 @@ export function declaredSize(
   if (typeof v !== 'string') return undefined;
   const n = Number(v);
   return Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
+/** A health check that pings an external engine. */
+export async function pingHealth(client: { ping(): Promise<unknown> }): Promise<HealthResult> {
+  try {
+    await client.ping();
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, detail: String(err) };
+  }
+}
+
+/**
+ * When MAIL FROM declared a SIZE over the cap, records the skip symbol (a cap never lets a
+ * message through silently) and returns true: the stage then asks for no view at all.
+ */
+export function skipDeclaredOversize(
+  ctx: StageContext,
+  symbol: string,
+  maxSize: number,
+  score: number,
+  group: string,
+): boolean {
+  const declared = declaredSize(ctx.tx.mailFrom?.params);
+  if (declared === undefined || declared <= maxSize) return false;
+  ctx.findings.symbol(symbol, score, { group, options: [`declared ${declared} > ${maxSize}`] });
+  return true;
 }

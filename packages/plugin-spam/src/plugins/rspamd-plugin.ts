@@ -3,7 +3,7 @@ import { type Disposition, definePlugin, type ErrorPolicy, invalidOption, type P
 import { RspamdClient, type RspamdClientOptions, type RspamdResult } from '../clients/rspamd-client.js';
 import { SpamError } from '../errors.js';
 import { checkNumber, checkPolicy, checkString, round2 } from '../options.js';
-import { declaredSize, recordFailure } from './common.js';
+import { pingHealth, recordFailure, skipDeclaredOversize } from './common.js';
 
 /** What an rspamd action turns into. `symbol` only records it; `tag` adds `X-Spam: Yes`. */
 export type RspamdActionMapping = Disposition | 'greylist' | 'tag' | 'rewrite-subject' | 'symbol';
@@ -108,23 +108,9 @@ export function rspamd(options: RspamdOptions = {}): RspamdPlugin {
     onError,
     timeout: timeout + 5_000,
     client,
-    async health() {
-      try {
-        await client.ping();
-        return { ok: true };
-      } catch (err) {
-        return { ok: false, detail: String(err) };
-      }
-    },
+    health: () => pingHealth(client),
     async message(ctx) {
-      const declared = declaredSize(ctx.tx.mailFrom?.params);
-      if (declared !== undefined && declared > maxSize) {
-        ctx.findings.symbol('RSPAMD_SKIPPED_SIZE', skippedScore, {
-          group,
-          options: [`declared ${declared} > ${maxSize}`],
-        });
-        return;
-      }
+      if (skipDeclaredOversize(ctx, 'RSPAMD_SKIPPED_SIZE', maxSize, skippedScore, group)) return;
       const raw = ctx.message.raw();
       const headersP = ctx.message.headers();
       headersP.catch(() => undefined);

@@ -1,7 +1,7 @@
 import { definePlugin, type ErrorPolicy, invalidOption, type Plugin } from '@mef/core';
 import { SpamdClient, type SpamdClientOptions } from '../clients/spamd-client.js';
 import { checkNumber, checkPolicy, checkString, round2 } from '../options.js';
-import { declaredSize, recordFailure } from './common.js';
+import { pingHealth, recordFailure, skipDeclaredOversize } from './common.js';
 
 /** Options of {@link spamassassin}. */
 export interface SpamassassinOptions extends SpamdClientOptions {
@@ -60,23 +60,9 @@ export function spamassassin(options: SpamassassinOptions = {}): SpamassassinPlu
     // The engine's stage timeout covers buffering plus the exchange.
     timeout: timeout + 5_000,
     client,
-    async health() {
-      try {
-        await client.ping();
-        return { ok: true };
-      } catch (err) {
-        return { ok: false, detail: String(err) };
-      }
-    },
+    health: () => pingHealth(client),
     async message(ctx) {
-      const declared = declaredSize(ctx.tx.mailFrom?.params);
-      if (declared !== undefined && declared > maxSize) {
-        ctx.findings.symbol('SPAMD_SKIPPED_SIZE', skippedScore, {
-          group,
-          options: [`declared ${declared} > ${maxSize}`],
-        });
-        return;
-      }
+      if (skipDeclaredOversize(ctx, 'SPAMD_SKIPPED_SIZE', maxSize, skippedScore, group)) return;
       const raw = ctx.message.raw();
       // A bounded buffer: spamd wants Content-length first. Past the cap, keep reading (the one
       // pass must go on) but drop what was held.
