@@ -2,5 +2,6 @@ import { defineProject } from 'vitest/config';
 
 export default defineProject({
   resolve: { conditions: ['@mef/source'] },
+  ssr: { resolve: { conditions: ['@mef/source'] } },
   test: { name: 'example-relay', include: ['test/**/*.test.ts'], testTimeout: 60_000 },
 });
