@@ -182,6 +182,21 @@ export class Engine {
   readonly limitPolicy: LimitPolicy;
   readonly thresholds: Thresholds;
   readonly log: Logger;
+  #lateFindings = 0;
+
+  /**
+   * Findings recorded after their stage was sealed (its timeout passed): dropped from the
+   * verdict, logged at warn with the stage and the finding, and counted here.
+   */
+  get lateFindings(): number {
+    return this.#lateFindings;
+  }
+
+  /** @internal Told by each recorder of a finding that came after its seal. */
+  readonly lateFinding = (stage: string, finding: string): void => {
+    this.#lateFindings++;
+    this.log.warn({ stage, finding }, 'finding recorded after the stage was sealed; it was dropped');
+  };
 
   constructor(options: EngineOptions = {}) {
     if (options === null || typeof options !== 'object') throw invalidOption('options', options, 'an object');
@@ -524,7 +539,15 @@ export class Connection {
     for (const stage of this.stages) {
       const fn = stage.plugin[phase] as ((ctx: StageContext) => unknown) | undefined;
       if (!fn || skipped.has(stage.name)) continue;
-      const recorder = new Recorder(stage.name, phaseSet, stage.onError, scope, skipped, recipient);
+      const recorder = new Recorder({
+        stage: stage.name,
+        into: phaseSet,
+        policy: stage.onError,
+        scope,
+        skipInto: skipped,
+        ...(recipient !== undefined ? { recipient } : {}),
+        onLate: this.engine.lateFinding,
+      });
       const abort = new AbortController();
       const tx = ctxFor();
       const ctx = {
@@ -631,6 +654,7 @@ export class Transaction {
   }[] = [];
   private limitHit = new Set<LimitName>();
   private sourceError: Error | undefined;
+  private passEnded: (() => void) | undefined;
 
   /** @internal Hosts start transactions with `connection.transaction()`. */
   constructor(
@@ -701,10 +725,20 @@ export class Transaction {
       onLimit: (name, detail) => this.onLimit(name, detail),
     });
     this.pass = pass;
+    const passEnded = new Promise<void>((resolve) => {
+      this.passEnded = resolve;
+    });
     for (const stage of this.stages) {
       const fn = stage.plugin.message;
       if (!fn || this.skipped.has(stage.name)) continue;
-      const recorder = new Recorder(stage.name, this.findings, stage.onError, 'transaction', this.skipped);
+      const recorder = new Recorder({
+        stage: stage.name,
+        into: this.findings,
+        policy: stage.onError,
+        scope: 'transaction',
+        skipInto: this.skipped,
+        onLate: engine.lateFinding,
+      });
       const abort = new AbortController();
       const slot = new StageSlot(stage.name, stage.timeout, (_s, kind, err) => {
         const info = errorInfo(err);
@@ -734,17 +768,19 @@ export class Transaction {
       } catch (err) {
         result = Promise.reject(err);
       }
-      const done = Promise.resolve(result)
-        .then(async () => {
-          // Handlers are registered during the pass; wait for all of them.
-          let seen = 0;
-          while (seen < slot.pending.length) {
-            const batch = slot.pending.slice(seen);
-            seen = slot.pending.length;
-            await Promise.all(batch);
-          }
-        })
-        .catch((err: unknown) => slot.fail('exception', err));
+      const hook = Promise.resolve(result).catch((err: unknown) => slot.fail('exception', err));
+      // The stage is done when its hook has settled, the pass has ended, and every part
+      // handler it registered (at any time before the end) has settled.
+      const done = (async () => {
+        await hook;
+        await passEnded;
+        let seen = 0;
+        while (seen < slot.pending.length) {
+          const batch = slot.pending.slice(seen);
+          seen = slot.pending.length;
+          await Promise.all(batch);
+        }
+      })();
       this.messageStages.push({ stage, slot, recorder, done, abort });
     }
     pass.start();
@@ -818,6 +854,7 @@ export class Transaction {
   private async finish(): Promise<Verdict> {
     const pass = this.pass!;
     if (!this.sourceError) await pass.end();
+    this.passEnded?.();
     // Each stage now has its own timeout to finish what it started.
     await Promise.all(
       this.messageStages.map(async ({ stage, slot, recorder, done, abort }) => {

@@ -23,10 +23,6 @@ export function emptyFindings(): FindingSet {
   return { symbols: [], forced: [], errors: [], mutations: [] };
 }
 
-export function policyDisposition(p: ErrorPolicy): Disposition {
-  return p;
-}
-
 const SYMBOL_RE = /^[A-Z][A-Z0-9_]*$/;
 const HEADER_NAME_RE = /^[\x21-\x39\x3b-\x7e]+$/;
 
@@ -40,34 +36,38 @@ function toReply(r: NonNullable<ForceOptions['reply']>): Reply {
   };
 }
 
+/** Where a recorder writes, and what it does with a late finding. */
+export interface RecorderTarget {
+  readonly stage: string;
+  readonly into: FindingSet;
+  readonly policy: ErrorPolicy;
+  readonly scope: Scope;
+  readonly skipInto: Map<string, string>;
+  readonly recipient?: string;
+  /** Told of every finding recorded after the seal (the engine logs and counts it). */
+  readonly onLate?: (stage: string, finding: string) => void;
+}
+
 /**
  * A stage's findings recorder. It is sealed when the stage finishes or times out: after
- * that, anything it records is dropped, so a late answer never counts.
+ * that, anything it records is dropped, so a late answer never counts; but it is never
+ * silent: `onLate` hears of it.
  */
 export class Recorder implements Findings {
-  private sealed = false;
-  dropped = 0;
+  #sealed = false;
+  readonly #t: RecorderTarget;
 
-  constructor(
-    private readonly stage: string,
-    private readonly into: FindingSet,
-    private readonly policy: ErrorPolicy,
-    private readonly defaultScope: Scope,
-    private readonly skipInto: Map<string, string>,
-    private readonly recipient?: string,
-  ) {}
+  constructor(target: RecorderTarget) {
+    this.#t = target;
+  }
 
   seal(): void {
-    this.sealed = true;
+    this.#sealed = true;
   }
 
-  get isSealed(): boolean {
-    return this.sealed;
-  }
-
-  private open(): boolean {
-    if (this.sealed) this.dropped++;
-    return !this.sealed;
+  #open(finding: string): boolean {
+    if (this.#sealed) this.#t.onLate?.(this.#t.stage, finding);
+    return !this.#sealed;
   }
 
   symbol(name: string, score = 0, options: SymbolOptions = {}): void {
@@ -77,30 +77,30 @@ export class Recorder implements Findings {
     if (typeof score !== 'number' || !Number.isFinite(score)) {
       throw new TypeError(`Invalid score for ${name}: expected a finite number, got ${String(score)}`);
     }
-    if (!this.open()) return;
-    const hit: { -readonly [K in keyof SymbolHit]: SymbolHit[K] } = { name, score, stage: this.stage };
+    if (!this.#open(`symbol ${name}`)) return;
+    const hit: { -readonly [K in keyof SymbolHit]: SymbolHit[K] } = { name, score, stage: this.#t.stage };
     if (options.group !== undefined) hit.group = options.group;
     if (options.options !== undefined) hit.options = [...options.options];
     if (options.description !== undefined) hit.description = options.description;
-    this.into.symbols.push(hit);
+    this.#t.into.symbols.push(hit);
   }
 
   force(disposition: Disposition, options: ForceOptions = {}): void {
     if (!['accept', 'tempfail', 'reject', 'discard', 'quarantine'].includes(disposition)) {
       throw new TypeError(`Invalid disposition ${JSON.stringify(disposition)}`);
     }
-    if (!this.open()) return;
-    const scope = options.scope ?? this.defaultScope;
+    if (!this.#open(`force ${disposition}`)) return;
+    const scope = options.scope ?? this.#t.scope;
     const f: { -readonly [K in keyof ForcedDisposition]: ForcedDisposition[K] } = {
-      stage: this.stage,
+      stage: this.#t.stage,
       disposition,
       scope,
     };
-    if (scope === 'recipient' && this.recipient !== undefined) f.recipient = this.recipient;
+    if (scope === 'recipient' && this.#t.recipient !== undefined) f.recipient = this.#t.recipient;
     if (options.reply !== undefined) f.reply = toReply(options.reply);
     if (options.disconnect !== undefined) f.disconnect = options.disconnect;
-    f.reason = options.reason ?? (f.reply ? f.reply.lines.join(' ') : `${this.stage} ${disposition}`);
-    this.into.forced.push(f);
+    f.reason = options.reason ?? (f.reply ? f.reply.lines.join(' ') : `${this.#t.stage} ${disposition}`);
+    this.#t.into.forced.push(f);
   }
 
   reject(reply?: ForceOptions['reply'], options: Omit<ForceOptions, 'reply'> = {}): void {
@@ -125,31 +125,31 @@ export class Recorder implements Findings {
 
   addHeader(name: string, value: string): void {
     this.checkHeader(name, value);
-    if (this.open()) this.into.mutations.push({ op: 'add', name, value, stage: this.stage });
+    if (this.#open(`addHeader ${name}`)) this.#t.into.mutations.push({ op: 'add', name, value, stage: this.#t.stage });
   }
 
   prependHeader(name: string, value: string): void {
     this.checkHeader(name, value);
-    if (this.open()) this.into.mutations.push({ op: 'prepend', name, value, stage: this.stage });
+    if (this.#open(`prependHeader ${name}`)) this.#t.into.mutations.push({ op: 'prepend', name, value, stage: this.#t.stage });
   }
 
   setHeader(name: string, value: string, index?: number): void {
     this.checkHeader(name, value);
-    if (this.open())
-      this.into.mutations.push(
+    if (this.#open(`setHeader ${name}`))
+      this.#t.into.mutations.push(
         index === undefined
-          ? { op: 'set', name, value, stage: this.stage }
-          : { op: 'set', name, value, index, stage: this.stage },
+          ? { op: 'set', name, value, stage: this.#t.stage }
+          : { op: 'set', name, value, index, stage: this.#t.stage },
       );
   }
 
   removeHeader(name: string, index?: number): void {
     this.checkHeader(name);
-    if (this.open())
-      this.into.mutations.push(
+    if (this.#open(`removeHeader ${name}`))
+      this.#t.into.mutations.push(
         index === undefined
-          ? { op: 'remove', name, stage: this.stage }
-          : { op: 'remove', name, index, stage: this.stage },
+          ? { op: 'remove', name, stage: this.#t.stage }
+          : { op: 'remove', name, index, stage: this.#t.stage },
       );
   }
 
@@ -157,23 +157,23 @@ export class Recorder implements Findings {
     if (typeof prefix !== 'string' || /[\r\n]/.test(prefix)) {
       throw new TypeError(`Invalid subject prefix ${JSON.stringify(prefix)}`);
     }
-    if (this.open()) this.into.mutations.push({ op: 'subject', prefix, stage: this.stage });
+    if (this.#open('prefixSubject')) this.#t.into.mutations.push({ op: 'subject', prefix, stage: this.#t.stage });
   }
 
   error(kind: StageErrorKind, code: string, message: string): void {
-    if (!this.open()) return;
-    this.into.errors.push({
-      stage: this.stage,
+    if (!this.#open(`error ${code}`)) return;
+    this.#t.into.errors.push({
+      stage: this.#t.stage,
       kind,
       code,
       message,
-      policy: this.policy,
-      disposition: policyDisposition(this.policy),
+      policy: this.#t.policy,
+      disposition: this.#t.policy,
     });
   }
 
   skip(stage: string, reason: string): void {
-    if (!this.open()) return;
-    if (!this.skipInto.has(stage)) this.skipInto.set(stage, reason);
+    if (!this.#open(`skip ${stage}`)) return;
+    if (!this.#t.skipInto.has(stage)) this.#t.skipInto.set(stage, reason);
   }
 }

@@ -629,7 +629,16 @@ export class MessagePass {
           sub.slot.fail('exception', err);
           continue;
         }
-        const p = Promise.resolve(result).catch((err: unknown) => sub.slot.fail('exception', err));
+        const p = Promise.resolve(result).then(
+          // A handler that settled without reading (or skipping) its part is done with it:
+          // skip the rest rather than stall the pass until the stage timeout.
+          () => {
+            if (!stream.readableEnded && stream.listenerCount('data') + stream.listenerCount('readable') === 0) {
+              part.skip();
+            }
+          },
+          (err: unknown) => sub.slot.fail('exception', err),
+        );
         sub.slot.pending.push(p);
       }
     }

@@ -14,6 +14,7 @@ export {
   messageFrom,
 } from './message.js';
 export { type RunOptions, runEngine, runPlugin, runStage } from './run.js';
+export { type ShapeName, type ShapePayload, shapes } from './shapes.js';
 export {
   generateLargeMessage,
   type StreamSuiteOptions,
