@@ -90,6 +90,7 @@ const HOOKS = [
   'mailFrom',
   'rcptTo',
   'message',
+  'scored',
   'close',
   'setup',
   'teardown',
@@ -774,12 +775,7 @@ export class Transaction {
       const done = (async () => {
         await hook;
         await passEnded;
-        let seen = 0;
-        while (seen < slot.pending.length) {
-          const batch = slot.pending.slice(seen);
-          seen = slot.pending.length;
-          await Promise.all(batch);
-        }
+        await slot.settled();
       })();
       this.messageStages.push({ stage, slot, recorder, done, abort });
     }
@@ -895,14 +891,47 @@ export class Transaction {
       errors: [...this.conn.findings.errors, ...this.findings.errors],
       mutations: [...this.conn.findings.mutations, ...this.findings.mutations],
     };
-    this.verdictValue = decide({
+    const input: DecideInput = {
       ...all,
       thresholds: policy.thresholds,
       severity: this.conn.engine.options.severity ?? defaultSeverity,
       monitor: policy.monitor,
       spamHeaders: this.conn.engine.options.spamHeaders !== false,
-    });
-    return this.verdictValue;
+    };
+    let verdict = decide(input);
+    if (this.sourceError) {
+      // The message never fully arrived: whatever its parts showed, nothing can be handed
+      // on, and the sender retries the whole message.
+      verdict = {
+        ...verdict,
+        disposition: 'tempfail',
+        scope: 'transaction',
+        disconnect: false,
+        reply: { code: 451, enhanced: '4.3.0', lines: ['Message transfer failed, please try again later'] },
+        mutations: [],
+      };
+    } else if (this.stages.some((s) => s.plugin.scored && !this.skipped.has(s.name))) {
+      // Stages that act on the score (greylisting) see the verdict, then it is decided again
+      // with what they recorded.
+      const set = await this.conn.runPhase('scored', emptyFindings(), this.skipped, () => this.context, {
+        verdict,
+      });
+      if (set.symbols.length || set.forced.length || set.errors.length || set.mutations.length) {
+        this.findings.symbols.push(...set.symbols);
+        this.findings.forced.push(...set.forced);
+        this.findings.errors.push(...set.errors);
+        this.findings.mutations.push(...set.mutations);
+        verdict = decide({
+          ...input,
+          symbols: [...input.symbols, ...set.symbols],
+          forced: [...input.forced, ...set.forced],
+          errors: [...input.errors, ...set.errors],
+          mutations: [...input.mutations, ...set.mutations],
+        });
+      }
+    }
+    this.verdictValue = verdict;
+    return verdict;
   }
 
   /** Size of the message so far. */

@@ -1,10 +1,10 @@
 import type { Readable } from 'node:stream';
 import type { EnvelopeAddress, TransactionContext } from './context.js';
 import type { HeaderBlock } from './message/header-block.js';
-import type { Disposition, ErrorPolicy, Reply, Scope, StageErrorKind } from './verdict.js';
+import type { Disposition, ErrorPolicy, Reply, Scope, StageErrorKind, Verdict } from './verdict.js';
 
 /** The phases a stage can act at, in lifecycle order. */
-export type Phase = 'connect' | 'helo' | 'mailFrom' | 'rcptTo' | 'message' | 'close';
+export type Phase = 'connect' | 'helo' | 'mailFrom' | 'rcptTo' | 'message' | 'scored' | 'close';
 
 /** Options for recording a symbol. */
 export interface SymbolOptions {
@@ -140,8 +140,20 @@ export interface MessageView {
   text(): Promise<ExtractedText>;
   /** Bytes seen so far; the total size once the message has ended. */
   readonly size: number;
-  /** Resolves at the end of the message with the total size. */
+  /**
+   * Resolves at the end of the message, once every part handler this stage registered has
+   * settled, with the total size. Await it to decide over what the handlers gathered.
+   */
   ended(): Promise<{ size: number }>;
+}
+
+/**
+ * Context of the `scored` hook: the verdict the message's findings gave, before the host
+ * applies it. A stage that acts on the score (greylisting) records here; the verdict is then
+ * decided again with what it recorded.
+ */
+export interface ScoredContext extends StageContext {
+  readonly verdict: Verdict;
 }
 
 /** Context of the message hook. */
@@ -200,6 +212,11 @@ export interface Plugin {
   mailFrom?(ctx: StageContext): Awaitable<void>;
   rcptTo?(ctx: RcptContext): Awaitable<void>;
   message?(ctx: MessageContext): Awaitable<void>;
+  /**
+   * Runs after every message stage has finished and the findings were scored, with that
+   * verdict; not run when the message source failed.
+   */
+  scored?(ctx: ScoredContext): Awaitable<void>;
   close?(ctx: StageContext): Awaitable<void>;
 }
 

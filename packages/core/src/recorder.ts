@@ -125,12 +125,14 @@ export class Recorder implements Findings {
 
   addHeader(name: string, value: string): void {
     this.checkHeader(name, value);
-    if (this.#open(`addHeader ${name}`)) this.#t.into.mutations.push({ op: 'add', name, value, stage: this.#t.stage });
+    if (this.#open(`addHeader ${name}`))
+      this.#t.into.mutations.push({ op: 'add', name, value, stage: this.#t.stage });
   }
 
   prependHeader(name: string, value: string): void {
     this.checkHeader(name, value);
-    if (this.#open(`prependHeader ${name}`)) this.#t.into.mutations.push({ op: 'prepend', name, value, stage: this.#t.stage });
+    if (this.#open(`prependHeader ${name}`))
+      this.#t.into.mutations.push({ op: 'prepend', name, value, stage: this.#t.stage });
   }
 
   setHeader(name: string, value: string, index?: number): void {
@@ -157,7 +159,8 @@ export class Recorder implements Findings {
     if (typeof prefix !== 'string' || /[\r\n]/.test(prefix)) {
       throw new TypeError(`Invalid subject prefix ${JSON.stringify(prefix)}`);
     }
-    if (this.#open('prefixSubject')) this.#t.into.mutations.push({ op: 'subject', prefix, stage: this.#t.stage });
+    if (this.#open('prefixSubject'))
+      this.#t.into.mutations.push({ op: 'subject', prefix, stage: this.#t.stage });
   }
 
   error(kind: StageErrorKind, code: string, message: string): void {

@@ -198,15 +198,9 @@ export function decide(input: DecideInput): Verdict {
       reply: { code: 554, enhanced: '5.7.1', lines: [`Message rejected as spam (score ${value})`] },
       reason: `score ${value} >= ${thresholds.reject}`,
     });
-  } else if (action === 'greylist') {
-    candidates.push({
-      disposition: 'tempfail',
-      scope: 'transaction',
-      source: 'score',
-      reply: { code: 451, enhanced: '4.7.1', lines: ['Greylisted, please try again later'] },
-      reason: `score ${value} >= ${thresholds.greylist}`,
-    });
   }
+  // The greylist action defers nothing by itself: a greylist stage (which remembers who
+  // retried) forces the tempfail at the `scored` phase. Without one it is a mark on accepted mail.
   for (const e of input.errors) {
     if (e.disposition === 'accept') continue;
     candidates.push({

@@ -1,8 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { createEngine, type Logger, type Plugin } from '../src/index.js';
-import { expectVerdict, runStage, shapes } from '../src/testing/index.js';
-
+import { expectVerdict, runPlugin, runStage, shapes } from '../src/testing/index.js';
 
 /**
  * A stage is done when its work is done: the message hook, the pass, and every part
@@ -24,7 +23,9 @@ function bannedExe(options: { delayMs?: number; read?: boolean } = {}): Plugin {
   };
 }
 
-const cases = Object.entries(shapes({ filename: 'invoice.exe', content: Buffer.from('MZ harmless payload') }));
+const cases = Object.entries(
+  shapes({ filename: 'invoice.exe', content: Buffer.from('MZ harmless payload') }),
+);
 
 describe('a finding recorded in a part handler is kept', () => {
   it('has every shape the issue names', () => {
@@ -79,6 +80,51 @@ describe('a finding recorded in a part handler is kept', () => {
     expect(engine.lateFindings).toBe(1);
     const late = warnings.find((w) => w.msg?.includes('after the stage was sealed'));
     expect(late?.obj).toMatchObject({ stage: 'banned-exe', finding: 'symbol BANNED_EXE' });
+    await engine.stop();
+  });
+});
+
+describe('the scored phase', () => {
+  const scorer = (score: number): Plugin => ({
+    name: 'scorer',
+    message(ctx) {
+      ctx.findings.symbol('SCORE', score);
+    },
+  });
+  it('shows a stage the verdict, and decides again with what it forced', async () => {
+    const seen: string[] = [];
+    const deferrer: Plugin = {
+      name: 'deferrer',
+      scored(ctx) {
+        seen.push(`${ctx.verdict.score.action}:${ctx.verdict.disposition}`);
+        if (ctx.verdict.score.action === 'greylist') {
+          ctx.findings.tempfail({ code: 451, enhanced: '4.7.1', text: 'Greylisted' });
+        }
+      },
+    };
+    const v = await runPlugin([scorer(5), deferrer], 'From: a@x\r\n\r\nhi\r\n');
+    expect(seen).toEqual(['greylist:accept']);
+    expectVerdict(v).toTempfail();
+    expect(v.reply?.enhanced).toBe('4.7.1');
+  });
+
+  it('is not run when the message source failed', async () => {
+    let ran = false;
+    const engine = createEngine();
+    engine.use(scorer(5)).use({
+      name: 'watch',
+      scored: () => {
+        ran = true;
+      },
+    });
+    const v = await engine.scan(
+      (async function* () {
+        yield Buffer.from('From: a@x\r\n\r\nhal');
+        throw new Error('reset');
+      })(),
+    );
+    expect(v.disposition).toBe('tempfail');
+    expect(ran).toBe(false);
     await engine.stop();
   });
 });

@@ -72,4 +72,5 @@ streamSuite({ describe, it }, 'banned-extensions', () => bannedExtensions({ exte
     text: 'see attachment',
     attachments: [{ filename: 'setup.exe', content: Buffer.alloc(50_000, 1) }],
   }),
+  expect: { symbols: ['BANNED_EXTENSION'] },
 });

@@ -47,11 +47,12 @@ describe('decide', () => {
     expect(v.mutations).toContainEqual({ op: 'add', name: 'X-Spam', value: 'Yes', stage: 'engine' });
   });
 
-  it('greylists between greylist and add-header with a 451 4.7.1 tempfail', () => {
+  it('marks the greylist action on accepted mail: only a greylist stage defers', () => {
     const v = decide({ ...none, symbols: [sym('A', 4.5)] });
-    expect(v.disposition).toBe('tempfail');
-    expect(v.reply?.code).toBe(451);
+    expect(v.disposition).toBe('accept');
+    expect(v.reply).toBeNull();
     expect(v.score.action).toBe('greylist');
+    expect(v.mutations).toEqual([]);
   });
 
   it('lets the most severe disposition win: reject over tempfail over quarantine over discard', () => {

@@ -223,7 +223,7 @@ export function clamav(options: ClamavOptions = {}): Plugin & { readonly client:
 
     const detections: Detection[] = [];
     const failures: AntivirusError[] = [];
-    const replies: Promise<void>[] = [];
+    let rawReply: Promise<void> | undefined;
     const partReplies: Promise<void>[] = [];
     const slots = new Slots(maxConnections);
     let over = false;
@@ -326,14 +326,16 @@ export function clamav(options: ClamavOptions = {}): Plugin & { readonly client:
 
     if (mode !== 'parts') {
       const raw = ctx.message.raw();
-      replies.push(
-        // In both mode the raw terminator waits for the part replies: clamd then finds the
-        // parts it just scanned in its cache of clean content when it unpacks the message, so
-        // both costs about what raw alone costs (measured in bench/src/antivirus-clamd.ts).
-        feed(raw, 'message', mode === 'both' ? () => Promise.allSettled(partReplies) : undefined).then(
-          (box) => box?.reply,
-          (err) => fail(err),
-        ),
+      // In both mode the raw terminator waits for the part replies: clamd then finds the
+      // parts it just scanned in its cache of clean content when it unpacks the message, so
+      // both costs about what raw alone costs (measured in bench/src/antivirus-clamd.ts).
+      rawReply = feed(
+        raw,
+        'message',
+        mode === 'both' ? () => Promise.allSettled(partReplies) : undefined,
+      ).then(
+        (box) => box?.reply,
+        (err) => fail(err),
       );
     }
     if (mode !== 'raw') {
@@ -353,16 +355,15 @@ export function clamav(options: ClamavOptions = {}): Plugin & { readonly client:
           fail(err);
           return undefined;
         });
-        // Pushed before the handler returns, so before ended() resolves.
         const reply = read.then((box) => box?.reply);
-        replies.push(reply);
         partReplies.push(reply);
-        return read.then(() => undefined);
+        // The handler settles with clamd's answer for the part: the stage is not done before.
+        return reply;
       });
     }
 
     await ctx.message.ended();
-    await Promise.all(replies);
+    await rawReply;
 
     const viruses = detections.filter((d) => !d.heuristic);
     const heuristics = detections.filter((d) => d.heuristic);

@@ -397,7 +397,6 @@ export function rbl(options: RblOptions): Plugin {
       const headers = wantHeaders ? ctx.message.headers() : undefined;
       const text = wantUri && source === 'text' ? ctx.message.text() : undefined;
       const jobs: Promise<RblOutcome[]>[] = [];
-      const handlers: Promise<void>[] = [];
       const seenHosts = new Set<string>();
       const seenTargets = new Set<string>();
       let dropped = 0;
@@ -428,7 +427,7 @@ export function rbl(options: RblOptions): Plugin {
             part.skip();
             return;
           }
-          const p = (async () => {
+          return (async () => {
             const chunks: Buffer[] = [];
             for await (const chunk of part.content) chunks.push(chunk as Buffer);
             let body = decodeText(Buffer.concat(chunks), part.charset);
@@ -436,8 +435,6 @@ export function rbl(options: RblOptions): Plugin {
             if (part.truncated) body = body.slice(0, Math.max(0, body.search(/\S*$/)));
             lookupHosts(findLinkHosts(body, { html: /html/i.test(part.contentType) }));
           })();
-          handlers.push(p);
-          return p;
         });
       }
       if (headers) {
@@ -462,8 +459,8 @@ export function rbl(options: RblOptions): Plugin {
         lookupHosts(findLinkHosts(t.text));
         lookupHosts(findLinkHosts(t.html, { html: true }));
       } else if (wantUri) {
+        // Resolves once the part handlers above have queued their lookups.
         await ctx.message.ended();
-        await Promise.all(handlers);
       }
       const outcomes = (await Promise.all(jobs)).flat();
       if (dropped > 0) {

@@ -4,12 +4,9 @@ import { type RunningServer, startRedis, startRspamd, startSpamd, which } from '
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** Port of the test spamd, 0 when spamd is not installed (local runs only). */
     spamdPort: number;
     rspamdPort: number;
     redisPort: number;
-    /** Why a server is missing, empty when all are there. */
-    serversMissing: string;
   }
 }
 
@@ -28,21 +25,19 @@ export async function setup(project: TestProject): Promise<void> {
     // The integration tests are the point of this suite: a missing server fails the run, never skips.
     throw new Error(`${why}; install the servers the tests use with: sudo bash scripts/install-servers.sh`);
   }
-  const start = async <T extends RunningServer>(bin: string, fn: () => Promise<T>): Promise<number> => {
-    if (!which(bin)) return 0;
+  const start = async <T extends RunningServer>(fn: () => Promise<T>): Promise<number> => {
     const s = await fn();
     servers.push(s);
     return s.port;
   };
   const [spamdPort, rspamdPort, redisPort] = await Promise.all([
-    start('spamd', () => startSpamd({ bayes: true })),
-    start('rspamd', () => startRspamd()),
-    start('redis-server', () => startRedis()),
+    start(() => startSpamd({ bayes: true })),
+    start(() => startRspamd()),
+    start(() => startRedis()),
   ]);
   project.provide('spamdPort', spamdPort);
   project.provide('rspamdPort', rspamdPort);
   project.provide('redisPort', redisPort);
-  project.provide('serversMissing', missing.join(', '));
 }
 
 export async function teardown(): Promise<void> {

@@ -16,10 +16,8 @@ const ham = readFileSync(join(fixtures, 'ham.eml'));
 const gtube = Buffer.from(eml(goodHeaders, `GTUBE test\r\n${GTUBE}\r\n`));
 
 const port = inject('rspamdPort');
-const real = port ? describe : describe.skip;
-if (!port) console.warn(`[plugin-spam] rspamd tests skipped: ${inject('serversMissing')}`);
 
-real('RspamdClient against a real rspamd', () => {
+describe('RspamdClient against a real rspamd', () => {
   const client = new RspamdClient({ port, timeout: 20_000 });
 
   it('answers ping', async () => {
@@ -53,7 +51,7 @@ real('RspamdClient against a real rspamd', () => {
   });
 });
 
-real('rspamd() against a real rspamd', () => {
+describe('rspamd() against a real rspamd', () => {
   it('rejects GTUBE through the engine with rspamd’s reply text and score', async () => {
     const v = await runPlugin(rspamd({ port }), gtube);
     expectVerdict(v).toReject().toHaveReply(554, '5.7.1', 'Gtube pattern').toHaveSymbol('GTUBE');

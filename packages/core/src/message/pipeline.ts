@@ -125,6 +125,16 @@ export class StageSlot {
     this.streams.clear();
   }
 
+  /** Resolves once every part handler registered so far (and while waiting) has settled. */
+  async settled(): Promise<void> {
+    let seen = 0;
+    while (seen < this.pending.length) {
+      const batch = this.pending.slice(seen);
+      seen = this.pending.length;
+      await Promise.all(batch);
+    }
+  }
+
   fail(kind: 'timeout' | 'exception', err: unknown): void {
     if (this.detached) return;
     this.onFailure(this, kind, err);
@@ -336,7 +346,11 @@ export class MessagePass {
       get size() {
         return pass.size;
       },
-      ended: () => this.endResult.promise,
+      ended: () =>
+        this.endResult.promise.then(async (r) => {
+          await slot.settled();
+          return r;
+        }),
     };
   }
 
@@ -633,7 +647,10 @@ export class MessagePass {
           // A handler that settled without reading (or skipping) its part is done with it:
           // skip the rest rather than stall the pass until the stage timeout.
           () => {
-            if (!stream.readableEnded && stream.listenerCount('data') + stream.listenerCount('readable') === 0) {
+            if (
+              !stream.readableEnded &&
+              stream.listenerCount('data') + stream.listenerCount('readable') === 0
+            ) {
               part.skip();
             }
           },

@@ -6,6 +6,7 @@
 
 export { compareErrorDocs } from './error-docs.js';
 export { expectVerdict, formatVerdict, VerdictAssertion } from './expect.js';
+export type { StreamExpectation } from './expectation.js';
 export {
   type BuildAttachment,
   type BuildOptions,
@@ -14,7 +15,7 @@ export {
   messageFrom,
 } from './message.js';
 export { type RunOptions, runEngine, runPlugin, runStage } from './run.js';
-export { type ShapeName, type ShapePayload, shapes } from './shapes.js';
+export { type ShapeName, type ShapePayload, type ShapeSuiteOptions, shapeSuite, shapes } from './shapes.js';
 export {
   generateLargeMessage,
   type StreamSuiteOptions,

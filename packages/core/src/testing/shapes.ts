@@ -1,3 +1,9 @@
+import type { EngineOptions, ScanEnvelope } from '../engine.js';
+import type { Plugin } from '../plugin.js';
+import { checkExpectation, meets, type StreamExpectation } from './expectation.js';
+import { runPlugin } from './run.js';
+import type { TestApi } from './stream-suite.js';
+
 /** What a stage must find, placed in each message shape by `shapes`. */
 export interface ShapePayload {
   /** The detecting content (an EICAR file, a GTUBE text, a banned executable). */
@@ -45,7 +51,12 @@ export function shapes(payload: ShapePayload): Record<ShapeName, Buffer> {
   ];
   const boundary = 'shape-boundary-42';
   const multipartHead = [...root, `Content-Type: multipart/mixed; boundary="${boundary}"`, ''];
-  const textPart = [`--${boundary}`, 'Content-Type: text/plain; charset=utf-8', '', 'Please see the attached file.'];
+  const textPart = [
+    `--${boundary}`,
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    'Please see the attached file.',
+  ];
   const payloadPart = [`--${boundary}`, ...partHeaders(payload), '', ...base64Lines(payload.content)];
   const join = (lines: string[]) => Buffer.from(lines.join(EOL), 'utf8');
   return {
@@ -54,4 +65,48 @@ export function shapes(payload: ShapePayload): Record<ShapeName, Buffer> {
     unterminatedMultipart: join([...multipartHead, ...textPart, ...payloadPart, '']),
     cutMidLine: join([...multipartHead, ...textPart, ...payloadPart]),
   };
+}
+
+/** Options of `shapeSuite`. */
+export interface ShapeSuiteOptions {
+  /** What the stage must find, placed in every shape. */
+  payload: ShapePayload;
+  /** What the stage must produce on every shape. */
+  expect: StreamExpectation;
+  /** Engine options for every run. */
+  engine?: EngineOptions;
+  /** Envelope of every run (client address, HELO, sender, recipients). */
+  envelope?: ScanEnvelope;
+  /** Per-check timeout for the test runner, ms. Default 60,000. */
+  timeout?: number;
+}
+
+/**
+ * Registers one test per message shape: the stage must produce `expect` on the payload in a
+ * well-formed multipart, a single-part message, an unterminated multipart and a message cut
+ * mid-line, with no error recorded.
+ */
+export function shapeSuite(
+  api: TestApi,
+  name: string,
+  make: () => Plugin | Plugin[],
+  options: ShapeSuiteOptions,
+): void {
+  checkExpectation('shapeSuite', options.expect);
+  const messages = shapes(options.payload);
+  api.describe(`${name}: message shapes`, () => {
+    for (const [shape, message] of Object.entries(messages)) {
+      api.it(
+        `keeps its finding in the ${shape} shape`,
+        async () => {
+          const v = await runPlugin(make(), message, {
+            ...(options.envelope ?? {}),
+            ...(options.engine ? { engine: options.engine } : {}),
+          });
+          meets(v, options.expect, shape);
+        },
+        options.timeout ?? 60_000,
+      );
+    }
+  });
 }

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createEngine, type EngineOptions } from '../engine.js';
 import type { Plugin } from '../plugin.js';
 import type { Verdict } from '../verdict.js';
-import { buildMessage } from './message.js';
+import { checkExpectation, meets, type StreamExpectation } from './expectation.js';
 import { runEngine } from './run.js';
 
 /** The parts of a test runner the suite needs (vitest, jest, node:test all fit). */
@@ -14,8 +14,10 @@ export interface TestApi {
 
 /** Options of the stream suite. */
 export interface StreamSuiteOptions {
-  /** Message to feed (default: a small message with a text part and an attachment). */
-  message?: Buffer;
+  /** The stage's detecting message: one on which it must produce `expect`. */
+  message: Buffer;
+  /** What the stage must produce on `message`. */
+  expect: StreamExpectation;
   /** Engine options for every run (a plugin may need limits or timeouts). */
   engine?: EngineOptions;
   /** Peak memory growth allowed while the 100 MB message flows. Default 64 MiB. */
@@ -24,6 +26,13 @@ export interface StreamSuiteOptions {
   largeBytes?: number;
   /** Per-check timeout for the test runner, ms. Default 120,000. */
   timeout?: number;
+}
+
+function checkOptions(o: StreamSuiteOptions): void {
+  if (!o || !Buffer.isBuffer(o.message)) {
+    throw new TypeError('streamSuite needs options.message: the message the stage must detect something in');
+  }
+  checkExpectation('streamSuite', o.expect);
 }
 
 function summary(v: Verdict): string {
@@ -120,10 +129,13 @@ function slowSibling(): Plugin {
 /** The checks of the stream suite as plain async functions; each throws on failure. */
 export const streamChecks = {
   /** Feeding the message one byte at a time gives the same verdict as feeding it whole. */
-  async oneByteChunks(make: () => Plugin | Plugin[], o: StreamSuiteOptions = {}): Promise<void> {
-    const msg = o.message ?? defaultMessage();
+  async oneByteChunks(make: () => Plugin | Plugin[], o: StreamSuiteOptions): Promise<void> {
+    checkOptions(o);
+    const msg = o.message;
     const whole = await runWith(make, () => Readable.from([msg]), o.engine);
+    meets(whole, o.expect, 'whole message');
     const bytes = await runWith(make, () => chunked(msg, 1), o.engine);
+    meets(bytes, o.expect, '1-byte chunks');
     if (summary(whole) !== summary(bytes)) {
       throw new Error(
         `1-byte chunks changed the verdict:\nwhole: ${summary(whole)}\n1-byte: ${summary(bytes)}`,
@@ -132,14 +144,17 @@ export const streamChecks = {
   },
 
   /** A slow sibling consumer and a slow source slow the pass but do not change the verdict. */
-  async slowConsumer(make: () => Plugin | Plugin[], o: StreamSuiteOptions = {}): Promise<void> {
-    const msg = o.message ?? defaultMessage();
+  async slowConsumer(make: () => Plugin | Plugin[], o: StreamSuiteOptions): Promise<void> {
+    checkOptions(o);
+    const msg = o.message;
     const plain = await runWith(make, () => Readable.from([msg]), o.engine);
+    meets(plain, o.expect, 'plain run');
     const slow = await runWith(
       () => [...asArray(make()), slowSibling()],
       () => chunked(msg, 512, 1),
       o.engine,
     );
+    meets(slow, o.expect, 'beside a slow consumer');
     const strip = (v: Verdict) =>
       summary({ ...v, symbols: v.symbols.filter((s) => s.stage !== 'mef-test-slow-consumer') });
     if (strip(plain) !== strip(slow)) {
@@ -148,8 +163,9 @@ export const streamChecks = {
   },
 
   /** A source that fails mid-message ends in tempfail within the timeout, with no unhandled rejection. */
-  async abortedSource(make: () => Plugin | Plugin[], o: StreamSuiteOptions = {}): Promise<void> {
-    const msg = o.message ?? defaultMessage();
+  async abortedSource(make: () => Plugin | Plugin[], o: StreamSuiteOptions): Promise<void> {
+    checkOptions(o);
+    const msg = o.message;
     const unhandled: unknown[] = [];
     const onUnhandled = (e: unknown) => unhandled.push(e);
     process.on('unhandledRejection', onUnhandled);
@@ -179,8 +195,9 @@ export const streamChecks = {
   /** A 100 MB attachment flows through in bounded memory. */
   async largeAttachment(
     make: () => Plugin | Plugin[],
-    o: StreamSuiteOptions = {},
+    o: StreamSuiteOptions,
   ): Promise<{ peakGrowth: number }> {
+    checkOptions(o);
     const bytes = o.largeBytes ?? 100 * 1024 * 1024;
     const bound = o.maxMemoryGrowth ?? 64 * 1024 * 1024;
     const gc = (globalThis as { gc?: () => void }).gc;
@@ -202,6 +219,9 @@ export const streamChecks = {
       const v = await runWith(make, () => generateLargeMessage(bytes), engine);
       if (v.symbols.some((s) => s.name === 'MEF_LIMIT_SIZE'))
         throw new Error('size limit hit in the large check');
+      for (const err of v.errors) {
+        throw new Error(`large attachment: stage ${err.stage} recorded error ${err.code}: ${err.message}`);
+      }
     } finally {
       clearInterval(timer);
     }
@@ -234,25 +254,18 @@ async function runWith(
   }
 }
 
-function defaultMessage(): Buffer {
-  return buildMessage({
-    subject: 'Stream suite',
-    text: 'Hello from the stream suite.\n'.repeat(50),
-    html: '<p>Hello from the <b>stream suite</b>.</p>'.repeat(20),
-    attachments: [{ filename: 'data.bin', content: Buffer.alloc(20_000, 7) }],
-  });
-}
-
 /**
  * Registers the shared stream suite for a streaming stage with your test runner:
- * `streamSuite({ describe, it }, 'my-stage', () => myPlugin())`.
+ * `streamSuite({ describe, it }, 'my-stage', () => myPlugin(), { message, expect: { symbols: ['MY_SYMBOL'] } })`.
+ * Each check fails when the stage misses `expect` on `message` or records an error.
  */
 export function streamSuite(
   api: TestApi,
   name: string,
   make: () => Plugin | Plugin[],
-  options: StreamSuiteOptions = {},
+  options: StreamSuiteOptions,
 ): void {
+  checkOptions(options);
   const t = options.timeout ?? 120_000;
   api.describe(`${name}: stream suite`, () => {
     api.it('gives the same verdict for 1-byte chunks', () => streamChecks.oneByteChunks(make, options), t);

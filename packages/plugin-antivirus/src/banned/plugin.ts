@@ -277,7 +277,6 @@ export function bannedAttachments(options: BannedAttachmentsOptions = {}): Plugi
     if ((skipAuthenticated && tx.user !== undefined) || (skipOutbound && tx.direction === 'outbound'))
       return undefined;
     const hits: Hit[] = [];
-    const work: Promise<void>[] = [];
     ctx.message.parts({}, (part) => {
       // Inline text without a name carries no attachment.
       if (
@@ -288,15 +287,10 @@ export function bannedAttachments(options: BannedAttachmentsOptions = {}): Plugi
         part.skip();
         return;
       }
-      const p = examine(part, hits);
-      work.push(p);
-      return p;
+      return examine(part, hits);
     });
-    return (async () => {
-      await ctx.message.ended();
-      await Promise.all(work);
-      decide(ctx, hits);
-    })();
+    // ended() resolves once every part handler above has settled.
+    return ctx.message.ended().then(() => decide(ctx, hits));
   }
 
   function decide(ctx: MessageContext, hits: Hit[]): void {

@@ -86,7 +86,7 @@ export async function startClamd(options: StartClamdOptions = {}): Promise<Clamd
       'TCPAddr 127.0.0.1',
       `PidFile ${join(dir, 'clamd.pid')}`,
       `LogFile ${join(dir, 'clamd.log')}`,
-      'StreamMaxLength 50M',
+      'StreamMaxLength 256M',
       `MaxThreads ${options.maxThreads ?? 4}`,
       'Bytecode no',
       'SelfCheck 3600',
