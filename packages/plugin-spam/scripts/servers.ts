@@ -294,7 +294,8 @@ local_addrs = [127.0.0.0/8, ::1];
     'rspamd',
     child,
     async () => /pong/.test(await exchange(port, 'GET /ping HTTP/1.0\r\n\r\n')),
-    60_000,
+    // A cold start compiles rspamd's regex cache: about 6.5 s of CPU, much longer on a busy machine.
+    180_000,
     log,
   );
   return { name: 'rspamd', port, pid: child.pid as number, dir, stop: stopper(child, dir) };

@@ -35,6 +35,7 @@ export { collectFeatures } from './collect.js';
 export { SpamError, type SpamErrorCode, spamErrorCodes } from './errors.js';
 export { createFeatureExtractor, type FeatureExtractor } from './extract.js';
 export type { MessageFeatures, PartInfo } from './features.js';
+export * from './greylist/index.js';
 export {
   type BayesOptions,
   type BayesPlugin,

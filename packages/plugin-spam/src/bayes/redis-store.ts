@@ -1,4 +1,5 @@
 import { SpamError } from '../errors.js';
+import { connectRedis } from '../redis.js';
 import type { BayesStore, Label, LearnOutcome, StoreTotals, Token, TokenCounts } from './store.js';
 
 /**
@@ -85,21 +86,14 @@ export class RedisStore implements BayesStore {
 
   private async redis(): Promise<RedisClientLike> {
     if (this.client) return this.client;
-    this.connecting ??= (async () => {
-      let mod: { default: new (url: string, o: object) => RedisClientLike };
-      try {
-        mod = (await import('ioredis')) as unknown as typeof mod;
-      } catch (err) {
-        throw new SpamError('MEF_SPAM_BAYES_STORE', 'RedisStore with a url needs the ioredis package', {
-          cause: err,
-        });
-      }
-      const c = new mod.default(this.url as string, { maxRetriesPerRequest: 1, enableOfflineQueue: true });
-      // Connection errors surface on the commands (as MEF_SPAM_BAYES_STORE), not as events.
-      (c as unknown as { on?: (e: string, f: () => void) => void }).on?.('error', () => undefined);
+    this.connecting ??= connectRedis<RedisClientLike>(
+      this.url as string,
+      'RedisStore',
+      'MEF_SPAM_BAYES_STORE',
+    ).then((c) => {
       this.client = c;
       return c;
-    })();
+    });
     return this.connecting;
   }
 
