@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createEngine, type Plugin } from '@mef/core';
 import { expectVerdict, runPlugin } from '@mef/core/testing';
-import Redis from 'ioredis';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { clientNetwork, greylist, MemoryGreylistStore, RedisGreylistStore } from '../src/index.js';
 
@@ -17,7 +17,12 @@ const scoreOf = (score: number): Plugin => ({
 
 function clock(start = 1_800_000_000_000) {
   let t = start;
-  return { now: () => t, advance: (ms: number) => void (t += ms) };
+  return {
+    now: () => t,
+    advance: (ms: number) => {
+      t += ms;
+    },
+  };
 }
 
 const envelope = {
