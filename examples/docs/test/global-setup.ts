@@ -1,0 +1,58 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+// The servers are started with the packages' own test helpers (one day a shared test-servers package).
+import {
+  type ClamdServer,
+  startClamd,
+} from '../../../packages/plugin-antivirus/test/support/clamd-server.js';
+import {
+  findRbldnsd,
+  type Rbldnsd,
+  startRbldnsd,
+} from '../../../packages/plugin-rbl/test/helpers/rbldnsd.js';
+import {
+  type RunningServer,
+  startRedis,
+  startRspamd,
+} from '../../../packages/plugin-spam/scripts/servers.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Environment the examples read their server addresses from. */
+    docsEnv: Record<string, string>;
+  }
+}
+
+const stops: (() => Promise<void>)[] = [];
+
+export async function setup(project: TestProject): Promise<void> {
+  const rbldnsd = findRbldnsd();
+  if (!rbldnsd) throw new Error('rbldnsd is not installed; run: sudo bash scripts/install-servers.sh');
+  const tmp = await mkdtemp(join(tmpdir(), 'mef-docs-'));
+  stops.push(() => rm(tmp, { recursive: true, force: true }));
+  // The real list names, served on loopback: the README examples use the lists' defaults.
+  const [clamd, dns, rspamd, redis] = (await Promise.all([
+    startClamd(),
+    startRbldnsd(rbldnsd, [
+      { zone: 'zen.spamhaus.org', type: 'ip4set', content: ':127.0.0.2:Listed\n127.0.0.2\n' },
+      { zone: 'dbl.spamhaus.org', type: 'dnset', content: ':127.0.1.2:Listed\ntest\ndbltest.com\n' },
+      { zone: 'list.dnswl.org', type: 'ip4set', content: ':127.0.10.0:Allowlisted\n127.0.0.2\n' },
+    ]),
+    startRspamd(),
+    startRedis(),
+  ])) as [ClamdServer, Rbldnsd, RunningServer, RunningServer];
+  for (const s of [clamd, dns, rspamd, redis]) stops.push(() => s.stop());
+  project.provide('docsEnv', {
+    CLAMD: `127.0.0.1:${clamd.port}`,
+    DNS_SERVER: `127.0.0.1:${dns.port}`,
+    RSPAMD_PORT: String(rspamd.port),
+    REDIS_PORT: String(redis.port),
+    BAYES_FILE: join(tmp, 'bayes.json'),
+  });
+}
+
+export async function teardown(): Promise<void> {
+  for (const stop of stops.reverse()) await stop().catch(() => undefined);
+}
