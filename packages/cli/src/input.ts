@@ -22,12 +22,12 @@ export interface InputOptions {
   readonly extensions?: readonly string[];
 }
 
-// A field name as messages have them (RFC 5322 allows more, but `{"a":` is JSON, not a header).
-const HEADER_LINE = /^[A-Za-z0-9][A-Za-z0-9!#$%&'*+.^_`|~-]*[ \t]*:/;
 
 /**
- * Decides from the first bytes whether this is a message: a first line with control bytes
- * (binary data) or that is no header field is refused with the reason.
+ * Decides from the first bytes whether this is a message: an empty file or a first line with
+ * control bytes (binary data) is refused with the reason. A first line that is no header field
+ * is a message without a header block: the engine reads it as a body (MEF_MISSING_HEADERS),
+ * as a relay would have to judge it.
  */
 export function sniff(head: Buffer): 'mbox' | 'message' | string {
   if (head.length === 0) return 'empty file';
@@ -37,8 +37,6 @@ export function sniff(head: Buffer): 'mbox' | 'message' | string {
   const first = head.subarray(0, nl === -1 ? Math.min(head.length, 1000) : nl);
   if (first.some((b) => b < 0x09 || (b > 0x0d && b < 0x20) || b === 0x7f))
     return 'binary data, not a message';
-  if (!HEADER_LINE.test(first.toString('latin1')))
-    return 'not a message: it does not start with a header field';
   return 'message';
 }
 

@@ -210,14 +210,29 @@ describe('inputs', () => {
     };
     walk(corpus);
     expect(emls.length).toBeGreaterThan(50);
-    // Every .eml in order (the licences and README are no messages: named on stderr).
-    // (large_text.eml is an mbox of one message: path#1.)
+    // Every .eml in order; the licences and the README are scanned too, as messages without a
+    // header block. (large_text.eml is an mbox of one message: path#1.)
     expect(sources.map((s) => s.replace(/#1$/, '')).filter((s) => s.endsWith('.eml'))).toEqual(emls);
     expect(sources).toContain(`${join(corpus, 'mailparser/large_text.eml')}#1`);
     expect(out.every((o) => typeof o.disposition === 'string')).toBe(true);
-    expect(r.stderr).toMatch(/README\.md: not a message/);
-    expect(r.code).toBe(1);
+    const readme = out.find((o) => (o.source as string).endsWith('README.md'));
+    expect((readme?.symbols as { name: string }[]).map((x) => x.name)).toContain('MEF_MISSING_HEADERS');
+    expect(r.stderr).not.toMatch(/not a message/);
     expect(relative(corpus, sources[0] ?? '')).not.toMatch(/^\.\./);
+  });
+
+  it('scans a file with no header block as a message, with MEF_MISSING_HEADERS; refuses only binary data and empty files', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'a-body-only.txt'), 'Hello Bob,\nXJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\n');
+    writeFileSync(join(dir, 'b-empty.eml'), '');
+    const r = await mef(['scan', '--json', join(dir, 'a-body-only.txt'), join(dir, 'b-empty.eml')]);
+    const [only] = jsonLines(r.stdout);
+    expect(only?.source).toBe(join(dir, 'a-body-only.txt'));
+    const names = (only?.symbols as { name: string }[]).map((x) => x.name);
+    expect(names).toEqual(expect.arrayContaining(['MEF_MISSING_HEADERS', 'GTUBE']));
+    expect(only?.disposition).toBe('reject');
+    expect(r.stderr).toContain(`${join(dir, 'b-empty.eml')}: empty file`);
+    expect(r.code).toBe(1);
   });
 
   it('names unreadable inputs, binary garbage and empty directories on stderr, scans the rest and exits 1', async () => {

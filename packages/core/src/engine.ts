@@ -724,6 +724,15 @@ export class Transaction {
       limits: engine.limits,
       store: this.store,
       onLimit: (name, detail) => this.onLimit(name, detail),
+      onHeaderless: () => {
+        this.findings.symbols.push({
+          name: 'MEF_MISSING_HEADERS',
+          score: 0,
+          stage: 'engine',
+          group: 'structure',
+          options: ['the message starts with no header field; it was read as a body'],
+        });
+      },
     });
     this.pass = pass;
     const passEnded = new Promise<void>((resolve) => {
@@ -956,7 +965,10 @@ export class Transaction {
     const headerEnd = this.pass.headerEnd;
     const head = this.pass.headerBytes();
     if (!v.mutations.length || headerEnd < 0 || !head) return store.read(0);
-    const rewritten = applyHeaderMutations(head, v.mutations);
+    const { headerless, eol } = this.pass;
+    let rewritten = applyHeaderMutations(head, v.mutations, eol);
+    // Fields added to a message that had no header block need the empty line before its body.
+    if (headerless && rewritten.length) rewritten = Buffer.concat([rewritten, Buffer.from(eol)]);
     const rest = store.read(headerEnd);
     return Readable.from(
       (async function* () {

@@ -97,6 +97,9 @@ export interface Limits {
 /** The limits a message can hit; `parse` is a MIME structure the splitter could not read. */
 export type LimitName = 'size' | 'header' | 'depth' | 'parts' | 'text' | 'parse';
 
+// A header field's first line: a name of printable characters other than the colon, then a colon.
+const HEADER_FIELD_LINE = /^[\x21-\x39\x3b-\x7e]+[ \t]*:/;
+
 export const defaultLimits: Limits = Object.freeze({
   maxMessageBytes: 64 * 1024 * 1024,
   maxHeaderBytes: 256 * 1024,
@@ -269,6 +272,8 @@ function waitWritable(stream: Writable): Promise<void> {
 export interface PassOptions {
   limits: Limits;
   onLimit: (name: LimitName, detail: string) => void;
+  /** Told when the message has no header block (its first line is no header field). */
+  onHeaderless?: () => void;
   store?: MessageStore | undefined;
 }
 
@@ -430,12 +435,53 @@ export class MessagePass {
       return;
     }
     if (this.options.store) await this.options.store.write(chunk);
-    if (this.headerEnd === -1 && !this.headerLimited) this.scanHeader(chunk);
     if (this.rawSubs.length) await this.fanoutRaw(chunk);
+    if (this.firstLine) {
+      // Until the first line is whole, nothing is parsed: it decides whether there is a header block.
+      this.firstLine.push(chunk);
+      this.firstLineSize += chunk.length;
+      if (chunk.indexOf(0x0a) === -1 && this.firstLineSize < 998) return;
+      const held = Buffer.concat(this.firstLine);
+      this.firstLine = undefined;
+      await this.parse(held);
+      return;
+    }
+    await this.parse(chunk);
+  }
+
+  /** True when the message has no header block: its first line is no header field. */
+  headerless = false;
+  /** Line end of a headerless message's first line. */
+  eol: '\r\n' | '\n' = '\r\n';
+  private firstLine: Buffer[] | undefined = [];
+  private firstLineSize = 0;
+
+  /** Decides, once, from the first line whether the message starts with a header block. */
+  private decideHead(first: Buffer): void {
+    const nl = first.indexOf(0x0a);
+    const line = first.subarray(0, nl === -1 ? first.length : nl).toString('latin1');
+    if (line === '' || line === '\r' || HEADER_FIELD_LINE.test(line) || line.startsWith('From ')) return;
+    this.headerless = true;
+    this.eol = line.endsWith('\r') || nl === -1 ? '\r\n' : '\n';
+    this.headerEnd = 0;
+    this.resolveHeaders(Buffer.alloc(0));
+    this.options.onHeaderless?.();
+    // The splitter reads everything as body, as a mail client shows such a message.
+    if (this.splitter && !this.splitterDead) this.splitter.write(Buffer.from('\r\n'));
+  }
+
+  private async parse(chunk: Buffer): Promise<void> {
+    if (!this.headDecided) {
+      this.headDecided = true;
+      this.decideHead(chunk);
+    }
+    if (this.headerEnd === -1 && !this.headerLimited) this.scanHeader(chunk);
     if (this.splitter && !this.splitterDead) {
       if (!this.splitter.write(chunk) && !this.splitterDead) await waitWritable(this.splitter);
     }
   }
+
+  private headDecided = false;
 
   /** Ends the message; resolves when every view has been fed to the end. */
   async end(): Promise<void> {
@@ -443,6 +489,11 @@ export class MessagePass {
     if (!this.started) this.start();
     this.finished = true;
     if (this.options.store) await this.options.store.end();
+    if (this.firstLine) {
+      const held = Buffer.concat(this.firstLine);
+      this.firstLine = undefined;
+      if (held.length) await this.parse(held);
+    }
     if (this.headerEnd === -1 && !this.headerLimited) {
       // No empty line: the whole message is its header block.
       this.headerEnd = this.headLen;

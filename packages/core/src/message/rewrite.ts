@@ -10,9 +10,14 @@ function foldValue(name: string, value: string, eol: string): string {
  * ends it). Untouched fields keep their exact bytes. `add` appends at the end of the block,
  * `prepend` inserts at the top (where trace fields go).
  */
-export function applyHeaderMutations(block: Buffer, mutations: readonly HeaderMutation[]): Buffer {
+export function applyHeaderMutations(
+  block: Buffer,
+  mutations: readonly HeaderMutation[],
+  /** Line end for an empty block (a message that had none); else the block's own. */
+  emptyEol: '\r\n' | '\n' = '\n',
+): Buffer {
   const text = block.toString('latin1');
-  const eol = /\r\n/.test(text) ? '\r\n' : '\n';
+  const eol = /\r\n/.test(text) ? '\r\n' : text.length ? '\n' : emptyEol;
   const rawLines = text.length ? text.split(/(?<=\n)/) : [];
   // Group physical lines into fields (a line starting with space or tab continues one).
   const fields: string[] = [];
