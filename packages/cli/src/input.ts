@@ -22,7 +22,6 @@ export interface InputOptions {
   readonly extensions?: readonly string[];
 }
 
-
 /**
  * Decides from the first bytes whether this is a message: an empty file or a first line with
  * control bytes (binary data) is refused with the reason. A first line that is no header field

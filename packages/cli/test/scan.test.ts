@@ -223,7 +223,10 @@ describe('inputs', () => {
 
   it('scans a file with no header block as a message, with MEF_MISSING_HEADERS; refuses only binary data and empty files', async () => {
     const dir = tempDir();
-    writeFileSync(join(dir, 'a-body-only.txt'), 'Hello Bob,\nXJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\n');
+    writeFileSync(
+      join(dir, 'a-body-only.txt'),
+      'Hello Bob,\nXJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\n',
+    );
     writeFileSync(join(dir, 'b-empty.eml'), '');
     const r = await mef(['scan', '--json', join(dir, 'a-body-only.txt'), join(dir, 'b-empty.eml')]);
     const [only] = jsonLines(r.stdout);
