@@ -94,7 +94,10 @@ export async function evaluate(
       label: m.label,
       bayes: symbol?.name === 'BAYES_SPAM',
       rules: ruleScore >= (defaultThresholds.addHeader ?? 6),
-      combined: verdict.spam,
+      // Flagged when the score reaches any action (greylist 4 and up): what a relay with a
+      // greylist stage defers or tags. (Until the greylist action stopped deferring by itself,
+      // verdict.spam counted the same messages through that tempfail.)
+      combined: verdict.score.action !== 'no_action',
     });
     options.onProgress?.(++done, trainSet.length + evalSet.length);
   }
