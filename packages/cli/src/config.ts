@@ -166,6 +166,19 @@ export const configSchema = z
       })
       .optional()
       .describe('SPF, DKIM, DMARC and ARC (off unless configured)'),
+    firewall: z
+      .strictObject({
+        relays: z
+          .array(z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()], { error: 'an IP address or CIDR' }))
+          .min(1)
+          .describe("The relays' addresses: the only senders each destination accepts SMTP from"),
+        destinations: z
+          .array(z.string().min(1))
+          .optional()
+          .describe('Hosts to protect, "host" or "host:port" (default: each relay.domains.*.destination)'),
+      })
+      .optional()
+      .describe('`mef firewall`: rules for the destinations'),
   })
   .describe('mef configuration');
 

@@ -12,6 +12,7 @@ import {
   type MefConfig,
   merge,
 } from './config.js';
+import { addDnsCommands } from './dns-commands.js';
 import { runScan } from './scan.js';
 import { buildEngine, parseListArg, resolveConfig } from './setup.js';
 import { runTrain } from './train.js';
@@ -339,6 +340,8 @@ Examples:
         );
       },
     );
+
+  addDnsCommands(program, io, exit);
 
   const config = program.command('config').description('print or check the configuration');
   config
