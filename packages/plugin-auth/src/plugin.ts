@@ -42,7 +42,10 @@ export interface AuthOptions extends Omit<AuthResolverOptions, 'servers'> {
   dmarcQuarantine?: Exclude<DmarcAction, 'reject'>;
   /** The authserv-id of the `Authentication-Results` field (default: the host name). */
   hostname?: string;
-  /** Prepend `Authentication-Results` and `Received-SPF` (default true). */
+  /**
+   * Prepend `Authentication-Results` and `Received-SPF`, and remove the `Authentication-Results`
+   * fields that arrived with the message claiming our `hostname` (default true).
+   */
   headers?: boolean;
   /** Largest message verified, in bytes; a larger one gets SPF only and `AUTH_SKIPPED_SIZE` (default 32 MiB). */
   maxSize?: number;
@@ -180,6 +183,9 @@ export function auth(options: AuthOptions): Plugin {
 
   const check = async (ctx: MessageContext): Promise<void> => {
     const raw = needMessage ? ctx.message.raw() : undefined;
+    // Views are asked for before the first await: the header block, to drop forged results.
+    const headersP = addHeaders ? ctx.message.headers() : undefined;
+    headersP?.catch(() => undefined);
     const { fn: lookup, stats } = tracked(resolver, ctx.signal);
     const tx = ctx.tx;
     const sender = tx.mailFrom?.address ?? '';
@@ -280,6 +286,15 @@ export function auth(options: AuthOptions): Plugin {
     }
 
     if (addHeaders) {
+      // Results that claim to come from us but arrived with the message are forged (RFC 8601
+      // section 5): remove them, last first so that the indexes stay right.
+      const block = await headersP?.catch(() => undefined);
+      const arFields = block?.getAll('Authentication-Results') ?? [];
+      for (let i = arFields.length; i >= 1; i--) {
+        const id = /^\s*([^\s;]+)/.exec(arFields[i - 1] ?? '')?.[1];
+        if (id?.toLowerCase() === hostname.toLowerCase())
+          ctx.findings.removeHeader('Authentication-Results', i);
+      }
       const info: string[] = [];
       if (dkim && (wantDkim || wantDmarc)) for (const r of dkim.results) if (r.info) info.push(r.info);
       if (spf) info.push(spf.info);

@@ -41,6 +41,19 @@ describe('auth against a real BIND on loopback', () => {
     expect(v.mutations.some((m) => 'name' in m && m.name === 'Received-SPF')).toBe(true);
   });
 
+  it('removes Authentication-Results that arrived claiming our host name, and keeps the others', async () => {
+    const msg = [
+      'Authentication-Results: other.example; spf=pass smtp.mailfrom=alice@pass.test',
+      'Authentication-Results: mx.mef.test; dkim=pass header.d=pass.test; dmarc=pass',
+      message('alice@pass.test'),
+    ].join('\r\n');
+    const v = await runStage(plugin(), msg, envelope(BAD_IP, 'alice@pass.test'));
+    expect(v.mutations.filter((m) => m.op === 'remove')).toEqual([
+      { op: 'remove', name: 'Authentication-Results', index: 2, stage: 'auth' },
+    ]);
+    expectVerdict(v).toHaveSymbol('DMARC_POLICY_REJECT');
+  });
+
   it('fails SPF and DMARC (p=reject) for an unsigned message from another client, scoring only by default', async () => {
     const v = await runStage(plugin(), message('alice@pass.test'), envelope(BAD_IP, 'alice@pass.test'));
     expectVerdict(v)
