@@ -2,16 +2,8 @@ import { isIP } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import { Transform, type TransformCallback } from 'node:stream';
 import { definePlugin, type ErrorPolicy, invalidOption, type MessageContext, type Plugin } from '@mef/core';
-import {
-  type ARCResult,
-  type DKIMVerifyResult,
-  type DMARCResult,
-  dkimVerify,
-  type SPFResult,
-  arc as verifyArc,
-  dmarc as verifyDmarc,
-  spf as verifySpf,
-} from 'mailauth';
+import type * as Mailauth from 'mailauth';
+import type { ARCResult, DKIMVerifyResult, DMARCResult, SPFResult } from 'mailauth';
 import { AuthError } from './errors.js';
 import { type AuthResolver, type AuthResolverOptions, createResolver } from './resolver.js';
 import { type AuthSymbol, arcSymbol, authSymbols, dkimFindings, dmarcSymbol, spfSymbol } from './symbols.js';
@@ -61,6 +53,19 @@ export interface AuthOptions extends Omit<AuthResolverOptions, 'servers'> {
   stageTimeout?: number;
   /** Stage priority (default 60: after DNS lists, before content scanners). */
   priority?: number;
+}
+
+let mailauthLoad: Promise<typeof Mailauth> | undefined;
+
+/**
+ * mailauth, loaded on first use: it takes a good part of a second to load (undici, joi), which
+ * every `mef` command would pay at start if it were imported at the top.
+ */
+function loadMailauth(): Promise<typeof Mailauth> {
+  mailauthLoad ??= import('mailauth').then(
+    (mod) => (mod as unknown as { default?: typeof Mailauth }).default ?? mod,
+  );
+  return mailauthLoad;
 }
 
 /** Counts bytes and fails past the cap. */
@@ -186,6 +191,7 @@ export function auth(options: AuthOptions): Plugin {
     // Views are asked for before the first await: the header block, to drop forged results.
     const headersP = addHeaders ? ctx.message.headers() : undefined;
     headersP?.catch(() => undefined);
+    const { dkimVerify, spf: verifySpf, arc: verifyArc, dmarc: verifyDmarc } = await loadMailauth();
     const { fn: lookup, stats } = tracked(resolver, ctx.signal);
     const tx = ctx.tx;
     const sender = tx.mailFrom?.address ?? '';
@@ -322,6 +328,9 @@ export function auth(options: AuthOptions): Plugin {
     priority: options.priority ?? 60,
     timeout: options.stageTimeout ?? resolver.timeout * 8 + 2000,
     onError,
+    async setup() {
+      await loadMailauth();
+    },
     message: check,
   });
 }
