@@ -139,6 +139,46 @@ export const configSchema = z
       })
       .optional()
       .describe('DNS blocklists (off unless configured)'),
+    auth: z
+      .strictObject({
+        enabled: z.boolean().optional().describe('On when the section is present (default true)'),
+        dns: z
+          .array(z.union([hostPort, z.ipv4(), z.ipv6()], { error: 'an IP address with an optional port' }))
+          .min(1, { error: 'at least one DNS server (--dns host:port); MEF never asks the system resolver' })
+          .describe('DNS servers to ask'),
+        spf: z.boolean().optional(),
+        dkim: z.boolean().optional(),
+        dmarc: z.boolean().optional(),
+        arc: z.boolean().optional(),
+        dmarcReject: z
+          .enum(['reject', 'quarantine', 'score'])
+          .optional()
+          .describe(
+            'A DMARC failure under p=reject: reject (550 5.7.1), quarantine, or score only (default)',
+          ),
+        dmarcQuarantine: z
+          .enum(['quarantine', 'score'])
+          .optional()
+          .describe('A DMARC failure under p=quarantine: quarantine, or score only (default)'),
+        hostname: z.string().min(1).optional().describe('authserv-id of Authentication-Results'),
+        onError: policy.optional(),
+        timeout: ms.optional().describe('DNS timeout (ms)'),
+      })
+      .optional()
+      .describe('SPF, DKIM, DMARC and ARC (off unless configured)'),
+    firewall: z
+      .strictObject({
+        relays: z
+          .array(z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()], { error: 'an IP address or CIDR' }))
+          .min(1)
+          .describe("The relays' addresses: the only senders each destination accepts SMTP from"),
+        destinations: z
+          .array(z.string().min(1))
+          .optional()
+          .describe('Hosts to protect, "host" or "host:port" (default: each relay.domains.*.destination)'),
+      })
+      .optional()
+      .describe('`mef firewall`: rules for the destinations'),
   })
   .describe('mef configuration');
 

@@ -1,4 +1,16 @@
 export {
+  type CheckDnsOptions,
+  checkDns,
+  compareMx,
+  type DnsCheck,
+  type DnsProblem,
+  type DnsProblemCode,
+  formatDnsCheck,
+  formatTtl,
+  type MxRecord,
+  parseDnsServer,
+} from './check-dns.js';
+export {
   ConfigError,
   configJsonSchema,
   configSchema,
@@ -10,6 +22,14 @@ export {
   type ResolvedConfig,
   validateConfig,
 } from './config.js';
+export {
+  type FirewallDestination,
+  type FirewallRules,
+  firewallRules,
+  groupDestinations,
+  parseDestination,
+  parseRelayAddress,
+} from './firewall.js';
 export { type InputItem, type InputOptions, inputs, sniff } from './input.js';
 export { MboxSplitter } from './mbox.js';
 export { createProgram, type Io, run } from './program.js';

@@ -12,6 +12,7 @@ import {
   type MefConfig,
   merge,
 } from './config.js';
+import { addDnsCommands } from './dns-commands.js';
 import { runScan } from './scan.js';
 import { buildEngine, parseListArg, resolveConfig } from './setup.js';
 import { runTrain } from './train.js';
@@ -76,6 +77,8 @@ interface ScanFlags {
   dns?: string[];
   rbl?: string[];
   uribl?: string[];
+  auth?: boolean;
+  dmarcReject?: string;
   bayes?: string | boolean;
   bayesRedis?: string;
   rules?: boolean;
@@ -101,6 +104,8 @@ const FLAG_OF: Record<string, string> = {
   'rbl.dns': '--dns',
   'rbl.lists': '--rbl',
   'rbl.uribl': '--uribl',
+  'auth.dns': '--dns',
+  'auth.dmarcReject': '--dmarc-reject',
   'bayes.model': '--bayes',
   'bayes.redis': '--bayes-redis',
 };
@@ -123,6 +128,10 @@ function flagsToConfig(f: ScanFlags): Record<string, unknown> {
   if (f.rbl) rbl.lists = f.rbl.map((z) => parseListArg(z, 'rbl'));
   if (f.uribl) rbl.uribl = f.uribl.map((z) => parseListArg(z, 'uribl'));
   if (Object.keys(rbl).length) c.rbl = rbl;
+  if (f.auth || f.dmarcReject !== undefined) {
+    // --auth turns the SPF/DKIM/DMARC/ARC checks on; they ask the --dns servers too.
+    c.auth = { ...(f.dns ? { dns: f.dns } : {}), ...(f.dmarcReject ? { dmarcReject: f.dmarcReject } : {}) };
+  }
   if (typeof f.bayes === 'string') c.bayes = { enabled: true, model: f.bayes };
   else if (f.bayes === false) c.bayes = { enabled: false };
   if (f.bayesRedis !== undefined) c.bayes = { ...((c.bayes as object) ?? {}), redis: f.bayesRedis };
@@ -169,6 +178,10 @@ async function configFrom(flags: ScanFlags): Promise<MefConfig> {
       .replace(
         /rbl\.dns: expected array, found nothing/,
         'rbl.dns: expected a DNS server for the lists (--dns host:port; MEF never asks the system resolver), found nothing',
+      )
+      .replace(
+        /auth\.dns: expected array, found nothing/,
+        'auth.dns: expected a DNS server for --auth (--dns host:port; MEF never asks the system resolver), found nothing',
       ),
   );
 }
@@ -210,6 +223,12 @@ export function createProgram(io: Io, exit: (code: number) => void): Command {
       collect,
     )
     .option('--uribl <zone>', 'DNS blocklist for link domains (repeatable)', collect)
+    .option('--auth', 'check SPF, DKIM, DMARC and ARC (through the --dns servers)')
+    .addOption(
+      new Option('--dmarc-reject <action>', 'what a DMARC failure under p=reject does (with --auth)').choices(
+        ['reject', 'quarantine', 'score'],
+      ),
+    )
     .option(
       '--bayes <model>',
       `Bayes model written by \`mef train\` (default: ${defaultModelPath(env)} when it exists)`,
@@ -321,6 +340,8 @@ Examples:
         );
       },
     );
+
+  addDnsCommands(program, io, exit);
 
   const config = program.command('config').description('print or check the configuration');
   config

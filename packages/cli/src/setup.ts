@@ -1,5 +1,6 @@
 import { createEngine, type Engine, type EngineOptions, type Plugin, type ScanEnvelope } from '@mef/core';
 import { bannedAttachments, clamav } from '@mef/plugin-antivirus';
+import { auth } from '@mef/plugin-auth';
 import {
   dnswl,
   genericList,
@@ -171,6 +172,23 @@ export function buildEngine(config: ResolvedConfig): BuiltEngine {
           ...opt('timeout', config.rbl.timeout),
           // A scan run is short: probe once at start, not on a timer.
           probeInterval: 0,
+        }),
+      );
+    }
+    if (config.auth && config.auth.enabled !== false) {
+      const a = config.auth;
+      use(
+        auth({
+          servers: a.dns,
+          ...opt('spf', a.spf),
+          ...opt('dkim', a.dkim),
+          ...opt('dmarc', a.dmarc),
+          ...opt('arc', a.arc),
+          ...opt('dmarcReject', a.dmarcReject),
+          ...opt('dmarcQuarantine', a.dmarcQuarantine),
+          ...opt('hostname', a.hostname),
+          ...opt('onError', a.onError),
+          ...opt('timeout', a.timeout),
         }),
       );
     }

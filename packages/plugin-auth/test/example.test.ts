@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAuthEngine } from '../examples/auth-engine.js';
+import * as api from '../src/index.js';
+import { authSymbols } from '../src/index.js';
+import { BAD_IP, GOOD_IP, message, signed, zones } from './fixtures/world.js';
+import { type Named, startNamed } from './helpers/named.js';
+
+const root = join(import.meta.dirname, '..');
+const readme = readFileSync(join(root, 'README.md'), 'utf8');
+let named: Named;
+
+beforeAll(async () => {
+  named = await startNamed(zones());
+});
+afterAll(async () => {
+  await named?.stop();
+});
+
+describe('README', () => {
+  it('shows examples/auth-engine.ts as it is', () => {
+    const file = readFileSync(join(root, 'examples', 'auth-engine.ts'), 'utf8');
+    const block = /```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBe(file);
+  });
+
+  it('runs the example: DMARC p=reject failure gets 550, a signed message passes', async () => {
+    const engine = createAuthEngine(named.server);
+    await engine.start();
+    try {
+      const forged = await engine.scan(Buffer.from(message('ceo@pass.test')), {
+        clientAddress: BAD_IP,
+        mailFrom: 'ceo@pass.test',
+        recipients: ['rcpt@example.test'],
+      });
+      expect(forged.disposition).toBe('reject');
+      expect(forged.reply?.code).toBe(550);
+      const good = await engine.scan(Buffer.from(await signed('pass.test', message('ceo@pass.test'))), {
+        clientAddress: GOOD_IP,
+        mailFrom: 'ceo@pass.test',
+        recipients: ['rcpt@example.test'],
+      });
+      expect(good.disposition).toBe('accept');
+      expect(good.symbols.map((s) => s.name)).toContain('DMARC_POLICY_ALLOW');
+    } finally {
+      await engine.stop();
+    }
+  });
+
+  it('lists every symbol with its default score', () => {
+    const rows = [...readme.matchAll(/^\| `([A-Z_]+)` \| [a-z]+ \| (-?[\d.]+) \|/gm)].map(
+      (m) => [m[1], Number(m[2])] as const,
+    );
+    expect(Object.fromEntries(rows)).toEqual(authSymbols);
+  });
+
+  it('names only exports that exist', () => {
+    const section = readme.slice(readme.indexOf('## API'), readme.indexOf('## Options'));
+    const named = [...section.matchAll(/^\| `([A-Za-z_]+)` \|/gm)].map((m) => m[1] as string);
+    expect(named.length).toBeGreaterThan(5);
+    for (const n of named) expect(api, n).toHaveProperty(n);
+  });
+});
