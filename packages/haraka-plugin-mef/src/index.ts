@@ -19,8 +19,8 @@ import type {
 
 export type * from './haraka.js';
 
-/** The state this plugin keeps on the plugin object (one engine per Haraka process). */
-interface MefPlugin extends HarakaPlugin {
+/** The plugin object as this plugin uses it: Haraka's, plus the engine (one per Haraka process). */
+export interface MefPlugin extends HarakaPlugin {
   mef?: { engine: Engine; starting?: Promise<void> };
 }
 

@@ -3,7 +3,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { type MilterOptions, MilterSession } from './session.js';
 
 /** Where a milter listens: a TCP address or a unix socket path. */
-export type MilterListen = { readonly host?: string; readonly port: number } | { readonly path: string };
+export type MilterListen =
+  | { readonly host?: string | undefined; readonly port: number }
+  | { readonly path: string };
 
 /**
  * A milter server: one session per MTA connection, each running the engine. Postfix points at

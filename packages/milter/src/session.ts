@@ -122,6 +122,9 @@ export class MilterSession {
   private conn: Connection | undefined;
   private tx: Transaction | undefined;
   private subject: string | undefined;
+  /** Header fields of the message so far: written to the engine in one piece at EOH. */
+  private headerBlock: Buffer[] = [];
+  private headerBytes = 0;
   private readonly log: Logger;
   private readonly progressInterval: number;
 
@@ -242,7 +245,7 @@ export class MilterSession {
       case Command.HEADER:
         return this.header(data);
       case Command.EOH:
-        await this.withProgress(this.needTx('EOH').write(Buffer.from('\r\n')));
+        await this.flushHeaders(this.needTx('EOH'), true);
         return this.reply(command, { cmd: 'c', name: 'continue' });
       case Command.BODY:
         await this.withProgress(this.needTx('BODY').write(data));
@@ -312,12 +315,27 @@ export class MilterSession {
     // Folded lines may come with bare LF; the message the stages see uses CRLF throughout.
     const text = `${name}:${lead ? '' : ' '}${value}`.replace(/\r?\n/g, '\r\n');
     if (this.subject === undefined && name.toLowerCase() === 'subject') this.subject = value.trim();
-    await this.withProgress(this.needTx('HEADER').write(Buffer.from(`${text}\r\n`, 'latin1')));
+    const tx = this.needTx('HEADER');
+    const field = Buffer.from(`${text}\r\n`, 'latin1');
+    this.headerBlock.push(field);
+    this.headerBytes += field.length;
+    // One write per header block, not per field; a huge block still goes on in bounded pieces.
+    if (this.headerBytes >= 64 * 1024) await this.flushHeaders(tx, false);
     this.reply(Command.HEADER, { cmd: 'c', name: 'continue' });
+  }
+
+  private async flushHeaders(tx: Transaction, end: boolean): Promise<void> {
+    if (end) this.headerBlock.push(Buffer.from('\r\n'));
+    const block = Buffer.concat(this.headerBlock);
+    this.headerBlock = [];
+    this.headerBytes = 0;
+    if (block.length) await this.withProgress(tx.write(block));
   }
 
   private async endOfMessage(data: Buffer): Promise<void> {
     const tx = this.needTx('end of message');
+    // No EOH (the MTA skipped it, SMFIP_NOEOH): the fields gathered so far still count.
+    if (this.headerBlock.length) await this.flushHeaders(tx, false);
     if (data.length) await this.withProgress(tx.write(data));
     const v = await this.withProgress(tx.end());
     const actions = this.permitted(v);
@@ -348,6 +366,8 @@ export class MilterSession {
     const tx = this.tx;
     this.tx = undefined;
     this.subject = undefined;
+    this.headerBlock = [];
+    this.headerBytes = 0;
     for (const c of [
       Command.MAIL,
       Command.RCPT,
