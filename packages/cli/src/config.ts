@@ -179,6 +179,26 @@ export const configSchema = z
       })
       .optional()
       .describe('`mef firewall`: rules for the destinations'),
+    milter: z
+      .strictObject({
+        listen: z
+          .union(
+            [
+              z.strictObject({
+                host: z.string().min(1).optional().describe('Default 127.0.0.1'),
+                port: z.number().int().min(0).max(65535),
+              }),
+              z.strictObject({ path: z.string().regex(/^\//).describe('A unix socket path') }),
+            ],
+            { error: 'an object with a port (and a host) or a socket path' },
+          )
+          .describe('Where `mef milter` listens (Postfix: smtpd_milters = inet:HOST:PORT or unix:PATH)'),
+        progressInterval: ms
+          .optional()
+          .describe('PROGRESS replies this often while a verdict is pending (ms)'),
+      })
+      .optional()
+      .describe('The milter `mef milter` runs for Postfix or Sendmail'),
   })
   .describe('mef configuration');
 

@@ -1,0 +1,136 @@
+/**
+ * Hosts: messages per second through Postfix with `mef milter` beside Postfix with rspamd's
+ * milter (an `rspamd_proxy` worker with `milter = yes`), and through Haraka with
+ * haraka-plugin-mef beside Haraka with its own `rspamd` plugin, in one run: the same
+ * smtp-source messages, sessions and count on every side. MEF runs its built-in rules and the
+ * attachment policy (the defaults of `mef scan` without Bayes); rspamd its offline rule set.
+ *
+ * Run: cd bench && npx tsx --conditions=@mef/source src/milter.ts [messages] [rounds] [sessions]
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildEngine, resolveConfig } from '@mef/cli';
+import { createMilterServer } from '@mef/milter';
+import { startPostfix, startSink } from '../../packages/milter/test/support/servers.js';
+import { startHaraka, startRspamdWithProxy } from './hosts.lib.js';
+import { machineLine, median, table } from './machine.js';
+
+const count = Number(process.argv[2] ?? 200);
+const rounds = Number(process.argv[3] ?? 3);
+const sessions = Number(process.argv[4] ?? 8);
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Sends `count` messages with smtp-source over `sessions` sessions; resolves with msg/s. */
+function load(port: number): Promise<number> {
+  const started = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    const child = spawn('smtp-source', [
+      '-s',
+      String(sessions),
+      '-m',
+      String(count),
+      '-l',
+      '2048',
+      '-f',
+      'bench@source.test',
+      '-t',
+      'user@dest.test',
+      `127.0.0.1:${port}`,
+    ]);
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`smtp-source failed: ${err}`));
+      resolve(count / (Number(process.hrtime.bigint() - started) / 1e9));
+    });
+  });
+}
+
+const built = spawnSync(
+  'bash',
+  [join(here, '..', '..', 'scripts', 'pnpm.sh'), '--filter', 'haraka-plugin-mef', 'run', 'build'],
+  {
+    env: { ...process.env, MEF_BUILD_NO_DTS: '1' },
+    encoding: 'utf8',
+  },
+);
+if (built.status !== 0) throw new Error(`building haraka-plugin-mef failed: ${built.stderr}`);
+
+const stops: (() => Promise<void>)[] = [];
+try {
+  const sink = await startSink();
+  stops.push(() => sink.stop());
+  const rspamd = await startRspamdWithProxy(join(tmpdir(), 'mef-bench-rspamd-db'));
+  stops.push(() => rspamd.stop());
+  const { engine } = buildEngine(resolveConfig({ bayes: { enabled: false } }, {}));
+  const milter = createMilterServer({ engine });
+  const milterPort = (await milter.listen({ host: '127.0.0.1', port: 0 })) as number;
+  stops.push(async () => {
+    await milter.close();
+    await engine.stop();
+  });
+  const pfMef = await startPostfix({ milterPort, relayPort: sink.port });
+  stops.push(() => pfMef.stop());
+  const pfRspamd = await startPostfix({ milterPort: rspamd.milterPort, relayPort: sink.port });
+  stops.push(() => pfRspamd.stop());
+  const home = await mkdtemp(join(tmpdir(), 'mef-bench-home-'));
+  stops.push(() => rm(home, { recursive: true, force: true }));
+  const hkMef = await startHaraka({
+    plugins: ['mef'],
+    sinkPort: sink.port,
+    files: { 'mef.yaml': 'bayes: { enabled: false }\n' },
+    env: { MEF_HOME: home },
+  });
+  stops.push(() => hkMef.stop());
+  const hkRspamd = await startHaraka({
+    plugins: ['rspamd'],
+    sinkPort: sink.port,
+    files: { 'rspamd.ini': `host=127.0.0.1\nport=${rspamd.port}\n[reject]\nspam=true\n` },
+  });
+  stops.push(() => hkRspamd.stop());
+
+  const sides = {
+    'Postfix + mef milter': pfMef.port,
+    "Postfix + rspamd's milter (rspamd_proxy)": pfRspamd.port,
+    'Haraka + haraka-plugin-mef': hkMef.port,
+    'Haraka + rspamd plugin': hkRspamd.port,
+  };
+  const rates: Record<string, number[]> = Object.fromEntries(Object.keys(sides).map((k) => [k, []]));
+  // Warm-up round (not timed): caches, JIT, rspamd's maps.
+  for (const port of Object.values(sides)) await load(port);
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, port] of Object.entries(sides)) rates[name]?.push(await load(port));
+  }
+  const med = (k: string) => median(rates[k] ?? []);
+  const names = Object.keys(sides);
+  const rows = names.map((name, i) => {
+    const rival = i % 2 === 0 ? names[i + 1] : name;
+    const own = i % 2 === 0 ? name : names[i - 1];
+    const ratio = i % 2 === 0 ? (med(own as string) / med(rival as string)).toFixed(2) : '1.00';
+    return [name, med(name).toFixed(1), ratio];
+  });
+  const text = [
+    '## Hosts: Postfix milter and Haraka plugin',
+    '',
+    `Machine: ${machineLine()}`,
+    '',
+    `Command: \`cd bench && npx tsx --conditions=@mef/source src/milter.ts ${count} ${rounds} ${sessions}\` (or \`pnpm bench milter\`)`,
+    '',
+    `### ${count} smtp-source messages of 2 KB over ${sessions} sessions, ${rounds} rounds (medians)`,
+    '',
+    table(['host', 'median msg/s', 'ratio (MEF / rspamd in the same MTA); target >= 1.0'], rows),
+    '',
+  ].join('\n');
+  console.log(text);
+  mkdirSync(join(here, '..', 'results'), { recursive: true });
+  writeFileSync(join(here, '..', 'results', 'hosts.md'), `${text}\n`);
+} finally {
+  for (const stop of stops.reverse()) await stop().catch(() => {});
+}
+process.exit(0);

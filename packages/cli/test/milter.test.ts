@@ -1,0 +1,124 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { encodeFrame, FrameDecoder, joinStrings, splitStrings } from '@mef/milter';
+import { describe, expect, inject, it } from 'vitest';
+import { eicar, freshHome, GTUBE, mef, tempDir } from './helpers.js';
+
+/** One MTA session over the milter protocol; resolves with the reply to end of message. */
+function session(
+  port: number,
+  body: string,
+  headers: [string, string][] = [],
+): Promise<{ command: string; text: string }> {
+  const f = (cmd: string, ...s: string[]) => encodeFrame(cmd, joinStrings(...s));
+  const opt = Buffer.alloc(12);
+  opt.writeUInt32BE(6, 0);
+  opt.writeUInt32BE(0x1ff, 4);
+  opt.writeUInt32BE(0x1fffff, 8);
+  const portBytes = Buffer.alloc(2);
+  portBytes.writeUInt16BE(4000, 0);
+  const wire = Buffer.concat([
+    encodeFrame('O', opt),
+    encodeFrame(
+      'C',
+      Buffer.concat([joinStrings('client.test'), Buffer.from('4'), portBytes, joinStrings('192.0.2.1')]),
+    ),
+    f('H', 'client.test'),
+    f('M', '<a@example.test>'),
+    f('R', '<b@example.test>'),
+    f('L', 'From', ' a@example.test'),
+    f('L', 'Subject', ' hello'),
+    ...headers.map(([k, v]) => f('L', k, ` ${v}`)),
+    f('N'),
+    f('B', body),
+    f('E'),
+  ]);
+  return new Promise((resolve, reject) => {
+    const decoder = new FrameDecoder();
+    const frames: { command: string; data: Buffer }[] = [];
+    const s = connect({ host: '127.0.0.1', port }, () => s.write(wire));
+    s.setTimeout(10_000, () => reject(new Error('no reply to end of message')));
+    s.on('error', reject);
+    s.on('data', (d: Buffer) => {
+      frames.push(...decoder.push(d));
+      // O, connect, helo, mail, rcpt, body, then the end-of-message replies.
+      const final = frames.slice(6).find((x) => 'cyrtd'.includes(x.command));
+      if (final) {
+        s.destroy();
+        resolve({ command: final.command, text: splitStrings(final.data)[0] ?? '' });
+      }
+    });
+  });
+}
+
+describe('mef milter', () => {
+  it('serves the engine of the config file until SIGTERM', async () => {
+    const dir = tempDir();
+    const config = join(dir, 'mef.yaml');
+    writeFileSync(
+      config,
+      `milter:\n  listen: { host: 127.0.0.1, port: 0 }\nclamav:\n  hosts: ['127.0.0.1:${inject('clamdPort')}']\n`,
+    );
+    const child = spawn(process.execPath, [inject('bin'), 'milter', '--config', config], {
+      env: { PATH: process.env.PATH ?? '', MEF_HOME: freshHome() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        const m = /listening on inet:127\.0\.0\.1:(\d+)/.exec(stderr);
+        if (m) resolve(Number(m[1]));
+      });
+      child.on('exit', () => reject(new Error(`mef milter exited: ${stderr}`)));
+    });
+    try {
+      expect(stderr).toMatch(/clamav/);
+      const spam = await session(port, `${GTUBE}\r\n`);
+      expect(spam.command).toBe('y');
+      expect(spam.text).toMatch(/^554 5\.7\.1 Message rejected as spam/);
+      const virus = await session(
+        port,
+        [
+          '--b',
+          'Content-Type: text/plain',
+          '',
+          'see attached',
+          '--b',
+          'Content-Type: application/octet-stream',
+          'Content-Disposition: attachment; filename="eicar.com"',
+          'Content-Transfer-Encoding: base64',
+          '',
+          Buffer.from(eicar()).toString('base64'),
+          '--b--',
+          '',
+        ].join('\r\n'),
+        [
+          ['MIME-Version', '1.0'],
+          ['Content-Type', 'multipart/mixed; boundary="b"'],
+        ],
+      );
+      expect(virus.command).toBe('y');
+      expect(virus.text).toMatch(/^5\d\d 5\.7\.\d .*Eicar/i);
+      expect((await session(port, 'hello\r\n')).command).toBe('c');
+    } finally {
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
+  });
+
+  it('refuses a config without a milter section, and a bad listen value', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'none.yaml'), 'monitor: false\n');
+    const none = await mef(['milter', '--config', join(dir, 'none.yaml')]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/milter\.listen: expected a port or a socket path, found nothing/);
+    writeFileSync(join(dir, 'bad.yaml'), 'milter:\n  listen: { port: "x" }\n');
+    const bad = await mef(['milter', '--config', join(dir, 'bad.yaml')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/milter\.listen/);
+  });
+});
