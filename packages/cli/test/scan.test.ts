@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
-import { GTUBE, jsonLines, mef, message, tempDir } from './helpers.js';
+import { GTUBE, jsonLines, mef, message, namesOf, tempDir } from './helpers.js';
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
 const corpus = join(pkg, '../core/test/fixtures/corpus');
@@ -216,7 +216,7 @@ describe('inputs', () => {
     expect(sources).toContain(`${join(corpus, 'mailparser/large_text.eml')}#1`);
     expect(out.every((o) => typeof o.disposition === 'string')).toBe(true);
     const readme = out.find((o) => (o.source as string).endsWith('README.md'));
-    expect((readme?.symbols as { name: string }[]).map((x) => x.name)).toContain('MEF_MISSING_HEADERS');
+    expect(namesOf(readme)).toContain('MEF_MISSING_HEADERS');
     expect(r.stderr).not.toMatch(/not a message/);
     expect(relative(corpus, sources[0] ?? '')).not.toMatch(/^\.\./);
   });
@@ -231,7 +231,7 @@ describe('inputs', () => {
     const r = await mef(['scan', '--json', join(dir, 'a-body-only.txt'), join(dir, 'b-empty.eml')]);
     const [only] = jsonLines(r.stdout);
     expect(only?.source).toBe(join(dir, 'a-body-only.txt'));
-    const names = (only?.symbols as { name: string }[]).map((x) => x.name);
+    const names = namesOf(only);
     expect(names).toEqual(expect.arrayContaining(['MEF_MISSING_HEADERS', 'GTUBE']));
     expect(only?.disposition).toBe('reject');
     expect(r.stderr).toContain(`${join(dir, 'b-empty.eml')}: empty file`);

@@ -61,7 +61,10 @@ describe('a message with no header block', () => {
   });
 
   it('keeps reading a normal message, an mbox From_ line and an empty header block as before', async () => {
-    for (const m of ['Subject: hi\r\n\r\nbody\r\n', 'From a@b Mon Nov 30 10:00:00 2026\r\nSubject: hi\r\n\r\nx\r\n']) {
+    for (const m of [
+      'Subject: hi\r\n\r\nbody\r\n',
+      'From a@b Mon Nov 30 10:00:00 2026\r\nSubject: hi\r\n\r\nx\r\n',
+    ]) {
       const v = await runPlugin([], m);
       expectVerdict(v).notToHaveSymbol('MEF_MISSING_HEADERS');
     }
