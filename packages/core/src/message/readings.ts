@@ -1,0 +1,310 @@
+/**
+ * Every reading of an ambiguous message. The splitter reads a message once; as it goes, each
+ * header block is checked for ambiguity ({@link headerAmbiguity}) and each body for what the
+ * splitter leaves closed (attached messages, uuencode and yEnc blocks, base64 that another
+ * decoder reads further). When something is found, the kept bytes are read again under the
+ * policies where mail clients part ways, and every leaf that the splitter's reading did not
+ * offer is offered to the stages as a part of its own (`partId` `<reading>:<path>`).
+ * A well-formed message costs a few header scans and the chunks kept until the end.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import type { MessageView } from '../plugin.js';
+import { type AmbiguityKind, headerAmbiguity } from './ambiguity.js';
+import { mayEmbed } from './embedded.js';
+import { looksBase64, type ReadPolicy, readMessage } from './mime-reader.js';
+
+/** What the second look at a message found. */
+export interface MimeReadingsReport {
+  /** The ambiguity kinds found; empty for a well-formed message. */
+  readonly kinds: readonly AmbiguityKind[];
+  /** What else made the message be read again: attached messages, uuencode/yEnc blocks. */
+  readonly containers: readonly ('message' | 'embedded')[];
+  /** The readings run beside the splitter's (empty when none was needed). */
+  readonly readings: readonly string[];
+  /** Parts offered from those readings. */
+  readonly extraParts: number;
+  /** True when the message was too large to be kept and read again. */
+  readonly skipped: boolean;
+}
+
+/** A part of another reading, decoded and whole. */
+export interface ExtraPart {
+  readonly partId: string;
+  readonly depth: number;
+  readonly contentType: string;
+  readonly charset: string | undefined;
+  readonly filename: string | undefined;
+  readonly disposition: string | undefined;
+  readonly transferEncoding: string | undefined;
+  readonly headers: Buffer;
+  readonly content: Buffer;
+}
+
+/** The splitter node fields the readings look at. */
+export interface ReadingNode {
+  multipart: string | false;
+  encoding: string | false;
+  headers: { build(): Buffer } | false;
+  contentType: string | false;
+  disposition: string | false;
+  filename: string | false;
+  messageNode?: boolean;
+}
+
+const EMPTY: MimeReadingsReport = Object.freeze({
+  kinds: [],
+  containers: [],
+  readings: [],
+  extraParts: 0,
+  skipped: false,
+});
+
+/**
+ * The readings run on an ambiguous message. Each fixes one choice where readers part ways
+ * (the splitter itself takes the first field and parameter and strips comments); together they
+ * cover the readings of mailparser (checked by the tests) and the choices the other readers are
+ * known to make the other way.
+ */
+export const READ_POLICIES: readonly ReadPolicy[] = Object.freeze([
+  // First field and parameter, comments and RFC 2231 honoured, the name from Content-Type
+  // first; a body that is base64 is decoded whatever its header says.
+  {
+    name: 'lenient',
+    field: 'first',
+    param: 'first',
+    comments: true,
+    rfc2231: true,
+    quotes: true,
+    looseNames: true,
+    filename: 'type',
+    sniffBase64: true,
+  },
+  // A naive reader: last field and parameter, comments and quotes kept as text, no RFC 2231.
+  {
+    name: 'naive',
+    field: 'last',
+    param: 'last',
+    comments: false,
+    rfc2231: false,
+    quotes: false,
+    looseNames: false,
+    filename: 'disposition',
+    sniffBase64: false,
+  },
+  // The last field and parameter win, comments and RFC 2231 honoured.
+  {
+    name: 'last',
+    field: 'last',
+    param: 'last',
+    comments: true,
+    rfc2231: true,
+    quotes: true,
+    looseNames: true,
+    filename: 'type',
+    sniffBase64: true,
+  },
+  // The first field, the last parameter, comments kept as text.
+  {
+    name: 'mixed',
+    field: 'first',
+    param: 'last',
+    comments: false,
+    rfc2231: true,
+    quotes: true,
+    looseNames: true,
+    filename: 'disposition',
+    sniffBase64: false,
+  },
+]);
+
+/** Most bytes kept to read a message again. */
+const MAX_KEPT = 32 * 1024 * 1024;
+
+const reports = new WeakMap<object, Promise<MimeReadingsReport>>();
+
+/**
+ * What the readings of the message found: the ambiguity kinds (evidence in itself) and the
+ * readings run. Resolves when the message has ended; for a view of no pass, an empty report.
+ */
+export function mimeReadings(view: MessageView): Promise<MimeReadingsReport> {
+  return reports.get(view) ?? Promise.resolve(EMPTY);
+}
+
+const keyOf = (filename: string | false | undefined, type: string, digest: string) =>
+  `${filename || ''}\0${type}\0${digest}`;
+
+interface Probe {
+  sniff: boolean;
+  padded: boolean;
+}
+
+/** The readings of one message pass. */
+export class Readings {
+  /** True when some stage wants parts: only then are bytes kept and nodes looked at. */
+  active = false;
+  private done = false;
+  private chunks: Buffer[] = [];
+  private kept = 0;
+  private overflow = false;
+  private readonly kinds = new Set<AmbiguityKind>();
+  private readonly containers = new Set<'message' | 'embedded'>();
+  private readonly probes = new Map<ReadingNode, Probe>();
+  private readonly hashing = new Map<ReadingNode, Hash>();
+  private readonly offered = new Set<string>();
+  private resolveReport!: (r: MimeReadingsReport) => void;
+  private readonly report = new Promise<MimeReadingsReport>((r) => {
+    this.resolveReport = r;
+  });
+
+  constructor(private readonly limits: { maxMessageBytes: number; maxDepth: number; maxParts: number }) {}
+
+  /** Ties a view to this pass's report. */
+  link<V extends MessageView>(view: V): V {
+    reports.set(view, this.report);
+    return view;
+  }
+
+  private get flagged(): boolean {
+    return this.kinds.size > 0 || this.containers.size > 0;
+  }
+
+  /** Keeps a chunk of the message (up to the smaller of the size limit and 32 MiB). */
+  keep(chunk: Buffer): void {
+    if (!this.active || this.overflow) return;
+    if (this.kept + chunk.length > Math.min(MAX_KEPT, this.limits.maxMessageBytes)) {
+      this.overflow = true;
+      this.chunks = [];
+      return;
+    }
+    this.chunks.push(chunk);
+    this.kept += chunk.length;
+  }
+
+  /** Looks at a node the splitter opened. */
+  node(node: ReadingNode): void {
+    if (!this.active) return;
+    const head = node.headers ? node.headers.build() : undefined;
+    if (head) for (const k of headerAmbiguity(head)) this.kinds.add(k);
+    if (node.multipart || node.messageNode === true) return;
+    const type = node.contentType || 'text/plain';
+    if (type === 'message/rfc822') this.containers.add('message');
+    const enc = node.encoding || '';
+    if (enc === 'base64') this.probes.set(node, { sniff: false, padded: false });
+    else if (
+      enc !== 'quoted-printable' &&
+      (node.filename || node.disposition === 'attachment' || !type.startsWith('text/'))
+    )
+      this.probes.set(node, { sniff: true, padded: false });
+    // From the first finding on, leaves are fingerprinted so another reading offers only what differs.
+    if (this.flagged) this.hashing.set(node, createHash('sha1'));
+  }
+
+  /** Looks at a node's undecoded body: base64 that decoders read differently, base64 under another name. */
+  body(node: ReadingNode, chunk: Buffer): void {
+    if (!this.active) return;
+    const p = this.probes.get(node);
+    if (!p) return;
+    if (p.sniff) {
+      this.probes.delete(node);
+      if (looksBase64(chunk)) this.kinds.add('encoding-mismatch');
+      return;
+    }
+    const from = p.padded ? 0 : chunk.indexOf(0x3d);
+    if (from === -1) return;
+    p.padded = true;
+    // Data after the padding: one decoder stops at the `=`, another (a mail client) reads on.
+    if (
+      /=*[\s=]*[A-Za-z0-9+/]/.test(
+        chunk
+          .subarray(from, from + 256)
+          .toString('latin1')
+          .replace(/^=+/, ''),
+      )
+    ) {
+      this.kinds.add('base64-garbage');
+      this.probes.delete(node);
+    }
+  }
+
+  /** Sees a leaf's decoded bytes: fingerprints it, and notices uuencode or yEnc inside text. */
+  decoded(node: ReadingNode, data: Buffer): void {
+    if (!this.active) return;
+    this.hashing.get(node)?.update(data);
+    if (
+      !this.containers.has('embedded') &&
+      (node.contentType || 'text/plain').startsWith('text/') &&
+      mayEmbed(data) &&
+      /(?:^|\n)(?:begin [0-7]{3,4} \S|=ybegin )/.test(data.toString('latin1'))
+    ) {
+      this.containers.add('embedded');
+    }
+  }
+
+  /** A leaf of the splitter's reading ended. */
+  leafEnd(node: ReadingNode): void {
+    this.probes.delete(node);
+    const h = this.hashing.get(node);
+    if (!h) return;
+    this.hashing.delete(node);
+    this.offered.add(keyOf(node.filename, node.contentType || 'text/plain', h.digest('hex')));
+  }
+
+  /** The message ended: reads it again when needed and offers the parts the splitter did not. */
+  async finish(offer: (part: ExtraPart) => Promise<void>): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    const kinds = [...this.kinds];
+    const containers = [...this.containers];
+    if (!this.active || (!kinds.length && !containers.length)) {
+      this.chunks = [];
+      this.resolveReport({ ...EMPTY, kinds, containers });
+      return;
+    }
+    if (this.overflow) {
+      this.resolveReport({ ...EMPTY, kinds, containers, skipped: true });
+      return;
+    }
+    const message = Buffer.concat(this.chunks);
+    this.chunks = [];
+    // Header ambiguity needs every policy; containers alone need only the lenient reading.
+    const policies = kinds.some((k) => k !== 'base64-garbage' && k !== 'encoding-mismatch')
+      ? READ_POLICIES
+      : READ_POLICIES.slice(0, 1);
+    let extra = 0;
+    try {
+      for (const policy of policies) {
+        const leaves = readMessage(message, policy, {
+          maxDepth: this.limits.maxDepth,
+          maxParts: this.limits.maxParts,
+          maxBytes: 4 * MAX_KEPT,
+        });
+        for (const leaf of leaves) {
+          const key = keyOf(
+            leaf.filename,
+            leaf.contentType,
+            createHash('sha1').update(leaf.content).digest('hex'),
+          );
+          if (this.offered.has(key)) continue;
+          this.offered.add(key);
+          extra++;
+          await offer({ ...leaf, partId: `${policy.name}:${leaf.path}` });
+        }
+      }
+    } finally {
+      this.resolveReport({
+        kinds,
+        containers,
+        readings: policies.map((p) => p.name),
+        extraParts: extra,
+        skipped: false,
+      });
+    }
+  }
+
+  /** The pass was aborted: nothing more is read. */
+  cancel(): void {
+    this.done = true;
+    this.chunks = [];
+    this.resolveReport({ ...EMPTY, kinds: [...this.kinds], containers: [...this.containers] });
+  }
+}
