@@ -1,5 +1,5 @@
 import type { MessageContext, MimePart, Plugin } from '@mef/core';
-import { definePlugin, invalidOption } from '@mef/core';
+import { definePlugin, invalidOption, type MimeReadingsReport, mimeReadings } from '@mef/core';
 import {
   ACTIONS,
   checkBoolean,
@@ -48,6 +48,12 @@ export const bannedSymbols = {
   ARCHIVE_BOMB: 15,
   /** An archive that could not be listed (broken, or larger than `archives.maxBytes`). */
   ARCHIVE_UNCHECKED: 0.5,
+  /**
+   * The message can be read more than one way (two boundaries, two Content-Type fields, a
+   * file name that differs between headers...); the options name the kinds. The parts of every
+   * reading were checked: this scores the trick itself.
+   */
+  MIME_AMBIGUOUS: 3,
 } as const;
 
 /** A symbol of the banned-attachment plugin. */
@@ -306,6 +312,7 @@ export function bannedAttachments(options: BannedAttachmentsOptions = {}): Plugi
       return undefined;
     const hits: Hit[] = [];
     const work: Promise<void>[] = [];
+    const readings = mimeReadings(ctx.message);
     ctx.message.parts({}, (part) => {
       // Inline text without a name carries no attachment.
       if (
@@ -323,11 +330,18 @@ export function bannedAttachments(options: BannedAttachmentsOptions = {}): Plugi
     return (async () => {
       await ctx.message.ended();
       await Promise.all(work);
-      decide(ctx, hits);
+      decide(ctx, hits, await readings);
     })();
   }
 
-  function decide(ctx: MessageContext, hits: Hit[]): void {
+  function decide(ctx: MessageContext, hits: Hit[], readings: MimeReadingsReport): void {
+    if (readings.kinds.length) {
+      ctx.findings.symbol('MIME_AMBIGUOUS', scores.MIME_AMBIGUOUS, {
+        group: 'attachments',
+        options: [...readings.kinds],
+        description: 'the message can be read more than one way',
+      });
+    }
     const by = new Map<BannedSymbol, string[]>();
     for (const h of hits) {
       const list = by.get(h.symbol) ?? [];

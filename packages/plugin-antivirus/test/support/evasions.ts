@@ -14,7 +14,8 @@ export interface Evasion {
   readonly name: string;
   /** The ambiguity kind the pipeline should report, when the case is an ambiguity (not a container). */
   readonly kind: string | undefined;
-  readonly message: string;
+  /** The message (bytes: yEnc is 8-bit). */
+  readonly message: Buffer;
 }
 
 const HEAD = [
@@ -103,6 +104,10 @@ function yencode(data: Buffer): string {
 
 /** Every evasion case, for one payload. */
 export function evasions(p: Payload): Evasion[] {
+  return cases(p).map((c) => ({ ...c, message: Buffer.from(c.message, 'latin1') }));
+}
+
+function cases(p: Payload): Array<{ name: string; kind: string | undefined; message: string }> {
   const inner = [
     HEAD.replace('invoice', 'forwarded'),
     'Content-Type: multipart/mixed; boundary="IN"',
