@@ -5,7 +5,7 @@
  * base64 is decoded though its header says otherwise. It runs only on a message found
  * ambiguous; a well-formed message is read once, by the splitter.
  */
-import { normalName } from './ambiguity.js';
+import { type AmbiguityKind, headerAmbiguity, normalName } from './ambiguity.js';
 import { extractEmbedded } from './embedded.js';
 
 /** How one reading resolves the points where readers disagree. */
@@ -249,6 +249,8 @@ interface ReadState {
   parts: number;
   bytes: number;
   readonly leaves: ReadLeaf[];
+  /** Ambiguity kinds of the header blocks read (also inside opened messages). */
+  readonly kinds: Set<AmbiguityKind>;
 }
 
 /**
@@ -282,6 +284,7 @@ function readNode(
   if (depth > limits.maxDepth || st.parts >= limits.maxParts || st.bytes >= limits.maxBytes) return;
   st.parts++;
   const { head, body } = headerEnd(buf);
+  for (const k of headerAmbiguity(head)) st.kinds.add(k);
   const fields = parseFields(head, policy);
   const get = (name: string) =>
     pick(
@@ -355,9 +358,13 @@ function readNode(
   }
 }
 
-/** Reads a whole message under one policy: its leaves, decoded, within the limits. */
-export function readMessage(message: Buffer, policy: ReadPolicy, limits: ReadLimits): ReadLeaf[] {
-  const st: ReadState = { parts: 0, bytes: 0, leaves: [] };
+/** Reads a whole message under one policy: its leaves, decoded, within the limits, and the ambiguity kinds met. */
+export function readMessage(
+  message: Buffer,
+  policy: ReadPolicy,
+  limits: ReadLimits,
+): { leaves: ReadLeaf[]; kinds: Set<AmbiguityKind> } {
+  const st: ReadState = { parts: 0, bytes: 0, leaves: [], kinds: new Set() };
   readNode(message, '', 0, policy, limits, st);
-  return st.leaves;
+  return { leaves: st.leaves, kinds: st.kinds };
 }

@@ -266,19 +266,24 @@ export class Readings {
     }
     const message = Buffer.concat(this.chunks);
     this.chunks = [];
-    // Header ambiguity needs every policy; containers alone need only the lenient reading.
-    const policies = kinds.some((k) => k !== 'base64-garbage' && k !== 'encoding-mismatch')
-      ? READ_POLICIES
-      : READ_POLICIES.slice(0, 1);
+    // Header ambiguity needs every policy; containers alone need only the lenient reading,
+    // unless it meets an ambiguous header block inside an opened message.
+    const structural = (set: Iterable<AmbiguityKind>) =>
+      [...set].some((k) => k !== 'base64-garbage' && k !== 'encoding-mismatch');
+    let policies = structural(kinds) ? READ_POLICIES : READ_POLICIES.slice(0, 1);
+    const found = new Set(kinds);
     let extra = 0;
     try {
-      for (const policy of policies) {
-        const leaves = readMessage(message, policy, {
+      for (let i = 0; i < policies.length; i++) {
+        const policy = policies[i] as ReadPolicy;
+        const read = readMessage(message, policy, {
           maxDepth: this.limits.maxDepth,
           maxParts: this.limits.maxParts,
           maxBytes: 4 * MAX_KEPT,
         });
-        for (const leaf of leaves) {
+        for (const k of read.kinds) found.add(k);
+        if (policies.length === 1 && structural(read.kinds)) policies = READ_POLICIES;
+        for (const leaf of read.leaves) {
           const key = keyOf(
             leaf.filename,
             leaf.contentType,
@@ -292,7 +297,7 @@ export class Readings {
       }
     } finally {
       this.resolveReport({
-        kinds,
+        kinds: [...found],
         containers,
         readings: policies.map((p) => p.name),
         extraParts: extra,

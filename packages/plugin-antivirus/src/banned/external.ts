@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { visitMember, type Walk } from './archives.js';
+import { bufferReader, visitMember, type Walk } from './archives.js';
 
 /** Longest run of one archive tool (ms). */
 const TOOL_TIMEOUT_MS = 10_000;
@@ -87,6 +87,8 @@ interface Listed {
   size: number;
   packed: number;
   encrypted: boolean;
+  /** A stored (uncompressed) RAR 4 member: its bytes, read from the archive itself. */
+  stored?: Buffer;
 }
 
 /** Parses `7zz l -slt -ba` blocks. */
@@ -184,11 +186,19 @@ export function rar4Headers(buffer: Buffer): Listed[] | undefined {
       const name = (zero >= 0 ? raw.subarray(0, zero) : raw).toString('latin1').replace(/\\/g, '/');
       const dir = (flags & 0xe0) === 0xe0;
       if (!dir) {
+        const packed = buffer.readUInt32LE(pos + 7);
+        const encrypted = (flags & 0x04) !== 0;
+        const at = pos + size;
+        const stored =
+          !encrypted && buffer[pos + 25] === 0x30 && at + packed <= buffer.length
+            ? buffer.subarray(at, at + packed)
+            : undefined;
         out.push({
           name,
           size: buffer.readUInt32LE(pos + 11),
-          packed: buffer.readUInt32LE(pos + 7),
-          encrypted: (flags & 0x04) !== 0,
+          packed,
+          encrypted,
+          ...(stored ? { stored } : {}),
         });
       }
     }
@@ -209,8 +219,9 @@ async function filesUnder(dir: string, base = ''): Promise<string[]> {
 }
 
 /**
- * Lists a rar archive with `unrar-free -t`, then extracts it into the private folder (bounded
- * in time) and reads each file's first bytes, or the whole file when it is a nested archive.
+ * Lists a rar archive (RAR 1.5-4 from its block headers, else with `unrar-free -t`). Stored
+ * members are read from the archive itself; compressed ones are extracted with `unrar-free`
+ * into the private folder (bounded in time) and read from there.
  */
 export async function walkRar(buffer: Buffer, label: string, depth: number, walk: Walk): Promise<void> {
   await withTempFile(buffer, async (file, dir) => {
@@ -223,7 +234,8 @@ export async function walkRar(buffer: Buffer, label: string, depth: number, walk
     const out = join(dir, 'x');
     const total = listed.reduce((s, m) => s + m.size, 0);
     let files = new Map<string, string>();
-    if (total <= walk.limits.maxNestedBytes && listed.every((m) => !m.encrypted)) {
+    const needTool = listed.some((m) => !m.stored && !m.encrypted);
+    if (needTool && total <= walk.limits.maxNestedBytes && listed.every((m) => !m.encrypted)) {
       await mkdir(out, { mode: 0o700 });
       await runBounded('unrar-free', ['-x', '-f', file], LISTING_BYTES, out).catch(() => undefined);
       const found = await filesUnder(out).catch(() => [] as string[]);
@@ -231,13 +243,15 @@ export async function walkRar(buffer: Buffer, label: string, depth: number, walk
     }
     for (const m of listed) {
       const onDisk = files.get(m.name.replace(/\\/g, '/'));
-      const read = onDisk
-        ? async (max: number) => {
-            const s = await stat(onDisk);
-            const data = await readFile(onDisk);
-            return { data: data.subarray(0, max), complete: s.size <= max };
-          }
-        : undefined;
+      const read = m.stored
+        ? bufferReader(m.stored)
+        : onDisk
+          ? async (max: number) => {
+              const s = await stat(onDisk);
+              const data = await readFile(onDisk);
+              return { data: data.subarray(0, max), complete: s.size <= max };
+            }
+          : undefined;
       const go = await visitMember(
         walk,
         label,
