@@ -18,9 +18,7 @@ export type AmbiguityKind =
   /** The Content-Disposition file name and the Content-Type name disagree. */
   | 'filename-mismatch'
   /** A missing or wrong transfer encoding on a part whose body is base64. */
-  | 'encoding-mismatch'
-  /** A base64 body with data after its padding, or characters outside the alphabet. */
-  | 'base64-garbage';
+  | 'encoding-mismatch';
 
 const CONTENT_FIELD = /^content-(?:type|disposition|transfer-encoding)\b/i;
 

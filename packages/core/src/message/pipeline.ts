@@ -552,14 +552,17 @@ export class MessagePass {
   private dispatch(obj: SplitterChunk): Promise<void> | undefined {
     if (this.splitterDead) return undefined;
     if (obj.type === 'node') {
-      this.readings.node(obj);
       if (!this.leaf) {
+        this.readings.node(obj);
         this.openNode(obj);
         return undefined;
       }
-      return this.closeLeaf().then(() => this.openNode(obj));
+      return this.closeLeaf().then(() => {
+        this.readings.node(obj);
+        this.openNode(obj);
+      });
     }
-    if (obj.type === 'body') this.readings.body(obj.node, obj.value);
+    if (obj.node === this.readings.sniffing && obj.type === 'body') this.readings.body(obj.value);
     const leaf = this.leaf;
     if (!leaf || obj.node !== leaf.node) {
       if (leaf && obj.type === 'data') return this.closeLeaf();
@@ -661,7 +664,7 @@ export class MessagePass {
 
   private deliver(leaf: Leaf, data: Buffer): Promise<void> | undefined {
     if (leaf.text) this.collectText(leaf, data);
-    this.readings.decoded(leaf.node, data);
+    if (leaf.node === this.readings.watched) this.readings.decoded(leaf.node, data);
     let waits: Promise<void>[] | undefined;
     for (const out of leaf.outs) {
       if (out.done) continue;

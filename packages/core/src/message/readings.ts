@@ -5,7 +5,7 @@
  * decoder reads further). When something is found, the kept bytes are read again under the
  * policies where mail clients part ways, and every leaf that the splitter's reading did not
  * offer is offered to the stages as a part of its own (`partId` `<reading>:<path>`).
- * A well-formed message costs a few header scans and the chunks kept until the end.
+ * A well-formed message costs a few header scans and a copy of its bytes kept until the end.
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { MessageView } from '../plugin.js';
@@ -133,22 +133,20 @@ export function mimeReadings(view: MessageView): Promise<MimeReadingsReport> {
 const keyOf = (filename: string | false | undefined, type: string, digest: string) =>
   `${filename || ''}\0${type}\0${digest}`;
 
-interface Probe {
-  sniff: boolean;
-  padded: boolean;
-}
-
 /** The readings of one message pass. */
 export class Readings {
   /** True when some stage wants parts: only then are bytes kept and nodes looked at. */
   active = false;
   private done = false;
-  private chunks: Buffer[] = [];
+  private store: Buffer | undefined;
   private kept = 0;
   private overflow = false;
   private readonly kinds = new Set<AmbiguityKind>();
   private readonly containers = new Set<'message' | 'embedded'>();
-  private readonly probes = new Map<ReadingNode, Probe>();
+  /** The leaf whose first body chunk is looked at for base64 under another encoding name (the pass checks this before calling {@link body}). */
+  sniffing: ReadingNode | undefined;
+  /** The leaf whose decoded bytes are looked at, fingerprint and uuencode/yEnc (the pass checks this before calling {@link decoded}). */
+  watched: ReadingNode | undefined;
   private readonly hashing = new Map<ReadingNode, Hash>();
   private readonly offered = new Set<string>();
   private resolveReport!: (r: MimeReadingsReport) => void;
@@ -168,67 +166,57 @@ export class Readings {
     return this.kinds.size > 0 || this.containers.size > 0;
   }
 
-  /** Keeps a chunk of the message (up to the smaller of the size limit and 32 MiB). */
+  /** Keeps a chunk of the message (up to the smaller of the size limit and 32 MiB), copied into one growing buffer. */
   keep(chunk: Buffer): void {
     if (!this.active || this.overflow) return;
-    if (this.kept + chunk.length > Math.min(MAX_KEPT, this.limits.maxMessageBytes)) {
+    const need = this.kept + chunk.length;
+    if (need > Math.min(MAX_KEPT, this.limits.maxMessageBytes)) {
       this.overflow = true;
-      this.chunks = [];
+      this.store = undefined;
       return;
     }
-    this.chunks.push(chunk);
-    this.kept += chunk.length;
+    if (!this.store || need > this.store.length) {
+      const grown = Buffer.allocUnsafe(
+        Math.min(MAX_KEPT, Math.max(need, 2 * (this.store?.length ?? 32 * 1024))),
+      );
+      this.store?.copy(grown, 0, 0, this.kept);
+      this.store = grown;
+    }
+    chunk.copy(this.store, this.kept);
+    this.kept = need;
   }
 
   /** Looks at a node the splitter opened. */
   node(node: ReadingNode): void {
     if (!this.active) return;
+    this.sniffing = undefined;
+    this.watched = undefined;
     const head = node.headers ? node.headers.build() : undefined;
     if (head) for (const k of headerAmbiguity(head)) this.kinds.add(k);
     if (node.multipart || node.messageNode === true) return;
     const type = node.contentType || 'text/plain';
     if (type === 'message/rfc822') this.containers.add('message');
     const enc = node.encoding || '';
-    if (enc === 'base64') this.probes.set(node, { sniff: false, padded: false });
-    else if (
+    const text = type.startsWith('text/');
+    if (
+      enc !== 'base64' &&
       enc !== 'quoted-printable' &&
-      (node.filename || node.disposition === 'attachment' || !type.startsWith('text/'))
+      (node.filename || node.disposition === 'attachment' || !text)
     )
-      this.probes.set(node, { sniff: true, padded: false });
+      this.sniffing = node;
     // From the first finding on, leaves are fingerprinted so another reading offers only what differs.
     if (this.flagged) this.hashing.set(node, createHash('sha1'));
+    if (this.flagged || (text && !this.containers.has('embedded'))) this.watched = node;
   }
 
-  /** Looks at a node's undecoded body: base64 that decoders read differently, base64 under another name. */
-  body(node: ReadingNode, chunk: Buffer): void {
-    if (!this.active) return;
-    const p = this.probes.get(node);
-    if (!p) return;
-    if (p.sniff) {
-      this.probes.delete(node);
-      if (looksBase64(chunk)) this.kinds.add('encoding-mismatch');
-      return;
-    }
-    const from = p.padded ? 0 : chunk.indexOf(0x3d);
-    if (from === -1) return;
-    p.padded = true;
-    // Data after the padding: one decoder stops at the `=`, another (a mail client) reads on.
-    if (
-      /=*[\s=]*[A-Za-z0-9+/]/.test(
-        chunk
-          .subarray(from, from + 256)
-          .toString('latin1')
-          .replace(/^=+/, ''),
-      )
-    ) {
-      this.kinds.add('base64-garbage');
-      this.probes.delete(node);
-    }
+  /** Looks at the first undecoded body chunk of an attachment that does not say base64. */
+  body(chunk: Buffer): void {
+    this.sniffing = undefined;
+    if (looksBase64(chunk)) this.kinds.add('encoding-mismatch');
   }
 
   /** Sees a leaf's decoded bytes: fingerprints it, and notices uuencode or yEnc inside text. */
   decoded(node: ReadingNode, data: Buffer): void {
-    if (!this.active) return;
     this.hashing.get(node)?.update(data);
     if (
       !this.containers.has('embedded') &&
@@ -242,7 +230,6 @@ export class Readings {
 
   /** A leaf of the splitter's reading ended. */
   leafEnd(node: ReadingNode): void {
-    this.probes.delete(node);
     const h = this.hashing.get(node);
     if (!h) return;
     this.hashing.delete(node);
@@ -256,7 +243,7 @@ export class Readings {
     const kinds = [...this.kinds];
     const containers = [...this.containers];
     if (!this.active || (!kinds.length && !containers.length)) {
-      this.chunks = [];
+      this.store = undefined;
       this.resolveReport({ ...EMPTY, kinds, containers });
       return;
     }
@@ -264,12 +251,11 @@ export class Readings {
       this.resolveReport({ ...EMPTY, kinds, containers, skipped: true });
       return;
     }
-    const message = Buffer.concat(this.chunks);
-    this.chunks = [];
+    const message = (this.store ?? Buffer.alloc(0)).subarray(0, this.kept);
+    this.store = undefined;
     // Header ambiguity needs every policy; containers alone need only the lenient reading,
     // unless it meets an ambiguous header block inside an opened message.
-    const structural = (set: Iterable<AmbiguityKind>) =>
-      [...set].some((k) => k !== 'base64-garbage' && k !== 'encoding-mismatch');
+    const structural = (set: Iterable<AmbiguityKind>) => [...set].some((k) => k !== 'encoding-mismatch');
     let policies = structural(kinds) ? READ_POLICIES : READ_POLICIES.slice(0, 1);
     const found = new Set(kinds);
     let extra = 0;
@@ -309,7 +295,7 @@ export class Readings {
   /** The pass was aborted: nothing more is read. */
   cancel(): void {
     this.done = true;
-    this.chunks = [];
+    this.store = undefined;
     this.resolveReport({ ...EMPTY, kinds: [...this.kinds], containers: [...this.containers] });
   }
 }
