@@ -94,6 +94,18 @@ describe('readings of an ambiguous message', () => {
     expect(r2.parts.find((p) => p.filename === 'evil.exe')?.content).toBe(PAYLOAD);
   });
 
+  it('keeps a large message only once something was found early; a late finding is reported as skipped', async () => {
+    const pad = `${'x'.repeat(998)}\r\n`.repeat(9 * 1024);
+    const inner = `${HEAD}Content-Type: application/octet-stream; name="evil.exe"\r\nContent-Transfer-Encoding: base64\r\n\r\n${b64}\r\n`;
+    const late = `${HEAD}Content-Type: multipart/mixed; boundary="B"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\n${pad}--B\r\nContent-Type: message/rfc822\r\nContent-Disposition: attachment\r\n\r\n${inner}\r\n--B--\r\n`;
+    const r1 = await read(late);
+    expect(r1.report).toMatchObject({ containers: ['message'], skipped: true, extraParts: 0 });
+    const early = twoBoundaries.replace('clean\r\n', `${pad}clean\r\n`);
+    const r2 = await read(early);
+    expect(r2.report).toMatchObject({ kinds: ['duplicate-boundary'], skipped: false });
+    expect(r2.parts.some((p) => p.content === PAYLOAD && p.filename === 'evil.exe')).toBe(true);
+  });
+
   it('offers every attachment mailparser finds in the crafted messages', async () => {
     const messages = [
       twoBoundaries,

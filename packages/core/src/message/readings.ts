@@ -117,8 +117,14 @@ export const READ_POLICIES: readonly ReadPolicy[] = Object.freeze([
   },
 ]);
 
-/** Most bytes kept to read a message again. */
+/** Most bytes kept to read a message again once something was found in it. */
 const MAX_KEPT = 32 * 1024 * 1024;
+/**
+ * Most bytes kept while nothing was found yet: past this, a message with nothing found so far
+ * is not kept (holding large well-formed messages is what would cost the pass its speed), and
+ * a finding after this point is reported with `skipped` instead of read again.
+ */
+const MAX_KEPT_UNFLAGGED = 8 * 1024 * 1024;
 
 const reports = new WeakMap<object, Promise<MimeReadingsReport>>();
 
@@ -166,11 +172,14 @@ export class Readings {
     return this.kinds.size > 0 || this.containers.size > 0;
   }
 
-  /** Keeps a chunk of the message (up to the smaller of the size limit and 32 MiB), copied into one growing buffer. */
+  /**
+   * Keeps a chunk of the message, copied into one growing buffer: up to 8 MiB while nothing
+   * was found, up to 32 MiB (or the size limit) once something was.
+   */
   keep(chunk: Buffer): void {
     if (!this.active || this.overflow) return;
     const need = this.kept + chunk.length;
-    if (need > Math.min(MAX_KEPT, this.limits.maxMessageBytes)) {
+    if (need > Math.min(this.flagged ? MAX_KEPT : MAX_KEPT_UNFLAGGED, this.limits.maxMessageBytes)) {
       this.overflow = true;
       this.store = undefined;
       return;
