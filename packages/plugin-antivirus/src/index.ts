@@ -22,7 +22,7 @@ export {
   DEFAULT_DECOY_EXTENSIONS,
   extensionsOf,
 } from './banned/rules.js';
-export { readTnef } from './banned/tnef.js';
+export { readTnef, type TnefAttachment } from './banned/tnef.js';
 export type { ArchiveWindow } from './banned/zip.js';
 export {
   type ClamavOptions,

@@ -13,7 +13,8 @@ const ATT_ATTACH_DATA = 0x0006800f;
 /** Most attributes read from one stream. */
 const MAX_ATTRIBUTES = 100_000;
 
-interface TnefAttachment {
+/** One attachment of a TNEF stream. */
+export interface TnefAttachment {
   name: string | undefined;
   data: Buffer | undefined;
 }
