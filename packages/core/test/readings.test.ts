@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
+import fc from 'fast-check';
 import { simpleParser } from 'mailparser';
 import { describe, expect, it } from 'vitest';
 import { createEngine, type MimePart, type MimeReadingsReport, mimeReadings } from '../src/index.js';
 import { headerAmbiguity } from '../src/message/ambiguity.js';
 import { extractEmbedded } from '../src/message/embedded.js';
-import { decodeBase64, parseValue, splitMultipart } from '../src/message/mime-reader.js';
+import { decodeBase64, parseValue, readMessage, splitMultipart } from '../src/message/mime-reader.js';
 import { READ_POLICIES } from '../src/message/readings.js';
 import { corpusFiles } from './helpers.js';
 
@@ -167,5 +168,31 @@ describe('the pieces of a reading', () => {
         'Content-Type: a/b; name="=?utf-8?Q?x.pdf?="\r\nContent-Disposition: attachment; filename="x.pdf"\r\n',
       ),
     ).toEqual([]);
+  });
+
+  it('reads any damage of an ambiguous message without throwing, within its limits', () => {
+    const base = Buffer.from(twoBoundaries);
+    const limits = { maxDepth: 4, maxParts: 20, maxBytes: 10_000 };
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(fc.nat({ max: base.length - 1 }), fc.constantFrom(...Buffer.from('-\r\n";=()*AB '))),
+          {
+            minLength: 1,
+            maxLength: 12,
+          },
+        ),
+        (edits) => {
+          const b = Buffer.from(base);
+          for (const [at, byte] of edits) b[at] = byte;
+          for (const policy of READ_POLICIES) {
+            const { leaves } = readMessage(b, policy, limits);
+            expect(leaves.length).toBeLessThanOrEqual(limits.maxParts * 33);
+            expect(leaves.every((l) => l.depth <= limits.maxDepth + 1)).toBe(true);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
