@@ -50,9 +50,39 @@ describe('inspectArchive', () => {
     expect(names(tgz)).toEqual(['clam.tar.gz!/clam.tar:tar', 'clam.tar.gz!/clam.tar!/clam.exe:exe']);
     const tnef = await inspectArchive(readFileSync(join(TESTFILES, 'clam.tnef')), 'winmail.dat');
     expect(names(tnef)).toEqual(['winmail.dat!/clam.exe:exe']);
-    expect(readTnef(readFileSync(join(TESTFILES, 'clam.tnef'))).attachments[0]?.data?.equals(clamExe)).toBe(
-      true,
-    );
+    expect(tnef.unreadable).toEqual([]);
+    const t = readTnef(readFileSync(join(TESTFILES, 'clam.tnef')));
+    expect(t.broken).toBe(false);
+    expect(t.attachments[0]?.data?.equals(clamExe)).toBe(true);
+    expect(t.attachments[0]?.longName).toBe('clam.exe');
+  });
+
+  it('checks the long file name of a TNEF attachment as well as its short title', async () => {
+    const attr = (id: number, data: Buffer) => {
+      const h = Buffer.alloc(9);
+      h[0] = 2;
+      h.writeUInt32LE(id, 1);
+      h.writeUInt32LE(data.length, 5);
+      return Buffer.concat([h, data, Buffer.alloc(2)]);
+    };
+    const long = Buffer.from('invoice.exe\0', 'latin1');
+    const mapi = Buffer.alloc(16 + Math.ceil(long.length / 4) * 4);
+    mapi.writeUInt32LE(1, 0); // one property
+    mapi.writeUInt16LE(0x001e, 4); // PT_STRING8
+    mapi.writeUInt16LE(0x3707, 6); // PR_ATTACH_LONG_FILENAME
+    mapi.writeUInt32LE(1, 8); // one value
+    mapi.writeUInt32LE(long.length, 12);
+    long.copy(mapi, 16);
+    const tnef = Buffer.concat([
+      Buffer.from([0x78, 0x9f, 0x3e, 0x22, 0, 0]),
+      attr(0x00069002, Buffer.alloc(14)),
+      attr(0x00018010, Buffer.from('readme.txt\0')),
+      attr(0x0006800f, Buffer.from('hello')),
+      attr(0x00069005, mapi),
+    ]);
+    const r = await inspectArchive(tnef, 'winmail.dat');
+    expect(r.members.map((m) => m.name)).toEqual(['invoice.exe', 'readme.txt']);
+    expect(r.unreadable).toEqual([]);
   });
 
   it('lists a rar through unrar-free and reads its members', async () => {
@@ -101,7 +131,8 @@ describe('inspectArchive', () => {
   it('answers broken archives with an unreadable entry, not a throw', async () => {
     const broken = Buffer.concat([Buffer.from('Rar!\x1a\x07\x00', 'latin1'), Buffer.alloc(40, 0xff)]);
     expect((await inspectArchive(broken, 'b.rar')).members).toEqual([]);
-    const tnef = Buffer.from([0x78, 0x9f, 0x3e, 0x22, 0, 0, 2, 1, 2, 3]);
+    // An attribute that claims 100 bytes and holds 3.
+    const tnef = Buffer.from([0x78, 0x9f, 0x3e, 0x22, 0, 0, 2, 0x0f, 0x80, 6, 0, 100, 0, 0, 0, 1, 2, 3]);
     expect((await inspectArchive(tnef, 'w.dat')).unreadable).toEqual(['w.dat: broken TNEF stream']);
     const seven = Buffer.concat([Buffer.from([0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c]), Buffer.alloc(100, 1)]);
     expect((await inspectArchive(seven, 'b.7z')).unreadable).toEqual([
