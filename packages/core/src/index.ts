@@ -27,8 +27,10 @@ export {
   Transaction,
 } from './engine.js';
 export * from './errors.js';
+export type { AmbiguityKind } from './message/ambiguity.js';
 export { HeaderBlock, type HeaderField } from './message/header-block.js';
 export { defaultLimits, type LimitName, type Limits } from './message/pipeline.js';
+export { type MimeReadingsReport, mimeReadings } from './message/readings.js';
 export { applyHeaderMutations } from './message/rewrite.js';
 export { MessageStore, type MessageStoreOptions } from './message/store.js';
 export * from './plugin.js';

@@ -1,4 +1,13 @@
 export {
+  type ArchiveKind,
+  type ArchiveLimits,
+  type ArchiveMember,
+  type ArchiveReport,
+  archiveKind,
+  DEFAULT_ARCHIVE_LIMITS,
+} from './banned/archives.js';
+export { inspectArchive, inspectZip } from './banned/inspect.js';
+export {
   type BannedAttachmentsOptions,
   type BannedSymbol,
   bannedAttachments,
@@ -13,14 +22,8 @@ export {
   DEFAULT_DECOY_EXTENSIONS,
   extensionsOf,
 } from './banned/rules.js';
-export {
-  type ArchiveLimits,
-  type ArchiveMember,
-  type ArchiveReport,
-  type ArchiveWindow,
-  DEFAULT_ARCHIVE_LIMITS,
-  inspectZip,
-} from './banned/zip.js';
+export { readTnef, type TnefAttachment } from './banned/tnef.js';
+export type { ArchiveWindow } from './banned/zip.js';
 export {
   type ClamavOptions,
   type ClamavSymbol,

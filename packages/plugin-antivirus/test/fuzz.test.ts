@@ -1,7 +1,10 @@
+import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkFileName, compileRules } from '../src/banned/rules.js';
-import { AntivirusError, inspectZip, parseScanReply } from '../src/index.js';
+import { AntivirusError, inspectArchive, inspectZip, parseScanReply } from '../src/index.js';
+import { makeRar } from './support/rar-writer.js';
+import { makeTar } from './support/tar-writer.js';
 import { makeZip } from './support/zip-writer.js';
 
 describe('fuzz', () => {
@@ -56,6 +59,49 @@ describe('fuzz', () => {
         },
       ),
       { numRuns: 2000 },
+    );
+  });
+
+  it('inspectArchive never throws on damaged tar, gzip, rar and TNEF: every damage ends in a report', async () => {
+    const exe = Buffer.from('MZ'.padEnd(300, '\0'));
+    const tnef = Buffer.alloc(6 + 3 * 11 + 300);
+    tnef.writeUInt32LE(0x223e9f78, 0);
+    let at = 6;
+    for (const [id, data] of [
+      [0x00069002, Buffer.alloc(0)],
+      [0x00018010, Buffer.from('x.exe\0')],
+      [0x0006800f, exe],
+    ] as const) {
+      tnef[at] = 2;
+      tnef.writeUInt32LE(id, at + 1);
+      tnef.writeUInt32LE(data.length, at + 5);
+      data.copy(tnef, at + 9);
+      at += 9 + data.length + 2;
+    }
+    const bases = [
+      makeTar([
+        { name: 'a.exe', data: exe },
+        { name: 'b.txt', data: Buffer.from('hello') },
+      ]),
+      gzipSync(makeTar([{ name: 'a.exe', data: exe }])),
+      makeRar([{ name: 'a.exe', data: exe }]),
+      tnef.subarray(0, at),
+    ];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat({ max: bases.length - 1 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }),
+        fc.option(fc.nat(), { nil: undefined }),
+        async (which, edits, cut) => {
+          const base = bases[which] as Buffer;
+          const b = Buffer.from(base);
+          // Keep the magic bytes so the damaged copy still goes to its own reader.
+          for (const [pos, byte] of edits) if (pos % b.length >= 8) b[pos % b.length] = byte;
+          const r = await inspectArchive(cut === undefined ? b : b.subarray(0, 8 + (cut % b.length)), 'f');
+          expect(Array.isArray(r.members)).toBe(true);
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });

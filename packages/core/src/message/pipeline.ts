@@ -1,4 +1,4 @@
-import { Readable, type Transform, Writable } from 'node:stream';
+import { PassThrough, Readable, type Transform, Writable } from 'node:stream';
 
 /**
  * A view stream the pass pushes into. A plain Readable (not a PassThrough): the pass pushes,
@@ -56,6 +56,7 @@ import { Splitter } from '@zone-eu/mailsplit';
 import { MefError } from '../errors.js';
 import type { ExtractedText, MessageView, MimePart, PartSelector } from '../plugin.js';
 import { HeaderBlock } from './header-block.js';
+import { type ExtraPart, Readings } from './readings.js';
 import type { MessageStore } from './store.js';
 import { decodeText, htmlToText } from './text.js';
 
@@ -316,7 +317,12 @@ export class MessagePass {
   private sizeLimited = false;
   private rootHeaders: HeaderBlock | undefined;
 
-  constructor(private readonly options: PassOptions) {}
+  /** The other readings of an ambiguous message (readings.ts). */
+  private readonly readings: Readings;
+
+  constructor(private readonly options: PassOptions) {
+    this.readings = new Readings(options.limits);
+  }
 
   /** The view handed to one stage. */
   view(slot: StageSlot): MessageView {
@@ -328,7 +334,7 @@ export class MessagePass {
         );
     };
     const pass = this;
-    return {
+    return this.readings.link({
       headers: () => this.headerWaiters.promise,
       parts: (selector, handler) => {
         late('parts()');
@@ -356,13 +362,14 @@ export class MessagePass {
           await slot.settled();
           return r;
         }),
-    };
+    });
   }
 
   /** Locks the views and prepares the splitter if any stage needs it. */
   start(): void {
     if (this.started) return;
     this.started = true;
+    this.readings.active = this.partSubs.length > 0;
     if (this.partSubs.length || this.wantText) {
       const { limits } = this.options;
       this.splitter = new Splitter({
@@ -435,6 +442,7 @@ export class MessagePass {
       return;
     }
     if (this.options.store) await this.options.store.write(chunk);
+    this.readings.keep(chunk);
     if (this.rawSubs.length) await this.fanoutRaw(chunk);
     if (this.firstLine) {
       // Until the first line is whole, nothing is parsed: it decides whether there is a header block.
@@ -500,6 +508,7 @@ export class MessagePass {
       this.resolveHeaders(Buffer.concat(this.headBuf));
     }
     await this.closeViews();
+    if (!this.sizeLimited) await this.readings.finish((p) => this.offerExtra(p));
     this.endResult.resolve({ size: this.size });
   }
 
@@ -521,6 +530,7 @@ export class MessagePass {
     this.splitter?.destroy();
     this.dispatcher?.destroy();
     this.closeLeafNow();
+    this.readings.cancel();
     for (const { stream } of this.rawSubs) stream.destroy(err);
     if (!this.headerResolved) this.resolveHeaders(Buffer.concat(this.headBuf));
     this.resolveText();
@@ -608,11 +618,16 @@ export class MessagePass {
     if (this.splitterDead) return undefined;
     if (obj.type === 'node') {
       if (!this.leaf) {
+        this.readings.node(obj);
         this.openNode(obj);
         return undefined;
       }
-      return this.closeLeaf().then(() => this.openNode(obj));
+      return this.closeLeaf().then(() => {
+        this.readings.node(obj);
+        this.openNode(obj);
+      });
     }
+    if (obj.node === this.readings.sniffing && obj.type === 'body') this.readings.body(obj.value);
     const leaf = this.leaf;
     if (!leaf || obj.node !== leaf.node) {
       if (leaf && obj.type === 'data') return this.closeLeaf();
@@ -726,6 +741,7 @@ export class MessagePass {
 
   private deliver(leaf: Leaf, data: Buffer): Promise<void> | undefined {
     if (leaf.text) this.collectText(leaf, data);
+    if (leaf.node === this.readings.watched) this.readings.decoded(leaf.node, data);
     let waits: Promise<void>[] | undefined;
     for (const out of leaf.outs) {
       if (out.done) continue;
@@ -816,6 +832,7 @@ export class MessagePass {
   }
 
   private finishLeaf(leaf: Leaf): void {
+    this.readings.leafEnd(leaf.node);
     for (const out of leaf.outs) {
       if (!out.done) {
         out.done = true;
@@ -827,6 +844,47 @@ export class MessagePass {
       const s = decodeText(Buffer.concat(leaf.text.chunks), leaf.text.charset);
       (leaf.text.html ? this.htmls : this.texts).push(s);
     }
+  }
+
+  /** Offers a part of another reading to the stages that select it, as the splitter's parts are offered. */
+  private async offerExtra(p: ExtraPart): Promise<void> {
+    const node = {
+      contentType: p.contentType,
+      filename: p.filename ?? false,
+      disposition: p.disposition ?? false,
+    } as MimeNode;
+    const subs = this.partSubs.filter((s) => !s.slot.detached && selects(s.selector, node));
+    if (!subs.length) return;
+    const headers = HeaderBlock.parse(p.headers);
+    const leaf: Leaf = { node, decoder: new PassThrough(), outs: [], text: undefined };
+    for (const sub of subs) {
+      const stream = new FeedStream();
+      sub.slot.streams.add(stream);
+      const part = new PartImpl(
+        p.partId,
+        p.depth,
+        p.contentType,
+        p.charset,
+        p.filename,
+        p.disposition,
+        p.transferEncoding,
+        headers,
+        stream,
+      );
+      leaf.outs.push({ sub, stream, part, done: false });
+      try {
+        const result = sub.handler(part);
+        sub.slot.pending.push(
+          Promise.resolve(result).catch((err: unknown) => sub.slot.fail('exception', err)),
+        );
+      } catch (err) {
+        sub.slot.fail('exception', err);
+      }
+    }
+    for (let at = 0; at < p.content.length; at += 64 * 1024) {
+      await this.deliver(leaf, p.content.subarray(at, at + 64 * 1024));
+    }
+    this.finishLeaf(leaf);
   }
 
   private resolveText(): void {

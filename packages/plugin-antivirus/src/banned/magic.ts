@@ -22,15 +22,3 @@ export async function detectType(head: Uint8Array): Promise<{ ext: string; mime:
     return undefined;
   }
 }
-
-/** True when the bytes start a zip archive (local header, or the end record of an empty zip). */
-export function isZip(head: Uint8Array): boolean {
-  return (
-    head.length >= 4 &&
-    head[0] === 0x50 &&
-    head[1] === 0x4b &&
-    ((head[2] === 0x03 && head[3] === 0x04) ||
-      (head[2] === 0x05 && head[3] === 0x06) ||
-      (head[2] === 0x07 && head[3] === 0x08))
-  );
-}

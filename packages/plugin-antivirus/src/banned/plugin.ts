@@ -1,5 +1,5 @@
 import type { MessageContext, MimePart, Plugin } from '@mef/core';
-import { definePlugin, invalidOption } from '@mef/core';
+import { definePlugin, invalidOption, type MimeReadingsReport, mimeReadings } from '@mef/core';
 import {
   ACTIONS,
   checkBoolean,
@@ -9,7 +9,15 @@ import {
   checkStrings,
   type DetectionAction,
 } from '../options.js';
-import { detectType, isZip, MAGIC_BYTES } from './magic.js';
+import {
+  type ArchiveKind,
+  type ArchiveLimits,
+  archiveKind,
+  DEFAULT_ARCHIVE_LIMITS,
+  KIND_BYTES,
+} from './archives.js';
+import { inspectArchive, inspectZip } from './inspect.js';
+import { detectType, MAGIC_BYTES } from './magic.js';
 import {
   type AllowRules,
   checkFileName,
@@ -20,7 +28,6 @@ import {
   type RuleHit,
   type RuleSet,
 } from './rules.js';
-import { type ArchiveLimits, DEFAULT_ARCHIVE_LIMITS, inspectZip } from './zip.js';
 
 /** The last bytes of an over-limit zip that are kept for its central directory. */
 const TAIL_BYTES = 1024 * 1024;
@@ -41,6 +48,12 @@ export const bannedSymbols = {
   ARCHIVE_BOMB: 15,
   /** An archive that could not be listed (broken, or larger than `archives.maxBytes`). */
   ARCHIVE_UNCHECKED: 0.5,
+  /**
+   * The message can be read more than one way (two boundaries, two Content-Type fields, a
+   * file name that differs between headers...); the options name the kinds. The parts of every
+   * reading were checked: this scores the trick itself.
+   */
+  MIME_AMBIGUOUS: 3,
 } as const;
 
 /** A symbol of the banned-attachment plugin. */
@@ -60,7 +73,7 @@ export interface BannedAttachmentsOptions {
   spaceRun?: number;
   /** Allow rules that override the bans. */
   allow?: AllowRules;
-  /** Zip inspection: `false` to switch it off, or limits. */
+  /** Archive inspection (zip, gzip, tar, 7z, rar, TNEF): `false` to switch it off, or limits. */
   archives?:
     | false
     | (Partial<ArchiveLimits> & {
@@ -99,7 +112,7 @@ function checkRegexps(name: string, value: unknown): readonly RegExp[] | undefin
 /**
  * The banned-attachment policy that mail gateways (amavisd-new, MailScanner) are known for:
  * rules by file name, declared MIME type and real type (magic bytes), applied to attachments
- * and to the members of zip archives, with limits against archive bombs.
+ * and to the members of archives (zip, gzip, tar, 7z, rar, TNEF), with limits against archive bombs.
  */
 export function bannedAttachments(options: BannedAttachmentsOptions = {}): Plugin {
   if (typeof options !== 'object' || options === null) throw invalidOption('options', options, 'an object');
@@ -207,15 +220,18 @@ export function bannedAttachments(options: BannedAttachmentsOptions = {}): Plugi
     const chunks: Buffer[] = [];
     let kept = 0;
     let total = 0;
-    let zip: boolean | undefined;
+    // The archive kind, known once KIND_BYTES are in (null: no archive, or archives are off).
+    let kind: ArchiveKind | null | undefined;
     const limit = archives ? archives.maxBytes : MAGIC_BYTES;
     // A zip over the limit keeps its first bytes and a window of its last ones (where the
-    // central directory is), so its names can still be listed.
+    // central directory is), so its names can still be listed. Other kinds over the limit are
+    // not listed (ARCHIVE_UNCHECKED).
     let window: { head: Buffer; tail: Buffer[]; tailBytes: number } | undefined;
+    let over = false;
     for await (const chunk of part.content as AsyncIterable<Buffer>) {
       total += chunk.length;
       // Past what we need, the rest is read and dropped: another stage may want the part whole.
-      if (zip === false && kept >= MAGIC_BYTES) continue;
+      if ((kind === null || over) && kept >= MAGIC_BYTES) continue;
       if (window) {
         window.tail.push(chunk);
         window.tailBytes += chunk.length;
@@ -226,25 +242,43 @@ export function bannedAttachments(options: BannedAttachmentsOptions = {}): Plugi
       }
       chunks.push(chunk);
       kept += chunk.length;
-      if (zip === undefined && kept >= 4) {
-        zip = archives !== undefined && isZip(Buffer.concat(chunks).subarray(0, 4));
+      if (kind === undefined && kept >= KIND_BYTES) {
+        kind = archives ? (archiveKind(Buffer.concat(chunks).subarray(0, KIND_BYTES)) ?? null) : null;
       }
-      if (kept > limit && zip) {
+      if (kept > limit && kind) {
         const all = Buffer.concat(chunks);
-        const tail = all.subarray(Math.max(0, all.length - TAIL_BYTES));
-        window = { head: all.subarray(0, MAGIC_BYTES), tail: [tail], tailBytes: tail.length };
-        chunks.length = 0;
-        kept = 0;
+        if (kind === 'zip') {
+          const tail = all.subarray(Math.max(0, all.length - TAIL_BYTES));
+          window = { head: all.subarray(0, MAGIC_BYTES), tail: [tail], tailBytes: tail.length };
+          chunks.length = 0;
+          kept = 0;
+        } else {
+          over = true;
+          chunks.length = 0;
+          chunks.push(all.subarray(0, MAGIC_BYTES));
+          kept = MAGIC_BYTES;
+        }
       }
     }
     const data = window ? window.head : Buffer.concat(chunks);
     const type = await detectType(data.subarray(0, MAGIC_BYTES));
     hits.push(...checkRealType(rules, type?.ext, part.filename).map(where));
-    if (!archives || !isZip(data)) return;
-    const source = window
-      ? { head: window.head, tail: Buffer.concat(window.tail).subarray(-TAIL_BYTES), size: total }
-      : data;
-    const report = await inspectZip(source, sanitize(label), archives.limits);
+    if (kind === undefined) kind = archives ? (archiveKind(data) ?? null) : null;
+    if (!archives || !kind) return;
+    if (over) {
+      hits.push({
+        symbol: 'ARCHIVE_UNCHECKED',
+        detail: `${sanitize(label)}: ${kind} archive larger than ${archives.maxBytes} bytes`,
+      });
+      return;
+    }
+    const report = window
+      ? await inspectZip(
+          { head: window.head, tail: Buffer.concat(window.tail).subarray(-TAIL_BYTES), size: total },
+          sanitize(label),
+          archives.limits,
+        )
+      : await inspectArchive(data, sanitize(label), archives.limits);
     if (report.partial && report.unreadable.length > 0) {
       hits.push({
         symbol: 'ARCHIVE_UNCHECKED',
@@ -277,6 +311,7 @@ export function bannedAttachments(options: BannedAttachmentsOptions = {}): Plugi
     if ((skipAuthenticated && tx.user !== undefined) || (skipOutbound && tx.direction === 'outbound'))
       return undefined;
     const hits: Hit[] = [];
+    const readings = mimeReadings(ctx.message);
     ctx.message.parts({}, (part) => {
       // Inline text without a name carries no attachment.
       if (
@@ -289,11 +324,18 @@ export function bannedAttachments(options: BannedAttachmentsOptions = {}): Plugi
       }
       return examine(part, hits);
     });
-    // ended() resolves once every part handler above has settled.
-    return ctx.message.ended().then(() => decide(ctx, hits));
+    // ended() resolves once every part handler above (other readings' parts included) has settled.
+    return ctx.message.ended().then(async () => decide(ctx, hits, await readings));
   }
 
-  function decide(ctx: MessageContext, hits: Hit[]): void {
+  function decide(ctx: MessageContext, hits: Hit[], readings: MimeReadingsReport): void {
+    if (readings.kinds.length) {
+      ctx.findings.symbol('MIME_AMBIGUOUS', scores.MIME_AMBIGUOUS, {
+        group: 'attachments',
+        options: [...readings.kinds],
+        description: 'the message can be read more than one way',
+      });
+    }
     const by = new Map<BannedSymbol, string[]>();
     for (const h of hits) {
       const list = by.get(h.symbol) ?? [];

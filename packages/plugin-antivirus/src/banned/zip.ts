@@ -7,55 +7,7 @@
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import yauzl from 'yauzl';
-import { detectType, isZip, MAGIC_BYTES } from './magic.js';
-
-/** Limits for archive inspection. */
-export interface ArchiveLimits {
-  /** Deepest nesting of zips inside zips that is opened (the attachment itself is depth 1). Default 3. */
-  readonly maxDepth: number;
-  /** Most members (over all nesting levels) before the archive is called a bomb. Default 1000. */
-  readonly maxMembers: number;
-  /** Highest declared uncompressed/compressed ratio of one member. Default 200. */
-  readonly maxRatio: number;
-  /** Most declared uncompressed bytes over all members. Default 1 GiB. */
-  readonly maxUncompressed: number;
-  /** Largest nested zip that is inflated into memory to be listed. Default 10 MiB. */
-  readonly maxNestedBytes: number;
-}
-
-export const DEFAULT_ARCHIVE_LIMITS: ArchiveLimits = Object.freeze({
-  maxDepth: 3,
-  maxMembers: 1000,
-  maxRatio: 200,
-  maxUncompressed: 1024 * 1024 * 1024,
-  maxNestedBytes: 10 * 1024 * 1024,
-});
-
-/** One member as the rules see it. */
-export interface ArchiveMember {
-  /** Path inside the archive; nested archives are joined with `!/` (`outer.zip!/inner.zip!/x.exe`). */
-  readonly path: string;
-  readonly name: string;
-  readonly encrypted: boolean;
-  readonly uncompressedSize: number;
-  readonly compressedSize: number;
-  /** Real type from the member's first bytes, when it could be read. */
-  readonly realType: string | undefined;
-  readonly depth: number;
-}
-
-/** What the inspection found. */
-export interface ArchiveReport {
-  readonly members: ArchiveMember[];
-  /** Encrypted members (their names are still checked). */
-  readonly encrypted: string[];
-  /** Why the archive is a bomb, empty when it is not. */
-  readonly bomb: string[];
-  /** The archive (or a nested one) could not be read as zip. */
-  readonly unreadable: string[];
-  /** Listed from a window (head and tail) of a large archive: names only, member contents unread. */
-  readonly partial: boolean;
-}
+import { visitMember, type Walk } from './archives.js';
 
 /** The first and last bytes of an archive too large to keep whole. */
 export interface ArchiveWindow {
@@ -171,35 +123,14 @@ function nextEntry(zip: yauzl.ZipFile): Promise<yauzl.Entry | undefined> {
   });
 }
 
-/**
- * Lists a zip held in `buffer` (and the zips inside it, within the limits), or, for a zip too
- * large to keep, its names from a window of its first and last bytes.
- */
-export async function inspectZip(
-  buffer: Buffer | ArchiveWindow,
-  label: string,
-  limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
-): Promise<ArchiveReport> {
-  const report: ArchiveReport = {
-    members: [],
-    encrypted: [],
-    bomb: [],
-    unreadable: [],
-    partial: !Buffer.isBuffer(buffer),
-  };
-  const state = { members: 0, uncompressed: 0, stopped: false };
-  await walk(buffer, label, 1, limits, report, state);
-  return report;
-}
-
-async function walk(
+/** Lists one zip level; members go through the shared walker (limits, real types, nesting). */
+export async function walkZip(
   buffer: Buffer | ArchiveWindow,
   label: string,
   depth: number,
-  limits: ArchiveLimits,
-  report: ArchiveReport,
-  state: { members: number; uncompressed: number; stopped: boolean },
+  walk: Walk,
 ): Promise<void> {
+  const { report } = walk;
   let zip: yauzl.ZipFile;
   try {
     const options = {
@@ -217,7 +148,7 @@ async function walk(
   }
   try {
     for (;;) {
-      if (state.stopped) return;
+      if (walk.state.stopped) return;
       let entry: yauzl.Entry | undefined;
       try {
         entry = await nextEntry(zip);
@@ -227,69 +158,33 @@ async function walk(
       }
       if (!entry) return;
       if (entry.fileName.endsWith('/')) continue;
-      state.members++;
-      state.uncompressed += entry.uncompressedSize;
-      const path = `${label}!/${entry.fileName}`;
-      if (state.members > limits.maxMembers) {
-        report.bomb.push(`more than ${limits.maxMembers} members`);
-        state.stopped = true;
-        return;
-      }
-      if (state.uncompressed > limits.maxUncompressed) {
-        report.bomb.push(`more than ${limits.maxUncompressed} bytes uncompressed`);
-        state.stopped = true;
-        return;
-      }
-      const ratio = entry.uncompressedSize / Math.max(1, entry.compressedSize);
-      const encrypted = entry.isEncrypted();
-      const tooCompressed = ratio > limits.maxRatio && entry.uncompressedSize > 1024 * 1024;
-      if (tooCompressed) report.bomb.push(`${path}: compression ratio ${Math.round(ratio)}`);
-      if (encrypted) report.encrypted.push(path);
-      let realType: string | undefined;
-      let head: Buffer | undefined;
-      let complete = false;
-      if (!encrypted && !tooCompressed && entry.canDecodeFileData()) {
-        try {
-          const r = await readHead(zip, entry, MAGIC_BYTES);
-          head = r.data;
-          complete = r.complete;
-          realType = (await detectType(head))?.ext;
-          if (
-            isZip(head) &&
-            !complete &&
-            depth < limits.maxDepth &&
-            entry.uncompressedSize <= limits.maxNestedBytes
-          ) {
-            // Only a nested zip is inflated whole, and only up to maxNestedBytes.
-            const whole = await readHead(zip, entry, limits.maxNestedBytes);
-            head = whole.data;
-            complete = whole.complete;
-          }
-        } catch (err) {
-          // In a window listing the member's bytes were not kept: its name is still checked.
-          if (!(err instanceof OutsideWindow)) report.unreadable.push(`${path}: ${(err as Error).message}`);
-        }
-      }
-      report.members.push({
-        path,
-        name: entry.fileName,
-        encrypted,
-        uncompressedSize: entry.uncompressedSize,
-        compressedSize: entry.compressedSize,
-        realType,
+      const e = entry;
+      const encrypted = e.isEncrypted();
+      const read =
+        !encrypted && e.canDecodeFileData()
+          ? async (max: number) => {
+              try {
+                return await readHead(zip, e, max);
+              } catch (err) {
+                // In a window listing the member's bytes were not kept: its name is still checked.
+                if (err instanceof OutsideWindow) return undefined;
+                throw err;
+              }
+            }
+          : undefined;
+      const go = await visitMember(
+        walk,
+        label,
         depth,
-      });
-      if (head && isZip(head)) {
-        if (depth >= limits.maxDepth) {
-          report.bomb.push(`${path}: zip nested deeper than ${limits.maxDepth}`);
-        } else if (!complete) {
-          report.unreadable.push(
-            `${path}: nested zip larger than ${limits.maxNestedBytes} bytes, not listed`,
-          );
-        } else {
-          await walk(head, path, depth + 1, limits, report, state);
-        }
-      }
+        {
+          name: e.fileName,
+          encrypted,
+          uncompressedSize: e.uncompressedSize,
+          compressedSize: Math.max(1, e.compressedSize),
+        },
+        read,
+      );
+      if (!go) return;
     }
   } finally {
     zip.close();

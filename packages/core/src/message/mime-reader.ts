@@ -1,0 +1,370 @@
+/**
+ * A second MIME reader over a message held in memory, with a policy for every point where mail
+ * clients part ways: which of two fields or parameters counts, whether comments, quotes and
+ * RFC 2231 continuations are honoured, which file name wins, and whether a body that looks like
+ * base64 is decoded though its header says otherwise. It runs only on a message found
+ * ambiguous; a well-formed message is read once, by the splitter.
+ */
+import { type AmbiguityKind, headerAmbiguity, normalName } from './ambiguity.js';
+import { extractEmbedded } from './embedded.js';
+
+/** How one reading resolves the points where readers disagree. */
+export interface ReadPolicy {
+  /** The reading's name, the prefix of its part ids. */
+  readonly name: string;
+  /** Which of two Content-Type / Content-Disposition / Content-Transfer-Encoding fields counts. */
+  readonly field: 'first' | 'last';
+  /** Which of two parameters of the same name counts. */
+  readonly param: 'first' | 'last';
+  /** Drop `(comments)` from structured values. */
+  readonly comments: boolean;
+  /** Join RFC 2231 continuations (`boundary*0=`, `boundary*1=`). */
+  readonly rfc2231: boolean;
+  /** Honour quotes (a `;` inside quotes is data); false splits at every `;`. */
+  readonly quotes: boolean;
+  /** Accept blanks between a field name and its colon (`Content-Type :`). */
+  readonly looseNames: boolean;
+  /** Where the file name comes from first. */
+  readonly filename: 'disposition' | 'type';
+  /** Decode as base64 a leaf whose transfer encoding is missing or another, when its body is base64. */
+  readonly sniffBase64: boolean;
+}
+
+/** One leaf of a reading, decoded. */
+export interface ReadLeaf {
+  /** Part id inside the reading (`1.2`, `2.1` inside an opened message, `1:uu1` for a uuencoded file). */
+  readonly path: string;
+  readonly depth: number;
+  readonly contentType: string;
+  readonly charset: string | undefined;
+  readonly filename: string | undefined;
+  readonly disposition: string | undefined;
+  readonly transferEncoding: string | undefined;
+  readonly headers: Buffer;
+  readonly content: Buffer;
+}
+
+/** Bounds of one reading. */
+export interface ReadLimits {
+  readonly maxDepth: number;
+  readonly maxParts: number;
+  /** Most decoded bytes over all leaves. */
+  readonly maxBytes: number;
+}
+
+interface Field {
+  readonly name: string;
+  readonly value: string;
+}
+
+function headerEnd(buf: Buffer): { head: Buffer; body: Buffer } {
+  if (buf.length === 0) return { head: buf, body: buf };
+  if (buf[0] === 0x0a) return { head: buf.subarray(0, 0), body: buf.subarray(1) };
+  if (buf[0] === 0x0d && buf[1] === 0x0a) return { head: buf.subarray(0, 0), body: buf.subarray(2) };
+  const crlf = buf.indexOf('\r\n\r\n');
+  const lf = buf.indexOf('\n\n');
+  if (crlf !== -1 && (lf === -1 || crlf < lf))
+    return { head: buf.subarray(0, crlf + 2), body: buf.subarray(crlf + 4) };
+  if (lf !== -1) return { head: buf.subarray(0, lf + 1), body: buf.subarray(lf + 2) };
+  return { head: buf, body: buf.subarray(buf.length) };
+}
+
+function parseFields(head: Buffer, policy: ReadPolicy): Field[] {
+  const fields: Field[] = [];
+  const lines = head.toString('latin1').split(/\r?\n/);
+  for (const line of lines) {
+    if (/^[ \t]/.test(line) && fields.length) {
+      const last = fields.pop() as Field;
+      fields.push({ name: last.name, value: `${last.value} ${line.trim()}` });
+      continue;
+    }
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    let name = line.slice(0, colon).toLowerCase();
+    if (policy.looseNames) name = name.replace(/\([^)]*\)/g, '').trim();
+    fields.push({ name, value: line.slice(colon + 1).trim() });
+  }
+  return fields;
+}
+
+function pick<T>(list: readonly T[], which: 'first' | 'last'): T | undefined {
+  return which === 'first' ? list[0] : list[list.length - 1];
+}
+
+function stripComments(v: string): string {
+  let out = '';
+  let depth = 0;
+  let quoted = false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v[i] as string;
+    if (c === '\\' && i + 1 < v.length) {
+      if (depth === 0) out += c + v[i + 1];
+      i++;
+      continue;
+    }
+    if (c === '"' && depth === 0) quoted = !quoted;
+    if (!quoted && c === '(') depth++;
+    else if (!quoted && c === ')' && depth > 0) depth--;
+    else if (depth === 0) out += c;
+  }
+  return out;
+}
+
+function splitParams(v: string, quotes: boolean): string[] {
+  if (!quotes) return v.split(';');
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v[i] as string;
+    if (c === '\\' && quoted && i + 1 < v.length) {
+      cur += c + v[i + 1];
+      i++;
+      continue;
+    }
+    if (c === '"') quoted = !quoted;
+    if (c === ';' && !quoted) {
+      out.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  out.push(cur);
+  return out;
+}
+
+function unquote(v: string, quotes: boolean): string {
+  const t = v.trim();
+  if (t.length >= 2 && t.startsWith('"') && t.endsWith('"')) {
+    const inner = t.slice(1, -1);
+    return quotes ? inner.replace(/\\(.)/g, '$1') : inner;
+  }
+  return t;
+}
+
+/** A structured value (`type/sub; a=b`) read under the policy: its value and its parameters. */
+export function parseValue(raw: string, policy: ReadPolicy): { value: string; params: Map<string, string> } {
+  const v = policy.comments ? stripComments(raw) : raw;
+  const [first = '', ...rest] = splitParams(v, policy.quotes);
+  const all = new Map<string, string[]>();
+  const continued = new Map<string, { n: number; v: string; ext: boolean }[]>();
+  for (const p of rest) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) continue;
+    const key = p.slice(0, eq).trim().toLowerCase();
+    const val = unquote(p.slice(eq + 1), policy.quotes);
+    const m = /^([^*]+)\*(\d+)?(\*)?$/.exec(key);
+    if (m && policy.rfc2231) {
+      const list = continued.get(m[1] as string) ?? [];
+      list.push({ n: Number(m[2] ?? 0), v: val, ext: m[3] === '*' || m[2] === undefined });
+      continued.set(m[1] as string, list);
+      continue;
+    }
+    const list = all.get(key) ?? [];
+    list.push(val);
+    all.set(key, list);
+  }
+  for (const [key, parts] of continued) {
+    parts.sort((a, b) => a.n - b.n);
+    let joined = parts.map((p) => p.v).join('');
+    if (parts[0]?.ext) {
+      const m = /^[^']*'[^']*'(.*)$/.exec(joined);
+      joined = m ? (m[1] as string) : joined;
+      try {
+        joined = decodeURIComponent(joined);
+      } catch {
+        // keep the percent-encoded form
+      }
+    }
+    const list = all.get(key) ?? [];
+    list.push(joined);
+    all.set(key, list);
+  }
+  const params = new Map<string, string>();
+  for (const [k, list] of all) params.set(k, pick(list, policy.param) as string);
+  return { value: first.trim().toLowerCase(), params };
+}
+
+/** Decodes quoted-printable. */
+export function decodeQp(body: Buffer): Buffer {
+  const s = body.toString('latin1').replace(/=\r?\n/g, '');
+  const out = Buffer.alloc(s.length);
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x3d && /^[0-9A-Fa-f]{2}$/.test(s.slice(i + 1, i + 3))) {
+      out[n++] = Number.parseInt(s.slice(i + 1, i + 3), 16);
+      i += 2;
+    } else out[n++] = c & 0xff;
+  }
+  return out.subarray(0, n);
+}
+
+/** True when a body is base64 by its look: nothing but the alphabet and line breaks, in lines. */
+export function looksBase64(body: Buffer): boolean {
+  const s = body.subarray(0, 4096).toString('latin1').trim();
+  return (
+    s.length >= 16 &&
+    /^[A-Za-z0-9+/]+=*(?:\r?\n[A-Za-z0-9+/]*=*)*$/.test(s) &&
+    /[A-Z]/.test(s) &&
+    /[a-z0-9]/.test(s)
+  );
+}
+
+/** Splits a multipart body at its delimiter lines; the preamble is dropped. */
+export function splitMultipart(body: Buffer, boundary: string): Buffer[] {
+  const delim = Buffer.from(`--${boundary}`, 'latin1');
+  const starts: { at: number; next: number; close: boolean }[] = [];
+  let from = 0;
+  while (from <= body.length) {
+    const i = body.indexOf(delim, from);
+    if (i === -1) break;
+    from = i + delim.length;
+    if (i !== 0 && body[i - 1] !== 0x0a) continue;
+    let j = i + delim.length;
+    const close = body[j] === 0x2d && body[j + 1] === 0x2d;
+    if (close) j += 2;
+    while (body[j] === 0x20 || body[j] === 0x09) j++;
+    if (j < body.length && body[j] !== 0x0d && body[j] !== 0x0a) continue;
+    const eol = body.indexOf(0x0a, j);
+    starts.push({ at: i, next: eol === -1 ? body.length : eol + 1, close });
+    if (close) break;
+  }
+  const parts: Buffer[] = [];
+  for (let k = 0; k < starts.length; k++) {
+    const s = starts[k] as { at: number; next: number; close: boolean };
+    if (s.close) break;
+    const nextStart = starts[k + 1];
+    let end = nextStart ? nextStart.at : body.length;
+    // The line break before a delimiter belongs to the delimiter.
+    if (nextStart) {
+      if (body[end - 1] === 0x0a) end--;
+      if (body[end - 1] === 0x0d) end--;
+    }
+    parts.push(body.subarray(s.next, Math.max(s.next, end)));
+  }
+  return parts;
+}
+
+interface ReadState {
+  parts: number;
+  bytes: number;
+  readonly leaves: ReadLeaf[];
+  /** Ambiguity kinds of the header blocks read (also inside opened messages). */
+  readonly kinds: Set<AmbiguityKind>;
+}
+
+/**
+ * Decodes base64 as a forgiving client does: characters outside the alphabet are skipped, and
+ * each run between padding is decoded on its own (data after a `=` is read, not dropped).
+ */
+export function decodeBase64(body: Buffer): Buffer {
+  const clean = body.toString('latin1').replace(/[^A-Za-z0-9+/=]/g, '');
+  const runs = clean.split(/=+/).filter((r) => r.length > 1);
+  return runs.length === 1
+    ? Buffer.from(runs[0] as string, 'base64')
+    : Buffer.concat(runs.map((r) => Buffer.from(r, 'base64')));
+}
+
+function decodeBody(body: Buffer, encoding: string, policy: ReadPolicy, attachmentLike: boolean): Buffer {
+  if (encoding === 'base64') return decodeBase64(body);
+  if (encoding === 'quoted-printable') return decodeQp(body);
+  if (policy.sniffBase64 && attachmentLike && looksBase64(body))
+    return Buffer.from(body.toString('latin1'), 'base64');
+  return body;
+}
+
+function readNode(
+  buf: Buffer,
+  path: string,
+  depth: number,
+  policy: ReadPolicy,
+  limits: ReadLimits,
+  st: ReadState,
+): void {
+  if (depth > limits.maxDepth || st.parts >= limits.maxParts || st.bytes >= limits.maxBytes) return;
+  st.parts++;
+  const { head, body } = headerEnd(buf);
+  for (const k of headerAmbiguity(head)) st.kinds.add(k);
+  const fields = parseFields(head, policy);
+  const get = (name: string) =>
+    pick(
+      fields.filter((f) => f.name === name),
+      policy.field,
+    )?.value;
+  const ct = parseValue(get('content-type') ?? '', policy);
+  const cd = parseValue(get('content-disposition') ?? '', policy);
+  const cte = (
+    policy.comments
+      ? stripComments(get('content-transfer-encoding') ?? '')
+      : (get('content-transfer-encoding') ?? '')
+  )
+    .trim()
+    .replace(/^"(.*)"$/, '$1')
+    .toLowerCase();
+  const type = ct.value.includes('/') ? ct.value : 'text/plain';
+  const boundary = ct.params.get('boundary');
+  if (type.startsWith('multipart/') && boundary) {
+    let i = 0;
+    for (const part of splitMultipart(body, boundary)) {
+      i++;
+      readNode(part, path ? `${path}.${i}` : String(i), depth + 1, policy, limits, st);
+    }
+    return;
+  }
+  const byDisposition = cd.params.get('filename');
+  const byType = ct.params.get('name');
+  const chosen = policy.filename === 'disposition' ? (byDisposition ?? byType) : (byType ?? byDisposition);
+  const filename = chosen === undefined ? undefined : normalName(chosen);
+  const disposition = cd.value || undefined;
+  const attachmentLike = Boolean(filename) || disposition === 'attachment' || !type.startsWith('text/');
+  const content = decodeBody(body, cte, policy, attachmentLike).subarray(
+    0,
+    Math.max(0, limits.maxBytes - st.bytes),
+  );
+  st.bytes += content.length;
+  const id = path || '1';
+  if (type === 'message/rfc822' && depth < limits.maxDepth) {
+    // An attached message is opened, whatever its disposition and encoding.
+    readNode(content, id, depth + 1, policy, limits, st);
+    return;
+  }
+  st.leaves.push({
+    path: id,
+    depth,
+    contentType: type,
+    charset: ct.params.get('charset'),
+    filename,
+    disposition,
+    transferEncoding: cte || undefined,
+    headers: head,
+    content,
+  });
+  if (type.startsWith('text/')) {
+    let n = 0;
+    for (const f of extractEmbedded(content)) {
+      n++;
+      st.leaves.push({
+        path: `${id}:${f.kind === 'yenc' ? 'yenc' : 'uu'}${n}`,
+        depth: depth + 1,
+        contentType: 'application/octet-stream',
+        charset: undefined,
+        filename: f.filename,
+        disposition: 'attachment',
+        transferEncoding: f.kind,
+        headers: Buffer.alloc(0),
+        content: f.content,
+      });
+    }
+  }
+}
+
+/** Reads a whole message under one policy: its leaves, decoded, within the limits, and the ambiguity kinds met. */
+export function readMessage(
+  message: Buffer,
+  policy: ReadPolicy,
+  limits: ReadLimits,
+): { leaves: ReadLeaf[]; kinds: Set<AmbiguityKind> } {
+  const st: ReadState = { parts: 0, bytes: 0, leaves: [], kinds: new Set() };
+  readNode(message, '', 0, policy, limits, st);
+  return { leaves: st.leaves, kinds: st.kinds };
+}

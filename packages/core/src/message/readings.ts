@@ -1,0 +1,310 @@
+/**
+ * Every reading of an ambiguous message. The splitter reads a message once; as it goes, each
+ * header block is checked for ambiguity ({@link headerAmbiguity}) and each body for what the
+ * splitter leaves closed (attached messages, uuencode and yEnc blocks, base64 that another
+ * decoder reads further). When something is found, the kept bytes are read again under the
+ * policies where mail clients part ways, and every leaf that the splitter's reading did not
+ * offer is offered to the stages as a part of its own (`partId` `<reading>:<path>`).
+ * A well-formed message costs a few header scans and a copy of its bytes kept until the end.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import type { MessageView } from '../plugin.js';
+import { type AmbiguityKind, headerAmbiguity } from './ambiguity.js';
+import { mayEmbed } from './embedded.js';
+import { looksBase64, type ReadPolicy, readMessage } from './mime-reader.js';
+
+/** What the second look at a message found. */
+export interface MimeReadingsReport {
+  /** The ambiguity kinds found; empty for a well-formed message. */
+  readonly kinds: readonly AmbiguityKind[];
+  /** What else made the message be read again: attached messages, uuencode/yEnc blocks. */
+  readonly containers: readonly ('message' | 'embedded')[];
+  /** The readings run beside the splitter's (empty when none was needed). */
+  readonly readings: readonly string[];
+  /** Parts offered from those readings. */
+  readonly extraParts: number;
+  /** True when the message was too large to be kept and read again. */
+  readonly skipped: boolean;
+}
+
+/** A part of another reading, decoded and whole. */
+export interface ExtraPart {
+  readonly partId: string;
+  readonly depth: number;
+  readonly contentType: string;
+  readonly charset: string | undefined;
+  readonly filename: string | undefined;
+  readonly disposition: string | undefined;
+  readonly transferEncoding: string | undefined;
+  readonly headers: Buffer;
+  readonly content: Buffer;
+}
+
+/** The splitter node fields the readings look at. */
+export interface ReadingNode {
+  multipart: string | false;
+  encoding: string | false;
+  headers: { build(): Buffer } | false;
+  contentType: string | false;
+  disposition: string | false;
+  filename: string | false;
+  messageNode?: boolean;
+}
+
+const EMPTY: MimeReadingsReport = Object.freeze({
+  kinds: [],
+  containers: [],
+  readings: [],
+  extraParts: 0,
+  skipped: false,
+});
+
+/**
+ * The readings run on an ambiguous message. Each fixes one choice where readers part ways
+ * (the splitter itself takes the first field and parameter and strips comments); together they
+ * cover the readings of mailparser (checked by the tests) and the choices the other readers are
+ * known to make the other way.
+ */
+export const READ_POLICIES: readonly ReadPolicy[] = Object.freeze([
+  // First field and parameter, comments and RFC 2231 honoured, the name from Content-Type
+  // first; a body that is base64 is decoded whatever its header says.
+  {
+    name: 'lenient',
+    field: 'first',
+    param: 'first',
+    comments: true,
+    rfc2231: true,
+    quotes: true,
+    looseNames: true,
+    filename: 'type',
+    sniffBase64: true,
+  },
+  // A naive reader: last field and parameter, comments and quotes kept as text, no RFC 2231.
+  {
+    name: 'naive',
+    field: 'last',
+    param: 'last',
+    comments: false,
+    rfc2231: false,
+    quotes: false,
+    looseNames: false,
+    filename: 'disposition',
+    sniffBase64: false,
+  },
+  // The last field and parameter win, comments and RFC 2231 honoured.
+  {
+    name: 'last',
+    field: 'last',
+    param: 'last',
+    comments: true,
+    rfc2231: true,
+    quotes: true,
+    looseNames: true,
+    filename: 'type',
+    sniffBase64: true,
+  },
+  // The first field, the last parameter, comments kept as text.
+  {
+    name: 'mixed',
+    field: 'first',
+    param: 'last',
+    comments: false,
+    rfc2231: true,
+    quotes: true,
+    looseNames: true,
+    filename: 'disposition',
+    sniffBase64: false,
+  },
+]);
+
+/** Most bytes kept to read a message again once something was found in it. */
+const MAX_KEPT = 32 * 1024 * 1024;
+/**
+ * Most bytes kept while nothing was found yet: past this, a message with nothing found so far
+ * is not kept (holding large well-formed messages is what would cost the pass its speed), and
+ * a finding after this point is reported with `skipped` instead of read again.
+ */
+const MAX_KEPT_UNFLAGGED = 8 * 1024 * 1024;
+
+const reports = new WeakMap<object, Promise<MimeReadingsReport>>();
+
+/**
+ * What the readings of the message found: the ambiguity kinds (evidence in itself) and the
+ * readings run. Resolves when the message has ended; for a view of no pass, an empty report.
+ */
+export function mimeReadings(view: MessageView): Promise<MimeReadingsReport> {
+  return reports.get(view) ?? Promise.resolve(EMPTY);
+}
+
+const keyOf = (filename: string | false | undefined, type: string, digest: string) =>
+  `${filename || ''}\0${type}\0${digest}`;
+
+/** The readings of one message pass. */
+export class Readings {
+  /** True when some stage wants parts: only then are bytes kept and nodes looked at. */
+  active = false;
+  private done = false;
+  private store: Buffer | undefined;
+  private kept = 0;
+  private overflow = false;
+  private readonly kinds = new Set<AmbiguityKind>();
+  private readonly containers = new Set<'message' | 'embedded'>();
+  /** The leaf whose first body chunk is looked at for base64 under another encoding name (the pass checks this before calling {@link body}). */
+  sniffing: ReadingNode | undefined;
+  /** The leaf whose decoded bytes are looked at, fingerprint and uuencode/yEnc (the pass checks this before calling {@link decoded}). */
+  watched: ReadingNode | undefined;
+  private readonly hashing = new Map<ReadingNode, Hash>();
+  private readonly offered = new Set<string>();
+  private resolveReport!: (r: MimeReadingsReport) => void;
+  private readonly report = new Promise<MimeReadingsReport>((r) => {
+    this.resolveReport = r;
+  });
+
+  constructor(private readonly limits: { maxMessageBytes: number; maxDepth: number; maxParts: number }) {}
+
+  /** Ties a view to this pass's report. */
+  link<V extends MessageView>(view: V): V {
+    reports.set(view, this.report);
+    return view;
+  }
+
+  private get flagged(): boolean {
+    return this.kinds.size > 0 || this.containers.size > 0;
+  }
+
+  /**
+   * Keeps a chunk of the message, copied into one growing buffer: up to 8 MiB while nothing
+   * was found, up to 32 MiB (or the size limit) once something was.
+   */
+  keep(chunk: Buffer): void {
+    if (!this.active || this.overflow) return;
+    const need = this.kept + chunk.length;
+    if (need > Math.min(this.flagged ? MAX_KEPT : MAX_KEPT_UNFLAGGED, this.limits.maxMessageBytes)) {
+      this.overflow = true;
+      this.store = undefined;
+      return;
+    }
+    if (!this.store || need > this.store.length) {
+      const grown = Buffer.allocUnsafe(
+        Math.min(MAX_KEPT, Math.max(need, 2 * (this.store?.length ?? 32 * 1024))),
+      );
+      this.store?.copy(grown, 0, 0, this.kept);
+      this.store = grown;
+    }
+    chunk.copy(this.store, this.kept);
+    this.kept = need;
+  }
+
+  /** Looks at a node the splitter opened. */
+  node(node: ReadingNode): void {
+    if (!this.active) return;
+    this.sniffing = undefined;
+    this.watched = undefined;
+    const head = node.headers ? node.headers.build() : undefined;
+    if (head) for (const k of headerAmbiguity(head)) this.kinds.add(k);
+    if (node.multipart || node.messageNode === true) return;
+    const type = node.contentType || 'text/plain';
+    if (type === 'message/rfc822') this.containers.add('message');
+    const enc = node.encoding || '';
+    const text = type.startsWith('text/');
+    if (
+      enc !== 'base64' &&
+      enc !== 'quoted-printable' &&
+      (node.filename || node.disposition === 'attachment' || !text)
+    )
+      this.sniffing = node;
+    // From the first finding on, leaves are fingerprinted so another reading offers only what differs.
+    if (this.flagged) this.hashing.set(node, createHash('sha1'));
+    if (this.flagged || (text && !this.containers.has('embedded'))) this.watched = node;
+  }
+
+  /** Looks at the first undecoded body chunk of an attachment that does not say base64. */
+  body(chunk: Buffer): void {
+    this.sniffing = undefined;
+    if (looksBase64(chunk)) this.kinds.add('encoding-mismatch');
+  }
+
+  /** Sees a leaf's decoded bytes: fingerprints it, and notices uuencode or yEnc inside text. */
+  decoded(node: ReadingNode, data: Buffer): void {
+    this.hashing.get(node)?.update(data);
+    if (
+      !this.containers.has('embedded') &&
+      (node.contentType || 'text/plain').startsWith('text/') &&
+      mayEmbed(data) &&
+      /(?:^|\n)(?:begin [0-7]{3,4} \S|=ybegin )/.test(data.toString('latin1'))
+    ) {
+      this.containers.add('embedded');
+    }
+  }
+
+  /** A leaf of the splitter's reading ended. */
+  leafEnd(node: ReadingNode): void {
+    const h = this.hashing.get(node);
+    if (!h) return;
+    this.hashing.delete(node);
+    this.offered.add(keyOf(node.filename, node.contentType || 'text/plain', h.digest('hex')));
+  }
+
+  /** The message ended: reads it again when needed and offers the parts the splitter did not. */
+  async finish(offer: (part: ExtraPart) => Promise<void>): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    const kinds = [...this.kinds];
+    const containers = [...this.containers];
+    if (!this.active || (!kinds.length && !containers.length)) {
+      this.store = undefined;
+      this.resolveReport({ ...EMPTY, kinds, containers });
+      return;
+    }
+    if (this.overflow) {
+      this.resolveReport({ ...EMPTY, kinds, containers, skipped: true });
+      return;
+    }
+    const message = (this.store ?? Buffer.alloc(0)).subarray(0, this.kept);
+    this.store = undefined;
+    // Header ambiguity needs every policy; containers alone need only the lenient reading,
+    // unless it meets an ambiguous header block inside an opened message.
+    const structural = (set: Iterable<AmbiguityKind>) => [...set].some((k) => k !== 'encoding-mismatch');
+    let policies = structural(kinds) ? READ_POLICIES : READ_POLICIES.slice(0, 1);
+    const found = new Set(kinds);
+    let extra = 0;
+    try {
+      for (let i = 0; i < policies.length; i++) {
+        const policy = policies[i] as ReadPolicy;
+        const read = readMessage(message, policy, {
+          maxDepth: this.limits.maxDepth,
+          maxParts: this.limits.maxParts,
+          maxBytes: 4 * MAX_KEPT,
+        });
+        for (const k of read.kinds) found.add(k);
+        if (policies.length === 1 && structural(read.kinds)) policies = READ_POLICIES;
+        for (const leaf of read.leaves) {
+          const key = keyOf(
+            leaf.filename,
+            leaf.contentType,
+            createHash('sha1').update(leaf.content).digest('hex'),
+          );
+          if (this.offered.has(key)) continue;
+          this.offered.add(key);
+          extra++;
+          await offer({ ...leaf, partId: `${policy.name}:${leaf.path}` });
+        }
+      }
+    } finally {
+      this.resolveReport({
+        kinds: [...found],
+        containers,
+        readings: policies.map((p) => p.name),
+        extraParts: extra,
+        skipped: false,
+      });
+    }
+  }
+
+  /** The pass was aborted: nothing more is read. */
+  cancel(): void {
+    this.done = true;
+    this.store = undefined;
+    this.resolveReport({ ...EMPTY, kinds: [...this.kinds], containers: [...this.containers] });
+  }
+}
