@@ -385,7 +385,10 @@ describe('forwarded messages', () => {
       },
       wrap('Content-Disposition: attachment; filename="fwd.eml"\r\n'),
     );
-    expect(seen).toEqual(['text/plain:false', 'message/rfc822:true']);
+    expect(seen.slice(0, 2)).toEqual(['text/plain:false', 'message/rfc822:true']);
+    // The attached message is then opened by another reading: its body is offered as a part too
+    // (and parts seen before the container was noticed may be offered again).
+    expect(seen.slice(2)).toContain('text/plain:true');
   });
 
   it('opens an inline forwarded message and offers its parts and text', async () => {
