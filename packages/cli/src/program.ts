@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
+import { registerAdmin } from './admin.js';
 import {
   ConfigError,
   configJsonSchema,
@@ -348,6 +349,7 @@ Examples:
       io.stdout(flags.json ? `${JSON.stringify(d, null, 2)}\n` : toYaml(d));
       exit(0);
     });
+  registerAdmin(program, io, exit);
   return program;
 }
 

@@ -1,7 +1,5 @@
-import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { Migrator } from 'kysely/migration';
-import pg from 'pg';
 import { AdminError } from '../errors.js';
 import { migrations } from './migrations.js';
 import type { Database } from './schema.js';
@@ -34,12 +32,15 @@ export async function openStore(database: string, options: OpenStoreOptions = {}
   const dialect = isPostgresUrl(database) ? 'postgres' : 'sqlite';
   let db: Kysely<Database>;
   try {
+    // Each driver loads only when used: a SQLite store never loads pg, and the reverse.
     if (dialect === 'postgres') {
+      const pg = (await import('pg')).default;
       const pool = new pg.Pool({ connectionString: database, max: options.poolSize ?? 5 });
       // An idle client that loses its server must not crash the process: the next query fails instead.
       pool.on('error', () => {});
       db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     } else {
+      const BetterSqlite3 = (await import('better-sqlite3')).default;
       const sqlite = new BetterSqlite3(database, { timeout: 5000 });
       sqlite.pragma('journal_mode = WAL');
       sqlite.pragma('foreign_keys = ON');
