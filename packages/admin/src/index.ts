@@ -1,4 +1,4 @@
-export { type AdminErrorCode, AdminError, adminErrorCodes } from './errors.js';
+export { AdminError, type AdminErrorCode, adminErrorCodes } from './errors.js';
 export { checkMx, type MxCheck } from './mx-check.js';
 export { hashPassword, verifyPassword } from './password.js';
 export { type AdminServer, type AdminServerOptions, createAdminServer } from './server/app.js';
@@ -15,7 +15,11 @@ export {
   type TransactionRecord,
   transactionRecordSchema,
 } from './settings.js';
-export { createSettingsSource, type SettingsSourceOptions, type StoreSettingsSource } from './settings-source.js';
+export {
+  createSettingsSource,
+  type SettingsSourceOptions,
+  type StoreSettingsSource,
+} from './settings-source.js';
 export {
   type AuditEntry,
   addDomain,
@@ -28,7 +32,16 @@ export {
   updateDomain,
 } from './store/domains.js';
 export { isPostgresUrl, type OpenStoreOptions, openStore, type Store } from './store/open.js';
-export type { Database } from './store/schema.js';
+export type {
+  AuditTable,
+  Database,
+  DomainsTable,
+  RolloutTable,
+  SessionsTable,
+  TransactionsTable,
+  UserDomainsTable,
+  UsersTable,
+} from './store/schema.js';
 export {
   type DayCounts,
   dailyCounts,

@@ -54,7 +54,8 @@ export interface TransactionRecord {
   destinationReply?: string;
 }
 
-const DOMAIN_RE = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
+const DOMAIN_RE =
+  /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
 
 /** A domain name (lower-cased before the check). */
 export const domainNameSchema = z
@@ -67,7 +68,9 @@ export const domainNameSchema = z
 export const hostPortSchema = z
   .string()
   .trim()
-  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { error: 'a "host:port" address such as "10.0.0.5:25"' })
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, {
+    error: 'a "host:port" address such as "10.0.0.5:25"',
+  })
   .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, { error: 'a port up to 65535' });
 
 const ADDRESS_RE = /^[^@\s<>"]{1,64}@[A-Za-z0-9.-]{1,253}$/;
@@ -132,10 +135,7 @@ export const adminConfigSchema = z
         port: z.number().int().min(0).max(65535).describe('TCP port (0: any free port)'),
       })
       .describe('Where the interface listens'),
-    database: z
-      .string()
-      .min(1)
-      .describe('A SQLite file path, or a postgres:// URL shared with the relays'),
+    database: z.string().min(1).describe('A SQLite file path, or a postgres:// URL shared with the relays'),
     tls: z
       .strictObject({
         cert: z.string().min(1).describe('PEM certificate file'),
@@ -146,7 +146,7 @@ export const adminConfigSchema = z
     relays: z
       .array(
         z.strictObject({
-          name: domainNameSchema.describe('The relay\'s host name, the MX target'),
+          name: domainNameSchema.describe("The relay's host name, the MX target"),
           addresses: z.array(ipSchema).min(1).describe('Its outgoing addresses, for the firewall rule'),
         }),
       )
@@ -156,10 +156,10 @@ export const adminConfigSchema = z
       .array(z.union([hostPortSchema, ipSchema]))
       .min(1)
       .optional()
-      .describe('DNS servers for the rollout page\'s live MX check (never the system resolver)'),
-    submission: hostPortSchema.optional().describe('The relays\' submission address, for outbound set-up'),
+      .describe("DNS servers for the rollout page's live MX check (never the system resolver)"),
+    submission: hostPortSchema.optional().describe("The relays' submission address, for outbound set-up"),
   })
-  .describe('The domain administrators\' web interface');
+  .describe("The domain administrators' web interface");
 
 /** The `admin:` section of the config file, validated. */
 export type AdminConfig = z.infer<typeof adminConfigSchema>;

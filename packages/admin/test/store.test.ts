@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   AdminError,
   addUser,
-  authenticate,
   auditLog,
+  authenticate,
   createSettingsSource,
   dailyCounts,
   dispositionTotals,
@@ -14,9 +14,9 @@ import {
   openStore,
   pruneTransactions,
   recordTransaction,
+  type Store,
   searchTransactions,
   seedDomains,
-  type Store,
   type TransactionRecord,
   updateDomain,
 } from '../src/index.js';
@@ -85,13 +85,22 @@ describe.each(backends)('the store on $name', ({ database }) => {
     const changes = await updateDomain(
       store,
       'a.test',
-      { destination: '127.0.0.1:2526', monitor: false, thresholds: { reject: 10 }, senders: { block: ['@bad.example'] } },
+      {
+        destination: '127.0.0.1:2526',
+        monitor: false,
+        thresholds: { reject: 10 },
+        senders: { block: ['@bad.example'] },
+      },
       'alice',
     );
     expect(changes.map((c) => c.field)).toEqual(['monitor', 'senders.block', 'thresholds.reject']);
     const log = await auditLog(store, 'a.test');
     expect(log).toHaveLength(3);
-    expect(log.find((r) => r.field === 'monitor')).toMatchObject({ username: 'alice', old: 'true', new: 'false' });
+    expect(log.find((r) => r.field === 'monitor')).toMatchObject({
+      username: 'alice',
+      old: 'true',
+      new: 'false',
+    });
     expect(log.find((r) => r.field === 'thresholds.reject')).toMatchObject({ old: null, new: '10' });
     expect(Date.parse(log[0]?.time ?? '')).toBeGreaterThan(Date.now() - 60_000);
     expect(await updateDomain(store, 'a.test', (await getDomain(store, 'a.test'))!, 'alice')).toEqual([]);
@@ -101,16 +110,25 @@ describe.each(backends)('the store on $name', ({ database }) => {
 
   it('keeps scrypt hashes and tells a right password from a wrong one', async () => {
     await addUser(store, { name: 'alice', password: 'correct horse battery', domains: ['a.test'] });
-    const row = await store.db.selectFrom('users').select('password_hash').where('name', '=', 'alice').executeTakeFirst();
+    const row = await store.db
+      .selectFrom('users')
+      .select('password_hash')
+      .where('name', '=', 'alice')
+      .executeTakeFirst();
     expect(row?.password_hash).toMatch(/^scrypt\$32768\$8\$1\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/);
     expect(row?.password_hash).not.toContain('correct horse');
-    expect(await authenticate(store, 'alice', 'correct horse battery')).toEqual({ name: 'alice', operator: false });
+    expect(await authenticate(store, 'alice', 'correct horse battery')).toEqual({
+      name: 'alice',
+      operator: false,
+    });
     expect(await authenticate(store, 'alice', 'correct horse batterY')).toBeUndefined();
     expect(await authenticate(store, 'nobody', 'correct horse battery')).toBeUndefined();
     await expect(addUser(store, { name: 'alice', password: 'another password' })).rejects.toMatchObject({
       code: 'MEF_ADMIN_DUPLICATE',
     });
-    await expect(addUser(store, { name: 'carol', password: 'long enough pw', domains: ['zzz.test'] })).rejects.toMatchObject({
+    await expect(
+      addUser(store, { name: 'carol', password: 'long enough pw', domains: ['zzz.test'] }),
+    ).rejects.toMatchObject({
       code: 'MEF_ADMIN_UNKNOWN_DOMAIN',
     });
     await expect(addUser(store, { name: 'dave', password: 'short' })).rejects.toBeInstanceOf(AdminError);
@@ -120,10 +138,22 @@ describe.each(backends)('the store on $name', ({ database }) => {
     await recordTransaction(store, record());
     await recordTransaction(
       store,
-      record({ time: '2026-11-21T09:00:00Z', disposition: 'reject', score: 1001, symbols: ['GTUBE'], messageId: '<Gtube%1@x>' }),
+      record({
+        time: '2026-11-21T09:00:00Z',
+        disposition: 'reject',
+        score: 1001,
+        symbols: ['GTUBE'],
+        messageId: '<Gtube%1@x>',
+      }),
     );
-    await recordTransaction(store, record({ time: '2026-11-21T11:00:00Z', disposition: 'would-reject', score: 20 }));
-    await recordTransaction(store, record({ time: '2026-11-21T12:00:00Z', domain: 'b.test', recipients: ['x@b.test'] }));
+    await recordTransaction(
+      store,
+      record({ time: '2026-11-21T11:00:00Z', disposition: 'would-reject', score: 20 }),
+    );
+    await recordTransaction(
+      store,
+      record({ time: '2026-11-21T12:00:00Z', domain: 'b.test', recipients: ['x@b.test'] }),
+    );
     await recordTransaction(store, record({ time: '2026-11-21T13:00:00Z', direction: 'outbound' }));
     const days = await dailyCounts(store, 'a.test', 3, new Date('2026-11-21T20:00:00Z'));
     expect(days).toEqual([
@@ -167,7 +197,10 @@ describe.each(backends)('the store on $name', ({ database }) => {
       expect(one.get('constructor')).toBeUndefined();
       await updateDomain(store, 'b.test', { destination: '127.0.0.1:2599', monitor: true }, 'bob');
       const deadline = Date.now() + 5000;
-      while (Date.now() < deadline && (one.get('b.test')?.destination !== '127.0.0.1:2599' || two.get('b.test')?.monitor !== true)) {
+      while (
+        Date.now() < deadline &&
+        (one.get('b.test')?.destination !== '127.0.0.1:2599' || two.get('b.test')?.monitor !== true)
+      ) {
         await wait(20);
       }
       expect(one.get('b.test')).toEqual({ destination: '127.0.0.1:2599', monitor: true });

@@ -84,7 +84,11 @@ Examples:
     .command('add-user')
     .description('add a user; the password is the first line of standard input')
     .argument('<name>', 'user name')
-    .option('--domain <domain>', 'a domain the user administers (repeatable; it must be in the store)', collect)
+    .option(
+      '--domain <domain>',
+      'a domain the user administers (repeatable; it must be in the store)',
+      collect,
+    )
     .option('--operator', 'an operator: sees every domain, adds domains and users')
     .option('--config <file>', 'YAML or JSON configuration with an admin: section')
     .action(async (name: string, flags: { domain?: string[]; operator?: boolean; config?: string }) => {
@@ -96,7 +100,12 @@ Examples:
       const { AdminError, addUser } = await import('@mef/admin');
       const store = await open(config.database);
       try {
-        await addUser(store, { name, password, domains: flags.domain ?? [], operator: flags.operator === true });
+        await addUser(store, {
+          name,
+          password,
+          domains: flags.domain ?? [],
+          operator: flags.operator === true,
+        });
       } catch (err) {
         if (err instanceof AdminError) throw new ConfigError(`add-user: ${err.message}`);
         throw err;

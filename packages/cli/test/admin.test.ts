@@ -23,12 +23,17 @@ describe('mef admin add-user', () => {
     });
     expect(r).toMatchObject({ code: 0, stdout: 'added user alice\n' });
     const store = await openStore(join(dir, 'admin.db'));
-    expect(await authenticate(store, 'alice', 'alice-password-1')).toEqual({ name: 'alice', operator: false });
+    expect(await authenticate(store, 'alice', 'alice-password-1')).toEqual({
+      name: 'alice',
+      operator: false,
+    });
     await store.close();
   });
 
   it('adds an operator', async () => {
-    const r = await mef(['admin', 'add-user', 'root', '--operator', '--config', config], { stdin: 'operator-pass-1' });
+    const r = await mef(['admin', 'add-user', 'root', '--operator', '--config', config], {
+      stdin: 'operator-pass-1',
+    });
     expect(r).toMatchObject({ code: 0, stdout: 'added operator root\n' });
   });
 
@@ -43,7 +48,9 @@ describe('mef admin add-user', () => {
     });
     expect(short.code).toBe(2);
     expect(short.stderr).toContain('at least 10 characters');
-    const none = await mef(['admin', 'add-user', 'bob', '--domain', 'example.net', '--config', config], { stdin: '' });
+    const none = await mef(['admin', 'add-user', 'bob', '--domain', 'example.net', '--config', config], {
+      stdin: '',
+    });
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('no password on standard input');
   });
@@ -101,4 +108,3 @@ describe('mef admin --config', () => {
     expect(r.stderr).toContain('admin: the section is missing');
   });
 });
-

@@ -72,7 +72,10 @@ function sameToken(a: string | undefined, b: string | undefined): boolean {
 
 /** The fields of a posted form (first value of each name), in a null-prototype object. */
 export function formOf(req: FastifyRequest): Record<string, string> {
-  return (req.body && typeof req.body === 'object' ? req.body : Object.create(null)) as Record<string, string>;
+  return (req.body && typeof req.body === 'object' ? req.body : Object.create(null)) as Record<
+    string,
+    string
+  >;
 }
 
 const loginSchema = z.strictObject({
@@ -86,7 +89,11 @@ const loginSchema = z.strictObject({
  * Every form carries a CSRF token; sessions are HttpOnly SameSite=Strict cookies; a domain
  * administrator gets 404 for any domain that is not theirs.
  */
-export function createAdminServer(config: AdminConfig, store: Store, options: AdminServerOptions = {}): AdminServer {
+export function createAdminServer(
+  config: AdminConfig,
+  store: Store,
+  options: AdminServerOptions = {},
+): AdminServer {
   const tls = config.tls
     ? { cert: readFileSync(config.tls.cert), key: readFileSync(config.tls.key) }
     : undefined;
@@ -134,7 +141,11 @@ export function createAdminServer(config: AdminConfig, store: Store, options: Ad
     const path = req.url.split('?')[0] ?? '';
     if (PUBLIC.has(path)) {
       if (req.method === 'POST' && !sameToken(formOf(req)._csrf, cookies(req).get(LOGIN_COOKIE))) {
-        return send(reply, 403, messagePage({}, 'Forbidden', 'The form has expired: load the login page again.'));
+        return send(
+          reply,
+          403,
+          messagePage({}, 'Forbidden', 'The form has expired: load the login page again.'),
+        );
       }
       return;
     }
@@ -143,7 +154,11 @@ export function createAdminServer(config: AdminConfig, store: Store, options: Ad
     if (req.method === 'POST') {
       // The CSRF check comes first: a post without its token gets 403 whoever sends it.
       if (!found || !sameToken(formOf(req)._csrf, found.csrf)) {
-        return send(reply, 403, messagePage({}, 'Forbidden', 'The form has expired or did not come from this site.'));
+        return send(
+          reply,
+          403,
+          messagePage({}, 'Forbidden', 'The form has expired or did not come from this site.'),
+        );
       }
     } else if (!found) {
       return reply.redirect('/login', 303);
@@ -208,7 +223,15 @@ export function createAdminServer(config: AdminConfig, store: Store, options: Ad
     const code = (err as { statusCode?: number }).statusCode ?? 500;
     if (code >= 500) req.log.error({ err }, 'request failed');
     const s = sessionOf(req);
-    return send(reply, code, messagePage(s ?? {}, code >= 500 ? 'Error' : 'Bad request', code >= 500 ? 'Something went wrong; it has been logged.' : (err as Error).message));
+    return send(
+      reply,
+      code,
+      messagePage(
+        s ?? {},
+        code >= 500 ? 'Error' : 'Bad request',
+        code >= 500 ? 'Something went wrong; it has been logged.' : (err as Error).message,
+      ),
+    );
   });
 
   return {

@@ -1,6 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { checkMx, type MxCheck } from '../mx-check.js';
-import { type AdminConfig, type DomainSettings, domainNameSchema, domainSettingsSchema } from '../settings.js';
+import {
+  type AdminConfig,
+  type DomainSettings,
+  domainNameSchema,
+  domainSettingsSchema,
+} from '../settings.js';
 import { auditEvent, auditLog, cleanSettings, getDomain, updateDomain } from '../store/domains.js';
 import type { Store } from '../store/open.js';
 import {
@@ -11,17 +16,22 @@ import {
   searchTransactions,
   type TransactionQuery,
 } from '../store/transactions.js';
-import { mayManage } from '../store/users.js';
+import { domainsOf, mayManage } from '../store/users.js';
 import { formOf, type SendPage, sessionOf } from './app.js';
 import { rolloutPage } from './views-rollout.js';
 import { auditPage, domainListPage, messagePage, settingsPage } from './views-settings.js';
 import { trafficPage } from './views-traffic.js';
-import { domainsOf } from '../store/users.js';
 
 type Params = { Params: { domain: string } };
 
-/** Turns the settings form into a settings object for the config's zod schema. */
-export function formToSettings(form: Record<string, string>): unknown {
+/**
+ * Turns the settings form into a settings object for the config's zod schema. A ticked scanner
+ * stays absent (the default, on) unless it was set on before, so saving an untouched form
+ * changes nothing.
+ */
+export function formToSettings(form: Record<string, string>, before: DomainSettings): unknown {
+  const scanner = (key: keyof NonNullable<DomainSettings['scanners']>): boolean | undefined =>
+    form[`scanners.${key}`] === 'on' ? (before.scanners?.[key] === true ? true : undefined) : false;
   const threshold = (v: string | undefined): number | null | undefined => {
     const t = v?.trim() ?? '';
     if (t === '') return undefined;
@@ -48,12 +58,12 @@ export function formToSettings(form: Record<string, string>): unknown {
       addHeader: threshold(form['thresholds.addHeader']),
       greylist: threshold(form['thresholds.greylist']),
     }),
-    scanners: {
-      antivirus: form['scanners.antivirus'] === 'on',
-      spam: form['scanners.spam'] === 'on',
-      rbl: form['scanners.rbl'] === 'on',
-      greylist: form['scanners.greylist'] === 'on',
-    },
+    scanners: drop({
+      antivirus: scanner('antivirus'),
+      spam: scanner('spam'),
+      rbl: scanner('rbl'),
+      greylist: scanner('greylist'),
+    }),
     senders: drop({ allow: lines(form['senders.allow']), block: lines(form['senders.block']) }),
     tls: form.tls ? form.tls : undefined,
     quarantine: form.quarantine?.trim() ? form.quarantine.trim() : undefined,
@@ -91,27 +101,38 @@ export function registerDomainRoutes(
     const s = sessionOf(req);
     if (!s) return reply.redirect('/login', 303);
     const added = (req.query as Record<string, string | undefined>).added;
-    return send(reply, 200, domainListPage(s, await domainsOf(store, s.user), added ? `Added ${added}.` : undefined));
+    return send(
+      reply,
+      200,
+      domainListPage(s, await domainsOf(store, s.user), added ? `Added ${added}.` : undefined),
+    );
   });
 
   app.get<Params>('/domains/:domain', async (req, reply) => {
     const d = await ownDomain(store, req, reply, send);
     if (!d) return reply;
     const saved = Number((req.query as Record<string, string | undefined>).saved);
-    return send(reply, 200, settingsPage(sessionOf(req) ?? {}, d.domain, d.settings, Number.isInteger(saved) ? { saved } : {}));
+    return send(
+      reply,
+      200,
+      settingsPage(sessionOf(req) ?? {}, d.domain, d.settings, Number.isInteger(saved) ? { saved } : {}),
+    );
   });
 
   app.post<Params>('/domains/:domain/settings', async (req, reply) => {
     const d = await ownDomain(store, req, reply, send);
     if (!d) return reply;
     const s = sessionOf(req);
-    const r = domainSettingsSchema.safeParse(formToSettings(formOf(req)));
+    const r = domainSettingsSchema.safeParse(formToSettings(formOf(req), d.settings));
     if (!r.success) {
       const errors = r.error.issues.map((i) => `${i.path.join('.') || 'settings'}: ${i.message}`);
       return send(reply, 400, settingsPage(s ?? {}, d.domain, d.settings, { errors }));
     }
     const changes = await updateDomain(store, d.domain, cleanSettings(r.data), s?.user.name ?? '?');
-    req.log.info({ user: s?.user.name, domain: d.domain, changed: changes.map((c) => c.field) }, 'settings changed');
+    req.log.info(
+      { user: s?.user.name, domain: d.domain, changed: changes.map((c) => c.field) },
+      'settings changed',
+    );
     return reply.redirect(`/domains/${d.domain}?saved=${changes.length}`, 303);
   });
 

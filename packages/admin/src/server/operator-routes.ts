@@ -44,7 +44,12 @@ export function registerOperatorRoutes(app: FastifyInstance, store: Store, opts:
       return send(reply, 400, usersPage(s, await listUsers(store), { error: err.message }));
     }
     for (const d of domains) {
-      await auditEvent(store, { username: s.user.name, domain: d.toLowerCase(), field: 'user.added', new: JSON.stringify(form.name) });
+      await auditEvent(store, {
+        username: s.user.name,
+        domain: d.toLowerCase(),
+        field: 'user.added',
+        new: JSON.stringify(form.name),
+      });
     }
     return send(reply, 200, usersPage(s, await listUsers(store), { ok: `Added ${form.name}.` }));
   });
@@ -56,7 +61,9 @@ export function registerOperatorRoutes(app: FastifyInstance, store: Store, opts:
     const name = domainNameSchema.safeParse(form.name ?? '');
     const destination = hostPortSchema.safeParse(form.destination ?? '');
     if (!name.success || !destination.success) {
-      const why = !name.success ? `domain: ${name.error.issues[0]?.message}` : `destination: ${destination.error?.issues[0]?.message}`;
+      const why = !name.success
+        ? `domain: ${name.error.issues[0]?.message}`
+        : `destination: ${destination.error?.issues[0]?.message}`;
       return send(reply, 400, messagePage(s, 'Bad request', why));
     }
     try {
@@ -65,7 +72,12 @@ export function registerOperatorRoutes(app: FastifyInstance, store: Store, opts:
       if (!(err instanceof AdminError)) throw err;
       return send(reply, 400, messagePage(s, 'Bad request', err.message));
     }
-    await auditEvent(store, { username: s.user.name, domain: name.data, field: 'domain.added', new: JSON.stringify(destination.data) });
+    await auditEvent(store, {
+      username: s.user.name,
+      domain: name.data,
+      field: 'domain.added',
+      new: JSON.stringify(destination.data),
+    });
     return reply.redirect(`/domains?added=${encodeURIComponent(name.data)}`, 303);
   });
 }

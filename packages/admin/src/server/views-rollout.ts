@@ -25,8 +25,10 @@ export function firewallRules(destination: string, addresses: readonly string[])
   const v4 = addresses.filter((a) => !isIPv6(a));
   const v6 = addresses.filter((a) => isIPv6(a));
   const lines = ['# nftables'];
-  if (v4.length) lines.push(`nft add rule inet filter input ip saddr { ${v4.join(', ')} } tcp dport ${port} accept`);
-  if (v6.length) lines.push(`nft add rule inet filter input ip6 saddr { ${v6.join(', ')} } tcp dport ${port} accept`);
+  if (v4.length)
+    lines.push(`nft add rule inet filter input ip saddr { ${v4.join(', ')} } tcp dport ${port} accept`);
+  if (v6.length)
+    lines.push(`nft add rule inet filter input ip6 saddr { ${v6.join(', ')} } tcp dport ${port} accept`);
   lines.push(`nft add rule inet filter input tcp dport ${port} drop`, '', '# iptables');
   for (const a of v4) lines.push(`iptables -A INPUT -p tcp --dport ${port} -s ${a} -j ACCEPT`);
   lines.push(`iptables -A INPUT -p tcp --dport ${port} -j DROP`);
@@ -55,10 +57,14 @@ export function rolloutPage(ctx: PageContext & { user?: User }, domain: string, 
 <ol class="steps">
 <li><strong>Monitor mode.</strong> ${status(!live, 'on', 'off')}
 <p>In monitor mode the relays tag mail and never refuse it. So far ${d.total} message${d.total === 1 ? '' : 's'} seen; monitor mode would have refused <strong>${wouldTotal}</strong>${
-    would.length ? html` (${would.map(([k, n], i) => html`${i ? ', ' : ''}${k.replace(/^would-/, '')}: ${n}`)})` : ''
+    would.length
+      ? html` (${would.map(([k, n], i) => html`${i ? ', ' : ''}${k.replace(/^would-/, '')}: ${n}`)})`
+      : ''
   }. Look at them in <a href="/domains/${domain}/traffic?disposition=would-reject">the traffic log</a>.</p></li>
 <li><strong>DNS: point the MX records at the relays.</strong> ${
-    'unavailable' in mx ? html`<span class="note">${mx.unavailable}</span>` : status(mx.ok, 'MX records are the relays', 'not yet')
+    'unavailable' in mx
+      ? html`<span class="note">${mx.unavailable}</span>`
+      : status(mx.ok, 'MX records are the relays', 'not yet')
   }
 <p>Expected:</p><pre>${d.relays.map((r, i) => `${domain}. MX ${(i + 1) * 10} ${r.name}.`).join('\n') || '(no relays configured)'}</pre>
 ${
@@ -87,7 +93,7 @@ ${
 }</li>
 <li><strong>Outbound (optional): send through the relays.</strong> ${status(d.outbound > 0, `${d.outbound} outbound message${d.outbound === 1 ? '' : 's'} seen`, 'no outbound mail seen')}
 <p>To have outgoing mail virus-scanned, set your server's smarthost (relayhost) to ${
-    d.submission ? html`<code>${d.submission}</code>` : 'the relays\' submission address'
+    d.submission ? html`<code>${d.submission}</code>` : "the relays' submission address"
   } with SMTP AUTH over TLS.</p></li>
 </ol>`;
   return page(ctx, `${domain} rollout`, body);

@@ -3,7 +3,8 @@ import type { AuditEntry } from '../store/domains.js';
 import { type Html, html } from './html.js';
 import { csrfField, domainTabs, type PageContext, page } from './layout.js';
 
-const thresholdValue = (v: number | null | undefined): string => (v === null ? 'off' : v === undefined ? '' : String(v));
+const thresholdValue = (v: number | null | undefined): string =>
+  v === null ? 'off' : v === undefined ? '' : String(v);
 
 function checkbox(name: string, label: string, checked: boolean): Html {
   return html`<label class="check"><input type="checkbox" name="${name}"${checked ? html` checked` : ''}> ${label}</label>`;

@@ -4,7 +4,15 @@ import { chartLegend, dispositionsOf, trafficChart } from './chart.js';
 import { html, raw } from './html.js';
 import { csrfField, domainTabs, type PageContext, page } from './layout.js';
 
-const DISPOSITIONS = ['accept', 'reject', 'tempfail', 'quarantine', 'discard', 'would-reject', 'would-quarantine'];
+const DISPOSITIONS = [
+  'accept',
+  'reject',
+  'tempfail',
+  'quarantine',
+  'discard',
+  'would-reject',
+  'would-quarantine',
+];
 
 /** The traffic page: the chart of the last days and the searchable verdict log. */
 export function trafficPage(

@@ -23,7 +23,8 @@ export function parseSettings(value: unknown, where: string): DomainSettings {
 
 function parseDomain(name: string): string {
   const r = domainNameSchema.safeParse(name);
-  if (!r.success) throw new AdminError('MEF_ADMIN_INVALID_INPUT', `not a domain name: ${JSON.stringify(name)}`);
+  if (!r.success)
+    throw new AdminError('MEF_ADMIN_INVALID_INPUT', `not a domain name: ${JSON.stringify(name)}`);
   return r.data;
 }
 
@@ -60,7 +61,10 @@ export async function addDomain(store: Store, name: string, settings: DomainSett
  * Seeds the store from a config's `domains` map: adds each domain not in the store yet and leaves
  * the others alone (the store is the truth once it exists). Resolves with the names added.
  */
-export async function seedDomains(store: Store, domains: Readonly<Record<string, DomainSettings>>): Promise<string[]> {
+export async function seedDomains(
+  store: Store,
+  domains: Readonly<Record<string, DomainSettings>>,
+): Promise<string[]> {
   const added: string[] = [];
   for (const [name, settings] of Object.entries(domains)) {
     const domain = parseDomain(name);
@@ -113,7 +117,11 @@ export async function updateDomain(
   const domain = parseDomain(name);
   const clean = parseSettings(settings, domain);
   return store.db.transaction().execute(async (trx) => {
-    const row = await trx.selectFrom('domains').select('settings').where('name', '=', domain).executeTakeFirst();
+    const row = await trx
+      .selectFrom('domains')
+      .select('settings')
+      .where('name', '=', domain)
+      .executeTakeFirst();
     if (!row) throw new AdminError('MEF_ADMIN_UNKNOWN_DOMAIN', `domain ${domain} is not in the store`);
     const changes = diffSettings(JSON.parse(row.settings) as DomainSettings, clean);
     if (!changes.length) return changes;
@@ -151,7 +159,13 @@ export async function auditLog(store: Store, domain: string, limit = 200): Promi
     .orderBy('id', 'desc')
     .limit(limit)
     .execute();
-  return rows.map((r) => ({ time: r.time, username: r.username, field: r.field, old: r.old_value, new: r.new_value }));
+  return rows.map((r) => ({
+    time: r.time,
+    username: r.username,
+    field: r.field,
+    old: r.old_value,
+    new: r.new_value,
+  }));
 }
 
 /** Records an audit row that is not a settings change (a rollout step, a user added). */

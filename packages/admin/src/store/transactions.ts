@@ -41,7 +41,12 @@ export interface DayCounts {
 }
 
 /** Transactions per day and disposition for the last `days` days (oldest first, empty days included). */
-export async function dailyCounts(store: Store, domain: string, days: number, now = new Date()): Promise<DayCounts[]> {
+export async function dailyCounts(
+  store: Store,
+  domain: string,
+  days: number,
+  now = new Date(),
+): Promise<DayCounts[]> {
   const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - (days - 1)));
   const day = sql<string>`substr(time, 1, 10)`;
   const rows = await store.db
@@ -153,7 +158,10 @@ export async function markStep(store: Store, domain: string, step: string, usern
 }
 
 /** The rollout steps marked done for a domain, by step. */
-export async function doneSteps(store: Store, domain: string): Promise<Map<string, { by: string; at: string }>> {
+export async function doneSteps(
+  store: Store,
+  domain: string,
+): Promise<Map<string, { by: string; at: string }>> {
   const rows = await store.db.selectFrom('rollout').selectAll().where('domain', '=', domain).execute();
   return new Map(rows.map((r) => [r.step, { by: r.done_by, at: r.done_at }]));
 }

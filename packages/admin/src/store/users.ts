@@ -51,7 +51,11 @@ export async function addUser(store: Store, user: NewUser): Promise<void> {
   }
   const hash = await hashPassword(password.data);
   await store.db.transaction().execute(async (trx) => {
-    const exists = await trx.selectFrom('users').select('name').where('name', '=', name.data).executeTakeFirst();
+    const exists = await trx
+      .selectFrom('users')
+      .select('name')
+      .where('name', '=', name.data)
+      .executeTakeFirst();
     if (exists) throw new AdminError('MEF_ADMIN_DUPLICATE', `user ${name.data} is already in the store`);
     for (const d of domains) {
       const found = await trx.selectFrom('domains').select('name').where('name', '=', d).executeTakeFirst();
@@ -100,7 +104,10 @@ export async function listUsers(store: Store): Promise<Array<User & { domains: s
   return users.map((u) => ({
     name: u.name,
     operator: Number(u.operator) === 1,
-    domains: links.filter((l) => l.username === u.name).map((l) => l.domain).sort(),
+    domains: links
+      .filter((l) => l.username === u.name)
+      .map((l) => l.domain)
+      .sort(),
   }));
 }
 
@@ -122,7 +129,11 @@ export async function domainsOf(store: Store, user: User): Promise<string[]> {
 /** True when `user` may see and change `domain` (which must exist). */
 export async function mayManage(store: Store, user: User, domain: string): Promise<boolean> {
   if (user.operator) {
-    return !!(await store.db.selectFrom('domains').select('name').where('name', '=', domain).executeTakeFirst());
+    return !!(await store.db
+      .selectFrom('domains')
+      .select('name')
+      .where('name', '=', domain)
+      .executeTakeFirst());
   }
   const row = await store.db
     .selectFrom('user_domains')
@@ -155,7 +166,10 @@ export async function createSession(
 }
 
 /** The user and CSRF token of a live session, or undefined. */
-export async function findSession(store: Store, token: string): Promise<{ user: User; csrf: string } | undefined> {
+export async function findSession(
+  store: Store,
+  token: string,
+): Promise<{ user: User; csrf: string } | undefined> {
   const row = await store.db
     .selectFrom('sessions')
     .innerJoin('users', 'users.name', 'sessions.username')

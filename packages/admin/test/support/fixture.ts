@@ -9,8 +9,8 @@ import {
   addUser,
   createAdminServer,
   openStore,
-  seedDomains,
   type Store,
+  seedDomains,
 } from '../../src/index.js';
 
 export const PASSWORDS = { alice: 'alice-secret-pass', bob: 'bob-secret-pass!', root: 'operator-pass-123' };
