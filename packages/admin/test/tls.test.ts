@@ -14,10 +14,25 @@ beforeAll(async () => {
   const key = join(dir, 'key.pem');
   const r = spawnSync(
     'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+    ],
     { encoding: 'utf8' },
   );
-  if (r.status !== 0) throw new Error(`openssl could not make a test certificate: ${r.stderr || r.error?.message}`);
+  if (r.status !== 0)
+    throw new Error(`openssl could not make a test certificate: ${r.stderr || r.error?.message}`);
   fx = await startFixture(undefined, { tls: { cert, key } });
 });
 
@@ -43,6 +58,8 @@ describe('the interface over TLS', () => {
     expect(fx.base).toMatch(/^https:\/\//);
     const res = await get(`${fx.base}/login`);
     expect(res.status).toBe(200);
-    expect(res.cookies[0]).toMatch(/^mef_login=[A-Za-z0-9_-]{43}; Path=\/login; HttpOnly; SameSite=Strict; Secure$/);
+    expect(res.cookies[0]).toMatch(
+      /^mef_login=[A-Za-z0-9_-]{43}; Path=\/login; HttpOnly; SameSite=Strict; Secure$/,
+    );
   });
 });
