@@ -118,6 +118,10 @@ describe('the rollout, traffic and audit pages (SQLite)', () => {
     const byKind = await (await alice.get('/domains/a.test/traffic?disposition=accept')).text();
     expect(byKind).toContain('friend@good.example');
     expect(byKind).not.toContain('spammer@bad.example');
+    for (const bad of ['days=1000', 'disposition=%3Cx%3E', 'before=-1', `q=${'x'.repeat(201)}`]) {
+      expect((await alice.get(`/domains/a.test/traffic?${bad}`)).status, bad).toBe(400);
+    }
+    expect((await alice.get('/domains/a.test/traffic?days=3&disposition=&unknown=1')).status).toBe(200);
   });
 
   it('renders a chart for empty data and for a 90-day window without errors', () => {

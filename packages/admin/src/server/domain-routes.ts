@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { checkMx, type MxCheck } from '../mx-check.js';
 import {
   type AdminConfig,
@@ -23,6 +24,14 @@ import { auditPage, domainListPage, messagePage, settingsPage } from './views-se
 import { trafficPage } from './views-traffic.js';
 
 type Params = { Params: { domain: string } };
+
+/** The traffic page's query string: unknown parameters are ignored, known ones must be valid. */
+const trafficQuerySchema = z.object({
+  days: z.coerce.number().int().min(1).max(90).optional(),
+  q: z.string().max(200).optional(),
+  disposition: z.union([z.literal(''), z.string().regex(/^[a-z-]{1,32}$/)]).optional(),
+  before: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+});
 
 /**
  * Turns the settings form into a settings object for the config's zod schema. A ticked scanner
@@ -145,12 +154,17 @@ export function registerDomainRoutes(
   app.get<Params>('/domains/:domain/traffic', async (req, reply) => {
     const d = await ownDomain(store, req, reply, send);
     if (!d) return reply;
-    const q = req.query as Record<string, string | undefined>;
-    const days = Math.min(Math.max(Number(q.days) || 14, 1), 90);
+    const parsed = trafficQuerySchema.safeParse(req.query);
+    if (!parsed.success) {
+      const why = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+      return send(reply, 400, messagePage(sessionOf(req) ?? {}, 'Bad request', why));
+    }
+    const q = parsed.data;
+    const days = q.days ?? 14;
     const query: TransactionQuery = { limit: 50 };
-    if (q.q?.trim()) query.text = q.q.trim().slice(0, 200);
-    if (q.disposition && /^[a-z-]{1,32}$/.test(q.disposition)) query.disposition = q.disposition;
-    if (q.before && /^\d{1,15}$/.test(q.before)) query.before = Number(q.before);
+    if (q.q?.trim()) query.text = q.q.trim();
+    if (q.disposition) query.disposition = q.disposition;
+    if (q.before !== undefined) query.before = q.before;
     const [counts, rows] = await Promise.all([
       dailyCounts(store, d.domain, days),
       searchTransactions(store, d.domain, query),
