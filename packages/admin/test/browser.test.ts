@@ -55,7 +55,7 @@ beforeAll(async () => {
     destinationReply: '',
   });
   for (let i = 1; i < 10; i++) {
-    for (let j = 0; j < (i % 4) + 2; j++) {
+    for (let j = 0; j < (i % 3) + 1; j++) {
       await recordTransaction(fx.store, {
         time: day(i),
         client: '203.0.113.5',
