@@ -5,11 +5,12 @@ import { type FastifyInstance, type FastifyReply, type FastifyRequest, fastify }
 import { z } from 'zod';
 import type { AdminConfig } from '../settings.js';
 import type { Store } from '../store/open.js';
-import { authenticate, createSession, deleteSession, findSession, type User } from '../store/users.js';
+import { authenticate, createSession, deleteSession, findSession } from '../store/users.js';
 import { registerDomainRoutes } from './domain-routes.js';
 import { STYLE } from './layout.js';
 import { registerOperatorRoutes } from './operator-routes.js';
 import { FailureLimiter } from './rate-limit.js';
+import { formOf, sessionOf, setSession } from './request.js';
 import { loginPage, messagePage } from './views-settings.js';
 
 /** Options of {@link createAdminServer}. */
@@ -38,21 +39,8 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-/** The signed-in user of a request, set by the session hook. */
-export interface RequestSession {
-  user: User;
-  csrf: string;
-  token: string;
-}
-
 const SESSION_COOKIE = 'mef_session';
 const LOGIN_COOKIE = 'mef_login';
-const sessions = new WeakMap<FastifyRequest, RequestSession>();
-
-/** The session of a request (set for every route but the public ones). */
-export function sessionOf(req: FastifyRequest): RequestSession | undefined {
-  return sessions.get(req);
-}
 
 function cookies(req: FastifyRequest): Map<string, string> {
   const out = new Map<string, string>();
@@ -68,14 +56,6 @@ function sameToken(a: string | undefined, b: string | undefined): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
-}
-
-/** The fields of a posted form (first value of each name), in a null-prototype object. */
-export function formOf(req: FastifyRequest): Record<string, string> {
-  return (req.body && typeof req.body === 'object' ? req.body : Object.create(null)) as Record<
-    string,
-    string
-  >;
 }
 
 const loginSchema = z.strictObject({
@@ -163,7 +143,7 @@ export function createAdminServer(
     } else if (!found) {
       return reply.redirect('/login', 303);
     }
-    if (found && token) sessions.set(req, { ...found, token });
+    if (found && token) setSession(req, { ...found, token });
   });
 
   app.get('/style.css', async (_req, reply) => reply.type('text/css; charset=utf-8').send(STYLE));
@@ -243,5 +223,3 @@ export function createAdminServer(
     close: () => app.close(),
   };
 }
-
-export type SendPage = (reply: FastifyReply, code: number, body: string) => FastifyReply;

@@ -18,7 +18,7 @@ import {
   type TransactionQuery,
 } from '../store/transactions.js';
 import { domainsOf, mayManage } from '../store/users.js';
-import { formOf, type SendPage, sessionOf } from './app.js';
+import { formOf, type SendPage, sessionOf } from './request.js';
 import { rolloutPage } from './views-rollout.js';
 import { auditPage, domainListPage, messagePage, settingsPage } from './views-settings.js';
 import { trafficPage } from './views-traffic.js';

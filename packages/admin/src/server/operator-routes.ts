@@ -4,7 +4,7 @@ import { domainNameSchema, hostPortSchema } from '../settings.js';
 import { addDomain, auditEvent } from '../store/domains.js';
 import type { Store } from '../store/open.js';
 import { addUser, listUsers } from '../store/users.js';
-import { formOf, type SendPage, sessionOf } from './app.js';
+import { formOf, type SendPage, sessionOf } from './request.js';
 import { messagePage } from './views-settings.js';
 import { usersPage } from './views-traffic.js';
 
