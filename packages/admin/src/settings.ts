@@ -158,6 +158,13 @@ export const adminConfigSchema = z
       .optional()
       .describe("DNS servers for the rollout page's live MX check (never the system resolver)"),
     submission: hostPortSchema.optional().describe("The relays' submission address, for outbound set-up"),
+    keepDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(3650)
+      .optional()
+      .describe('Days the verdict log keeps a transaction (default 30)'),
   })
   .describe("The domain administrators' web interface");
 

@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   checkMx,
+  createAdminServer,
   createSettingsSource,
   firewallRules,
   getDomain,
   openStore,
   recordTransaction,
+  searchTransactions,
   trafficChart,
 } from '../src/index.js';
 import { Client } from './support/client.js';
@@ -61,6 +63,21 @@ describe('the rollout, traffic and audit pages (SQLite)', () => {
       score: 30,
       symbols: ['SECRET_B_SYMBOL'],
     });
+    // Older than keepDays: a server drops it when it starts.
+    await recordTransaction(fx.store, {
+      ...base,
+      time: '2020-01-01T00:00:00Z',
+      recipients: ['u@a.test'],
+      domain: 'a.test',
+      disposition: 'accept',
+      score: 0,
+      symbols: [],
+      sender: 'ancient@old.example',
+    });
+    expect(await searchTransactions(fx.store, 'a.test', { text: 'ancient' })).toHaveLength(1);
+    await fx.server.close();
+    fx.server = createAdminServer({ ...fx.config, keepDays: 30 }, fx.store, { log: false });
+    fx.base = await fx.server.listen();
     alice = new Client(fx.base);
     expect((await alice.login('alice', PASSWORDS.alice)).status).toBe(303);
   });
@@ -110,6 +127,7 @@ describe('the rollout, traffic and audit pages (SQLite)', () => {
     expect(text).toContain(`<title>${today} accept: 1</title>`);
     expect(text).toContain('&lt;gtube-1@bad.example&gt;');
     expect(text).not.toContain('SECRET_B_SYMBOL');
+    expect(await searchTransactions(fx.store, 'a.test', { text: 'ancient' })).toEqual([]);
     const found = await (await alice.get('/domains/a.test/traffic?q=GTUBE')).text();
     expect(found).toContain('spammer@bad.example');
     expect(found).not.toContain('friend@good.example');

@@ -5,6 +5,7 @@ import { type FastifyInstance, type FastifyReply, type FastifyRequest, fastify }
 import { z } from 'zod';
 import type { AdminConfig } from '../settings.js';
 import type { Store } from '../store/open.js';
+import { pruneTransactions } from '../store/transactions.js';
 import { authenticate, createSession, deleteSession, findSession } from '../store/users.js';
 import { registerDomainRoutes } from './domain-routes.js';
 import { STYLE } from './layout.js';
@@ -214,12 +215,27 @@ export function createAdminServer(
     );
   });
 
+  // The verdict log keeps recent transactions only: older rows go at start and every hour.
+  const keepMs = (config.keepDays ?? 30) * 86_400_000;
+  let pruner: NodeJS.Timeout | undefined;
+  const prune = () =>
+    pruneTransactions(store, new Date(Date.now() - keepMs).toISOString()).catch((err: unknown) => {
+      app.log.error({ err }, 'pruning the verdict log failed');
+      return 0;
+    });
+
   return {
     app,
     async listen() {
       const address = await app.listen({ host: config.listen.host, port: config.listen.port });
+      await prune();
+      pruner = setInterval(() => void prune(), 3_600_000);
+      pruner.unref();
       return address;
     },
-    close: () => app.close(),
+    async close() {
+      if (pruner) clearInterval(pruner);
+      await app.close();
+    },
   };
 }

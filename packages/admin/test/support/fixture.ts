@@ -18,6 +18,8 @@ export const PASSWORDS = { alice: 'alice-secret-pass', bob: 'bob-secret-pass!', 
 /** An admin server on a fresh store with domains a.test (alice) and b.test (bob), and operator root. */
 export interface Fixture {
   store: Store;
+  /** The admin config the server runs with. */
+  config: AdminConfig;
   server: AdminServer;
   base: string;
   /** Everything the server logged so far. */
@@ -44,21 +46,24 @@ export async function startFixture(
   log.on('data', (d: Buffer) => {
     logged += d.toString();
   });
-  const server = createAdminServer(
-    { listen: { host: '127.0.0.1', port: 0 }, database: database ?? 'sqlite', ...config },
-    store,
-    { log, ...options },
-  );
+  const adminConfig: AdminConfig = {
+    listen: { host: '127.0.0.1', port: 0 },
+    database: database ?? 'sqlite',
+    ...config,
+  };
+  const server = createAdminServer(adminConfig, store, { log, ...options });
   const base = await server.listen();
-  return {
+  const fx: Fixture = {
     store,
+    config: adminConfig,
     server,
     base,
     log: () => logged,
     async close() {
-      await server.close();
+      await fx.server.close();
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return fx;
 }
