@@ -34,7 +34,7 @@ describe('README', () => {
       .map((m) => m[1] as string)
       .filter((n) => !/^[A-Z]/.test(n));
     expect(named.length).toBeGreaterThan(20);
-    for (const n of named.filter((n) => !['listen', 'close', 'pollMs', 'servers'].includes(n))) {
+    for (const n of named.filter((n) => !['listen', 'close', 'pollMs', 'servers', 'keepDays'].includes(n))) {
       expect(api, n).toHaveProperty(n);
     }
   });
