@@ -3,10 +3,11 @@
 # need, runs every test once, and ends with a plain line `N passed, N failed`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh || exit 1
+# Servers and build tools first: installing the workspace compiles better-sqlite3 from source.
 if [ "$(id -u)" = "0" ] || [ -n "${CI:-}" ]; then
   bash scripts/install-servers.sh || exit 1
 fi
+bash scripts/bootstrap.sh || exit 1
 mkdir -p .tmp
 rm -f .tmp/vitest.json
 bash scripts/pnpm.sh exec vitest run --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@"

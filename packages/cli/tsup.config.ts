@@ -22,7 +22,10 @@ const binary: Options = {
   target: 'node20',
   platform: 'node',
   tsconfig: 'tsconfig.build.json',
-  noExternal: [/.*/],
+  // Except the admin store's native SQLite driver (and pg's optional native binding): they load
+  // from node_modules when `mef admin` opens a store.
+  noExternal: [/^(?!better-sqlite3$|pg-native$)/],
+  external: ['better-sqlite3', 'pg-native'],
   banner: {
     // Bundled CommonJS modules call require() for Node's built-ins.
     js: "import { createRequire as __mefCreateRequire } from 'node:module'; const require = __mefCreateRequire(import.meta.url);",

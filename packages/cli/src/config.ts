@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
+import { adminConfigSchema } from '@mef/admin';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
@@ -199,6 +200,7 @@ export const configSchema = z
       })
       .optional()
       .describe('The milter `mef milter` runs for Postfix or Sendmail'),
+    admin: adminConfigSchema.optional().describe("The domain administrators' web interface (`mef admin`)"),
   })
   .describe('mef configuration');
 

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { createMilterServer } from '@mef/milter';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
+import { registerAdmin } from './admin.js';
 import {
   ConfigError,
   configJsonSchema,
@@ -405,6 +406,7 @@ Examples:
       io.stdout(flags.json ? `${JSON.stringify(d, null, 2)}\n` : toYaml(d));
       exit(0);
     });
+  registerAdmin(program, io, exit);
   return program;
 }
 
