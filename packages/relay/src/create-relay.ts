@@ -1,0 +1,152 @@
+import { createEngine, type Logger, type Plugin, type Thresholds } from '@mef/core';
+import { networkList } from '@mef/plugin-rbl';
+import { z } from 'zod';
+import { type BuildFiltersOptions, buildFilters, type GroupedPlugin } from './filters.js';
+import { filtersShape } from './filters-schema.js';
+import { RelayServer } from './relay-server.js';
+import { relayStage, type ScannerGroup } from './relay-stage.js';
+import { domainOf } from './replies.js';
+import {
+  type DomainSettingsSource,
+  type RelaySection,
+  relaySchema,
+  staticDomains,
+  type TransactionRecord,
+} from './schema.js';
+import type { RelayStats } from './session.js';
+
+/**
+ * The relay's configuration: the filter keys of the config file (the same as `mef scan`'s) and
+ * the `relay:` section. Other top-level keys (`envelope`, `concurrency`) belong to other commands
+ * and are ignored here.
+ */
+export const relayConfigSchema = z.object({ ...filtersShape, relay: relaySchema });
+export type RelayConfig = z.infer<typeof relayConfigSchema>;
+export type RelayConfigInput = z.input<typeof relayConfigSchema>;
+
+export interface CreateRelayOptions {
+  /** Overrides `relay.domains` of the file, asked for every transaction. */
+  domainSettings?: DomainSettingsSource;
+  /** Called once per finished transaction, with metadata only. */
+  onTransaction?: (record: TransactionRecord) => void;
+  /** Your own stages, run after the built-in filters. */
+  stages?: readonly Plugin[];
+  /** How the Bayes model file is found (see {@link BuildFiltersOptions}). */
+  filters?: BuildFiltersOptions;
+  /** pino-compatible logger for the engine. */
+  logger?: Logger;
+}
+
+/** The ports the relay listens on (the real ones when the config asked for port 0). */
+export interface RelayPorts {
+  smtp: number;
+}
+
+/** A running (or ready) relay. */
+export interface Relay {
+  /** Starts the scanners and the listener. */
+  listen(): Promise<RelayPorts>;
+  /** Graceful stop: transactions in flight finish, new connections get 421. */
+  close(): Promise<void>;
+  /** The bound ports, after `listen()`. */
+  readonly ports: RelayPorts | undefined;
+  readonly stats: RelayStats;
+  /** The parsed configuration in use. */
+  readonly config: RelayConfig;
+}
+
+/** Parses a configuration; a bad one throws a TypeError naming the key path, the expectation and the value. */
+export function parseRelayConfig(input: unknown): RelayConfig {
+  const r = relayConfigSchema.safeParse(input);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0] as z.core.$ZodIssue;
+  const path = issue.path.join('.') || '(top level)';
+  let found: unknown = input;
+  for (const k of issue.path) found = (found as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey];
+  throw new TypeError(
+    `Invalid relay configuration at ${path}: ${issue.message}; found ${JSON.stringify(found)}`,
+  );
+}
+
+function thresholdsOf(config: RelayConfig): Thresholds {
+  const t = config.thresholds ?? {};
+  return {
+    reject: t.reject !== undefined ? t.reject : 15,
+    addHeader: t.addHeader !== undefined ? t.addHeader : 6,
+    greylist: t.greylist !== undefined ? t.greylist : 4,
+  };
+}
+
+/**
+ * Builds the filtering relay a configuration describes: the same filters as `mef scan`, per-domain
+ * settings on top, and the relay's own stage (Received, loop guard, forged-header removal).
+ */
+export function createRelay(input: RelayConfigInput | RelayConfig, options: CreateRelayOptions = {}): Relay {
+  const config = parseRelayConfig(input);
+  const relay: RelaySection = config.relay;
+  const domains = options.domainSettings ?? staticDomains(relay.domains);
+  const built = buildFilters(config, options.filters);
+  const plugins: GroupedPlugin[] = [
+    ...built.plugins,
+    ...(options.stages ?? []).map((plugin) => ({ plugin, group: 'other' as const })),
+  ];
+  const groups = new Map<ScannerGroup, string[]>();
+  for (const p of plugins) {
+    if (p.group === 'other') continue;
+    groups.set(p.group, [...(groups.get(p.group) ?? []), p.plugin.name]);
+  }
+  const base = thresholdsOf(config);
+  let server: RelayServer | undefined;
+  const engine = createEngine({
+    thresholds: base,
+    ...(config.onError ? { onError: config.onError } : {}),
+    ...(config.timeout ? { stageTimeout: config.timeout } : {}),
+    ...(config.monitor !== undefined ? { monitor: config.monitor } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+    limits: { maxMessageBytes: relay.maxMessageBytes },
+    ...(relay.tempDir ? { store: { dir: relay.tempDir } } : {}),
+    policy: (tx) => {
+      // The settings of the domain this transaction was accepted for (one domain per transaction).
+      const settings = server?.txSettings.get(tx.id)?.settings;
+      if (!settings) return undefined;
+      const t = settings.thresholds ?? {};
+      return {
+        ...(settings.monitor !== undefined ? { monitor: settings.monitor } : {}),
+        thresholds: {
+          reject: t.reject !== undefined ? t.reject : base.reject,
+          addHeader: t.addHeader !== undefined ? t.addHeader : base.addHeader,
+          greylist: t.greylist !== undefined ? t.greylist : base.greylist,
+        },
+      };
+    },
+  });
+  engine.use(
+    relayStage({
+      hostname: relay.hostname,
+      settingsFor: (rcpt) => domains.get(domainOf(rcpt)),
+      groups,
+    }),
+  );
+  for (const p of plugins) engine.use(p.plugin);
+  server = new RelayServer({
+    relay,
+    engine,
+    domains,
+    outboundNetworks: networkList(relay.outbound?.networks ?? []),
+    ...(options.onTransaction ? { onTransaction: options.onTransaction } : {}),
+  });
+  const s = server;
+  let ports: RelayPorts | undefined;
+  return {
+    async listen() {
+      ports = { smtp: await s.listen() };
+      return ports;
+    },
+    close: () => s.close(),
+    get ports() {
+      return ports;
+    },
+    stats: s.stats,
+    config,
+  };
+}

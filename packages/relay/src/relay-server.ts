@@ -1,0 +1,464 @@
+/**
+ * The filtering relay on smtp-server: no storage, no loss. Each RCPT is passed to the
+ * destination as it comes (the sender gets the destination's own answer), the message is
+ * scanned once while it streams in, kept only while the transaction lasts, forwarded with the
+ * verdict's header changes, and the sender hears 250 only after the destination accepted.
+ * This file holds the SMTP side; the forward path is `smtp-client.ts`, limits `watchdog.ts`.
+ */
+import { readFileSync } from 'node:fs';
+import type { BlockList } from 'node:net';
+import type { Readable } from 'node:stream';
+import type { Engine, Transaction, Verdict } from '@mef/core';
+import { normalizeIp } from '@mef/plugin-rbl';
+import {
+  SMTPServer,
+  type SMTPServerAddress,
+  type SMTPServerDataStream,
+  type SMTPServerSession,
+} from 'smtp-server';
+import { deliver } from './deliver.js';
+import {
+  domainOf,
+  fromDestination,
+  fromVerdict,
+  hasSenderRouting,
+  isReplyError,
+  replyError,
+  splitHostPort,
+} from './replies.js';
+import type { DomainSettingsSource, RelaySection, TransactionRecord } from './schema.js';
+import {
+  newSession,
+  newStats,
+  type RelayStats,
+  type Route,
+  type ServerConnection,
+  type SessionState,
+} from './session.js';
+import { SmtpClient } from './smtp-client.js';
+import { Watchdog } from './watchdog.js';
+
+export interface RelayServerOptions {
+  relay: RelaySection;
+  /** Built with the relay's policy callback (see `createRelay`), not started. */
+  engine: Engine;
+  domains: DomainSettingsSource;
+  outboundNetworks: BlockList;
+  onTransaction?: (record: TransactionRecord) => void;
+}
+
+type Done = (err?: Error | null) => void;
+function settle(p: Promise<void>, cb: Done): void {
+  p.then(
+    () => cb(),
+    (err: Error) => cb(err),
+  );
+}
+
+export class RelayServer {
+  readonly server: SMTPServer;
+  readonly stats: RelayStats = newStats();
+  private readonly sessions = new Map<string, SessionState>();
+  private readonly inflight = new Set<Promise<unknown>>();
+  /** The settings that apply to each transaction, by transaction id (read by the engine's policy). */
+  readonly txSettings = new Map<string, Route>();
+  private readonly watchdog: Watchdog;
+  private draining = false;
+  private started = false;
+
+  constructor(private readonly options: RelayServerOptions) {
+    const r = options.relay;
+    const tls = r.tls ? { key: readFileSync(r.tls.key), cert: readFileSync(r.tls.cert) } : undefined;
+    this.server = new SMTPServer({
+      name: r.hostname,
+      banner: 'MEF filtering relay',
+      size: r.maxMessageBytes,
+      authOptional: true,
+      disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+      ...(tls ?? {}),
+      logger: false,
+      maxClients: r.limits.connections,
+      socketTimeout: r.limits.commandTime,
+      closeTimeout: 1_000,
+      onConnect: (session, cb) => settle(this.onConnect(session), cb),
+      onSecure: (socket, session, cb) => {
+        this.watchdog.watchSocket(this.sessions.get(session.id), socket);
+        cb();
+      },
+      onMailFrom: (address, session, cb) =>
+        settle(
+          this.guard(session, () => this.onMailFrom(address, session)),
+          cb,
+        ),
+      onRcptTo: (address, session, cb) =>
+        settle(
+          this.guard(session, () => this.onRcptTo(address, session)),
+          cb,
+        ),
+      onData: (stream, session, cb) => {
+        const p = this.guard(session, () => this.onData(stream, session));
+        this.inflight.add(p);
+        p.then(
+          (msg) => cb(null, msg),
+          (err: Error) => cb(err),
+        ).finally(() => this.inflight.delete(p));
+      },
+      onClose: (session) => {
+        void this.closeSession(session.id);
+      },
+    });
+    this.server.on('error', () => {
+      // A client that resets is the client's problem, not the relay's.
+    });
+    this.watchdog = new Watchdog(r.limits, this.sessions, this.stats);
+  }
+
+  /** Starts listening; resolves with the bound port. */
+  async listen(
+    port = this.options.relay.listen.port,
+    host = this.options.relay.listen.host,
+  ): Promise<number> {
+    if (!this.started) {
+      await this.options.engine.start();
+      this.started = true;
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.server.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.watchdog.start();
+    const addr = this.server.server.address();
+    return typeof addr === 'object' && addr ? addr.port : port;
+  }
+
+  /**
+   * Graceful stop: new connections and idle sessions get 421 at once, transactions whose DATA
+   * is in flight finish (up to `limits.drainTime`), then every session is closed and the engine
+   * stopped. A sender is never told 421 after the destination accepted its message.
+   */
+  async close(): Promise<void> {
+    this.draining = true;
+    for (const s of this.sessions.values()) if (!s.dataStream) this.hangUp(s, 'Server shutting down');
+    const deadline = new Promise((resolve) =>
+      setTimeout(resolve, this.options.relay.limits.drainTime).unref(),
+    );
+    await Promise.race([Promise.allSettled([...this.inflight]), deadline]);
+    this.watchdog.stop();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const id of [...this.sessions.keys()]) await this.closeSession(id);
+    if (this.started) await this.options.engine.stop();
+    this.started = false;
+  }
+
+  /** Number of sessions open now. */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  private hangUp(s: SessionState, text: string): void {
+    s.connection?.send(421, `${this.options.relay.hostname} ${text}`);
+    s.connection?.close();
+  }
+
+  /** Marks the session busy while the relay works on a command (the watchdog then waits). */
+  private async guard<T>(session: SMTPServerSession, fn: () => Promise<T>): Promise<T> {
+    const s = this.sessions.get(session.id);
+    if (!s) throw replyError(421, '4.3.0', 'Session state lost, try again');
+    s.busy++;
+    try {
+      return await fn();
+    } finally {
+      s.busy--;
+      s.lastLine = Date.now();
+    }
+  }
+
+  private findConnection(id: string): ServerConnection | undefined {
+    for (const c of (this.server as unknown as { connections: Set<ServerConnection> }).connections) {
+      if (c.id === id) return c;
+    }
+    return undefined;
+  }
+
+  private isTrusted(session: SMTPServerSession): boolean {
+    if (session.user !== undefined) return true;
+    const ip = normalizeIp(session.remoteAddress);
+    return ip !== undefined && this.options.outboundNetworks.check(ip, ip.includes(':') ? 'ipv6' : 'ipv4');
+  }
+
+  private async onConnect(session: SMTPServerSession): Promise<void> {
+    if (this.draining) throw replyError(421, '4.3.2', `${this.options.relay.hostname} Server shutting down`);
+    this.stats.connections++;
+    const conn = this.options.engine.connection({
+      id: session.id,
+      clientAddress: session.remoteAddress,
+      clientPort: session.remotePort,
+      ...(session.clientHostname && !session.clientHostname.startsWith('[')
+        ? { reverseName: session.clientHostname }
+        : {}),
+      localAddress: session.localAddress,
+      localPort: session.localPort,
+      direction: this.isTrusted(session) ? 'outbound' : 'inbound',
+    });
+    const s = newSession(session.id, conn, await conn.connect());
+    s.connection = this.findConnection(session.id);
+    this.sessions.set(session.id, s);
+    this.watchdog.watchSocket(s, s.connection?._socket);
+    const v = s.connectVerdict;
+    if (v.disposition === 'reject' || v.disposition === 'tempfail') throw fromVerdict(v);
+  }
+
+  private async resetTransaction(s: SessionState): Promise<void> {
+    const tx = s.tx;
+    s.tx = undefined;
+    s.txState = undefined;
+    s.route = undefined;
+    if (tx) {
+      this.txSettings.delete(tx.id);
+      await tx.dispose();
+    }
+    if (s.client && s.mailSent) {
+      // The destination has a transaction open: end it, or drop the connection.
+      const r = await s.client.rset().catch(() => undefined);
+      if (r?.code !== 250) this.dropClient(s);
+    }
+    s.mailSent = false;
+  }
+
+  private dropClient(s: SessionState): void {
+    s.client?.close();
+    s.client = undefined;
+    s.clientDestination = undefined;
+    s.mailSent = false;
+  }
+
+  private async onMailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
+    const s = this.sessions.get(session.id) as SessionState;
+    if (this.draining) throw replyError(421, '4.3.2', `${this.options.relay.hostname} Server shutting down`);
+    if (!s.heloDone && session.hostNameAppearsAs) {
+      s.heloDone = true;
+      const hv = await s.conn.helo(session.hostNameAppearsAs);
+      if (hv.disposition === 'reject' || hv.disposition === 'tempfail') throw fromVerdict(hv);
+    }
+    await this.resetTransaction(s);
+    s.tx = s.conn.transaction();
+    s.txState = { accepted: [], hops: 0 };
+    s.tx.state.mefRelay = s.txState;
+    const params: Record<string, string | true> = {};
+    for (const [k, v] of Object.entries(address.args || {}))
+      params[k.toUpperCase()] = v === true ? true : String(v);
+    const v = await s.tx.mailFrom(address.address, params);
+    if (v.disposition === 'reject' || v.disposition === 'tempfail') throw fromVerdict(v);
+  }
+
+  /** Which destination a recipient goes to, or an SMTP error (never an open relay). */
+  private route(rcpt: string, session: SMTPServerSession): Route {
+    if (hasSenderRouting(rcpt)) throw replyError(550, '5.7.1', `Sender-specified routing refused: <${rcpt}>`);
+    const domain = domainOf(rcpt);
+    const settings = domain ? this.options.domains.get(domain) : undefined;
+    if (settings) {
+      return {
+        key: `in:${domain}`,
+        destination: settings.destination,
+        direction: 'inbound',
+        domain,
+        settings,
+      };
+    }
+    const out = this.options.relay.outbound;
+    if (out && this.isTrusted(session)) {
+      return {
+        key: `out:${out.smarthost}`,
+        destination: out.smarthost,
+        direction: 'outbound',
+        domain,
+        settings: undefined,
+      };
+    }
+    throw replyError(550, '5.7.1', `Relaying to <${rcpt}> denied`);
+  }
+
+  private async onRcptTo(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
+    const s = this.sessions.get(session.id) as SessionState;
+    const tx = s.tx;
+    const state = s.txState;
+    if (!tx || !state) throw replyError(503, '5.5.1', 'MAIL FROM first');
+    if (state.accepted.length >= this.options.relay.limits.recipients) {
+      throw replyError(452, '4.5.3', 'Too many recipients for this message, send the rest separately');
+    }
+    const route = this.route(address.address, session);
+    if (s.route && s.route.key !== route.key) {
+      // One transaction goes to one domain and destination, so one DATA reply and one policy
+      // are true for every recipient.
+      throw replyError(452, '4.5.3', 'Recipients of another domain: send them in a separate transaction');
+    }
+    const v = await tx.rcptTo(address.address);
+    if (v.disposition === 'reject' || v.disposition === 'tempfail') throw fromVerdict(v);
+    await this.ensureClient(s, route);
+    const client = s.client as SmtpClient;
+    try {
+      if (!s.mailSent) {
+        const from = tx.context.mailFrom;
+        const mr = await client.mail(from?.address ?? '', from?.params ?? {});
+        if (mr.code !== 250) throw fromDestination(mr, 'Destination refused the sender');
+        s.mailSent = true;
+      }
+      const rr = await client.rcpt(address.address);
+      if (rr.code !== 250 && rr.code !== 251) throw fromDestination(rr, 'Destination refused the recipient');
+    } catch (err) {
+      if (isReplyError(err)) throw err;
+      this.stats.destinationFailures++;
+      this.dropClient(s);
+      throw replyError(
+        451,
+        '4.4.1',
+        `Destination not reachable now (${(err as Error).message}), try again later`,
+      );
+    }
+    state.accepted.push(address.address);
+    s.route = route;
+    this.txSettings.set(tx.id, route);
+  }
+
+  /** An onward connection to this route's destination, opened or reused (never one to another). */
+  private async ensureClient(s: SessionState, route: Route): Promise<void> {
+    if (s.client && (s.clientDestination !== route.destination || !s.client.usable)) {
+      if (s.txState?.accepted.length) {
+        throw replyError(451, '4.4.2', 'Connection to the destination lost, try again later');
+      }
+      const old = s.client;
+      this.dropClient(s);
+      void old.quit();
+    }
+    if (s.client) return;
+    const { host, port } = splitHostPort(route.destination);
+    try {
+      s.client = await SmtpClient.open({
+        host,
+        port,
+        name: this.options.relay.hostname,
+        timeout: this.options.relay.destinationTimeout,
+        tls: route.settings?.tls ?? 'opportunistic',
+      });
+    } catch (err) {
+      this.stats.destinationFailures++;
+      const reply = (err as { reply?: Parameters<typeof fromDestination>[0] }).reply;
+      if (reply && reply.code >= 500) throw fromDestination(reply, 'Destination refused the connection');
+      throw replyError(
+        451,
+        '4.4.1',
+        `Destination not reachable now (${(err as Error).message}), try again later`,
+      );
+    }
+    s.clientDestination = route.destination;
+    s.mailSent = false;
+    s.client.keepAlive(this.options.relay.destinationKeepalive);
+  }
+
+  private async onData(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
+    const s = this.sessions.get(session.id) as SessionState;
+    const tx = s.tx;
+    const client = s.client;
+    const route = s.route;
+    if (!tx || !client || !route || !s.txState?.accepted.length) {
+      stream.resume();
+      throw replyError(503, '5.5.1', 'No valid recipients');
+    }
+    s.dataStream = stream;
+    s.dataStarted = Date.now();
+    let verdict: Verdict | undefined;
+    let destinationReply: string | undefined;
+    let disposition = 'tempfail';
+    try {
+      verdict = await tx.data(stream as Readable, { keep: true });
+      if (s.closed) throw replyError(421, '4.4.2', 'Client went away');
+      if (stream.sizeExceeded) {
+        disposition = 'reject';
+        throw replyError(552, '5.3.4', 'Message size exceeds fixed limit');
+      }
+      if (s.txState.hops > this.options.relay.limits.maxHops) {
+        disposition = 'reject';
+        throw replyError(554, '5.4.6', `Too many hops (${s.txState.hops} Received fields): mail loop?`);
+      }
+      const out = await deliver({
+        tx,
+        verdict,
+        client,
+        route,
+        stats: this.stats,
+        sender: tx.context.mailFrom,
+      });
+      disposition = out.disposition;
+      destinationReply = out.destinationReply;
+      return out.message;
+    } catch (err) {
+      if (!isReplyError(err)) {
+        this.stats.destinationFailures++;
+        this.dropClient(s);
+        throw replyError(
+          451,
+          '4.4.2',
+          `Delivery to destination failed (${(err as Error).message}), try again later`,
+        );
+      }
+      if (err.responseCode >= 500) disposition = 'reject';
+      throw err;
+    } finally {
+      s.dataStream = undefined;
+      if (s.client && !s.client.usable) this.dropClient(s);
+      s.mailSent = false;
+      this.record(s, tx, verdict, disposition, destinationReply);
+      this.txSettings.delete(tx.id);
+      s.tx = undefined;
+      s.txState = undefined;
+      s.route = undefined;
+      await tx.dispose();
+    }
+  }
+
+  private record(
+    s: SessionState,
+    tx: Transaction,
+    verdict: Verdict | undefined,
+    disposition: string,
+    destinationReply: string | undefined,
+  ): void {
+    const cb = this.options.onTransaction;
+    if (!cb) return;
+    const ctx = tx.context;
+    try {
+      cb({
+        time: new Date().toISOString(),
+        client: ctx.clientAddress,
+        ...(ctx.helo ? { helo: ctx.helo } : {}),
+        sender: ctx.mailFrom?.address ?? '',
+        recipients: [...(s.txState?.accepted ?? [])],
+        domain: s.route?.domain ?? '',
+        size: tx.size,
+        disposition,
+        score: verdict?.score.value ?? 0,
+        symbols: verdict?.symbols.map((x) => x.name) ?? [],
+        direction: s.route?.direction ?? 'inbound',
+        ...(destinationReply ? { destinationReply } : {}),
+      });
+    } catch {
+      // A failing observer must not change what the sender hears.
+    }
+  }
+
+  private async closeSession(id: string): Promise<void> {
+    const s = this.sessions.get(id);
+    if (!s) return;
+    s.closed = true;
+    this.sessions.delete(id);
+    // A sender that drops mid-DATA: end the stream so the scan ends and the kept copy is removed now.
+    if (s.dataStream && !s.dataStream.readableEnded)
+      s.dataStream.destroy(new Error('client closed the connection'));
+    if (!s.dataStream) await this.resetTransaction(s).catch(() => undefined);
+    this.dropClient(s);
+    await s.conn.close().catch(() => undefined);
+  }
+}
