@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { filtersShape, relaySchema } from '@mef/relay';
@@ -133,12 +133,34 @@ export function validateConfig(input: unknown, where = 'config'): MefConfig {
   return r.data;
 }
 
+/** The largest config file read (1 MiB): `--config /dev/urandom` must not read a gigabyte first. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/** Reads at most `max` bytes; a longer file (or a device that never ends) is a ConfigError. */
+async function readBounded(file: string, max: number): Promise<string> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(max + 1);
+    let n = 0;
+    while (n < buf.length) {
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+    }
+    if (n > max) throw new ConfigError(`${file}: the config file is larger than ${max} bytes`);
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Reads and validates a YAML or JSON config file. */
 export async function loadConfigFile(file: string): Promise<MefConfig> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readBounded(file, MAX_CONFIG_BYTES);
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     throw new ConfigError(
       `${file}: cannot read the config file (${(err as NodeJS.ErrnoException).code ?? err})`,
     );

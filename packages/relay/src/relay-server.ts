@@ -372,6 +372,7 @@ export class RelayServer {
     let verdict: Verdict | undefined;
     let destinationReply: string | undefined;
     let disposition = 'tempfail';
+    let finished = false;
     try {
       verdict = await tx.data(stream as Readable, { keep: true });
       if (s.closed) throw replyError(421, '4.4.2', 'Client went away');
@@ -391,6 +392,7 @@ export class RelayServer {
         stats: this.stats,
         sender: tx.context.mailFrom,
       });
+      finished = true;
       disposition = out.disposition;
       destinationReply = out.destinationReply;
       return out.message;
@@ -408,6 +410,11 @@ export class RelayServer {
       throw err;
     } finally {
       s.dataStream = undefined;
+      if (!finished && s.client?.usable) {
+        // Refused before or during delivery: end the destination's transaction too.
+        const r = await s.client.rset().catch(() => undefined);
+        if (r?.code !== 250) this.dropClient(s);
+      }
       if (s.client && !s.client.usable) this.dropClient(s);
       s.mailSent = false;
       this.record(s, tx, verdict, disposition, destinationReply);
