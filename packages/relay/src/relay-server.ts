@@ -245,7 +245,7 @@ export class RelayServer {
     }
     await this.resetTransaction(s);
     s.tx = s.conn.transaction();
-    s.txState = { accepted: [], hops: 0 };
+    s.txState = { accepted: [], hops: 0, secure: session.secure === true };
     s.tx.state.mefRelay = s.txState;
     const params: Record<string, string | true> = {};
     for (const [k, v] of Object.entries(address.args || {}))

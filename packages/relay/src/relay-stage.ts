@@ -10,6 +10,8 @@ export interface RelayTxState {
   accepted: string[];
   /** Received fields counted in the message. */
   hops: number;
+  /** The session is encrypted (STARTTLS or implicit TLS). */
+  secure: boolean;
 }
 
 declare module '@mef/core' {
@@ -99,7 +101,7 @@ export function relayStage(options: RelayStageOptions): Plugin {
       for (const r of remove.reverse()) ctx.findings.removeHeader(r.name, r.index);
       if (remove.length)
         ctx.findings.symbol('MEF_FORGED_HEADERS', 0, { options: [...new Set(remove.map((r) => r.name))] });
-      const tls = ctx.tx.tls ? 'S' : '';
+      const tls = ctx.tx.tls || state?.secure ? 'S' : '';
       const auth = ctx.tx.user ? 'A' : '';
       const accepted = state?.accepted ?? [];
       const rdns = ctx.tx.reverseName ? clean(ctx.tx.reverseName) : 'unknown';

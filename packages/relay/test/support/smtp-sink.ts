@@ -40,6 +40,8 @@ export interface Sink {
   dir: string;
   /** Messages received (smtp-sink's dump files: its envelope lines, then the message). */
   messages(): string[];
+  /** What smtp-sink wrote to stderr (with `-v`, the commands it received). */
+  log(): string;
   stop(): Promise<void>;
 }
 
@@ -53,9 +55,13 @@ export async function startSink(flags: string[] = []): Promise<Sink> {
     smtpSinkPath,
     ['-u', 'nobody', '-d', `${dir}/%H%M%S.`, ...flags, `127.0.0.1:${port}`, '64'],
     {
-      stdio: 'ignore',
+      stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
+  let log = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    log += d.toString('latin1');
+  });
   await waitForGreeting(port, 5000);
   return {
     port,
@@ -64,6 +70,7 @@ export async function startSink(flags: string[] = []): Promise<Sink> {
       readdirSync(dir)
         .sort()
         .map((f) => readFileSync(join(dir, f), 'latin1')),
+    log: () => log,
     stop: async () => {
       child.kill('SIGTERM');
       await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)));
