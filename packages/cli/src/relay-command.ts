@@ -15,7 +15,7 @@ async function load(file: string, env: NodeJS.ProcessEnv) {
 /**
  * `mef relay --config FILE`: runs the filtering relay until SIGTERM or SIGINT (graceful: the
  * transactions in flight finish). SIGHUP re-reads the file and applies its `relay.domains`; a
- * change of the filters or the listener needs a restart. Prints one JSON line per transaction.
+ * change of the filters or the listener needs a restart. Logs one pino JSON line per transaction.
  */
 export function addRelayCommand(program: Command, io: Io, exit: (code: number) => void): void {
   const env = io.env ?? process.env;
@@ -31,11 +31,11 @@ export function addRelayCommand(program: Command, io: Io, exit: (code: number) =
       const source: DomainSettingsSource = { get: (d) => domains.get(d) };
       let relay: ReturnType<typeof createRelay>;
       try {
-        relay = createRelay(config, {
-          domainSettings: source,
-          filters: { exists: modelExists },
-          onTransaction: (r) => io.stdout(`${JSON.stringify(r)}\n`),
-        });
+        // One pino line per transaction on standard output unless the file says otherwise.
+        relay = createRelay(
+          { ...config, relay: { ...config.relay, log: config.relay.log ?? { level: 'info' } } },
+          { domainSettings: source, filters: { exists: modelExists } },
+        );
       } catch (err) {
         throw new ConfigError((err as Error).message);
       }

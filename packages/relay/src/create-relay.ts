@@ -1,8 +1,11 @@
+import type { Server } from 'node:http';
 import { createEngine, type Logger, type Plugin, type Thresholds } from '@mef/core';
 import { networkList } from '@mef/plugin-rbl';
+import pino from 'pino';
 import { z } from 'zod';
 import { type BuildFiltersOptions, buildFilters, type GroupedPlugin } from './filters.js';
 import { filtersShape } from './filters-schema.js';
+import { metricsServer, RelayMetrics, type TransactionLog } from './operations.js';
 import { RelayServer } from './relay-server.js';
 import { relayStage, type ScannerGroup } from './relay-stage.js';
 import { domainOf } from './replies.js';
@@ -35,11 +38,15 @@ export interface CreateRelayOptions {
   filters?: BuildFiltersOptions;
   /** pino-compatible logger for the engine. */
   logger?: Logger;
+  /** Where the per-transaction line goes; default: pino on standard output when `relay.log` is set. */
+  log?: TransactionLog;
 }
 
 /** The ports the relay listens on (the real ones when the config asked for port 0). */
 export interface RelayPorts {
   smtp: number;
+  /** The metrics and health port, when `relay.metrics` is set. */
+  metrics?: number;
 }
 
 /** A running (or ready) relay. */
@@ -51,6 +58,8 @@ export interface Relay {
   /** The bound ports, after `listen()`. */
   readonly ports: RelayPorts | undefined;
   readonly stats: RelayStats;
+  /** The Prometheus metrics (also served on `relay.metrics`). */
+  readonly metrics: RelayMetrics;
   /** The parsed configuration in use. */
   readonly config: RelayConfig;
 }
@@ -128,21 +137,47 @@ export function createRelay(input: RelayConfigInput | RelayConfig, options: Crea
     }),
   );
   for (const p of plugins) engine.use(p.plugin);
+  const metrics = new RelayMetrics(() => server?.sessionCount ?? 0);
+  const log: TransactionLog | undefined =
+    options.log ?? (relay.log ? pino({ level: relay.log.level, base: { name: 'mef-relay' } }) : undefined);
   server = new RelayServer({
     relay,
     engine,
     domains,
     outboundNetworks: networkList(relay.outbound?.networks ?? []),
-    ...(options.onTransaction ? { onTransaction: options.onTransaction } : {}),
+    onFinished: (record, times, verdict) => {
+      metrics.record(record, times, verdict);
+      log?.info({ ...record, scanMs: times.scanMs, destinationMs: times.destinationMs }, 'transaction');
+      options.onTransaction?.(record);
+    },
   });
   const s = server;
   let ports: RelayPorts | undefined;
+  let http: Server | undefined;
   return {
     async listen() {
-      ports = { smtp: await s.listen() };
+      const smtp = await s.listen();
+      ports = { smtp };
+      if (relay.metrics) {
+        const m = relay.metrics;
+        const h = metricsServer(metrics, engine);
+        http = h;
+        await new Promise<void>((resolve, reject) => {
+          h.once('error', reject);
+          h.listen(m.port, m.host, () => resolve());
+        });
+        const addr = h.address();
+        ports.metrics = typeof addr === 'object' && addr ? addr.port : m.port;
+      }
       return ports;
     },
-    close: () => s.close(),
+    async close() {
+      const h = http;
+      http = undefined;
+      if (h) await new Promise<void>((resolve) => h.close(() => resolve()));
+      await s.close();
+    },
+    metrics,
     get ports() {
       return ports;
     },

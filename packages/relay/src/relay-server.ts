@@ -17,6 +17,7 @@ import {
   type SMTPServerSession,
 } from 'smtp-server';
 import { deliver } from './deliver.js';
+import type { TransactionTimes } from './operations.js';
 import {
   domainOf,
   fromDestination,
@@ -44,7 +45,8 @@ export interface RelayServerOptions {
   engine: Engine;
   domains: DomainSettingsSource;
   outboundNetworks: BlockList;
-  onTransaction?: (record: TransactionRecord) => void;
+  /** Called once per finished transaction. */
+  onFinished?: (record: TransactionRecord, times: TransactionTimes, verdict: Verdict | undefined) => void;
 }
 
 type Done = (err?: Error | null) => void;
@@ -65,6 +67,8 @@ export class RelayServer {
   private readonly watchdog: Watchdog;
   private draining = false;
   private started = false;
+  /** Open sessions and recent session starts by client address (bounded: swept with the sessions). */
+  private readonly perIp = new Map<string, { open: number; starts: number[] }>();
 
   constructor(private readonly options: RelayServerOptions) {
     const r = options.relay;
@@ -191,6 +195,7 @@ export class RelayServer {
 
   private async onConnect(session: SMTPServerSession): Promise<void> {
     if (this.draining) throw replyError(421, '4.3.2', `${this.options.relay.hostname} Server shutting down`);
+    if (!this.isTrusted(session)) this.admit(session.remoteAddress);
     this.stats.connections++;
     const conn = this.options.engine.connection({
       id: session.id,
@@ -203,12 +208,52 @@ export class RelayServer {
       localPort: session.localPort,
       direction: this.isTrusted(session) ? 'outbound' : 'inbound',
     });
-    const s = newSession(session.id, conn, await conn.connect());
+    const s = newSession(
+      session.id,
+      conn,
+      await conn.connect().catch((err: Error) => {
+        this.release(session.remoteAddress);
+        throw err;
+      }),
+    );
+    s.address = session.remoteAddress;
     s.connection = this.findConnection(session.id);
     this.sessions.set(session.id, s);
     this.watchdog.watchSocket(s, s.connection?._socket);
     const v = s.connectVerdict;
     if (v.disposition === 'reject' || v.disposition === 'tempfail') throw fromVerdict(v);
+  }
+
+  /** Per-address concurrency and rate: 421 past either limit. */
+  private admit(address: string): void {
+    const limits = this.options.relay.limits;
+    const now = Date.now();
+    let e = this.perIp.get(address);
+    if (!e) {
+      if (this.perIp.size > 100_000) this.sweepPerIp(now);
+      e = { open: 0, starts: [] };
+      this.perIp.set(address, e);
+    }
+    e.starts = e.starts.filter((t) => now - t < 60_000);
+    if (e.open >= limits.perIpConnections) {
+      throw replyError(421, '4.7.0', `${this.options.relay.hostname} Too many connections from your address`);
+    }
+    if (limits.perIpRate > 0 && e.starts.length >= limits.perIpRate) {
+      throw replyError(
+        421,
+        '4.7.0',
+        `${this.options.relay.hostname} Too many connections per minute from your address`,
+      );
+    }
+    if (limits.perIpRate > 0) e.starts.push(now);
+    e.open++;
+  }
+
+  private sweepPerIp(now: number): void {
+    for (const [ip, e] of this.perIp) {
+      e.starts = e.starts.filter((t) => now - t < 60_000);
+      if (e.open === 0 && e.starts.length === 0) this.perIp.delete(ip);
+    }
   }
 
   private async resetTransaction(s: SessionState): Promise<void> {
@@ -373,8 +418,11 @@ export class RelayServer {
     let destinationReply: string | undefined;
     let disposition = 'tempfail';
     let finished = false;
+    const times: TransactionTimes = { scanMs: 0, destinationMs: 0 };
+    const t0 = Date.now();
     try {
       verdict = await tx.data(stream as Readable, { keep: true });
+      times.scanMs = Date.now() - t0;
       if (s.closed) throw replyError(421, '4.4.2', 'Client went away');
       if (stream.sizeExceeded) {
         disposition = 'reject';
@@ -417,7 +465,7 @@ export class RelayServer {
       }
       if (s.client && !s.client.usable) this.dropClient(s);
       s.mailSent = false;
-      this.record(s, tx, verdict, disposition, destinationReply);
+      this.record(s, tx, verdict, disposition, destinationReply, times);
       this.txSettings.delete(tx.id);
       s.tx = undefined;
       s.txState = undefined;
@@ -432,34 +480,47 @@ export class RelayServer {
     verdict: Verdict | undefined,
     disposition: string,
     destinationReply: string | undefined,
+    times: TransactionTimes,
   ): void {
-    const cb = this.options.onTransaction;
+    const cb = this.options.onFinished;
     if (!cb) return;
     const ctx = tx.context;
     try {
-      cb({
-        time: new Date().toISOString(),
-        client: ctx.clientAddress,
-        ...(ctx.helo ? { helo: ctx.helo } : {}),
-        sender: ctx.mailFrom?.address ?? '',
-        recipients: [...(s.txState?.accepted ?? [])],
-        domain: s.route?.domain ?? '',
-        size: tx.size,
-        disposition,
-        score: verdict?.score.value ?? 0,
-        symbols: verdict?.symbols.map((x) => x.name) ?? [],
-        direction: s.route?.direction ?? 'inbound',
-        ...(destinationReply ? { destinationReply } : {}),
-      });
+      cb(
+        {
+          time: new Date().toISOString(),
+          client: ctx.clientAddress,
+          ...(ctx.helo ? { helo: ctx.helo } : {}),
+          sender: ctx.mailFrom?.address ?? '',
+          recipients: [...(s.txState?.accepted ?? [])],
+          domain: s.route?.domain ?? '',
+          size: tx.size,
+          disposition,
+          score: verdict?.score.value ?? 0,
+          symbols: verdict?.symbols.map((x) => x.name) ?? [],
+          direction: s.route?.direction ?? 'inbound',
+          ...(destinationReply ? { destinationReply } : {}),
+        },
+        times,
+        verdict,
+      );
     } catch {
       // A failing observer must not change what the sender hears.
     }
+  }
+
+  private release(address: string): void {
+    const e = this.perIp.get(address);
+    if (!e) return;
+    if (e.open > 0) e.open--;
+    if (e.open === 0 && e.starts.length === 0) this.perIp.delete(address);
   }
 
   private async closeSession(id: string): Promise<void> {
     const s = this.sessions.get(id);
     if (!s) return;
     s.closed = true;
+    this.release(s.address);
     this.sessions.delete(id);
     // A sender that drops mid-DATA: end the stream so the scan ends and the kept copy is removed now.
     if (s.dataStream && !s.dataStream.readableEnded)

@@ -98,6 +98,13 @@ export const relaySchema = z
       .describe('Connect, command and write timeout toward a destination (ms)'),
     destinationKeepalive: ms.default(20_000).describe('NOOP to an idle destination after this long (ms)'),
     tempDir: z.string().min(1).optional().describe('Folder for the temporary copy of large messages'),
+    metrics: listen
+      .optional()
+      .describe('Serve Prometheus /metrics and /healthz over HTTP on this address (off unless set)'),
+    log: z
+      .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info') })
+      .optional()
+      .describe('One pino JSON line per transaction on standard output (off unless set)'),
     limits: z
       .strictObject({
         connections: z.number().int().positive().default(500),
@@ -107,6 +114,20 @@ export const relaySchema = z
         dataTime: ms.default(10 * 60_000).describe('Longest DATA upload (ms)'),
         maxHops: z.number().int().positive().default(30).describe('Received fields before 554 (mail loop)'),
         drainTime: ms.default(60_000).describe('How long a shutdown waits for transactions in flight (ms)'),
+        perIpConnections: z
+          .number()
+          .int()
+          .positive()
+          .default(50)
+          .describe('Sessions at once from one client address (outbound networks exempt)'),
+        perIpRate: z
+          .number()
+          .int()
+          .nonnegative()
+          .default(0)
+          .describe(
+            'New sessions per minute from one client address; 0: no limit (outbound networks exempt)',
+          ),
       })
       .prefault({}),
   })

@@ -26,6 +26,8 @@ export interface ServerConnection {
 /** What the relay keeps per SMTP session. */
 export interface SessionState {
   id: string;
+  /** Client address. */
+  address: string;
   conn: Connection;
   connectVerdict: Verdict;
   heloDone: boolean;
@@ -50,6 +52,7 @@ export function newSession(id: string, conn: Connection, connectVerdict: Verdict
   const now = Date.now();
   return {
     id,
+    address: '',
     conn,
     connectVerdict,
     heloDone: false,
