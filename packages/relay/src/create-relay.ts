@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { type BuildFiltersOptions, buildFilters, type GroupedPlugin } from './filters.js';
 import { filtersShape } from './filters-schema.js';
 import { metricsServer, RelayMetrics, type TransactionLog } from './operations.js';
-import { RelayServer } from './relay-server.js';
+import { RelayServer, type RelayServerOptions } from './relay-server.js';
 import { relayStage, type ScannerGroup } from './relay-stage.js';
 import { domainOf } from './replies.js';
 import {
@@ -17,6 +17,7 @@ import {
   type TransactionRecord,
 } from './schema.js';
 import type { RelayStats } from './session.js';
+import { UsersFile } from './users.js';
 
 /**
  * The relay's configuration: the filter keys of the config file (the same as `mef scan`'s) and
@@ -45,6 +46,8 @@ export interface CreateRelayOptions {
 /** The ports the relay listens on (the real ones when the config asked for port 0). */
 export interface RelayPorts {
   smtp: number;
+  /** The submission listeners' ports, in the order of `relay.submission.listen`. */
+  submission: number[];
   /** The metrics and health port, when `relay.metrics` is set. */
   metrics?: number;
 }
@@ -137,27 +140,48 @@ export function createRelay(input: RelayConfigInput | RelayConfig, options: Crea
     }),
   );
   for (const p of plugins) engine.use(p.plugin);
-  const metrics = new RelayMetrics(() => server?.sessionCount ?? 0);
+  const metrics = new RelayMetrics(
+    () => (server?.sessionCount ?? 0) + submission.reduce((n, [, x]) => n + x.sessionCount, 0),
+  );
   const log: TransactionLog | undefined =
     options.log ?? (relay.log ? pino({ level: relay.log.level, base: { name: 'mef-relay' } }) : undefined);
-  server = new RelayServer({
-    relay,
-    engine,
-    domains,
-    outboundNetworks: networkList(relay.outbound?.networks ?? []),
-    onFinished: (record, times, verdict) => {
-      metrics.record(record, times, verdict);
-      log?.info({ ...record, scanMs: times.scanMs, destinationMs: times.destinationMs }, 'transaction');
-      options.onTransaction?.(record);
-    },
-  });
+  const onFinished: RelayServerOptions['onFinished'] = (record, times, verdict) => {
+    metrics.record(record, times, verdict);
+    log?.info({ ...record, scanMs: times.scanMs, destinationMs: times.destinationMs }, 'transaction');
+    options.onTransaction?.(record);
+  };
+  const outboundNetworks = networkList(relay.outbound?.networks ?? []);
+  server = new RelayServer({ relay, engine, domains, outboundNetworks, onFinished });
+  const sub = relay.submission;
+  const users = sub?.users ? new UsersFile(sub.users) : undefined;
+  const submission = (sub?.listen ?? []).map(
+    (l) =>
+      [
+        l,
+        new RelayServer({
+          relay,
+          engine,
+          domains,
+          outboundNetworks,
+          onFinished,
+          submission: {
+            secure: l.secure,
+            users,
+            networks: networkList(sub?.networks ?? []),
+            smarthost: sub?.smarthost ?? '',
+          },
+        }),
+      ] as const,
+  );
   const s = server;
   let ports: RelayPorts | undefined;
   let http: Server | undefined;
   return {
     async listen() {
+      await engine.start();
       const smtp = await s.listen();
-      ports = { smtp };
+      ports = { smtp, submission: [] };
+      for (const [l, srv] of submission) ports.submission.push(await srv.listen(l.port, l.host));
       if (relay.metrics) {
         const m = relay.metrics;
         const h = metricsServer(metrics, engine);
@@ -175,7 +199,8 @@ export function createRelay(input: RelayConfigInput | RelayConfig, options: Crea
       const h = http;
       http = undefined;
       if (h) await new Promise<void>((resolve) => h.close(() => resolve()));
-      await s.close();
+      await Promise.all([s.close(), ...submission.map(([, srv]) => srv.close())]);
+      await engine.stop();
     },
     metrics,
     get ports() {

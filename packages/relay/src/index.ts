@@ -41,3 +41,4 @@ export {
   type SmtpClientOptions,
   type SmtpReply,
 } from './smtp-client.js';
+export { hashPassword, UsersFile } from './users.js';

@@ -37,6 +37,7 @@ import {
   type SessionState,
 } from './session.js';
 import { SmtpClient } from './smtp-client.js';
+import type { UsersFile } from './users.js';
 import { Watchdog } from './watchdog.js';
 
 export interface RelayServerOptions {
@@ -45,8 +46,19 @@ export interface RelayServerOptions {
   engine: Engine;
   domains: DomainSettingsSource;
   outboundNetworks: BlockList;
+  /** Run as a submission listener (587 or 465) instead of the MX listener. */
+  submission?: SubmissionMode;
   /** Called once per finished transaction. */
   onFinished?: (record: TransactionRecord, times: TransactionTimes, verdict: Verdict | undefined) => void;
+}
+
+/** A submission listener: AUTH over TLS against the users file, or the client networks, else 530. */
+export interface SubmissionMode {
+  /** Implicit TLS (465); else STARTTLS (587). */
+  secure: boolean;
+  users: UsersFile | undefined;
+  networks: BlockList;
+  smarthost: string;
 }
 
 type Done = (err?: Error | null) => void;
@@ -66,19 +78,41 @@ export class RelayServer {
   readonly txSettings = new Map<string, Route>();
   private readonly watchdog: Watchdog;
   private draining = false;
-  private started = false;
   /** Open sessions and recent session starts by client address (bounded: swept with the sessions). */
   private readonly perIp = new Map<string, { open: number; starts: number[] }>();
 
   constructor(private readonly options: RelayServerOptions) {
     const r = options.relay;
     const tls = r.tls ? { key: readFileSync(r.tls.key), cert: readFileSync(r.tls.cert) } : undefined;
+    const sub = options.submission;
+    if (sub && !tls)
+      throw new TypeError('relay.submission needs relay.tls (a key and certificate): AUTH only over TLS');
     this.server = new SMTPServer({
       name: r.hostname,
-      banner: 'MEF filtering relay',
+      banner: sub ? 'MEF submission' : 'MEF filtering relay',
       size: r.maxMessageBytes,
       authOptional: true,
-      disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+      ...(sub
+        ? {
+            secure: sub.secure,
+            authMethods: ['PLAIN', 'LOGIN'],
+            // AUTH only over TLS: smtp-server hides and refuses it before STARTTLS.
+            allowInsecureAuth: false,
+            disabledCommands: sub.users ? [] : ['AUTH'],
+            onAuth: (auth, session, cb) => {
+              const users = sub.users;
+              if (!users || !session.secure)
+                return cb(replyError(538, '5.7.11', 'Encryption required for authentication'));
+              users.verify(auth.username ?? '', auth.password ?? '').then(
+                (ok) =>
+                  ok
+                    ? cb(null, { user: auth.username })
+                    : cb(replyError(535, '5.7.8', 'Authentication credentials invalid')),
+                () => cb(replyError(454, '4.7.0', 'Temporary authentication failure')),
+              );
+            },
+          }
+        : { disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'] }),
       ...(tls ?? {}),
       logger: false,
       maxClients: r.limits.connections,
@@ -122,10 +156,6 @@ export class RelayServer {
     port = this.options.relay.listen.port,
     host = this.options.relay.listen.host,
   ): Promise<number> {
-    if (!this.started) {
-      await this.options.engine.start();
-      this.started = true;
-    }
     await new Promise<void>((resolve, reject) => {
       this.server.server.once('error', reject);
       this.server.listen(port, host, () => {
@@ -153,8 +183,6 @@ export class RelayServer {
     this.watchdog.stop();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const id of [...this.sessions.keys()]) await this.closeSession(id);
-    if (this.started) await this.options.engine.stop();
-    this.started = false;
   }
 
   /** Number of sessions open now. */
@@ -188,9 +216,11 @@ export class RelayServer {
   }
 
   private isTrusted(session: SMTPServerSession): boolean {
-    if (session.user !== undefined) return true;
+    // smtp-server sets `user` to false after a failed AUTH: only a name counts.
+    if (typeof session.user === 'string' && session.user !== '') return true;
     const ip = normalizeIp(session.remoteAddress);
-    return ip !== undefined && this.options.outboundNetworks.check(ip, ip.includes(':') ? 'ipv6' : 'ipv4');
+    const networks = this.options.submission?.networks ?? this.options.outboundNetworks;
+    return ip !== undefined && networks.check(ip, ip.includes(':') ? 'ipv6' : 'ipv4');
   }
 
   private async onConnect(session: SMTPServerSession): Promise<void> {
@@ -206,7 +236,7 @@ export class RelayServer {
         : {}),
       localAddress: session.localAddress,
       localPort: session.localPort,
-      direction: this.isTrusted(session) ? 'outbound' : 'inbound',
+      direction: this.options.submission || this.isTrusted(session) ? 'outbound' : 'inbound',
     });
     const s = newSession(
       session.id,
@@ -283,6 +313,9 @@ export class RelayServer {
   private async onMailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
     const s = this.sessions.get(session.id) as SessionState;
     if (this.draining) throw replyError(421, '4.3.2', `${this.options.relay.hostname} Server shutting down`);
+    if (this.options.submission && !this.isTrusted(session)) {
+      throw replyError(530, '5.7.0', 'Authentication required');
+    }
     if (!s.heloDone && session.hostNameAppearsAs) {
       s.heloDone = true;
       const hv = await s.conn.helo(session.hostNameAppearsAs);
@@ -290,7 +323,12 @@ export class RelayServer {
     }
     await this.resetTransaction(s);
     s.tx = s.conn.transaction();
-    s.txState = { accepted: [], hops: 0, secure: session.secure === true };
+    s.txState = {
+      accepted: [],
+      hops: 0,
+      secure: session.secure === true,
+      authenticated: typeof session.user === 'string' && session.user !== '',
+    };
     s.tx.state.mefRelay = s.txState;
     const params: Record<string, string | true> = {};
     for (const [k, v] of Object.entries(address.args || {}))
@@ -303,6 +341,17 @@ export class RelayServer {
   private route(rcpt: string, session: SMTPServerSession): Route {
     if (hasSenderRouting(rcpt)) throw replyError(550, '5.7.1', `Sender-specified routing refused: <${rcpt}>`);
     const domain = domainOf(rcpt);
+    const sub = this.options.submission;
+    if (sub) {
+      if (!this.isTrusted(session)) throw replyError(530, '5.7.0', 'Authentication required');
+      return {
+        key: `out:${sub.smarthost}`,
+        destination: sub.smarthost,
+        direction: 'outbound',
+        domain,
+        settings: undefined,
+      };
+    }
     const settings = domain ? this.options.domains.get(domain) : undefined;
     if (settings) {
       return {

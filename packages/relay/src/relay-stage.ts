@@ -12,6 +12,8 @@ export interface RelayTxState {
   hops: number;
   /** The session is encrypted (STARTTLS or implicit TLS). */
   secure: boolean;
+  /** The client authenticated (SMTP AUTH). */
+  authenticated: boolean;
 }
 
 declare module '@mef/core' {
@@ -102,7 +104,7 @@ export function relayStage(options: RelayStageOptions): Plugin {
       if (remove.length)
         ctx.findings.symbol('MEF_FORGED_HEADERS', 0, { options: [...new Set(remove.map((r) => r.name))] });
       const tls = ctx.tx.tls || state?.secure ? 'S' : '';
-      const auth = ctx.tx.user ? 'A' : '';
+      const auth = ctx.tx.user || state?.authenticated ? 'A' : '';
       const accepted = state?.accepted ?? [];
       const rdns = ctx.tx.reverseName ? clean(ctx.tx.reverseName) : 'unknown';
       ctx.findings.prependHeader(

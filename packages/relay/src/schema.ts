@@ -88,6 +88,25 @@ export const relaySchema = z
       })
       .optional(),
     tls: tlsFiles.optional().describe('Offer STARTTLS inbound with this certificate (opportunistic)'),
+    submission: z
+      .strictObject({
+        listen: z
+          .array(
+            listen.extend({
+              secure: z.boolean().default(false).describe('Implicit TLS (465); else STARTTLS (587)'),
+            }),
+          )
+          .min(1),
+        users: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('File of "user:$scrypt$..." lines for AUTH PLAIN and LOGIN'),
+        networks: z.array(network).default([]).describe('Clients that may submit without AUTH'),
+        smarthost: hostPort.describe('Next hop for submitted mail'),
+      })
+      .optional()
+      .describe('The submission listeners for customers (needs relay.tls): AUTH over TLS, or the networks'),
     maxMessageBytes: z
       .number()
       .int()

@@ -99,3 +99,51 @@ export function selfSignedCert(): { key: string; cert: string; dir: string } {
   }
   return { key, cert, dir };
 }
+
+/** clamd on a loopback TCP port with one signature (the EICAR test file), as SERVERS.md describes. */
+export async function startClamd(): Promise<{ port: number; stop: () => Promise<void> }> {
+  const bin = ['/usr/sbin/clamd', '/usr/bin/clamd'].find((p) => spawnSync('test', ['-x', p]).status === 0);
+  if (!bin) throw new Error(`clamd is not installed (apt-get install clamav-daemon); ${INSTALL}`);
+  const dir = mkdtempSync(join(tmpdir(), 'mef-relay-clamd-'));
+  chmodSync(dir, 0o755);
+  writeFileSync(join(dir, 'custom.hdb'), '44d88612fea8a8f36de82e1278abb02f:68:Eicar-Test-Signature\n');
+  const port = await freePort();
+  const conf = join(dir, 'clamd.conf');
+  writeFileSync(
+    conf,
+    [
+      'Foreground yes',
+      `DatabaseDirectory ${dir}`,
+      `TCPSocket ${port}`,
+      'TCPAddr 127.0.0.1',
+      `LogFile ${join(dir, 'clamd.log')}`,
+      'StreamMaxLength 50M',
+      'MaxThreads 4',
+      'Bytecode no',
+      'User root',
+    ].join('\n'),
+  );
+  const child = spawn(bin, [`--config-file=${conf}`], { stdio: 'ignore' });
+  const { connect } = await import('node:net');
+  for (let i = 0; i < 300; i++) {
+    const pong = await new Promise<boolean>((resolve) => {
+      const s = connect({ host: '127.0.0.1', port }, () => s.write('zPING\0'));
+      s.on('data', (d) => {
+        s.destroy();
+        resolve(d.toString().startsWith('PONG'));
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (pong) break;
+    if (child.exitCode !== null) throw new Error(`clamd exited: see ${join(dir, 'clamd.log')}`);
+    await sleep(50);
+  }
+  return {
+    port,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
