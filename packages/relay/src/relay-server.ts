@@ -115,6 +115,12 @@ export class RelayServer {
         : { disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'] }),
       ...(tls ?? {}),
       logger: false,
+      // No reverse lookup through the system resolver: MEF asks DNS only through the resolvers
+      // it is given (the DNS-list stage does its own lookups).
+      disableReverseLookup: true,
+      // Our smtp-server patch (patches/smtp-server@3.21.6.patch): the early-talker wait, fixed
+      // at 100 ms upstream, is `greetingDelay`; 0 by default, like Postfix's smtpd.
+      ...({ greetingDelay: r.limits.greetingDelay } as object),
       maxClients: r.limits.connections,
       socketTimeout: r.limits.commandTime,
       closeTimeout: 1_000,

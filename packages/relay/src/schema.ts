@@ -133,6 +133,12 @@ export const relaySchema = z
         dataTime: ms.default(10 * 60_000).describe('Longest DATA upload (ms)'),
         maxHops: z.number().int().positive().default(30).describe('Received fields before 554 (mail loop)'),
         drainTime: ms.default(60_000).describe('How long a shutdown waits for transactions in flight (ms)'),
+        greetingDelay: z
+          .number()
+          .int()
+          .nonnegative()
+          .default(0)
+          .describe('Wait before the greeting; a client that talks first gets 421 (a pregreet test). 0: greet at once'),
         perIpConnections: z
           .number()
           .int()

@@ -89,3 +89,19 @@ describe('operations', () => {
     ]);
   });
 });
+
+describe('the greeting', () => {
+  it('greets at once by default, and answers 421 to a client that talks first when greetingDelay is set', async () => {
+    const fast = await relay({ domains: {} });
+    const d = await Dialog.open(fast.port);
+    const t0 = Date.now();
+    expect(await d.reply()).toMatch(/^220/);
+    expect(Date.now() - t0).toBeLessThan(90);
+    d.close();
+    const slow = await relay({ domains: {}, limits: { greetingDelay: 300 } });
+    const early = await Dialog.open(slow.port);
+    early.write('EHLO too.early\r\n');
+    expect(await early.reply()).toMatch(/^421 .*talk too soon/);
+    early.close();
+  });
+});
