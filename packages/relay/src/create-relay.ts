@@ -3,6 +3,7 @@ import { createEngine, type Logger, type Plugin, type Thresholds } from '@mef/co
 import { networkList } from '@mef/plugin-rbl';
 import pino from 'pino';
 import { z } from 'zod';
+import { ClientPool } from './client-pool.js';
 import { type BuildFiltersOptions, buildFilters, type GroupedPlugin } from './filters.js';
 import { filtersShape } from './filters-schema.js';
 import { metricsServer, RelayMetrics, type TransactionLog } from './operations.js';
@@ -151,7 +152,8 @@ export function createRelay(input: RelayConfigInput | RelayConfig, options: Crea
     options.onTransaction?.(record);
   };
   const outboundNetworks = networkList(relay.outbound?.networks ?? []);
-  server = new RelayServer({ relay, engine, domains, outboundNetworks, onFinished });
+  const pool = new ClientPool();
+  server = new RelayServer({ relay, engine, domains, outboundNetworks, onFinished, pool });
   const sub = relay.submission;
   const users = sub?.users ? new UsersFile(sub.users) : undefined;
   const submission = (sub?.listen ?? []).map(
@@ -164,6 +166,7 @@ export function createRelay(input: RelayConfigInput | RelayConfig, options: Crea
           domains,
           outboundNetworks,
           onFinished,
+          pool,
           submission: {
             secure: l.secure,
             users,
@@ -200,6 +203,7 @@ export function createRelay(input: RelayConfigInput | RelayConfig, options: Crea
       http = undefined;
       if (h) await new Promise<void>((resolve) => h.close(() => resolve()));
       await Promise.all([s.close(), ...submission.map(([, srv]) => srv.close())]);
+      await pool.clear();
       await engine.stop();
     },
     metrics,

@@ -16,6 +16,7 @@ import {
   type SMTPServerDataStream,
   type SMTPServerSession,
 } from 'smtp-server';
+import type { ClientPool } from './client-pool.js';
 import { deliver } from './deliver.js';
 import type { TransactionTimes } from './operations.js';
 import {
@@ -48,6 +49,8 @@ export interface RelayServerOptions {
   outboundNetworks: BlockList;
   /** Run as a submission listener (587 or 465) instead of the MX listener. */
   submission?: SubmissionMode;
+  /** Onward connections kept between sessions (shared by the listeners of one relay). */
+  pool: ClientPool;
   /** Called once per finished transaction. */
   onFinished?: (record: TransactionRecord, times: TransactionTimes, verdict: Verdict | undefined) => void;
 }
@@ -434,6 +437,15 @@ export class RelayServer {
       void old.quit();
     }
     if (s.client) return;
+    const poolKey = `${route.destination} ${route.settings?.tls ?? 'opportunistic'}`;
+    const pooled = this.options.pool.take(poolKey);
+    if (pooled) {
+      s.client = pooled;
+      s.clientKey = poolKey;
+      s.clientDestination = route.destination;
+      s.mailSent = false;
+      return;
+    }
     const { host, port } = splitHostPort(route.destination);
     try {
       s.client = await SmtpClient.open({
@@ -454,6 +466,7 @@ export class RelayServer {
       );
     }
     s.clientDestination = route.destination;
+    s.clientKey = poolKey;
     s.mailSent = false;
     s.client.keepAlive(this.options.relay.destinationKeepalive);
   }
@@ -581,6 +594,11 @@ export class RelayServer {
     if (s.dataStream && !s.dataStream.readableEnded)
       s.dataStream.destroy(new Error('client closed the connection'));
     if (!s.dataStream) await this.resetTransaction(s).catch(() => undefined);
+    const c = s.client;
+    if (c && c.usable && !s.mailSent && !s.dataStream && s.clientKey && !this.draining) {
+      s.client = undefined;
+      this.options.pool.give(s.clientKey, c);
+    }
     this.dropClient(s);
     await s.conn.close().catch(() => undefined);
   }

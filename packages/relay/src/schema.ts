@@ -138,7 +138,9 @@ export const relaySchema = z
           .int()
           .nonnegative()
           .default(0)
-          .describe('Wait before the greeting; a client that talks first gets 421 (a pregreet test). 0: greet at once'),
+          .describe(
+            'Wait before the greeting; a client that talks first gets 421 (a pregreet test). 0: greet at once',
+          ),
         perIpConnections: z
           .number()
           .int()

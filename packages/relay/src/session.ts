@@ -44,6 +44,8 @@ export interface SessionState {
   route: Route | undefined;
   client: SmtpClient | undefined;
   clientDestination: string | undefined;
+  /** Pool key of the client: destination and TLS policy. */
+  clientKey: string | undefined;
   mailSent: boolean;
   closed: boolean;
 }
@@ -67,6 +69,7 @@ export function newSession(id: string, conn: Connection, connectVerdict: Verdict
     route: undefined,
     client: undefined,
     clientDestination: undefined,
+    clientKey: undefined,
     mailSent: false,
     closed: false,
   };
