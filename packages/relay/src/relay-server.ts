@@ -595,7 +595,7 @@ export class RelayServer {
       s.dataStream.destroy(new Error('client closed the connection'));
     if (!s.dataStream) await this.resetTransaction(s).catch(() => undefined);
     const c = s.client;
-    if (c && c.usable && !s.mailSent && !s.dataStream && s.clientKey && !this.draining) {
+    if (c?.usable && !s.mailSent && !s.dataStream && s.clientKey && !this.draining) {
       s.client = undefined;
       this.options.pool.give(s.clientKey, c);
     }
