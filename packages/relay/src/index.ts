@@ -36,6 +36,7 @@ export type { RelayStats } from './session.js';
 export {
   type ClientTls,
   dotStuff,
+  type ReplyExpectation,
   SmtpClient,
   SmtpClientError,
   type SmtpClientOptions,

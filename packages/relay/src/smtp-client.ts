@@ -52,9 +52,9 @@ export interface SmtpClientOptions {
   ca?: string | Buffer;
 }
 
-/** Which reply classes can answer a command; anything else is a protocol error. */
-type Expect = 'greeting' | 'ehlo' | 'ordinary' | 'data' | 'starttls';
-const ALLOWED: Record<Expect, (code: number) => boolean> = {
+/** The command a reply answers, which decides the reply codes that can answer it; any other is a protocol error. */
+export type ReplyExpectation = 'greeting' | 'ehlo' | 'ordinary' | 'data' | 'starttls';
+const ALLOWED: Record<ReplyExpectation, (code: number) => boolean> = {
   greeting: (c) => c === 220 || c >= 400,
   ehlo: (c) => c === 250 || c >= 400,
   ordinary: (c) => (c >= 200 && c < 300) || c >= 400,
@@ -87,7 +87,7 @@ export function* dotStuff(
 }
 
 interface Waiter {
-  expect: Expect;
+  expect: ReplyExpectation;
   settle: (r: SmtpReply | Error) => void;
 }
 
@@ -271,7 +271,7 @@ export class SmtpClient {
   }
 
   /** Reads the reply to what was just sent. */
-  private read(expect: Expect, timeout: number): Promise<SmtpReply> {
+  private read(expect: ReplyExpectation, timeout: number): Promise<SmtpReply> {
     if (this.closedError) return Promise.reject(this.closedError);
     return new Promise<SmtpReply>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -303,7 +303,11 @@ export class SmtpClient {
     return run;
   }
 
-  private send(line: string, expect: Expect, timeout = this.options.timeout ?? 30_000): Promise<SmtpReply> {
+  private send(
+    line: string,
+    expect: ReplyExpectation,
+    timeout = this.options.timeout ?? 30_000,
+  ): Promise<SmtpReply> {
     if (/[\r\n]/.test(line))
       return Promise.reject(new SmtpClientError('command contains a line break', 'protocol'));
     if (this.closedError) return Promise.reject(this.closedError);
@@ -313,7 +317,7 @@ export class SmtpClient {
   }
 
   /** Sends one command line and reads its reply. */
-  command(line: string, expect: Expect = 'ordinary', timeout?: number): Promise<SmtpReply> {
+  command(line: string, expect: ReplyExpectation = 'ordinary', timeout?: number): Promise<SmtpReply> {
     return this.exclusive(() => this.send(line, expect, timeout));
   }
 
