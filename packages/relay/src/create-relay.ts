@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ClientPool } from './client-pool.js';
 import { type BuildFiltersOptions, buildFilters, type GroupedPlugin } from './filters.js';
 import { filtersShape } from './filters-schema.js';
+import { NextHop } from './next-hop.js';
 import { metricsServer, RelayMetrics, type TransactionLog } from './operations.js';
 import { RelayServer, type RelayServerOptions } from './relay-server.js';
 import { relayStage, type ScannerGroup } from './relay-stage.js';
@@ -156,6 +157,7 @@ export function createRelay(input: RelayConfigInput | RelayConfig, options: Crea
   server = new RelayServer({ relay, engine, domains, outboundNetworks, onFinished, pool });
   const sub = relay.submission;
   const users = sub?.users ? new UsersFile(sub.users) : undefined;
+  const next = sub?.mx ? { mx: new NextHop(sub.mx.dns, sub.mx.port) } : { smarthost: sub?.smarthost ?? '' };
   const submission = (sub?.listen ?? []).map(
     (l) =>
       [
@@ -171,7 +173,7 @@ export function createRelay(input: RelayConfigInput | RelayConfig, options: Crea
             secure: l.secure,
             users,
             networks: networkList(sub?.networks ?? []),
-            smarthost: sub?.smarthost ?? '',
+            next,
           },
         }),
       ] as const,

@@ -18,6 +18,7 @@ import {
 } from 'smtp-server';
 import type { ClientPool } from './client-pool.js';
 import { deliver } from './deliver.js';
+import type { NextHop } from './next-hop.js';
 import type { TransactionTimes } from './operations.js';
 import {
   domainOf,
@@ -61,7 +62,8 @@ export interface SubmissionMode {
   secure: boolean;
   users: UsersFile | undefined;
   networks: BlockList;
-  smarthost: string;
+  /** The next hop: a smarthost, or each recipient domain's MX. */
+  next: { smarthost: string } | { mx: NextHop };
 }
 
 type Done = (err?: Error | null) => void;
@@ -353,9 +355,11 @@ export class RelayServer {
     const sub = this.options.submission;
     if (sub) {
       if (!this.isTrusted(session)) throw replyError(530, '5.7.0', 'Authentication required');
+      // With MX delivery the next hop is resolved in onRcptTo (asynchronous); it is the key.
+      const smarthost = 'smarthost' in sub.next ? sub.next.smarthost : '';
       return {
-        key: `out:${sub.smarthost}`,
-        destination: sub.smarthost,
+        key: `out:${smarthost}`,
+        destination: smarthost,
         direction: 'outbound',
         domain,
         settings: undefined,
@@ -393,10 +397,19 @@ export class RelayServer {
       throw replyError(452, '4.5.3', 'Too many recipients for this message, send the rest separately');
     }
     const route = this.route(address.address, session);
+    const sub = this.options.submission;
+    if (sub && 'mx' in sub.next) {
+      route.destination = await sub.next.mx.of(route.domain);
+      route.key = `out:${route.destination}`;
+    }
     if (s.route && s.route.key !== route.key) {
       // One transaction goes to one domain and destination, so one DATA reply and one policy
       // are true for every recipient.
-      throw replyError(452, '4.5.3', 'Recipients of another domain: send them in a separate transaction');
+      throw replyError(
+        452,
+        '4.5.3',
+        'Recipients of another domain or next hop: send them in a separate transaction',
+      );
     }
     const v = await tx.rcptTo(address.address);
     if (v.disposition === 'reject' || v.disposition === 'tempfail') throw fromVerdict(v);

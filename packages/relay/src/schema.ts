@@ -103,7 +103,20 @@ export const relaySchema = z
           .optional()
           .describe('File of "user:$scrypt$..." lines for AUTH PLAIN and LOGIN'),
         networks: z.array(network).default([]).describe('Clients that may submit without AUTH'),
-        smarthost: hostPort.describe('Next hop for submitted mail'),
+        smarthost: hostPort.optional().describe('Next hop for submitted mail'),
+        mx: z
+          .strictObject({
+            dns: z
+              .array(z.union([hostPort, z.ipv4(), z.ipv6()]))
+              .min(1)
+              .describe('DNS servers to ask (never the system resolver)'),
+            port: z.number().int().min(1).max(65535).default(25),
+          })
+          .optional()
+          .describe("Deliver to the recipient domain's MX instead of a smarthost"),
+      })
+      .refine((s) => (s.smarthost === undefined) !== (s.mx === undefined), {
+        error: 'exactly one of smarthost and mx',
       })
       .optional()
       .describe('The submission listeners for customers (needs relay.tls): AUTH over TLS, or the networks'),

@@ -2,10 +2,10 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTransport } from 'nodemailer';
 import { describe, expect, it } from 'vitest';
-import { hashPassword } from '../src/index.js';
+import { hashPassword, parseRelayConfig } from '../src/index.js';
 import { Dialog } from './support/dialog.js';
 import { onCleanup, relay, sink, useCleanup } from './support/harness.js';
-import { selfSignedCert, startClamd } from './support/servers.js';
+import { selfSignedCert, startClamd, startRbldnsd } from './support/servers.js';
 
 useCleanup();
 
@@ -59,6 +59,18 @@ const mail = {
 };
 
 describe('submission listeners (587 STARTTLS, 465 implicit TLS)', () => {
+  it('needs exactly one next hop: a smarthost or MX delivery', () => {
+    const listen = [{ host: '127.0.0.1', port: 0 }];
+    expect(() => parseRelayConfig({ relay: { submission: { listen } } })).toThrow(
+      /relay\.submission: exactly one of smarthost and mx/,
+    );
+    expect(() =>
+      parseRelayConfig({
+        relay: { submission: { listen, smarthost: '127.0.0.1:25', mx: { dns: ['127.0.0.1:53'] } } },
+      }),
+    ).toThrow(/exactly one/);
+  });
+
   it('relays after AUTH PLAIN over STARTTLS, and AUTH LOGIN over implicit TLS, to the smarthost', async () => {
     const { starttls, implicit, smarthost } = await submissionRelay();
     const a = await client(starttls, false, { user: 'alice', pass: 's3cret' }).sendMail(mail);
@@ -99,6 +111,42 @@ describe('submission listeners (587 STARTTLS, 465 implicit TLS)', () => {
     const info = await client(starttls, false).sendMail(mail);
     expect(info.response).toMatch(/^250/);
     expect(smarthost.messages()).toHaveLength(1);
+  });
+
+  it("delivers to the recipient domain's MX through the explicit resolver (real rbldnsd), and splits next hops with 452", async () => {
+    const tls = selfSignedCert();
+    onCleanup(async () => rmSync(tls.dir, { recursive: true, force: true }));
+    const mx = await sink();
+    const dns = await startRbldnsd(
+      'dest.test',
+      [],
+      [
+        '@ 3600 MX 10 mx1.dest.test',
+        'mx1 3600 A 127.0.0.1',
+        'other 3600 MX 10 mx2.dest.test',
+        'mx2 3600 A 127.0.0.3',
+      ],
+    );
+    onCleanup(() => dns.stop());
+    const r = await relay({
+      domains: {},
+      tls: { key: tls.key, cert: tls.cert },
+      submission: {
+        listen: [{ host: '127.0.0.1', port: 0 }],
+        networks: ['127.0.0.0/8'],
+        mx: { dns: [`127.0.0.1:${dns.port}`], port: mx.port },
+      },
+    });
+    const port = r.relay.ports?.submission[0] ?? 0;
+    const info = await client(port, false).sendMail({
+      ...mail,
+      to: ['bob@dest.test', 'carol@other.dest.test'],
+    });
+    expect(info.accepted).toEqual(['bob@dest.test']);
+    // other.dest.test has another MX (127.0.0.3): another next hop, another transaction.
+    expect(info.rejected).toEqual(['carol@other.dest.test']);
+    expect(mx.messages()).toHaveLength(1);
+    expect(mx.messages()[0]).toContain('outgoing mail');
   });
 
   it('scans outgoing mail for viruses (real clamd): EICAR gets 554 and goes nowhere', async () => {

@@ -12,6 +12,8 @@ const INSTALL = 'install the servers the tests use with: sudo bash scripts/insta
 export async function startRbldnsd(
   zone: string,
   listed: readonly string[],
+  /** Lines of a `generic` dataset (MX, A, TXT records) instead of a list. */
+  generic?: readonly string[],
 ): Promise<{ port: number; stop: () => Promise<void> }> {
   const bin = ['/usr/sbin/rbldnsd', '/usr/bin/rbldnsd'].find(
     (p) => spawnSync('test', ['-x', p]).status === 0,
@@ -19,14 +21,28 @@ export async function startRbldnsd(
   if (!bin) throw new Error(`rbldnsd is not installed (apt-get install rbldnsd); ${INSTALL}`);
   const dir = mkdtempSync(join(tmpdir(), 'mef-relay-rbldnsd-'));
   chmodSync(dir, 0o755);
+  const dataset = generic ? 'generic' : 'ip4set';
   writeFileSync(
-    join(dir, 'zone.ip4set'),
-    `:127.0.0.2:Listed, see http://${zone}/?ip=$\n${listed.join('\n')}\n`,
+    join(dir, `zone.${dataset}`),
+    generic
+      ? `${generic.join('\n')}\n`
+      : `:127.0.0.2:Listed, see http://${zone}/?ip=$\n${listed.join('\n')}\n`,
   );
   const port = await freePort();
   const child: ChildProcess = spawn(
     bin,
-    ['-n', '-b', `127.0.0.1/${port}`, '-w', dir, '-u', 'rbldns', '-t', '300', `${zone}:ip4set:zone.ip4set`],
+    [
+      '-n',
+      '-b',
+      `127.0.0.1/${port}`,
+      '-w',
+      dir,
+      '-u',
+      'rbldns',
+      '-t',
+      '300',
+      `${zone}:${dataset}:zone.${dataset}`,
+    ],
     {
       stdio: 'ignore',
     },
