@@ -1,6 +1,7 @@
 import { defineProject } from 'vitest/config';
 
 export default defineProject({
+  // Runs on the TypeScript sources of the workspace packages, through `@mef/source`.
   resolve: { conditions: ['@mef/source'] },
   ssr: { resolve: { conditions: ['@mef/source'] } },
   test: { name: 'example-relay', include: ['test/**/*.test.ts'], testTimeout: 60_000 },

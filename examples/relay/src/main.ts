@@ -1,43 +1,39 @@
 /**
- * Runs the relay from a JSON configuration file:
+ * A host that embeds the MEF relay: the filters of the config file (the same as `mef scan`'s)
+ * plus one stage of our own, which stamps the relay's name on every message it passes.
+ *
  *   pnpm --filter @mef/example-relay start relay.json
- * with the built-in spam rules as its only stage; add clamav(), rbl() and the others from the
- * plugin packages in your own host.
  */
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Plugin } from '@mef/core';
-import { parseRelayConfig } from './config.js';
-import { Relay } from './relay.js';
+import { createRelay, type Relay, type RelayConfigInput } from '@mef/relay';
 
-const file = process.argv[2];
-if (!file) {
-  console.error('usage: relay CONFIG.json');
-  process.exit(2);
+/** Our own stage: one header on every message the relay hands on. */
+export function stampStage(name: string): Plugin {
+  return {
+    name: 'example-stamp',
+    message(ctx) {
+      ctx.findings.addHeader('X-Example-Relay', name);
+    },
+  };
 }
-let config: ReturnType<typeof parseRelayConfig>;
-try {
-  config = parseRelayConfig(JSON.parse(await readFile(file, 'utf8')));
-} catch (err) {
-  console.error((err as Error).message);
-  process.exit(2);
+
+/** Builds the relay from a configuration object, with the stamp stage after the built-in filters. */
+export function exampleRelay(config: RelayConfigInput): Relay {
+  return createRelay(config, { stages: [stampStage(config.relay.hostname ?? 'relay')] });
 }
-const stamp: Plugin = {
-  name: 'relay-stamp',
-  message(ctx) {
-    ctx.findings.addHeader('X-MEF-Relay', config.hostname);
-  },
-};
-const relay = new Relay({ config, plugins: [stamp] });
-const port = await relay.listen();
-console.log(`relay listening on ${config.listen.host}:${port} for ${Object.keys(config.domains).join(', ')}`);
-for (const [name, d] of Object.entries(config.domains)) {
-  const dest = d.destination.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-  console.log(
-    `firewall for ${name}: on ${dest}, allow tcp/25 only from this relay's addresses, e.g. iptables -A INPUT -p tcp --dport 25 -s RELAY_IP -j ACCEPT; iptables -A INPUT -p tcp --dport 25 -j DROP`,
-  );
+
+async function main(file: string): Promise<void> {
+  const relay = exampleRelay(JSON.parse(await readFile(file, 'utf8')) as RelayConfigInput);
+  const { smtp } = await relay.listen();
+  console.log(`relay listening on port ${smtp}`);
+  const stop = () => void relay.close().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
 }
-const stop = () => {
-  relay.close().then(() => process.exit(0));
-};
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  void main(process.argv[2] ?? 'relay.json');
+}

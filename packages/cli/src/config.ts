@@ -1,53 +1,18 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { adminConfigSchema } from '@mef/admin';
+import { filtersShape, relaySchema } from '@mef/relay';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
-const policy = z.enum(['tempfail', 'accept', 'reject']).describe('What a failure of this scanner turns into');
-const detectionAction = z.enum(['reject', 'quarantine', 'tag']);
 const ms = z.number().int().positive().describe('Milliseconds');
-const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s/]+):\d{1,5}$/, {
-  error: 'a "host:port" address such as "127.0.0.1:783"',
-});
-
-/** One DNS list: a zone, optionally with a preset's return-code map and what it checks. */
-export const rblListSchema = z
-  .strictObject({
-    zone: z.string().min(1).describe('The DNS zone, such as "zen.spamhaus.org"'),
-    preset: z
-      .enum(['zen', 'dbl', 'surbl', 'dnswl', 'generic'])
-      .optional()
-      .describe('Return-code map to use; default: known by the zone name, else generic'),
-    type: z
-      .enum(['ip', 'uri', 'domain'])
-      .optional()
-      .describe('ip: client and Received hops; uri: link domains; domain: HELO and sender domains'),
-    score: z.number().optional().describe('Score of a listing for a generic zone (default 2)'),
-    name: z
-      .string()
-      .regex(/^[A-Z0-9_]+$/, 'an UPPER_SNAKE name')
-      .optional()
-      .describe('Symbol suffix for a generic zone'),
-  })
-  .describe('A DNS list');
 
 /** The schema of a `--config` file (YAML or JSON). Every key is optional. */
 export const configSchema = z
   .strictObject({
-    thresholds: z
-      .strictObject({
-        reject: z.number().nullable().optional(),
-        addHeader: z.number().nullable().optional(),
-        greylist: z.number().nullable().optional(),
-      })
-      .optional()
-      .describe('Score thresholds; null switches an action off'),
-    onError: policy.optional().describe('Default failure policy of the scanners'),
-    timeout: ms.optional().describe('Per-stage timeout (ms)'),
-    monitor: z.boolean().optional().describe('Monitor mode: tag, never reject'),
+    ...filtersShape,
     concurrency: z.number().int().min(1).max(1024).optional().describe('Messages scanned at once'),
     envelope: z
       .strictObject({
@@ -63,110 +28,6 @@ export const configSchema = z
       })
       .optional()
       .describe('The SMTP envelope every message is scanned with'),
-    rules: z
-      .strictObject({
-        enabled: z.boolean().optional(),
-        disable: z.array(z.string()).optional().describe('Rule names to switch off'),
-        scores: z.record(z.string(), z.number()).optional().describe('New scores by rule name'),
-      })
-      .optional()
-      .describe('The built-in spam rules (on by default)'),
-    attachments: z
-      .strictObject({
-        enabled: z.boolean().optional(),
-        extensions: z.array(z.string().min(1)).optional().describe('Banned extensions, without the dot'),
-        action: detectionAction.optional(),
-      })
-      .optional()
-      .describe('The banned-attachment policy (on by default)'),
-    bayes: z
-      .strictObject({
-        enabled: z
-          .union([z.boolean(), z.literal('auto')])
-          .optional()
-          .describe('auto (default): on when the model file exists'),
-        model: z.string().min(1).optional().describe('Model file written by `mef train`'),
-        redis: z
-          .string()
-          .regex(/^rediss?:\/\//, { error: 'a redis:// URL' })
-          .optional()
-          .describe('Use the shared Redis store (written by `mef train --redis`) instead of a file'),
-      })
-      .optional()
-      .describe('The Bayes classifier'),
-    clamav: z
-      .strictObject({
-        hosts: z.array(z.string().min(1)).min(1).describe('clamd addresses: "host:port" or a socket path'),
-        onError: policy.optional(),
-        timeout: ms.optional(),
-        maxSize: z.number().int().positive().optional(),
-      })
-      .optional()
-      .describe('ClamAV clamd (off unless configured)'),
-    spamassassin: z
-      .strictObject({
-        host: z
-          .union([hostPort, z.string().regex(/^\//)], { error: 'a "host:port" address or a socket path' })
-          .describe('spamd address: "host:port" or a unix socket path'),
-        onError: policy.optional(),
-        timeout: ms.optional(),
-      })
-      .optional()
-      .describe('SpamAssassin spamd (off unless configured)'),
-    rspamd: z
-      .strictObject({
-        url: z.url().describe('rspamd worker URL, such as http://127.0.0.1:11333'),
-        onError: policy.optional(),
-        timeout: ms.optional(),
-      })
-      .optional()
-      .describe('rspamd (off unless configured)'),
-    rbl: z
-      .strictObject({
-        dns: z
-          .array(z.union([hostPort, z.ipv4(), z.ipv6()], { error: 'an IP address with an optional port' }))
-          .min(1, { error: 'at least one DNS server (--dns host:port); MEF never asks the system resolver' })
-          .describe('DNS servers to ask'),
-        lists: z
-          .array(z.union([z.string().min(1), rblListSchema]))
-          .optional()
-          .describe('Lists for the client IP and Received hops: "ZONE", "zen", "zen=ZONE" or an object'),
-        uribl: z
-          .array(z.union([z.string().min(1), rblListSchema]))
-          .optional()
-          .describe('Lists checked for link domains'),
-        onError: policy.optional(),
-        timeout: ms.optional().describe('DNS timeout (ms)'),
-      })
-      .optional()
-      .describe('DNS blocklists (off unless configured)'),
-    auth: z
-      .strictObject({
-        enabled: z.boolean().optional().describe('On when the section is present (default true)'),
-        dns: z
-          .array(z.union([hostPort, z.ipv4(), z.ipv6()], { error: 'an IP address with an optional port' }))
-          .min(1, { error: 'at least one DNS server (--dns host:port); MEF never asks the system resolver' })
-          .describe('DNS servers to ask'),
-        spf: z.boolean().optional(),
-        dkim: z.boolean().optional(),
-        dmarc: z.boolean().optional(),
-        arc: z.boolean().optional(),
-        dmarcReject: z
-          .enum(['reject', 'quarantine', 'score'])
-          .optional()
-          .describe(
-            'A DMARC failure under p=reject: reject (550 5.7.1), quarantine, or score only (default)',
-          ),
-        dmarcQuarantine: z
-          .enum(['quarantine', 'score'])
-          .optional()
-          .describe('A DMARC failure under p=quarantine: quarantine, or score only (default)'),
-        hostname: z.string().min(1).optional().describe('authserv-id of Authentication-Results'),
-        onError: policy.optional(),
-        timeout: ms.optional().describe('DNS timeout (ms)'),
-      })
-      .optional()
-      .describe('SPF, DKIM, DMARC and ARC (off unless configured)'),
     firewall: z
       .strictObject({
         relays: z
@@ -201,6 +62,7 @@ export const configSchema = z
       .optional()
       .describe('The milter `mef milter` runs for Postfix or Sendmail'),
     admin: adminConfigSchema.optional().describe("The domain administrators' web interface (`mef admin`)"),
+    relay: relaySchema.optional().describe('The filtering relay (`mef relay`)'),
   })
   .describe('mef configuration');
 
@@ -308,12 +170,34 @@ export function validateConfig(input: unknown, where = 'config'): MefConfig {
   return r.data;
 }
 
+/** The largest config file read (1 MiB): `--config /dev/urandom` must not read a gigabyte first. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/** Reads at most `max` bytes; a longer file (or a device that never ends) is a ConfigError. */
+async function readBounded(file: string, max: number): Promise<string> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(max + 1);
+    let n = 0;
+    while (n < buf.length) {
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+    }
+    if (n > max) throw new ConfigError(`${file}: the config file is larger than ${max} bytes`);
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Reads and validates a YAML or JSON config file. */
 export async function loadConfigFile(file: string): Promise<MefConfig> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readBounded(file, MAX_CONFIG_BYTES);
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     throw new ConfigError(
       `${file}: cannot read the config file (${(err as NodeJS.ErrnoException).code ?? err})`,
     );

@@ -15,6 +15,7 @@ import {
   merge,
 } from './config.js';
 import { addDnsCommands } from './dns-commands.js';
+import { addRelayCommand } from './relay-command.js';
 import { runScan } from './scan.js';
 import { buildEngine, parseListArg, resolveConfig } from './setup.js';
 import { runTrain } from './train.js';
@@ -40,6 +41,16 @@ function positiveInt(value: string): number {
   if (!/^\d+$/.test(value) || !Number.isInteger(n) || n < 1) {
     throw new InvalidArgumentError(`expected a positive whole number, found "${value}"`);
   }
+  return n;
+}
+
+/** The most worker threads `--workers` starts: each holds an engine (about 35 MB) and its scanners. */
+export const MAX_WORKERS = 16;
+
+function workerCount(value: string): number {
+  const n = positiveInt(value);
+  if (n > MAX_WORKERS)
+    throw new InvalidArgumentError(`expected at most ${MAX_WORKERS} workers, found "${value}"`);
   return n;
 }
 
@@ -243,8 +254,8 @@ export function createProgram(io: Io, exit: (code: number) => void): Command {
     .option('--concurrency <n>', 'messages scanned at once (default 8)', positiveInt)
     .option(
       '--workers <n>',
-      'scan in this many threads, for CPU-bound runs on several cores (default 1)',
-      positiveInt,
+      `scan in this many threads, for CPU-bound runs on several cores (default 1, at most ${MAX_WORKERS})`,
+      workerCount,
     )
     .option('--timeout <ms>', 'per-stage timeout in ms (default 30000)', positiveInt)
     .option('--monitor', 'monitor mode: tag, never reject')
@@ -379,6 +390,7 @@ Examples:
       await built.engine.stop();
       exit(0);
     });
+  addRelayCommand(program, io, exit);
 
   const config = program.command('config').description('print or check the configuration');
   config

@@ -1,16 +1,5 @@
-import { createEngine, type Engine, type EngineOptions, type Plugin, type ScanEnvelope } from '@mef/core';
-import { bannedAttachments, clamav } from '@mef/plugin-antivirus';
-import { auth } from '@mef/plugin-auth';
-import {
-  dnswl,
-  genericList,
-  type RblListConfig,
-  rbl,
-  spamhausDbl,
-  spamhausZen,
-  surblMulti,
-} from '@mef/plugin-rbl';
-import * as spam from '@mef/plugin-spam';
+import { createEngine, type Engine, type EngineOptions, type ScanEnvelope } from '@mef/core';
+import { type BuiltFilters, buildFilters } from '@mef/relay';
 import {
   ConfigError,
   defaultConfig,
@@ -20,6 +9,7 @@ import {
   type ResolvedConfig,
 } from './config.js';
 
+export { type Preset, parseHostPort, parseListArg, parseRspamdUrl, presetFor } from '@mef/relay';
 export type { ResolvedConfig };
 
 /** Defaults, then the file, then the command line: later wins. */
@@ -31,106 +21,6 @@ export function resolveConfig(
   return merge(merge(defaultConfig(env), file ?? {}), cli) as ResolvedConfig;
 }
 
-type RblList = NonNullable<NonNullable<MefConfig['rbl']>['lists']>[number];
-/** A return-code preset of `@mef/plugin-rbl`, or `generic` for any other zone. */
-export type Preset = 'zen' | 'dbl' | 'surbl' | 'dnswl' | 'generic';
-
-const PRESET_ZONES: Record<Exclude<Preset, 'generic'>, string> = {
-  zen: 'zen.spamhaus.org',
-  dbl: 'dbl.spamhaus.org',
-  surbl: 'multi.surbl.org',
-  dnswl: 'list.dnswl.org',
-};
-
-/** Which preset a well-known zone uses (a Spamhaus DQS zone such as `KEY.zen.dq.spamhaus.net` too). */
-export function presetFor(zone: string): Preset {
-  const z = zone.toLowerCase().replace(/\.$/, '');
-  if (z === 'zen.spamhaus.org' || z.endsWith('.zen.dq.spamhaus.net')) return 'zen';
-  if (z === 'dbl.spamhaus.org' || z.endsWith('.dbl.dq.spamhaus.net')) return 'dbl';
-  if (z === 'multi.surbl.org') return 'surbl';
-  if (z === 'list.dnswl.org') return 'dnswl';
-  return 'generic';
-}
-
-/**
- * Parses a `--rbl`/`--uribl` value: `ZONE`, a preset name alone (`zen`), or `PRESET=ZONE` to
- * use a preset's return codes with another zone (a mirror or a test zone). A `--uribl` list
- * checks link domains; a `--rbl` list checks what its preset checks (DBL: HELO, sender and
- * link domains; ZEN and unknown zones: the client IP and the Received hops).
- */
-export function parseListArg(value: string, kind: 'rbl' | 'uribl'): Exclude<RblList, string> {
-  const type = kind === 'uribl' ? { type: 'uri' as const } : {};
-  const m = /^(zen|dbl|surbl|dnswl|generic)=(.+)$/.exec(value);
-  if (m) return { zone: m[2] as string, preset: m[1] as Preset, ...type };
-  if (value in PRESET_ZONES) {
-    return { zone: PRESET_ZONES[value as keyof typeof PRESET_ZONES], preset: value as Preset, ...type };
-  }
-  return { zone: value, ...type };
-}
-
-const CHECKS = {
-  // Offline, the Received hops are what there is to check: the client IP is often unknown.
-  ip: ['client', 'received'],
-  uri: ['uri'],
-  domain: ['helo', 'mailfrom', 'from'],
-} as const;
-
-function listConfig(entry: RblList, uri: boolean): RblListConfig {
-  const e = typeof entry === 'string' ? parseListArg(entry, uri ? 'uribl' : 'rbl') : entry;
-  const preset = e.preset ?? presetFor(e.zone);
-  const over: Partial<RblListConfig> = { zone: e.zone };
-  const type = e.type ?? (uri ? 'uri' : undefined);
-  if (type) over.checks = CHECKS[type];
-  switch (preset) {
-    case 'zen':
-      return spamhausZen({ checks: CHECKS.ip, ...over });
-    case 'dbl':
-      return spamhausDbl(over);
-    case 'surbl':
-      return surblMulti(over);
-    case 'dnswl':
-      return dnswl(over);
-    default:
-      return genericList(e.zone, {
-        checks: CHECKS[type ?? 'ip'],
-        ...(e.score !== undefined ? { defaultScore: e.score } : {}),
-        ...(e.name !== undefined ? { name: e.name } : {}),
-        // An unknown zone is not probed: there is no test entry we can count on.
-        probe: false,
-      });
-  }
-}
-
-/** `host:port`, `[v6]:port` or a unix socket path, as the spamd client takes it. */
-export function parseHostPort(
-  value: string,
-  option: string,
-): { host: string; port: number } | { socketPath: string } {
-  if (value.startsWith('/')) return { socketPath: value };
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(value) ?? /^([^:]+):(\d+)$/.exec(value);
-  const port = Number(m?.[2]);
-  if (!m?.[1] || !(port >= 1 && port <= 65535)) {
-    throw new ConfigError(`${option}: expected "host:port" or a socket path, found ${JSON.stringify(value)}`);
-  }
-  return { host: m[1], port };
-}
-
-/** An rspamd worker URL (`http://127.0.0.1:11333`) as the client's host and port. */
-export function parseRspamdUrl(value: string): { host: string; port: number } {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(`rspamd.url: expected an http:// URL, found ${JSON.stringify(value)}`);
-  }
-  if (url.protocol !== 'http:') {
-    throw new ConfigError(
-      `rspamd.url: expected an http:// URL (the worker speaks plain HTTP), found ${JSON.stringify(value)}`,
-    );
-  }
-  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port ? Number(url.port) : 11333 };
-}
-
 /** A plugin list and what they are, for `mef config defaults` and the table's summary. */
 export interface BuiltEngine {
   readonly engine: Engine;
@@ -138,10 +28,6 @@ export interface BuiltEngine {
   readonly plugins: readonly string[];
   /** The Bayes model file in use, if any. */
   readonly model: string | undefined;
-}
-
-function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
-  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
 /** Builds (but does not start) the engine a resolved configuration describes. */
@@ -152,114 +38,9 @@ export function buildEngine(config: ResolvedConfig): BuiltEngine {
     stageTimeout: config.timeout,
     monitor: config.monitor,
   };
-  const engine = createEngine(options);
-  const names: string[] = [];
-  const use = (p: Plugin) => {
-    engine.use(p);
-    names.push(p.name);
-  };
+  let built: BuiltFilters;
   try {
-    if (config.rbl && ((config.rbl.lists?.length ?? 0) > 0 || (config.rbl.uribl?.length ?? 0) > 0)) {
-      const lists = [
-        ...(config.rbl.lists ?? []).map((l) => listConfig(l, false)),
-        ...(config.rbl.uribl ?? []).map((l) => listConfig(l, true)),
-      ];
-      use(
-        rbl({
-          servers: config.rbl.dns,
-          lists,
-          ...opt('onError', config.rbl.onError),
-          ...opt('timeout', config.rbl.timeout),
-          // A scan run is short: probe once at start, not on a timer.
-          probeInterval: 0,
-        }),
-      );
-    }
-    if (config.auth && config.auth.enabled !== false) {
-      const a = config.auth;
-      use(
-        auth({
-          servers: a.dns,
-          ...opt('spf', a.spf),
-          ...opt('dkim', a.dkim),
-          ...opt('dmarc', a.dmarc),
-          ...opt('arc', a.arc),
-          ...opt('dmarcReject', a.dmarcReject),
-          ...opt('dmarcQuarantine', a.dmarcQuarantine),
-          ...opt('hostname', a.hostname),
-          ...opt('onError', a.onError),
-          ...opt('timeout', a.timeout),
-        }),
-      );
-    }
-    if (config.rules.enabled !== false) {
-      use(
-        spam.spamRules({
-          ...opt('disable', config.rules.disable),
-          ...opt('scores', config.rules.scores),
-        }),
-      );
-    }
-    let model: string | undefined;
-    const b = config.bayes;
-    if (b.redis !== undefined && b.enabled !== false) {
-      model = b.redis;
-      use(spam.bayes({ store: new spam.RedisStore({ url: b.redis }) }));
-    } else if (b.enabled === true || (b.enabled !== false && modelExists(b.model))) {
-      if (!modelExists(b.model)) {
-        throw new ConfigError(
-          `bayes.model: expected a model file written by \`mef train\`, found nothing at ${b.model}`,
-        );
-      }
-      model = b.model;
-      use(spam.bayes({ file: b.model }));
-    }
-    if (config.attachments.enabled !== false) {
-      use(
-        bannedAttachments({
-          ...opt('extensions', config.attachments.extensions),
-          ...opt('action', config.attachments.action),
-        }),
-      );
-    }
-    if (config.clamav) {
-      use(
-        clamav({
-          hosts: config.clamav.hosts,
-          ...opt('onError', config.clamav.onError),
-          ...opt('timeout', config.clamav.timeout),
-          ...opt('maxSize', config.clamav.maxSize),
-        }),
-      );
-    }
-    if (config.spamassassin) {
-      use(
-        spam.spamassassin({
-          ...parseHostPort(config.spamassassin.host, 'spamassassin.host'),
-          ...opt('onError', config.spamassassin.onError),
-          ...opt('timeout', config.spamassassin.timeout),
-        }),
-      );
-    }
-    if (config.rspamd) {
-      use(
-        spam.rspamd({
-          ...parseRspamdUrl(config.rspamd.url),
-          ...opt('onError', config.rspamd.onError),
-          ...opt('timeout', config.rspamd.timeout),
-        }),
-      );
-    }
-    const env = config.envelope;
-    const envelope: ScanEnvelope = {
-      clientAddress: env.ip ?? '127.0.0.1',
-      mailFrom: env.from ?? '',
-      recipients: env.rcpt ?? [],
-      ...opt('helo', env.helo),
-      ...opt('user', env.user),
-      ...opt('direction', env.direction),
-    };
-    return { engine, envelope, plugins: names, model };
+    built = buildFilters(config, { exists: modelExists, probeOnce: true, greylist: false });
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     // A factory refused an option (TypeError naming it): a configuration error.
@@ -268,4 +49,16 @@ export function buildEngine(config: ResolvedConfig): BuiltEngine {
     }
     throw err;
   }
+  const engine = createEngine(options);
+  for (const p of built.plugins) engine.use(p.plugin);
+  const env = config.envelope;
+  const envelope: ScanEnvelope = {
+    clientAddress: env.ip ?? '127.0.0.1',
+    mailFrom: env.from ?? '',
+    recipients: env.rcpt ?? [],
+    ...(env.helo !== undefined ? { helo: env.helo } : {}),
+    ...(env.user !== undefined ? { user: env.user } : {}),
+    ...(env.direction !== undefined ? { direction: env.direction } : {}),
+  };
+  return { engine, envelope, plugins: built.plugins.map((p) => p.plugin.name), model: built.model };
 }

@@ -30,7 +30,7 @@ export {
   normalizeDomain,
   normalizeIp,
 } from './query.js';
-export { isReservedIp, receivedHops } from './received.js';
+export { isReservedIp, networkList, receivedHops } from './received.js';
 export {
   type AnswerMeaning,
   ReturnCodeMap,

@@ -20,16 +20,32 @@ const RESERVED_V6 = [
   ['ff00::', 8],
 ] as const;
 
-/** A BlockList of CIDRs (`192.0.2.0/24`, `2001:db8::/32`) or single addresses. */
+/**
+ * A BlockList of CIDRs (`192.0.2.0/24`, `2001:db8::/32`) or single addresses. Strict, because
+ * a lax parser opens a relay: `/33`, `/-1`, `/abc` and an empty prefix (`10.0.0.0/`, which
+ * `Number('')` would read as `/0`) are refused with a TypeError quoting the entry.
+ */
 export function networkList(cidrs: readonly string[]): BlockList {
   const list = new BlockList();
   for (const c of cidrs) {
-    const [addr = '', bits] = c.split('/');
-    const ip = normalizeIp(addr);
+    if (typeof c !== 'string') throw new TypeError(`Not an address or CIDR: ${JSON.stringify(c)}`);
+    const slash = c.indexOf('/');
+    const addr = slash === -1 ? c : c.slice(0, slash);
+    const bits = slash === -1 ? undefined : c.slice(slash + 1);
+    const ip = addr.trim() === addr && !addr.includes('%') ? normalizeIp(addr) : undefined;
     if (!ip) throw new TypeError(`Not an address or CIDR: ${JSON.stringify(c)}`);
     const family = isIPv4(ip) ? 'ipv4' : 'ipv6';
-    if (bits === undefined) list.addAddress(ip, family);
-    else list.addSubnet(ip, Number(bits), family);
+    if (bits === undefined) {
+      list.addAddress(ip, family);
+      continue;
+    }
+    const max = family === 'ipv4' ? 32 : 128;
+    if (!/^\d{1,3}$/.test(bits) || Number(bits) > max) {
+      throw new TypeError(
+        `Not an address or CIDR: ${JSON.stringify(c)} (the prefix length must be 0 to ${max})`,
+      );
+    }
+    list.addSubnet(ip, Number(bits), family);
   }
   return list;
 }

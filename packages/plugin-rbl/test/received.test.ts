@@ -40,3 +40,26 @@ describe('Received hops', () => {
     for (const ip of ['192.0.2.1', '8.8.8.8', '2001:db8::1']) expect(isReservedIp(ip)).toBe(false);
   });
 });
+
+describe('networkList', () => {
+  it('refuses prefixes out of range or not a number, which would open a relay', () => {
+    for (const bad of [
+      '127.0.0.0/33',
+      '127.0.0.0/-1',
+      '127.0.0.2/abc',
+      '10.0.0.0/',
+      '::1/129',
+      '1e1/8',
+      'x',
+    ]) {
+      expect(() => networkList([bad]), bad).toThrow(TypeError);
+    }
+  });
+  it('matches addresses inside a CIDR and single addresses', () => {
+    const list = networkList(['192.0.2.0/24', '2001:db8::/32', '198.51.100.7']);
+    expect(list.check('192.0.2.200', 'ipv4')).toBe(true);
+    expect(list.check('192.0.3.1', 'ipv4')).toBe(false);
+    expect(list.check('2001:db8::1', 'ipv6')).toBe(true);
+    expect(list.check('198.51.100.7', 'ipv4')).toBe(true);
+  });
+});

@@ -1,0 +1,102 @@
+import { dirname, resolve } from 'node:path';
+import { createSettingsSource, isPostgresUrl, openStore, recordTransaction, seedDomains } from '@mef/admin';
+import { createRelay, type DomainSettingsSource, staticDomains, type TransactionRecord } from '@mef/relay';
+import type { Command } from 'commander';
+import { ConfigError, loadConfigFile, modelExists } from './config.js';
+import type { Io } from './program.js';
+import { resolveConfig } from './setup.js';
+
+/** Reads the file and its `relay:` section (a file without one is a configuration error). */
+async function load(file: string, env: NodeJS.ProcessEnv) {
+  const parsed = await loadConfigFile(file);
+  const relay = parsed.relay;
+  if (!relay) throw new ConfigError(`${file}: relay: expected the relay section, found nothing`);
+  return { ...resolveConfig(parsed, {}, env), relay };
+}
+
+/**
+ * `mef relay --config FILE`: runs the filtering relay until SIGTERM or SIGINT (graceful: the
+ * transactions in flight finish). SIGHUP re-reads the file and applies its `relay.domains`; a
+ * change of the filters or the listener needs a restart. Logs one pino JSON line per transaction.
+ */
+export function addRelayCommand(program: Command, io: Io, exit: (code: number) => void): void {
+  const env = io.env ?? process.env;
+  program
+    .command('relay')
+    .description(
+      'run the filtering relay: scan mail as it passes, answer 250 only after the destination accepted',
+    )
+    .requiredOption('--config <file>', 'YAML or JSON configuration with a relay: section')
+    .action(async (flags: { config: string }) => {
+      const config = await load(flags.config, env);
+      let domains: DomainSettingsSource = staticDomains(config.relay.domains);
+      // With the admin interface's database, per-domain settings come from it (the file's
+      // domains seed it) and every transaction's metadata goes into its verdict log.
+      const database = config.admin?.database;
+      let onTransaction: ((r: TransactionRecord) => void) | undefined;
+      let closeStore: (() => Promise<void>) | undefined;
+      if (database) {
+        const url = isPostgresUrl(database) ? database : resolve(dirname(flags.config), database);
+        const store = await openStore(url).catch((err: Error) => {
+          throw new ConfigError(`admin.database: ${err.message}`);
+        });
+        await seedDomains(store, JSON.parse(JSON.stringify(config.relay.domains)));
+        const fromStore = await createSettingsSource(store, { pollMs: 2000 });
+        domains = fromStore;
+        onTransaction = (r) => {
+          recordTransaction(store, r).catch((err: Error) =>
+            io.stderr(`mef relay: verdict log write failed: ${err.message}\n`),
+          );
+        };
+        closeStore = async () => {
+          await fromStore.close?.();
+          await store.close?.();
+        };
+      }
+      const source: DomainSettingsSource = { get: (d) => domains.get(d) };
+      let relay: ReturnType<typeof createRelay>;
+      try {
+        // One pino line per transaction on standard output unless the file says otherwise.
+        relay = createRelay(
+          { ...config, relay: { ...config.relay, log: config.relay.log ?? { level: 'info' } } },
+          {
+            domainSettings: source,
+            filters: { exists: modelExists },
+            ...(onTransaction ? { onTransaction } : {}),
+          },
+        );
+      } catch (err) {
+        throw new ConfigError((err as Error).message);
+      }
+      const ports = await relay.listen().catch((err: Error) => {
+        throw new ConfigError(`could not start: ${err.message}`);
+      });
+      const r = relay.config.relay;
+      io.stderr(
+        `mef relay: listening on ${r.listen.host}:${ports.smtp} as ${r.hostname} for ${Object.keys(r.domains).join(', ') || 'no domains'}\n`,
+      );
+      const reload = () => {
+        load(flags.config, env).then(
+          (next) => {
+            if (database) return; // the database holds the domains; the file only seeded it
+            domains = staticDomains(next.relay.domains);
+            io.stderr(
+              `mef relay: reloaded ${flags.config}: domains ${Object.keys(next.relay.domains).join(', ')}\n`,
+            );
+          },
+          (err: Error) =>
+            io.stderr(`mef relay: reload refused, keeping the running configuration: ${err.message}\n`),
+        );
+      };
+      process.on('SIGHUP', reload);
+      await new Promise<void>((resolve) => {
+        process.once('SIGTERM', () => resolve());
+        process.once('SIGINT', () => resolve());
+      });
+      process.off('SIGHUP', reload);
+      io.stderr('mef relay: stopping (transactions in flight finish first)\n');
+      await relay.close();
+      await closeStore?.();
+      exit(0);
+    });
+}

@@ -1,0 +1,45 @@
+export {
+  type CreateRelayOptions,
+  createRelay,
+  parseRelayConfig,
+  type Relay,
+  type RelayConfig,
+  type RelayConfigInput,
+  type RelayPorts,
+  relayConfigSchema,
+} from './create-relay.js';
+export {
+  type BuildFiltersOptions,
+  type BuiltFilters,
+  buildFilters,
+  type GroupedPlugin,
+  type Preset,
+  parseHostPort,
+  parseListArg,
+  parseRspamdUrl,
+  presetFor,
+} from './filters.js';
+export { type FilterSettings, filtersSchema, filtersShape, rblListSchema } from './filters-schema.js';
+export { RelayMetrics, type TransactionLog, type TransactionTimes } from './operations.js';
+export { type RelayStageOptions, type RelayTxState, relayStage, type ScannerGroup } from './relay-stage.js';
+export {
+  type DomainSettings,
+  type DomainSettingsSource,
+  domainSchema,
+  type RelaySection,
+  type RelaySectionInput,
+  relaySchema,
+  staticDomains,
+  type TransactionRecord,
+} from './schema.js';
+export type { RelayStats } from './session.js';
+export {
+  type ClientTls,
+  dotStuff,
+  type ReplyExpectation,
+  SmtpClient,
+  SmtpClientError,
+  type SmtpClientOptions,
+  type SmtpReply,
+} from './smtp-client.js';
+export { hashPassword, UsersFile } from './users.js';

@@ -1,0 +1,223 @@
+import { networkList } from '@mef/plugin-rbl';
+import { z } from 'zod';
+
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s/[\]]+):\d{1,5}$/, {
+  error: 'a "host:port" address such as "192.0.2.10:25" or "[2001:db8::1]:25"',
+});
+const ms = z.number().int().positive().describe('Milliseconds');
+const domainName = z
+  .string()
+  .regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i, {
+    error: 'a domain name such as "example.net"',
+  });
+/** A CIDR or address, checked with the one CIDR helper (`networkList` of @mef/plugin-rbl). */
+const network = z.string().refine(
+  (s) => {
+    try {
+      networkList([s]);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { error: 'an address or CIDR such as "192.0.2.0/24" or "2001:db8::/32" (prefix within range)' },
+);
+const listen = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(2525),
+});
+const tlsFiles = z
+  .strictObject({
+    key: z.string().min(1).describe('PEM private key file'),
+    cert: z.string().min(1).describe('PEM certificate chain file'),
+  })
+  .describe('Certificate for STARTTLS and implicit TLS');
+
+/** Settings of one customer domain. */
+export const domainSchema = z.strictObject({
+  destination: hostPort.describe('The customer server, which accepts mail only from the relays'),
+  monitor: z.boolean().optional().describe('Scan and tag, never reject: for bringing a domain over'),
+  thresholds: z
+    .strictObject({
+      reject: z.number().nullable().optional(),
+      addHeader: z.number().nullable().optional(),
+      greylist: z.number().nullable().optional(),
+    })
+    .optional(),
+  scanners: z
+    .strictObject({
+      antivirus: z.boolean().optional(),
+      spam: z.boolean().optional(),
+      rbl: z.boolean().optional(),
+      greylist: z.boolean().optional(),
+    })
+    .optional()
+    .describe('Switch scanner groups off for this domain (all on by default)'),
+  senders: z
+    .strictObject({
+      allow: z.array(z.string().min(1)).optional(),
+      block: z.array(z.string().min(1)).optional(),
+    })
+    .optional()
+    .describe('Full addresses or "@domain": allow skips spam and list checks, block rejects'),
+  tls: z.enum(['opportunistic', 'required']).optional().describe('TLS toward the destination'),
+  quarantine: z
+    .string()
+    .min(3)
+    .optional()
+    .describe('Quarantined mail goes to this address at the destination'),
+});
+
+/** The `relay:` section of the config file. */
+export const relaySchema = z
+  .strictObject({
+    listen: listen.default({ host: '127.0.0.1', port: 2525 }),
+    hostname: z
+      .string()
+      .min(1)
+      .default('mef-relay.localhost')
+      .describe('Name in the greeting, EHLO and Received'),
+    domains: z
+      .record(domainName, domainSchema)
+      .default({})
+      .describe('Domains the relay accepts mail for; RCPT for any other is refused (no open relay)'),
+    outbound: z
+      .strictObject({
+        networks: z.array(network).default([]).describe('Clients that may relay anywhere'),
+        smarthost: hostPort.describe('Next hop for outbound mail'),
+      })
+      .optional(),
+    tls: tlsFiles.optional().describe('Offer STARTTLS inbound with this certificate (opportunistic)'),
+    submission: z
+      .strictObject({
+        listen: z
+          .array(
+            listen.extend({
+              secure: z.boolean().default(false).describe('Implicit TLS (465); else STARTTLS (587)'),
+            }),
+          )
+          .min(1),
+        users: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('File of "user:$scrypt$..." lines for AUTH PLAIN and LOGIN'),
+        networks: z.array(network).default([]).describe('Clients that may submit without AUTH'),
+        smarthost: hostPort.optional().describe('Next hop for submitted mail'),
+        mx: z
+          .strictObject({
+            dns: z
+              .array(z.union([hostPort, z.ipv4(), z.ipv6()]))
+              .min(1)
+              .describe('DNS servers to ask (never the system resolver)'),
+            port: z.number().int().min(1).max(65535).default(25),
+          })
+          .optional()
+          .describe("Deliver to the recipient domain's MX instead of a smarthost"),
+      })
+      .refine((s) => (s.smarthost === undefined) !== (s.mx === undefined), {
+        error: 'exactly one of smarthost and mx',
+      })
+      .optional()
+      .describe('The submission listeners for customers (needs relay.tls): AUTH over TLS, or the networks'),
+    maxMessageBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(50 * 1024 * 1024),
+    destinationTimeout: ms
+      .default(30_000)
+      .describe('Connect, command and write timeout toward a destination (ms)'),
+    destinationKeepalive: ms.default(20_000).describe('NOOP to an idle destination after this long (ms)'),
+    tempDir: z.string().min(1).optional().describe('Folder for the temporary copy of large messages'),
+    metrics: listen
+      .optional()
+      .describe('Serve Prometheus /metrics and /healthz over HTTP on this address (off unless set)'),
+    log: z
+      .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info') })
+      .optional()
+      .describe('One pino JSON line per transaction on standard output (off unless set)'),
+    limits: z
+      .strictObject({
+        connections: z.number().int().positive().default(500),
+        recipients: z.number().int().positive().default(100).describe('Recipients per message'),
+        sessionTime: ms.default(30 * 60_000).describe('Longest session (ms)'),
+        commandTime: ms.default(60_000).describe('Longest wait for one command line (ms)'),
+        dataTime: ms.default(10 * 60_000).describe('Longest DATA upload (ms)'),
+        maxHops: z.number().int().positive().default(30).describe('Received fields before 554 (mail loop)'),
+        drainTime: ms.default(60_000).describe('How long a shutdown waits for transactions in flight (ms)'),
+        greetingDelay: z
+          .number()
+          .int()
+          .nonnegative()
+          .default(0)
+          .describe(
+            'Wait before the greeting; a client that talks first gets 421 (a pregreet test). 0: greet at once',
+          ),
+        perIpConnections: z
+          .number()
+          .int()
+          .positive()
+          .default(50)
+          .describe('Sessions at once from one client address (outbound networks exempt)'),
+        perIpRate: z
+          .number()
+          .int()
+          .nonnegative()
+          .default(0)
+          .describe(
+            'New sessions per minute from one client address; 0: no limit (outbound networks exempt)',
+          ),
+      })
+      .prefault({}),
+  })
+  .describe('The filtering relay');
+
+export type RelaySection = z.infer<typeof relaySchema>;
+/** The relay section as written in a file (before defaults). */
+export type RelaySectionInput = z.input<typeof relaySchema>;
+
+/** Per-domain settings, as the relay reads them for every transaction. */
+export interface DomainSettings {
+  destination: string;
+  monitor?: boolean;
+  thresholds?: { reject?: number | null; addHeader?: number | null; greylist?: number | null };
+  scanners?: { antivirus?: boolean; spam?: boolean; rbl?: boolean; greylist?: boolean };
+  /** Full addresses or `@domain`. */
+  senders?: { allow?: string[]; block?: string[] };
+  tls?: 'opportunistic' | 'required';
+  /** Address at the destination that receives quarantined mail. */
+  quarantine?: string;
+}
+
+/** Where per-domain settings come from; the relay asks it for every transaction (sync, snapshot). */
+export interface DomainSettingsSource {
+  get(domain: string): DomainSettings | undefined;
+}
+
+/** One record per finished transaction (metadata only, never content). */
+export interface TransactionRecord {
+  time: string;
+  client: string;
+  helo?: string;
+  sender: string;
+  recipients: string[];
+  domain: string;
+  messageId?: string;
+  size: number;
+  disposition: string;
+  score: number;
+  symbols: string[];
+  direction: 'inbound' | 'outbound';
+  destinationReply?: string;
+}
+
+/** The domains of a file as a source: a Map, so no user input reaches an object's built-ins. */
+export function staticDomains(
+  domains: Readonly<Record<string, DomainSettings | z.infer<typeof domainSchema>>>,
+): DomainSettingsSource {
+  const map = new Map<string, DomainSettings>();
+  // A JSON copy drops the keys zod left undefined, so the value is a DomainSettings exactly.
+  for (const [name, d] of Object.entries(domains)) map.set(name.toLowerCase(), JSON.parse(JSON.stringify(d)));
+  return { get: (domain) => map.get(domain.toLowerCase()) };
+}

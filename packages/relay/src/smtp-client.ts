@@ -1,0 +1,440 @@
+/**
+ * The SMTP client of the forward path. It is ours rather than nodemailer's because the relay
+ * passes each step through as it happens (MAIL FROM when the sender gives it, each RCPT with the
+ * destination's own reply, DATA only after the scan), and nodemailer's `SMTPConnection.send()`
+ * bundles MAIL, RCPT and DATA into one call.
+ *
+ * Replies are read strictly in step with commands: a reply nobody asked for, or a reply code
+ * that cannot answer the command sent (250 to DATA, 354 to RCPT), ends the connection as a
+ * protocol error. Reading a stray reply as the answer to the next command is how a relay tells
+ * a sender 250 for a message it never sent.
+ */
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
+
+/** One SMTP reply. */
+export interface SmtpReply {
+  code: number;
+  enhanced: string | undefined;
+  lines: string[];
+}
+
+/** A failure of the connection to the next hop (not a reply: those are {@link SmtpReply}). */
+export class SmtpClientError extends Error {
+  constructor(
+    message: string,
+    readonly kind: 'connect' | 'timeout' | 'closed' | 'protocol' | 'tls',
+  ) {
+    super(message);
+    this.name = 'SmtpClientError';
+  }
+}
+
+/** TLS toward the next hop: `none`, STARTTLS when offered, or STARTTLS or fail. */
+export type ClientTls = 'none' | 'opportunistic' | 'required';
+
+export interface SmtpClientOptions {
+  host: string;
+  port: number;
+  /** Name for EHLO. */
+  name: string;
+  /** Connect, per-command and per-write timeout, ms. Default 30,000. */
+  timeout?: number;
+  /** Time to wait for the reply to the final dot, ms. Default 600,000 (RFC 5321: 10 minutes). */
+  dataTimeout?: number;
+  /** STARTTLS policy. Default `none`. */
+  tls?: ClientTls;
+  /** Verify the next hop's certificate (with `ca` or the system store). Default false (encrypt only). */
+  tlsVerify?: boolean;
+  /** CA certificates (PEM) to verify against. */
+  ca?: string | Buffer;
+}
+
+/** The command a reply answers, which decides the reply codes that can answer it; any other is a protocol error. */
+export type ReplyExpectation = 'greeting' | 'ehlo' | 'ordinary' | 'data' | 'starttls';
+const ALLOWED: Record<ReplyExpectation, (code: number) => boolean> = {
+  greeting: (c) => c === 220 || c >= 400,
+  ehlo: (c) => c === 250 || c >= 400,
+  ordinary: (c) => (c >= 200 && c < 300) || c >= 400,
+  data: (c) => c === 354 || c >= 400,
+  starttls: (c) => c === 220 || c >= 400,
+};
+
+/** Converts a message to SMTP DATA form: CRLF line ends, leading dots doubled. */
+export function* dotStuff(
+  chunk: Buffer,
+  state: { atLineStart: boolean; lastCR: boolean },
+): Generator<Buffer> {
+  let start = 0;
+  for (let i = 0; i < chunk.length; i++) {
+    const c = chunk[i];
+    if (state.atLineStart && c === 0x2e) {
+      yield chunk.subarray(start, i);
+      yield Buffer.from('.');
+      start = i;
+    }
+    if (c === 0x0a && !state.lastCR) {
+      yield chunk.subarray(start, i);
+      yield Buffer.from('\r');
+      start = i;
+    }
+    state.atLineStart = c === 0x0a;
+    state.lastCR = c === 0x0d;
+  }
+  if (start < chunk.length) yield chunk.subarray(start);
+}
+
+interface Waiter {
+  expect: ReplyExpectation;
+  settle: (r: SmtpReply | Error) => void;
+}
+
+export class SmtpClient {
+  private socket: Socket | TLSSocket;
+  private buffer = '';
+  private partial: string[] = [];
+  private waiter: Waiter | undefined;
+  private closedError: Error | undefined;
+  /** Commands run one at a time, keep-alive NOOPs included. */
+  private chain: Promise<unknown> = Promise.resolve();
+  private busy = false;
+  private lastUse = Date.now();
+  private keepTimer: NodeJS.Timeout | undefined;
+  readonly extensions = new Set<string>();
+  sizeLimit = 0;
+  /** True once STARTTLS succeeded. */
+  encrypted = false;
+
+  private constructor(
+    socket: Socket,
+    private readonly options: SmtpClientOptions,
+  ) {
+    this.socket = socket;
+    this.attach(socket);
+  }
+
+  private attach(socket: Socket | TLSSocket): void {
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => this.onData(d));
+    const fail = (err: Error) => this.fail(err);
+    socket.on('error', (err) =>
+      fail(new SmtpClientError(`destination connection failed: ${err.message}`, 'closed')),
+    );
+    socket.on('close', () => fail(new SmtpClientError('destination closed the connection', 'closed')));
+  }
+
+  private fail(err: Error): void {
+    this.closedError ??= err;
+    this.stopKeepAlive();
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.settle(this.closedError);
+    this.socket.destroy();
+  }
+
+  /** Connects, reads the greeting, says EHLO (HELO when EHLO is refused), and STARTTLS as asked. */
+  static async open(options: SmtpClientOptions): Promise<SmtpClient> {
+    const client = await SmtpClient.connectPlain(options);
+    const policy = options.tls ?? 'none';
+    if (policy === 'none') return client;
+    if (!client.extensions.has('STARTTLS')) {
+      if (policy === 'required') {
+        client.close();
+        throw new SmtpClientError('destination does not offer STARTTLS and TLS is required', 'tls');
+      }
+      return client;
+    }
+    try {
+      await client.startTls();
+      return client;
+    } catch (err) {
+      client.close();
+      if (policy === 'required') throw err;
+      // Opportunistic: a broken TLS set-up must not stop mail, so go again in plain text.
+      return SmtpClient.connectPlain(options);
+    }
+  }
+
+  private static async connectPlain(options: SmtpClientOptions): Promise<SmtpClient> {
+    const timeout = options.timeout ?? 30_000;
+    const socket = connect({ host: options.host, port: options.port });
+    socket.setNoDelay(true);
+    try {
+      await withTimeout(once(socket, 'connect'), timeout, () => socket.destroy());
+    } catch (err) {
+      socket.destroy();
+      const what = err instanceof SmtpClientError ? 'timed out' : `failed: ${(err as Error).message}`;
+      throw new SmtpClientError(`connect to ${options.host}:${options.port} ${what}`, 'connect');
+    }
+    const client = new SmtpClient(socket, options);
+    const greeting = await client.exclusive(() => client.read('greeting', timeout));
+    if (greeting.code !== 220) {
+      client.close();
+      throw Object.assign(new SmtpClientError(`destination greeting ${greeting.code}`, 'protocol'), {
+        reply: greeting,
+      });
+    }
+    await client.hello();
+    return client;
+  }
+
+  private async hello(): Promise<void> {
+    let ehlo = await this.command(`EHLO ${this.options.name}`, 'ehlo');
+    if (ehlo.code !== 250) ehlo = await this.command(`HELO ${this.options.name}`, 'ehlo');
+    if (ehlo.code !== 250) {
+      this.close();
+      throw Object.assign(new SmtpClientError(`destination refused HELO: ${ehlo.code}`, 'protocol'), {
+        reply: ehlo,
+      });
+    }
+    this.extensions.clear();
+    for (const line of ehlo.lines.slice(1)) {
+      const [kw, arg] = line.trim().toUpperCase().split(/\s+/);
+      if (kw) this.extensions.add(kw);
+      if (kw === 'SIZE' && arg) this.sizeLimit = Number(arg) || 0;
+    }
+  }
+
+  private async startTls(): Promise<void> {
+    const r = await this.command('STARTTLS', 'starttls');
+    if (r.code !== 220) throw new SmtpClientError(`destination refused STARTTLS: ${r.code}`, 'tls');
+    const raw = this.socket;
+    raw.removeAllListeners('data');
+    const tlsOptions: ConnectionOptions = {
+      socket: raw,
+      rejectUnauthorized: this.options.tlsVerify === true,
+      ...(/^[\d.:]+$/.test(this.options.host) ? {} : { servername: this.options.host }),
+      ...(this.options.ca ? { ca: this.options.ca } : {}),
+    };
+    const secure = tlsConnect(tlsOptions);
+    try {
+      await withTimeout(once(secure, 'secureConnect'), this.options.timeout ?? 30_000, () =>
+        secure.destroy(),
+      );
+    } catch (err) {
+      secure.destroy();
+      throw new SmtpClientError(`TLS with the destination failed: ${(err as Error).message}`, 'tls');
+    }
+    this.socket = secure;
+    this.attach(secure);
+    this.encrypted = true;
+    await this.hello();
+  }
+
+  private onData(data: string): void {
+    this.buffer += data;
+    if (this.buffer.length > 64 * 1024) {
+      this.fail(new SmtpClientError('destination reply too long', 'protocol'));
+      return;
+    }
+    for (;;) {
+      const nl = this.buffer.indexOf('\n');
+      if (nl === -1) return;
+      const line = this.buffer.slice(0, nl).replace(/\r$/, '');
+      this.buffer = this.buffer.slice(nl + 1);
+      const m = /^([2-5]\d\d)([ -])(.*)$/.exec(line);
+      if (!m) {
+        this.fail(
+          new SmtpClientError(
+            `destination sent a malformed reply: ${JSON.stringify(line.slice(0, 80))}`,
+            'protocol',
+          ),
+        );
+        return;
+      }
+      this.partial.push(m[3] as string);
+      if (m[2] !== ' ') continue;
+      const code = Number(m[1]);
+      const lines = this.partial;
+      this.partial = [];
+      const w = this.waiter;
+      if (!w) {
+        this.fail(new SmtpClientError(`destination sent a reply nobody asked for: ${code}`, 'protocol'));
+        return;
+      }
+      if (!ALLOWED[w.expect](code)) {
+        this.fail(
+          new SmtpClientError(`destination answered ${code}, which cannot answer that command`, 'protocol'),
+        );
+        return;
+      }
+      this.waiter = undefined;
+      const em = /^([245]\.\d{1,3}\.\d{1,3})\s+/.exec(lines[0] ?? '');
+      w.settle({
+        code,
+        enhanced: em?.[1],
+        lines: em ? lines.map((l) => l.replace(/^[245]\.\d{1,3}\.\d{1,3}\s+/, '')) : lines,
+      });
+    }
+  }
+
+  /** Reads the reply to what was just sent. */
+  private read(expect: ReplyExpectation, timeout: number): Promise<SmtpReply> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    return new Promise<SmtpReply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.fail(new SmtpClientError(`destination did not answer within ${timeout} ms`, 'timeout'));
+      }, timeout);
+      this.waiter = {
+        expect,
+        settle: (r) => {
+          clearTimeout(timer);
+          if (r instanceof Error) reject(r);
+          else resolve(r);
+        },
+      };
+    });
+  }
+
+  /** Runs `fn` when no other command is in flight. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(async () => {
+      this.busy = true;
+      try {
+        return await fn();
+      } finally {
+        this.busy = false;
+        this.lastUse = Date.now();
+      }
+    });
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private send(
+    line: string,
+    expect: ReplyExpectation,
+    timeout = this.options.timeout ?? 30_000,
+  ): Promise<SmtpReply> {
+    if (/[\r\n]/.test(line))
+      return Promise.reject(new SmtpClientError('command contains a line break', 'protocol'));
+    if (this.closedError) return Promise.reject(this.closedError);
+    const reply = this.read(expect, timeout);
+    this.socket.write(`${line}\r\n`);
+    return reply;
+  }
+
+  /** Sends one command line and reads its reply. */
+  command(line: string, expect: ReplyExpectation = 'ordinary', timeout?: number): Promise<SmtpReply> {
+    return this.exclusive(() => this.send(line, expect, timeout));
+  }
+
+  /**
+   * Sends NOOP whenever the connection has been idle for `intervalMs`, so that a destination's
+   * idle timeout does not end the session while a slow sender is still uploading. A failed
+   * NOOP marks the connection failed: the next command reports it and the sender gets 4xx.
+   */
+  keepAlive(intervalMs: number): void {
+    this.stopKeepAlive();
+    this.keepTimer = setInterval(
+      () => {
+        if (this.busy || this.closedError || Date.now() - this.lastUse < intervalMs) return;
+        this.command('NOOP').then(
+          (r) => {
+            if (r.code !== 250)
+              this.fail(new SmtpClientError(`destination answered NOOP with ${r.code}`, 'protocol'));
+          },
+          () => undefined,
+        );
+      },
+      Math.max(50, Math.floor(intervalMs / 4)),
+    );
+    this.keepTimer.unref();
+  }
+
+  private stopKeepAlive(): void {
+    if (this.keepTimer) clearInterval(this.keepTimer);
+    this.keepTimer = undefined;
+  }
+
+  /** MAIL FROM with the parameters the destination supports (8BITMIME, SMTPUTF8, SIZE). */
+  mail(from: string, params: Readonly<Record<string, string | true>> = {}): Promise<SmtpReply> {
+    const args: string[] = [];
+    for (const [k, v] of Object.entries(params)) {
+      const key = k.toUpperCase();
+      if (key === 'BODY' && this.extensions.has('8BITMIME') && /^(7BIT|8BITMIME)$/i.test(String(v))) {
+        args.push(`BODY=${String(v).toUpperCase()}`);
+      } else if (key === 'SMTPUTF8' && this.extensions.has('SMTPUTF8')) args.push('SMTPUTF8');
+      else if (key === 'SIZE' && this.extensions.has('SIZE') && /^\d+$/.test(String(v)))
+        args.push(`SIZE=${v}`);
+    }
+    return this.command(`MAIL FROM:<${from}>${args.length ? ` ${args.join(' ')}` : ''}`);
+  }
+
+  rcpt(to: string): Promise<SmtpReply> {
+    return this.command(`RCPT TO:<${to}>`);
+  }
+
+  /** DATA: streams the message (dot-stuffed, CRLF) and returns the reply to the final dot. */
+  data(message: Readable): Promise<SmtpReply> {
+    return this.exclusive(async () => {
+      const go = await this.send('DATA', 'data');
+      if (go.code !== 354) return go;
+      const state = { atLineStart: true, lastCR: false };
+      let endsWithNewline = true;
+      for await (const chunk of message) {
+        const b = chunk as Buffer;
+        if (!b.length) continue;
+        for (const piece of dotStuff(b, state)) {
+          if (this.closedError) throw this.closedError;
+          if (piece.length && !this.socket.write(piece)) await this.drained();
+        }
+        endsWithNewline = state.atLineStart;
+      }
+      if (this.closedError) throw this.closedError;
+      if (!endsWithNewline) this.socket.write('\r\n');
+      return this.send('.', 'ordinary', this.options.dataTimeout ?? 600_000);
+    });
+  }
+
+  /** Waits for the socket to drain; a destination that stops reading is dropped after the timeout. */
+  private async drained(): Promise<void> {
+    const timeout = this.options.timeout ?? 30_000;
+    const socket = this.socket;
+    const closed = once(socket, 'close');
+    closed.catch(() => undefined);
+    try {
+      await withTimeout(Promise.race([once(socket, 'drain'), closed]), timeout, () => undefined);
+    } catch {
+      this.fail(new SmtpClientError(`destination stopped reading for ${timeout} ms`, 'timeout'));
+    }
+  }
+
+  rset(): Promise<SmtpReply> {
+    return this.command('RSET');
+  }
+
+  /** Says QUIT (best effort) and closes. */
+  async quit(): Promise<void> {
+    try {
+      if (!this.closedError) await this.command('QUIT', 'ordinary', 5_000);
+    } catch {
+      // the connection is going away anyway
+    }
+    this.close();
+  }
+
+  close(): void {
+    this.stopKeepAlive();
+    this.closedError ??= new SmtpClientError('connection closed by the relay', 'closed');
+    this.socket.destroy();
+  }
+
+  /** Whether the connection can still take commands. */
+  get usable(): boolean {
+    return this.closedError === undefined;
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(new SmtpClientError(`timed out after ${ms} ms`, 'timeout'));
+    }, ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
