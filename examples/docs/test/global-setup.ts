@@ -50,6 +50,7 @@ export async function setup(project: TestProject): Promise<void> {
     RSPAMD_PORT: String(rspamd.port),
     REDIS_PORT: String(redis.port),
     BAYES_FILE: join(tmp, 'bayes.json'),
+    MEF_ADMIN_DATABASE: join(tmp, 'admin.db'),
   });
 }
 
