@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createEngine, type Verdict } from '@mef/core';
+import { expectVerdict, runPlugin } from '@mef/core/testing';
 import { describe, expect, it } from 'vitest';
 import { type BannedAttachmentsOptions, bannedAttachments, inspectZip } from '../src/index.js';
 import { type Attachment, mail } from './support/mail.js';
@@ -201,5 +202,17 @@ describe('bannedAttachments', () => {
     expect(() => bannedAttachments({ archives: { maxDepth: 0 } })).toThrow(/archives\.maxDepth/);
     expect(() => bannedAttachments({ allow: { fileNames: ['x'] as never } })).toThrow(/allow\.fileNames/);
     expect(() => bannedAttachments({ scores: { NOPE: 1 } as never })).toThrow(/scores\.NOPE/);
+  });
+});
+
+describe('bannedAttachments() over the message size limit', () => {
+  it('gives its verdict at once when the engine stops reading at the limit (no stage timeout)', async () => {
+    const big = `From: a@b\r\nSubject: big\r\n\r\n${`${'z'.repeat(99)}\n`.repeat(3000)}`;
+    const started = Date.now();
+    const v = await runPlugin(bannedAttachments(), big, {
+      engine: { limits: { maxMessageBytes: 100_000 }, stageTimeout: 5_000 },
+    });
+    expectVerdict(v).toReject().toHaveSymbol('MEF_LIMIT_SIZE').toHaveNoErrors();
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 });

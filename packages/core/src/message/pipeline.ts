@@ -508,7 +508,10 @@ export class MessagePass {
       this.resolveHeaders(Buffer.concat(this.headBuf));
     }
     await this.closeViews();
-    if (!this.sizeLimited) await this.readings.finish((p) => this.offerExtra(p));
+    // Over the size limit the message was not kept whole: no other reading, but the report
+    // still resolves (a stage awaiting it must not wait for its timeout).
+    if (this.sizeLimited) this.readings.cancel();
+    else await this.readings.finish((p) => this.offerExtra(p));
     this.endResult.resolve({ size: this.size });
   }
 
