@@ -182,6 +182,13 @@ export function buildEngine(config: ResolvedConfig): BuiltEngine {
         }),
       );
     }
+    if (config.rules.spamassassin?.length) {
+      try {
+        use(spam.spamassassinRules({ dirs: config.rules.spamassassin }));
+      } catch (err) {
+        throw new ConfigError(`rules.spamassassin: ${(err as Error).message}`);
+      }
+    }
     let model: string | undefined;
     const b = config.bayes;
     if (b.redis !== undefined && b.enabled !== false) {

@@ -144,7 +144,11 @@ export function parseCf(text: string, file: string, env: SaEnvironment, config: 
         try {
           on = key === 'ifplugin' ? env.plugins.has(value) : conditionValue(value, env);
         } catch (err) {
-          config.skipped.push({ file, line: lineNo, reason: `condition not understood: ${(err as Error).message}` });
+          config.skipped.push({
+            file,
+            line: lineNo,
+            reason: `condition not understood: ${(err as Error).message}`,
+          });
         }
         if (!on && key === 'ifplugin') {
           config.skipped.push({ file, line: lineNo, reason: `block needs plugin ${value}` });
@@ -159,7 +163,11 @@ export function parseCf(text: string, file: string, env: SaEnvironment, config: 
         config.skipped.push({ file, line: lineNo, reason: 'else without if' });
         continue;
       }
-      stack.push({ active: top.parentActive && !top.active, parentActive: top.parentActive, condition: top.condition });
+      stack.push({
+        active: top.parentActive && !top.active,
+        parentActive: top.parentActive,
+        condition: top.condition,
+      });
       continue;
     }
     if (key === 'endif') {
@@ -169,7 +177,11 @@ export function parseCf(text: string, file: string, env: SaEnvironment, config: 
     if (!active()) continue;
     if (key === 'require_version') {
       if (Math.abs(Number(value) - env.version) > 1e-9) {
-        config.skipped.push({ file, line: lineNo, reason: `file requires SpamAssassin ${value}; rest of file ignored` });
+        config.skipped.push({
+          file,
+          line: lineNo,
+          reason: `file requires SpamAssassin ${value}; rest of file ignored`,
+        });
         return;
       }
       continue;
@@ -186,7 +198,13 @@ function readSetting(key: string, value: string, file: string, line: number, con
       return;
     }
     const name = m[1] as string;
-    config.rules.set(name, { name, type: key as SaRuleType, definition: (m[2] as string).trim(), file, line });
+    config.rules.set(name, {
+      name,
+      type: key as SaRuleType,
+      definition: (m[2] as string).trim(),
+      file,
+      line,
+    });
     return;
   }
   if (LIST_SETTINGS.has(key)) {

@@ -54,7 +54,8 @@ export interface SaCompiledRule extends SaRuleInfo {
 
 function pickScore(name: string, config: SaConfig, tflags: readonly string[]): number {
   const s = config.scores.get(name);
-  if (s && s.length) return s.length >= 4 ? (s[0] as number) : (s[0] as number);
+  // One value is every set's; of four, set 0 is the one without Bayes and network tests.
+  if (s?.length) return s[0] as number;
   const base = name.startsWith('T_') ? 0.01 : 1;
   return tflags.includes('nice') ? -base : base;
 }
@@ -64,7 +65,13 @@ function perlSource(text: string, config: SaConfig, name: string): { pattern: st
   return { pattern: config.replaceRules.has(name) ? replaceTags(pattern, config) : pattern, modifiers };
 }
 
-function toRegExp(text: string, config: SaConfig, name: string, global: boolean, lineAnchors: boolean): RegExp {
+function toRegExp(
+  text: string,
+  config: SaConfig,
+  name: string,
+  global: boolean,
+  lineAnchors: boolean,
+): RegExp {
   const { pattern, modifiers } = perlSource(text, config, name);
   const t = translatePerlRegex(pattern, lineAnchors ? `${modifiers}m` : modifiers);
   return new RegExp(t.source, t.flags + (global ? 'g' : ''));
@@ -79,8 +86,13 @@ function compileOne(src: SaRuleSource, config: SaConfig): SaCompiledRule | SaSki
   const { name, type, definition } = src;
   const skip = (reason: string): SaSkip => ({ name, file: src.file, line: src.line, reason });
   const tflags = config.tflags.get(name) ?? [];
-  if (tflags.includes('net')) return skip('network test (tflags net): network tests stay off');
-  if (tflags.includes('learn')) return skip('Bayes test (tflags learn): the Bayes stage answers these');
+  // As spamd in score set 0: eval rules flagged net or learn are not run; patterns and metas are.
+  if (definition.startsWith('eval:') && tflags.includes('net')) {
+    return skip('network test (tflags net): network tests stay off');
+  }
+  if (definition.startsWith('eval:') && tflags.includes('learn')) {
+    return skip('Bayes test (tflags learn): the Bayes stage answers these');
+  }
   const score = pickScore(name, config, tflags);
   const sub = name.startsWith('__');
   if (score === 0 && !sub) return skip('score 0: disabled, as in spamd');
@@ -101,7 +113,12 @@ function compileOne(src: SaRuleSource, config: SaConfig): SaCompiledRule | SaSki
   };
   try {
     if (type === 'meta') {
-      return { ...base, header: undefined, unset: undefined, matcher: { kind: 'meta', expr: parseExpression(definition) } };
+      return {
+        ...base,
+        header: undefined,
+        unset: undefined,
+        matcher: { kind: 'meta', expr: parseExpression(definition) },
+      };
     }
     if (definition.startsWith('eval:')) {
       const call = parseEvalCall(definition.slice(5));
@@ -114,7 +131,12 @@ function compileOne(src: SaRuleSource, config: SaConfig): SaCompiledRule | SaSki
     if (type === 'header' || type === 'mimeheader') {
       const ex = /^(!?)exists:(\S+)$/.exec(definition);
       if (ex) {
-        return { ...base, header: ex[2], unset: undefined, matcher: { kind: 'exists', negate: ex[1] === '!' } };
+        return {
+          ...base,
+          header: ex[2],
+          unset: undefined,
+          matcher: { kind: 'exists', negate: ex[1] === '!' },
+        };
       }
       const m = /^(\S+)\s*(=~|!~)\s*(.*?)(?:\s+\[if-unset:\s*(.*)\])?$/.exec(definition);
       if (!m) return skip('header rule not understood');

@@ -31,8 +31,9 @@ export function parseEvalCall(text: string): SaEvalCall {
   const args: string[] = [];
   const re = /\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|([^,\s]+))\s*(?:,|$)/gy;
   const body = m[2] as string;
-  let a: RegExpExecArray | null;
-  while (re.lastIndex < body.length && (a = re.exec(body))) {
+  while (re.lastIndex < body.length) {
+    const a = re.exec(body);
+    if (!a) break;
     args.push(a[1] ?? a[2] ?? a[3] ?? '');
     if (a[0] === '') break;
   }
@@ -83,10 +84,14 @@ function receivedTimes(ctx: SaEvalContext): number[] {
     .filter((l) => /\S/.test(l));
   if (!received.length) return [];
   const local: string[] = [];
-  if (/\bfrom (?:localhost\s|(?:\S+ ){1,2}\S*\b127\.0\.0\.1\b)/.test(received[0] as string) || /qmail \d+ invoked by uid \d+/.test(received[0] as string)) {
+  if (
+    /\bfrom (?:localhost\s|(?:\S+ ){1,2}\S*\b127\.0\.0\.1\b)/.test(received[0] as string) ||
+    /qmail \d+ invoked by uid \d+/.test(received[0] as string)
+  ) {
     local.push(received.shift() as string);
   }
-  if (received.length && /\bby localhost with \w+ \(fetchmail-[\d.]+/.test(received[0] as string)) local.push(received.shift() as string);
+  if (received.length && /\bby localhost with \w+ \(fetchmail-[\d.]+/.test(received[0] as string))
+    local.push(received.shift() as string);
   else if (local.length) received.unshift(local.shift() as string);
   const times: number[] = [];
   for (const r of received) {
@@ -154,9 +159,9 @@ export const SA_EVALS: Readonly<Record<string, EvalFn>> = {
   check_freemail_header(ctx, [header, re]) {
     if (!header) return 0;
     const r = re ? new RegExp(re) : undefined;
-    const addrs =
-      header === 'EnvelopeFrom' ? [envelopeFrom(ctx) ?? ''] : ctx.message.get(`${header}:addr`);
-    for (const a of addrs.map((x) => x.toLowerCase())) if (isFreemail(a, ctx.lists) && (!r || r.test(a))) return 1;
+    const addrs = header === 'EnvelopeFrom' ? [envelopeFrom(ctx) ?? ''] : ctx.message.get(`${header}:addr`);
+    for (const a of addrs.map((x) => x.toLowerCase()))
+      if (isFreemail(a, ctx.lists) && (!r || r.test(a))) return 1;
     return 0;
   },
   check_for_mime_html(ctx) {

@@ -37,7 +37,8 @@ export function decodeEntities(text: string): string {
   if (!text.includes('&')) return text;
   return text.replace(/&(#[xX][0-9A-Fa-f]{1,6}|#\d{1,7}|[A-Za-z]{2,8});?/g, (all, ref: string) => {
     let code: number;
-    if (ref[0] === '#') code = ref[1] === 'x' || ref[1] === 'X' ? Number.parseInt(ref.slice(2), 16) : Number(ref.slice(1));
+    if (ref[0] === '#')
+      code = ref[1] === 'x' || ref[1] === 'X' ? Number.parseInt(ref.slice(2), 16) : Number(ref.slice(1));
     else {
       const named = NAMED[ref.toLowerCase()];
       return named ?? all;
@@ -68,9 +69,9 @@ const URI_ATTRS: Readonly<Record<string, readonly string[]>> = {
 function attributes(text: string): Map<string, string> {
   const out = new Map<string, string>();
   const re = /([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]*)))?/g;
-  let m: RegExpExecArray | null;
-  let guard = 0;
-  while ((m = re.exec(text)) && guard++ < 200) {
+  for (let guard = 0; guard < 200; guard++) {
+    const m = re.exec(text);
+    if (!m) break;
     const name = (m[1] as string).toLowerCase();
     if (!out.has(name)) out.set(name, decodeEntities(m[2] ?? m[3] ?? m[4] ?? ''));
   }

@@ -15,7 +15,10 @@ interface Info {
   readonly req: readonly string[] | undefined;
 }
 
-function better(a: readonly string[] | undefined, b: readonly string[] | undefined): readonly string[] | undefined {
+function better(
+  a: readonly string[] | undefined,
+  b: readonly string[] | undefined,
+): readonly string[] | undefined {
   if (!a) return b;
   if (!b) return a;
   const score = (x: readonly string[]) => Math.min(...x.map((s) => s.length)) - x.length * 0.1;
@@ -133,7 +136,9 @@ class Analyzer {
         if (m) {
           this.p += m[0].length;
           const code = Number.parseInt((m[1] ?? m[2]) as string, 16);
-          return code <= 0xff ? { kind: 'char', ch: String.fromCharCode(code).toLowerCase() } : { kind: 'other' };
+          return code <= 0xff
+            ? { kind: 'char', ch: String.fromCharCode(code).toLowerCase() }
+            : { kind: 'other' };
         }
         return { kind: 'other' };
       }
@@ -216,7 +221,7 @@ export function requiredLiterals(pattern: string, modifiers: string): readonly s
   if (modifiers.includes('x') || /\(\?[a-z^]*x/.test(pattern)) return undefined;
   try {
     const req = new Analyzer(pattern).parse().req;
-    return req && req.every((s) => s.length >= MIN_LITERAL) ? req : undefined;
+    return req?.every((s) => s.length >= MIN_LITERAL) ? req : undefined;
   } catch {
     return undefined;
   }

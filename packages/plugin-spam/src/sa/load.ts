@@ -69,7 +69,10 @@ export interface SaLoadOptions {
 export function installedSaRulesDir(): string | undefined {
   const updates = '/var/lib/spamassassin';
   if (existsSync(updates)) {
-    for (const v of readdirSync(updates).filter((d) => /^\d/.test(d)).sort().reverse()) {
+    for (const v of readdirSync(updates)
+      .filter((d) => /^\d/.test(d))
+      .sort()
+      .reverse()) {
       const dir = join(updates, v, 'updates_spamassassin_org');
       if (existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.cf'))) return dir;
     }

@@ -6,8 +6,14 @@
  * the URIs. All byte strings (latin1). Each view is built on first use and kept.
  */
 import { type HtmlSummary, renderHtml } from './html.js';
-import { decodeBase64, decodeQuotedPrintable, type SaHeader, type SaMime, type SaPart } from './mime.js';
-import { parseMime } from './mime.js';
+import {
+  decodeBase64,
+  decodeQuotedPrintable,
+  parseMime,
+  type SaHeader,
+  type SaMime,
+  type SaPart,
+} from './mime.js';
 import { readRelays, relayString, type SaRelays } from './received.js';
 import { extractUris } from './uris.js';
 
@@ -15,7 +21,8 @@ import { extractUris } from './uris.js';
 export const MAX_BODY_LINE = 2048;
 
 /** Header names whose values SpamAssassin never decodes from RFC 2047. */
-const NO_DECODE = /^(?:Received|(?:Resent-)?(?:Message-ID|Date)|MIME-Version|References|In-Reply-To|List-.*)$/i;
+const NO_DECODE =
+  /^(?:Received|(?:Resent-)?(?:Message-ID|Date)|MIME-Version|References|In-Reply-To|List-.*)$/i;
 
 function decodeWordCharset(bytes: string, charset: string): string {
   const cs = charset.replace(/\*.*$/, '').toLowerCase();
@@ -52,7 +59,10 @@ export function parseAddresses(line: string): ParsedAddress[] {
   const out: ParsedAddress[] = [];
   const text = line.replace(/\r?\n/g, ' ');
   for (const piece of text.split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/)) {
-    const p = piece.replace(/^[^:<"]*:(?=.*@)/, '').replace(/;\s*$/, '').trim();
+    const p = piece
+      .replace(/^[^:<"]*:(?=.*@)/, '')
+      .replace(/;\s*$/, '')
+      .trim();
     if (!p) continue;
     const angle = /^(.*?)<([^>]*)>/.exec(p);
     if (angle) {
@@ -79,7 +89,7 @@ export class SaMessage {
   private rawbodyCache: string[] | undefined;
   private urisCache: string[] | undefined;
   private htmlCache: HtmlSummary[] | undefined;
-  private renderedCache: Map<SaPart, string> | undefined;
+  private renderedCache: Map<SaPart, string | undefined> | undefined;
   private relaysCache: SaRelays | undefined;
 
   constructor(raw: Buffer | string, maxPartBytes = 50_000) {
@@ -116,7 +126,9 @@ export class SaMessage {
     const nameMod = mods.includes('name');
     let results: string[];
     if (name === 'ALL') {
-      results = this.mime.headers.map((h) => `${h.name}: ${raw ? `${h.raw}\n` : `${decodeHeader(h.raw, h.name)}\n`}`);
+      results = this.mime.headers.map(
+        (h) => `${h.name}: ${raw ? `${h.raw}\n` : `${decodeHeader(h.raw, h.name)}\n`}`,
+      );
     } else if (/^X-Spam-Relays-(?:Trusted|Untrusted|Internal|External)$/i.test(name)) {
       const r = this.relays();
       const trusted = /trusted$|internal$/i.test(name) && !/untrusted$/i.test(name);
@@ -143,7 +155,11 @@ export class SaMessage {
             if (raw) res.push(a.phrase);
             else {
               let d = decodeHeader(a.phrase, 'PMS:get');
-              if (/\S/.test(d)) d = d.replace(/\s+/g, ' ').trim().replace(/^'(.*?)'$/, '$1');
+              if (/\S/.test(d))
+                d = d
+                  .replace(/\s+/g, ' ')
+                  .trim()
+                  .replace(/^'(.*?)'$/, '$1');
               res.push(d);
             }
           }
@@ -164,7 +180,9 @@ export class SaMessage {
 
   /** The relays of the Received headers, with inferred trust. */
   relays(): SaRelays {
-    this.relaysCache ??= readRelays(this.rawValues('Received').map((v) => v.replace(/\r?\n\s+/g, ' ').trim()));
+    this.relaysCache ??= readRelays(
+      this.rawValues('Received').map((v) => v.replace(/\r?\n\s+/g, ' ').trim()),
+    );
     return this.relaysCache;
   }
 
@@ -172,7 +190,8 @@ export class SaMessage {
   private envelopeFrom(): string[] {
     const relays = this.relays();
     const last = relays.untrusted[0] ?? relays.trusted[relays.trusted.length - 1];
-    if (last?.envfrom !== undefined && (last.envfrom.indexOf('@') > 0 || last.envfrom === '')) return [last.envfrom];
+    if (last?.envfrom !== undefined && (last.envfrom.indexOf('@') > 0 || last.envfrom === ''))
+      return [last.envfrom];
     const all = this.get('ALL').join('');
     for (const h of ['X-Envelope-From', 'Envelope-Sender', 'Return-Path']) {
       const v = this.get(`${h}:first:addr`)[0];
@@ -223,7 +242,10 @@ export class SaMessage {
       const r = this.rendered(p);
       if (r !== undefined) text += r;
     }
-    text = text.replace(/\n+[\t-\r ]*\n+/g, '\x00').replace(/[\t-\r ]+/g, ' ').replace(/\x00/g, '\n');
+    text = text
+      .replace(/\n+[\t-\r ]*\n+/g, '\x00')
+      .replace(/[\t-\r ]+/g, ' ')
+      .replace(/\x00/g, '\n');
     const subject = this.headerString('Subject') || '\n';
     this.bodyCache = splitShortLines(subject + text);
     return this.bodyCache;

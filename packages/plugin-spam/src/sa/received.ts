@@ -42,8 +42,61 @@ function cleanRdns(rdns: string): { rdns: string; ident: string } {
   return { rdns: r, ident };
 }
 
+interface FromPart {
+  readonly ip: string;
+  readonly helo: string;
+  readonly rdns: string;
+  readonly ident: string;
+}
+
+function unknownless(name: string): string {
+  return name.toLowerCase() === 'unknown' ? '' : name;
+}
+
+/** The `from` clause formats we read, most specific first (sendmail, Postfix, Exim, qmail). */
+const FORMATS: readonly (readonly [RegExp, (r: RegExpExecArray, exim: boolean, from: string) => FromPart])[] =
+  [
+    [
+      new RegExp(`^\\[(${IP})\\] \\(helo=(\\S+)\\)`),
+      (r) => ({ ip: r[1] as string, helo: r[2] as string, rdns: '', ident: '' }),
+    ],
+    [
+      new RegExp(`^(\\S+) \\(\\[(${IP})\\](?::\\d+)? helo=(\\S+)\\)`),
+      (r) => ({ ...cleanRdns(r[1] as string), ip: r[2] as string, helo: r[3] as string }),
+    ],
+    [
+      new RegExp(`^(\\S+) \\((\\S+) ?\\[(${IP})\\](?: \\(may be forged\\))?\\)`),
+      (r) => ({ ...cleanRdns(r[2] as string), ip: r[3] as string, helo: r[1] as string }),
+    ],
+    [
+      new RegExp(`^(\\S+) \\(\\[(${IP})\\]\\)`),
+      (r, exim) => ({
+        ip: r[2] as string,
+        helo: r[1] as string,
+        rdns: exim ? (r[1] as string) : '',
+        ident: '',
+      }),
+    ],
+    [
+      new RegExp(`^(\\S+) \\(HELO (\\S+)\\) \\((?:\\S*@)?\\[?(${IP})\\]?\\)`),
+      (r) => ({ ip: r[3] as string, helo: r[2] as string, rdns: unknownless(r[1] as string), ident: '' }),
+    ],
+    [
+      new RegExp(`^(\\S+) \\((${IP})\\)`),
+      (r) => ({ ip: r[2] as string, helo: r[1] as string, rdns: unknownless(r[1] as string), ident: '' }),
+    ],
+    [new RegExp(`^\\[(${IP})\\]`), (r) => ({ ip: r[1] as string, helo: `[${r[1]}]`, rdns: '', ident: '' })],
+    [
+      new RegExp(`\\[(${IP})\\]`),
+      (r, _exim, from) => ({ ip: r[1] as string, helo: from.split(' ')[0] as string, rdns: '', ident: '' }),
+    ],
+  ];
+
 /** What one Received value says: a relay, a fetcher hand-over, or nothing we can use. */
-export type ReceivedLine = { readonly kind: 'relay'; readonly relay: SaRelay } | { readonly kind: 'fetcher' } | { readonly kind: 'skip' };
+export type ReceivedLine =
+  | { readonly kind: 'relay'; readonly relay: SaRelay }
+  | { readonly kind: 'fetcher' }
+  | { readonly kind: 'skip' };
 
 /** Parses one Received value (folds already joined). */
 export function parseReceived(value: string): ReceivedLine {
@@ -56,44 +109,19 @@ export function parseReceived(value: string): ReceivedLine {
   const rest = m[3] as string;
   const id = /\bid <?([^\s>;]+)>?/.exec(rest)?.[1] ?? '';
   const envfrom = /envelope-(?:from|sender) <?([^\s>;)]*)>?/i.exec(v)?.[1];
-  const auth = /\(authenticated\b/.test(from) ? 'Sendmail' : /with (?:ESMTPSA|ESMTPA|asmtp)\b/i.test(rest) ? 'ESMTPA' : '';
+  const auth = /\(authenticated\b/.test(from)
+    ? 'Sendmail'
+    : /with (?:ESMTPSA|ESMTPA|asmtp)\b/i.test(rest)
+      ? 'ESMTPA'
+      : '';
   const exim = /\(Exim /.test(rest);
-  let helo = '';
-  let rdns = '';
-  let ident = '';
-  let ip: string | undefined;
-  let r: RegExpExecArray | null;
-  if ((r = new RegExp(`^\\[(${IP})\\] \\(helo=(\\S+)\\)`).exec(from))) {
-    ip = r[1];
-    helo = r[2] as string;
-  } else if ((r = new RegExp(`^(\\S+) \\(\\[(${IP})\\](?::\\d+)? helo=(\\S+)\\)`).exec(from))) {
-    ({ rdns, ident } = cleanRdns(r[1] as string));
-    ip = r[2];
-    helo = r[3] as string;
-  } else if ((r = new RegExp(`^(\\S+) \\((\\S+) ?\\[(${IP})\\](?: \\(may be forged\\))?\\)`).exec(from))) {
-    helo = r[1] as string;
-    ({ rdns, ident } = cleanRdns(r[2] as string));
-    ip = r[3];
-  } else if ((r = new RegExp(`^(\\S+) \\(\\[(${IP})\\]\\)`).exec(from))) {
-    helo = r[1] as string;
-    ip = r[2];
-    if (exim) rdns = helo;
-  } else if ((r = new RegExp(`^(\\S+) \\(HELO (\\S+)\\) \\((?:\\S*@)?\\[?(${IP})\\]?\\)`).exec(from))) {
-    rdns = (r[1] as string).toLowerCase() === 'unknown' ? '' : (r[1] as string);
-    helo = r[2] as string;
-    ip = r[3];
-  } else if ((r = new RegExp(`^(\\S+) \\((${IP})\\)`).exec(from))) {
-    rdns = (r[1] as string).toLowerCase() === 'unknown' ? '' : (r[1] as string);
-    helo = r[1] as string;
-    ip = r[2];
-  } else if ((r = new RegExp(`^\\[(${IP})\\]`).exec(from))) {
-    ip = r[1];
-    helo = `[${r[1]}]`;
-  } else if ((r = new RegExp(`\\[(${IP})\\]`).exec(from))) {
-    helo = from.split(' ')[0] as string;
-    ip = r[1];
-  }
-  if (!ip) return { kind: 'skip' };
+  const parsed = FORMATS.reduce<FromPart | undefined>((found, [re, read]) => {
+    if (found) return found;
+    const r = re.exec(from);
+    return r ? read(r, exim, from) : undefined;
+  }, undefined);
+  if (!parsed) return { kind: 'skip' };
+  const { ip, helo, rdns, ident } = parsed;
   return {
     kind: 'relay',
     relay: { ip: ip.replace(/^IPv6:/i, ''), rdns, helo, by, ident, envfrom, id, auth },
@@ -133,7 +161,10 @@ export function readRelays(received: readonly string[]): SaRelays {
 
 /** Unix seconds of a date written as in Received lines and Date headers; undefined if unreadable. */
 export function parseMailDate(text: string): number | undefined {
-  const m = /(\d{1,2})\s+([A-Za-z]{3})[a-z]*\s+(\d{2,4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([+-]\d{4}|[A-Za-z]{1,5})?/.exec(text);
+  const m =
+    /(\d{1,2})\s+([A-Za-z]{3})[a-z]*\s+(\d{2,4})\s+(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([+-]\d{4}|[A-Za-z]{1,5})?/.exec(
+      text,
+    );
   if (!m) return undefined;
   const months = 'janfebmaraprmayjunjulaugsepoctnovdec';
   const mon = months.indexOf((m[2] as string).toLowerCase());
@@ -141,7 +172,20 @@ export function parseMailDate(text: string): number | undefined {
   let year = Number(m[3]);
   if (year < 50) year += 2000;
   else if (year < 100) year += 1900;
-  const zones: Record<string, number> = { ut: 0, utc: 0, gmt: 0, z: 0, est: -5, edt: -4, cst: -6, cdt: -5, mst: -7, mdt: -6, pst: -8, pdt: -7 };
+  const zones: Record<string, number> = {
+    ut: 0,
+    utc: 0,
+    gmt: 0,
+    z: 0,
+    est: -5,
+    edt: -4,
+    cst: -6,
+    cdt: -5,
+    mst: -7,
+    mdt: -6,
+    pst: -8,
+    pdt: -7,
+  };
   let offset = 0;
   const z = m[7];
   if (z && /^[+-]\d{4}$/.test(z)) {

@@ -7,8 +7,8 @@
  */
 import type { SaConfig, SaSkip } from './cf-parser.js';
 import { compileRules, type SaCompiledRule, type SaRuleInfo } from './compile.js';
-import { gateText } from './literals.js';
 import { SA_EVALS, type SaEvalContext } from './eval.js';
+import { gateText } from './literals.js';
 import { SaMessage } from './message.js';
 
 /** One rule that hit. */
@@ -86,7 +86,9 @@ export class SaRuleSet {
     const byType: Record<string, SaCompiledRule[]> = {};
     for (const r of rules) {
       const key = r.matcher.kind === 'meta' ? 'meta' : r.matcher.kind === 'eval' ? 'eval' : r.type;
-      (byType[key] ??= []).push(r);
+      const list = byType[key] ?? [];
+      list.push(r);
+      byType[key] = list;
     }
     this.byType = byType;
     this.metaOrder = orderMetas(byType.meta ?? []);
@@ -188,7 +190,11 @@ export class SaRuleSet {
     return 0;
   }
 
-  private lines(rules: readonly SaCompiledRule[], lines: readonly string[], add: (r: SaCompiledRule, n: number) => void) {
+  private lines(
+    rules: readonly SaCompiledRule[],
+    lines: readonly string[],
+    add: (r: SaCompiledRule, n: number) => void,
+  ) {
     const joined = lines.join('');
     const index = new LiteralIndex(gateText(joined));
     for (const r of rules) {

@@ -54,9 +54,14 @@ export function canonicalize(input: string): string[] {
     if (m[2]) out.push(proto + host + rest);
     const stripped = host.replace(/[^0-9A-Za-z]+$/, '');
     if (stripped !== host) out.push(proto + stripped + rest);
-    const quad = /^((?:0x[0-9a-f]+|\d+))\.((?:0x[0-9a-f]+|\d+))\.((?:0x[0-9a-f]+|\d+))\.((?:0x[0-9a-f]+|\d+))$/i.exec(host);
-    if (quad) out.push(proto + [quad[1], quad[2], quad[3], quad[4]].map((o) => octet(o as string)).join('.') + rest);
-    else if (/^0x[0-9a-f]+$/i.test(host)) out.push(proto + ulongToIp(Number.parseInt(host.slice(-8), 16)) + rest);
+    const quad =
+      /^((?:0x[0-9a-f]+|\d+))\.((?:0x[0-9a-f]+|\d+))\.((?:0x[0-9a-f]+|\d+))\.((?:0x[0-9a-f]+|\d+))$/i.exec(
+        host,
+      );
+    if (quad)
+      out.push(proto + [quad[1], quad[2], quad[3], quad[4]].map((o) => octet(o as string)).join('.') + rest);
+    else if (/^0x[0-9a-f]+$/i.test(host))
+      out.push(proto + ulongToIp(Number.parseInt(host.slice(-8), 16)) + rest);
     else if (/^\d+$/.test(host)) out.push(proto + ulongToIp(Number(host)) + rest);
     const redirect = /(https?:\/{0,2}[^&#]+)/i.exec(rest);
     if (redirect?.[1]?.includes('.')) out.push(...canonicalize(redirect[1]));
