@@ -123,6 +123,8 @@ export function caselessRange(lo: number, hi: number): string {
 }
 
 export function translateClass(src: string, start: number, caseless: boolean): { text: string; end: number } {
+  // The other case of letters goes at the end, so it never becomes the start of a range.
+  let other = '';
   const st = { p: start + 1 };
   let negate = false;
   if (src[st.p] === '^') {
@@ -154,7 +156,7 @@ export function translateClass(src: string, start: number, caseless: boolean): {
       if (hi === undefined) throw new PerlRegexError('range to a class escape inside [...]');
       if (hi < prevCode) throw new PerlRegexError('invalid range in [...]');
       body += `-${hex2(hi)}`;
-      if (caseless) body += caselessRange(prevCode, hi);
+      if (caseless) other += caselessRange(prevCode, hi);
       prevCode = undefined;
       continue;
     }
@@ -167,11 +169,12 @@ export function translateClass(src: string, start: number, caseless: boolean): {
     }
     body += hex2(code);
     const ch2 = String.fromCharCode(code);
-    if (caseless && isLetter(ch2)) body += swapCase(ch2);
+    if (caseless && isLetter(ch2)) other += hex2(swapCase(ch2).charCodeAt(0));
     prevCode = code;
   }
   if (src[st.p] !== ']') throw new PerlRegexError('unterminated character class');
   st.p++;
+  body += other;
   if (body === '') return { text: negate ? '[\\s\\S]' : '(?!)', end: st.p };
   return { text: `[${negate ? '^' : ''}${body}]`, end: st.p };
 }
