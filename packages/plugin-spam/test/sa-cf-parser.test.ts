@@ -95,10 +95,23 @@ body R /<inter W1><A><A>/
   it('never throws on arbitrary lines, and keeps every line it cannot use out of the rules', () => {
     const line = fc.oneof(
       fc.string({ maxLength: 60 }),
-      fc.tuple(
-        fc.constantFrom('header', 'body', 'meta', 'score', 'if', 'ifplugin', 'else', 'endif', 'tflags', 'uri'),
-        fc.string({ maxLength: 40 }),
-      ).map(([k, v]) => `${k} ${v}`),
+      fc
+        .tuple(
+          fc.constantFrom(
+            'header',
+            'body',
+            'meta',
+            'score',
+            'if',
+            'ifplugin',
+            'else',
+            'endif',
+            'tflags',
+            'uri',
+          ),
+          fc.string({ maxLength: 40 }),
+        )
+        .map(([k, v]) => `${k} ${v}`),
     );
     fc.assert(
       fc.property(fc.array(line, { maxLength: 30 }), (lines) => {
@@ -138,11 +151,17 @@ describe('required literals (the body prefilter)', () => {
 
   it('is sound: whenever the pattern matches, one literal occurs in the lower-cased text', () => {
     const word = fc.constantFrom('free', 'cash', 'Win', 'now', 'a', 'x1');
-    const piece = fc.oneof(word, word.map((w) => `(?:${w}|${w}s)`), fc.constantFrom('\\s', '.', '\\d?', '[ab]'));
+    const piece = fc.oneof(
+      word,
+      word.map((w) => `(?:${w}|${w}s)`),
+      fc.constantFrom('\\s', '.', '\\d?', '[ab]'),
+    );
     fc.assert(
       fc.property(
         fc.array(piece, { minLength: 1, maxLength: 5 }),
-        fc.string({ unit: fc.constantFrom('f', 'r', 'e', 'c', 'a', 's', 'h', 'W', 'i', 'n', 'o', 'w', ' ', 'x', '1') }),
+        fc.string({
+          unit: fc.constantFrom('f', 'r', 'e', 'c', 'a', 's', 'h', 'W', 'i', 'n', 'o', 'w', ' ', 'x', '1'),
+        }),
         (pieces, text) => {
           const p = pieces.join('');
           const lits = requiredLiterals(p, 'i');

@@ -29,7 +29,9 @@ describe('native SpamAssassin rules against a real spamd', () => {
     expect(messages.length).toBeGreaterThanOrEqual(200);
     const theirs = await spamdHits(messages, port);
     const report = compare(loadSaRules({ dirs: [dir] }), messages, theirs);
-    const below = report.rules.filter((r) => r.agreement < 0.95).map((r) => `${r.name} ${r.agreement.toFixed(3)}`);
+    const below = report.rules
+      .filter((r) => r.agreement < 0.95)
+      .map((r) => `${r.name} ${r.agreement.toFixed(3)}`);
     expect(below).toEqual([]);
     // The comparison is not empty: rules hit on both sides.
     expect(report.rules.reduce((a, r) => a + r.both, 0)).toBeGreaterThan(500);

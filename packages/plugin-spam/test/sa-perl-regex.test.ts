@@ -178,11 +178,16 @@ describe('translator fuzz', () => {
 
   it('on the shared subset, the translation matches what JavaScript matches', () => {
     fc.assert(
-      fc.property(pattern, fc.string({ unit: fc.constantFrom('a', 'b', 'c', '1', ' ', 'x') }), fc.boolean(), (p, s, i) => {
-        const js = new RegExp(p, i ? 'i' : '');
-        const ours = perl(p, i ? 'i' : '');
-        expect(ours.exec(s)?.[0]).toBe(js.exec(s)?.[0]);
-      }),
+      fc.property(
+        pattern,
+        fc.string({ unit: fc.constantFrom('a', 'b', 'c', '1', ' ', 'x') }),
+        fc.boolean(),
+        (p, s, i) => {
+          const js = new RegExp(p, i ? 'i' : '');
+          const ours = perl(p, i ? 'i' : '');
+          expect(ours.exec(s)?.[0]).toBe(js.exec(s)?.[0]);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

@@ -1,9 +1,9 @@
 import { expectVerdict, runPlugin } from '@mef/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { GTUBE } from '../src/rules/builtin.js';
 import { installedSaRulesDir, loadSaRules } from '../src/sa/load.js';
 import { spamassassinRules } from '../src/sa/plugin.js';
 import type { SaRuleSet } from '../src/sa/rule-set.js';
-import { GTUBE } from '../src/rules/builtin.js';
 import { eml, goodHeaders } from './support/features.js';
 
 function installedRules(): string {
@@ -33,7 +33,8 @@ describe('the installed SpamAssassin rules, run natively', () => {
     expect(reasons).toMatch(/eval function \w+ is not implemented/);
     // Rule types of the .cf language are all represented.
     const types = new Set(rules.rules.map((r) => r.type));
-    for (const t of ['header', 'body', 'rawbody', 'uri', 'full', 'meta', 'mimeheader']) expect(types.has(t as never)).toBe(true);
+    for (const t of ['header', 'body', 'rawbody', 'uri', 'full', 'meta', 'mimeheader'])
+      expect(types.has(t as never)).toBe(true);
   });
 
   it('GTUBE hits with its score of 1000', () => {
@@ -70,7 +71,13 @@ describe('the installed SpamAssassin rules, run natively', () => {
   });
 
   it('garbage input gets an answer, not a crash', () => {
-    for (const junk of ['', '\n\n\n', 'no headers at all', '\x00\xff'.repeat(1000), 'Content-Type: multipart/mixed; boundary=x\n\n--x\n']) {
+    for (const junk of [
+      '',
+      '\n\n\n',
+      'no headers at all',
+      '\x00\xff'.repeat(1000),
+      'Content-Type: multipart/mixed; boundary=x\n\n--x\n',
+    ]) {
       expect(() => rules.check(junk)).not.toThrow();
     }
   });

@@ -197,14 +197,39 @@ export class SaRuleSet {
   ) {
     const joined = lines.join('');
     const index = new LiteralIndex(gateText(joined));
+    // Where each line starts in the joined text, to find the line a twin's match is on.
+    const starts: number[] = [];
+    let at = 0;
+    for (const line of lines) {
+      starts.push(at);
+      at += line.length;
+    }
+    const lineAt = (pos: number): number => {
+      let lo = 0;
+      let hi = starts.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if ((starts[mid] as number) <= pos) lo = mid;
+        else hi = mid - 1;
+      }
+      return lo;
+    };
     for (const r of rules) {
       const m = r.matcher;
       if (m.kind !== 'regex') continue;
       if (m.literals && !index.any(m.literals)) continue;
-      if (m.scan && !m.scan.test(joined)) continue;
+      if (m.scan) {
+        const found = m.scan.exec(joined);
+        if (!found) continue;
+        // Most rules hit once: the line the twin found usually is the hit.
+        if (!r.multiple && m.re.test(lines[lineAt(found.index)] as string)) {
+          add(r, 1);
+          continue;
+        }
+      }
       let n = 0;
-      for (const line of lines) {
-        n += countMatches(m.re, line, r.maxHits - n);
+      for (let i = 0; i < lines.length; i++) {
+        n += countMatches(m.re, lines[i] as string, r.maxHits - n);
         if (n >= r.maxHits || (!r.multiple && n > 0)) break;
       }
       add(r, n);
