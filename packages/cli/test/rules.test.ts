@@ -45,7 +45,7 @@ describe('mef scan --sa-rules', () => {
     expect(r.code).toBe(0);
     const [o] = jsonLines(r.stdout);
     expect(o?.disposition).toBe('reject');
-    expect((o?.symbols as { name: string }[]).map((s) => s.name)).toContain('SA_GTUBE');
+    expect(((o?.symbols ?? []) as { name: string }[]).map((s) => s.name)).toContain('SA_GTUBE');
   }, 120_000);
 
   it('reads rules.spamassassin from the config file', async () => {
@@ -57,7 +57,7 @@ describe('mef scan --sa-rules', () => {
     const r = await mef(['scan', '--json', '--no-bayes', '--config', config, file]);
     expect(r.code).toBe(0);
     const [o] = jsonLines(r.stdout);
-    expect((o?.symbols as { name: string }[]).map((s) => s.name)).toContain('SA_GTUBE');
+    expect(((o?.symbols ?? []) as { name: string }[]).map((s) => s.name)).toContain('SA_GTUBE');
   }, 120_000);
 
   it('exits 2 when the folder does not exist', async () => {

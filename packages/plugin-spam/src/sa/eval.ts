@@ -19,7 +19,8 @@ export interface SaEvalContext {
   readonly lists: ReadonlyMap<string, readonly string[]>;
 }
 
-type EvalFn = (ctx: SaEvalContext, args: readonly string[]) => number;
+/** An eval function: the message context and the call's arguments in, 0 (miss) or a hit count out. */
+export type EvalFn = (ctx: SaEvalContext, args: readonly string[]) => number;
 
 /** Parses `name('a', "b", 3)` into a name and unquoted arguments. */
 export function parseEvalCall(text: string): SaEvalCall {
