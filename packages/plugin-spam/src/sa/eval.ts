@@ -50,20 +50,40 @@ function secondLevel(domain: string): string {
   return domain.replace(/^.+\.([^.]+\.[^.]+)$/, '$1');
 }
 
+interface FreemailLists {
+  readonly exact: ReadonlySet<string>;
+  readonly wildcards: readonly RegExp[];
+  readonly white: ReadonlySet<string>;
+}
+
+// Built once per list object (the rule set's), not once per message.
+const freemailCache = new WeakMap<ReadonlyMap<string, readonly string[]>, FreemailLists>();
+
+function freemailLists(lists: ReadonlyMap<string, readonly string[]>): FreemailLists {
+  let f = freemailCache.get(lists);
+  if (!f) {
+    const all = lists.get('freemail_domains') ?? [];
+    f = {
+      exact: new Set(all.filter((d) => !d.includes('*'))),
+      wildcards: all
+        .filter((d) => d.includes('*'))
+        .map((d) => new RegExp(`^${d.replace(/[.+?^$()[\]{}|\\]/g, '\\$&').replace(/\*/g, '[^.]*')}$`)),
+      white: new Set([
+        ...(lists.get('freemail_whitelist') ?? []),
+        ...(lists.get('freemail_welcomelist') ?? []),
+      ]),
+    };
+    freemailCache.set(lists, f);
+  }
+  return f;
+}
+
 function isFreemail(email: string, lists: ReadonlyMap<string, readonly string[]>): boolean {
   const domain = domainOf(email).toLowerCase();
   if (!domain || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) return false;
-  const white = [...(lists.get('freemail_whitelist') ?? []), ...(lists.get('freemail_welcomelist') ?? [])];
-  if (white.includes(email) || white.includes(domain)) return false;
-  const set = lists.get('freemail_domains') ?? [];
-  for (const d of set) {
-    if (d === domain) return true;
-    if (d.includes('*')) {
-      const re = new RegExp(`^${d.replace(/[.+?^$()[\]{}|\\]/g, '\\$&').replace(/\*/g, '[^.]*')}$`);
-      if (re.test(domain)) return true;
-    }
-  }
-  return false;
+  const f = freemailLists(lists);
+  if (f.white.has(email) || f.white.has(domain)) return false;
+  return f.exact.has(domain) || f.wildcards.some((re) => re.test(domain));
 }
 
 function envelopeFrom(ctx: SaEvalContext): string | undefined {
