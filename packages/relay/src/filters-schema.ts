@@ -50,6 +50,10 @@ export const filtersShape = {
       enabled: z.boolean().optional(),
       disable: z.array(z.string()).optional().describe('Rule names to switch off'),
       scores: z.record(z.string(), z.number()).optional().describe('New scores by rule name'),
+      spamassassin: z
+        .array(z.string().min(1))
+        .optional()
+        .describe('Folders of SpamAssassin .cf rule files, run natively (such as /usr/share/spamassassin)'),
     })
     .optional()
     .describe('The built-in spam rules (on by default)'),

@@ -175,6 +175,13 @@ export function buildFilters(config: FilterSettings, options: BuildFiltersOption
       'spam',
     );
   }
+  if (config.rules?.spamassassin?.length) {
+    try {
+      use(spam.spamassassinRules({ dirs: config.rules.spamassassin }), 'spam');
+    } catch (err) {
+      throw new TypeError(`rules.spamassassin: ${(err as Error).message}`);
+    }
+  }
   let model: string | undefined;
   const b = config.bayes ?? {};
   const exists = options.exists ?? (() => false);
