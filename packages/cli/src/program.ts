@@ -78,6 +78,7 @@ interface ScanFlags {
   uribl?: string[];
   bayes?: string | boolean;
   bayesRedis?: string;
+  scores?: string;
   rules?: boolean;
   attachments?: boolean;
   config?: string;
@@ -103,6 +104,7 @@ const FLAG_OF: Record<string, string> = {
   'rbl.uribl': '--uribl',
   'bayes.model': '--bayes',
   'bayes.redis': '--bayes-redis',
+  scores: '--scores',
 };
 
 function flagsToConfig(f: ScanFlags): Record<string, unknown> {
@@ -126,6 +128,7 @@ function flagsToConfig(f: ScanFlags): Record<string, unknown> {
   if (typeof f.bayes === 'string') c.bayes = { enabled: true, model: f.bayes };
   else if (f.bayes === false) c.bayes = { enabled: false };
   if (f.bayesRedis !== undefined) c.bayes = { ...((c.bayes as object) ?? {}), redis: f.bayesRedis };
+  if (f.scores !== undefined) c.scores = f.scores;
   if (f.rules === false) c.rules = { enabled: false };
   if (f.attachments === false) c.attachments = { enabled: false };
   if (f.concurrency !== undefined) c.concurrency = f.concurrency;
@@ -216,6 +219,7 @@ export function createProgram(io: Io, exit: (code: number) => void): Command {
     )
     .option('--bayes-redis <url>', 'use the shared Bayes store in Redis (written by `mef train --redis`)')
     .option('--no-bayes', 'do not use a Bayes model')
+    .option('--scores <file>', 'rule and Bayes scores written by `mef train --scores`')
     .option('--no-rules', 'do not run the built-in spam rules')
     .option('--no-attachments', 'do not apply the banned-attachment policy')
     .option('--config <file>', 'YAML or JSON configuration (options given here override it)')
@@ -283,6 +287,10 @@ Examples:
     .requiredOption('--ham <path...>', 'ham (good) messages')
     .option('--model <file>', `model file (default: ${defaultModelPath(env)}); an existing model is added to`)
     .option('--redis <url>', 'train the shared Redis store instead of a file')
+    .option(
+      '--scores <file>',
+      'also fit the rule and Bayes scores together and write them to this file (for `mef scan --scores`)',
+    )
     .option('--ext <list>', EXT_HELP, extensions)
     .addOption(
       new Option(
@@ -301,6 +309,7 @@ Examples:
         ham: string[];
         model?: string;
         redis?: string;
+        scores?: string;
         eval?: number | true;
         minLearns?: number;
         ext?: string[];
@@ -311,6 +320,7 @@ Examples:
             ham: flags.ham,
             model: flags.model ?? defaultModelPath(env),
             ...(flags.redis ? { redis: flags.redis } : {}),
+            ...(flags.scores ? { scores: flags.scores } : {}),
             ...(flags.eval !== undefined ? { evalShare: flags.eval === true ? 0.2 : flags.eval } : {}),
             ...(flags.minLearns !== undefined ? { minLearns: flags.minLearns } : {}),
             ...(flags.ext ? { extensions: flags.ext } : {}),

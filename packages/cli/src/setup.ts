@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createEngine, type Engine, type EngineOptions, type Plugin, type ScanEnvelope } from '@mef/core';
 import { bannedAttachments, clamav } from '@mef/plugin-antivirus';
 import {
@@ -20,6 +21,15 @@ import {
 } from './config.js';
 
 export type { ResolvedConfig };
+
+/** Reads the scores file of `scores` (`mef train --scores`); a bad file is a configuration error. */
+function readScores(path: string): spam.LearnedScores {
+  try {
+    return spam.parseScores(JSON.parse(readFileSync(path, 'utf8')), path);
+  } catch (err) {
+    throw new ConfigError(`scores: ${(err as Error).message}`);
+  }
+}
 
 /** Defaults, then the file, then the command line: later wins. */
 export function resolveConfig(
@@ -174,19 +184,29 @@ export function buildEngine(config: ResolvedConfig): BuiltEngine {
         }),
       );
     }
+    const learned = config.scores !== undefined ? readScores(config.scores) : undefined;
     if (config.rules.enabled !== false) {
+      // Learned scores for the rules that run here; scores in the config still win.
+      const off = new Set(config.rules.disable ?? []);
+      const known = spam.builtinRules.filter((r) => !off.has(r.name)).map((r) => r.name);
+      const fitted = Object.fromEntries(
+        known.flatMap((n) => (learned?.rules[n] !== undefined ? [[n, learned.rules[n]]] : [])),
+      );
+      const scores = { ...fitted, ...config.rules.scores };
       use(
         spam.spamRules({
           ...opt('disable', config.rules.disable),
-          ...opt('scores', config.rules.scores),
+          ...(Object.keys(scores).length ? { scores } : {}),
         }),
       );
     }
+    // The bands were fitted on probabilities from the classifier settings in the file.
+    const bands = learned ? { ...learned.classifier, bands: learned.bayes } : {};
     let model: string | undefined;
     const b = config.bayes;
     if (b.redis !== undefined && b.enabled !== false) {
       model = b.redis;
-      use(spam.bayes({ store: new spam.RedisStore({ url: b.redis }) }));
+      use(spam.bayes({ store: new spam.RedisStore({ url: b.redis }), ...bands }));
     } else if (b.enabled === true || (b.enabled !== false && modelExists(b.model))) {
       if (!modelExists(b.model)) {
         throw new ConfigError(
@@ -194,7 +214,7 @@ export function buildEngine(config: ResolvedConfig): BuiltEngine {
         );
       }
       model = b.model;
-      use(spam.bayes({ file: b.model }));
+      use(spam.bayes({ file: b.model, ...bands }));
     }
     if (config.attachments.enabled !== false) {
       use(

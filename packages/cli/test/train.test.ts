@@ -1,5 +1,13 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
@@ -108,6 +116,64 @@ describe('mef train', () => {
         .flatMap((o) => (o.symbols as { name: string }[]).map((s) => s.name))
         .some((n) => n.startsWith('BAYES_')),
     ).toBe(false);
+  });
+
+  it('fits scores with --scores, which mef scan --scores applies to the rules and the Bayes bands', async () => {
+    const dir = tempDir();
+    const model = join(dir, 'bayes.json');
+    const scoresFile = join(dir, 'scores.json');
+    const t = await mef([
+      'train',
+      '--spam',
+      spamDir,
+      '--ham',
+      hamDir,
+      '--model',
+      model,
+      '--min-learns',
+      '30',
+      '--scores',
+      scoresFile,
+    ]);
+    expect(t.code).toBe(0);
+    expect(t.stdout).toMatch(
+      /scores: fitted on \d+ spam and \d+ ham .*; on the validation share \d+ of \d+ spam caught, \d+ of \d+ ham flagged; written to /,
+    );
+    expect(t.stderr).toContain('scores: bayes fold 1 of 5');
+    const scores = JSON.parse(readFileSync(scoresFile, 'utf8')) as {
+      format: string;
+      rules: Record<string, number>;
+      bayes: { from: number; score: number }[];
+    };
+    expect(scores.format).toBe('mef-scores/1');
+    const files = readdirSync(spamDir)
+      .slice(0, 20)
+      .map((f) => join(spamDir, f));
+    const out = jsonLines(
+      (await mef(['scan', '--json', '--bayes', model, '--scores', scoresFile, ...files])).stdout,
+    );
+    const symbols = out.flatMap((o) => o.symbols as { name: string; score: number }[]);
+    const bandScores = scores.bayes.map((b) => Math.round(b.score * 100) / 100);
+    const bayesSymbols = symbols.filter((s) => s.name.startsWith('BAYES_'));
+    expect(bayesSymbols.length).toBeGreaterThan(0);
+    for (const s of bayesSymbols) expect(bandScores).toContain(s.score);
+    for (const s of symbols.filter((x) => x.name in scores.rules)) expect(s.score).toBe(scores.rules[s.name]);
+    // A rule score in the configuration still wins over the fitted one.
+    const config = join(dir, 'mef.json');
+    writeFileSync(config, JSON.stringify({ scores: scoresFile, rules: { scores: { HTML_ONLY: 0.25 } } }));
+    expect(symbols.some((s) => s.name === 'HTML_ONLY')).toBe(true);
+    const again = jsonLines(
+      (await mef(['scan', '--json', '--bayes', model, '--config', config, ...files])).stdout,
+    );
+    const mine = again
+      .flatMap((o) => o.symbols as { name: string; score: number }[])
+      .filter((s) => s.name === 'HTML_ONLY');
+    expect(mine.length).toBeGreaterThan(0);
+    expect(mine.every((s) => s.score === 0.25)).toBe(true);
+    writeFileSync(join(dir, 'bad.json'), '{"format":"other"}');
+    const bad = await mef(['scan', '--scores', join(dir, 'bad.json'), files[0] as string]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/scores: Scores file .*bad\.json: has format "other", expected mef-scores\/1/);
   });
 
   it('uses the model given with --bayes, and exits 2 when that file does not exist', async () => {

@@ -4,6 +4,7 @@ import { MefError, type MefErrorOptions } from '@mef/core';
 export const spamErrorCodes = {
   MEF_SPAM_RULE_FAILED: 'A spam rule threw on a message; the rule is skipped and the failure recorded.',
   MEF_SPAM_BAYES_STORE: 'The Bayes model could not be read, written or reached (file or Redis).',
+  MEF_SPAM_SCORES: 'A scores file (written by `mef train --scores`) could not be read or is not valid.',
   MEF_SPAM_SPAMD_UNAVAILABLE: 'spamd could not be reached (connection refused, reset or closed early).',
   MEF_SPAM_SPAMD_TIMEOUT: 'spamd did not answer within the timeout.',
   MEF_SPAM_SPAMD_PROTOCOL: 'spamd answered something that is not SPAMD/1.x, or a non-zero result code.',

@@ -58,3 +58,22 @@ export { Analysis, addressDomain, baseDomain, type HtmlLink, isIpHost, urlHost }
 export { builtinRules, GTUBE } from './rules/builtin.js';
 export { defineRule, type Rule, type RuleResult } from './rules/rule.js';
 export { type RuleConfig, type RuleHit, RuleSet } from './rules/rule-set.js';
+export {
+  BAYES_BAND_EDGES,
+  LEARNED_CLASSIFIER,
+  type LearnScoresOptions,
+  learnScores,
+  type ScoringItem,
+} from './scores/learn.js';
+export type { LogisticOptions } from './scores/logistic.js';
+export {
+  type BayesBand,
+  bandScore,
+  type LearnedScores,
+  loadScores,
+  parseScores,
+  SCORES_FORMAT,
+  type ScoredClassifier,
+  type ScoresValidation,
+  saveScores,
+} from './scores/scores-file.js';
