@@ -5,9 +5,18 @@ export {
   chi2Q,
   messageDigest,
 } from './bayes/classifier.js';
-export { MemoryStore } from './bayes/memory-store.js';
+export { MemoryStore, type MemoryStoreOptions } from './bayes/memory-store.js';
 export { type RedisClientLike, RedisStore, type RedisStoreOptions } from './bayes/redis-store.js';
-export type { BayesStore, Label, LearnOutcome, StoreTotals, Token, TokenCounts } from './bayes/store.js';
+export {
+  type BayesStore,
+  dayOf,
+  type ExpireOptions,
+  type Label,
+  type LearnOutcome,
+  type StoreTotals,
+  type Token,
+  type TokenCounts,
+} from './bayes/store.js';
 export { type TokenizerOptions, tokenId, tokenIds, tokenize } from './bayes/tokenizer.js';
 export { type TrainingItem, type TrainingProgress, type TrainOptions, train } from './bayes/trainer.js';
 export {
@@ -65,7 +74,13 @@ export {
   learnScores,
   type ScoringItem,
 } from './scores/learn.js';
-export type { LogisticOptions } from './scores/logistic.js';
+export {
+  fitLogistic,
+  type LogisticModel,
+  type LogisticOptions,
+  logit,
+  type SparseRow,
+} from './scores/logistic.js';
 export {
   type BayesBand,
   bandScore,

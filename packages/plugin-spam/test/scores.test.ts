@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { corpusDir, loadCorpus } from '../scripts/corpus.js';
 import { createFeatureExtractor } from '../src/extract.js';
 import { bayes } from '../src/plugins/bayes-plugin.js';
-import { BAYES_BAND_EDGES, learnScores } from '../src/scores/learn.js';
+import { BAYES_BAND_EDGES, LEARNED_CLASSIFIER, learnScores } from '../src/scores/learn.js';
 import { fitLogistic, logit } from '../src/scores/logistic.js';
 import { bandScore, loadScores, parseScores, saveScores } from '../src/scores/scores-file.js';
 import { features, goodHeaders } from './support/features.js';
@@ -42,6 +42,7 @@ describe('scores file', () => {
       { from: 0.5, score: 0 },
       { from: 0.9, score: 7 },
     ],
+    classifier: { strength: 0.1, maxDiscriminators: 1000 },
     maxHamRate: 0.005,
     trained: { spam: 1, ham: 1 },
     validation: { spam: 1, ham: 1, caught: 1, hamFlagged: 0 },
@@ -134,5 +135,6 @@ describe('learnScores on part of the SpamAssassin corpus', () => {
     }
     for (const s of Object.values(scores.rules)) expect(s).toBeGreaterThanOrEqual(0);
     expect(Object.keys(scores.rules)).toContain('HTML_ONLY');
+    expect(scores.classifier).toEqual(LEARNED_CLASSIFIER);
   }, 300_000);
 });
