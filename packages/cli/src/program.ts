@@ -95,6 +95,7 @@ interface ScanFlags {
   dmarcReject?: string;
   bayes?: string | boolean;
   bayesRedis?: string;
+  scores?: string;
   rules?: boolean;
   saRules?: string[];
   attachments?: boolean;
@@ -124,6 +125,7 @@ const FLAG_OF: Record<string, string> = {
   'bayes.model': '--bayes',
   'bayes.redis': '--bayes-redis',
   'rules.spamassassin': '--sa-rules',
+  scores: '--scores',
 };
 
 function flagsToConfig(f: ScanFlags): Record<string, unknown> {
@@ -151,6 +153,7 @@ function flagsToConfig(f: ScanFlags): Record<string, unknown> {
   if (typeof f.bayes === 'string') c.bayes = { enabled: true, model: f.bayes };
   else if (f.bayes === false) c.bayes = { enabled: false };
   if (f.bayesRedis !== undefined) c.bayes = { ...((c.bayes as object) ?? {}), redis: f.bayesRedis };
+  if (f.scores !== undefined) c.scores = f.scores;
   if (f.rules === false) c.rules = { enabled: false };
   if (f.saRules) c.rules = { ...((c.rules as object) ?? {}), spamassassin: f.saRules };
   if (f.attachments === false) c.attachments = { enabled: false };
@@ -252,6 +255,7 @@ export function createProgram(io: Io, exit: (code: number) => void): Command {
     )
     .option('--bayes-redis <url>', 'use the shared Bayes store in Redis (written by `mef train --redis`)')
     .option('--no-bayes', 'do not use a Bayes model')
+    .option('--scores <file>', 'rule and Bayes scores written by `mef train --scores`')
     .option('--no-rules', 'do not run the built-in spam rules')
     .option(
       '--sa-rules <dir>',
@@ -324,6 +328,10 @@ Examples:
     .requiredOption('--ham <path...>', 'ham (good) messages')
     .option('--model <file>', `model file (default: ${defaultModelPath(env)}); an existing model is added to`)
     .option('--redis <url>', 'train the shared Redis store instead of a file')
+    .option(
+      '--scores <file>',
+      'also fit the rule and Bayes scores together and write them to this file (for `mef scan --scores`)',
+    )
     .option('--ext <list>', EXT_HELP, extensions)
     .addOption(
       new Option(
@@ -342,6 +350,7 @@ Examples:
         ham: string[];
         model?: string;
         redis?: string;
+        scores?: string;
         eval?: number | true;
         minLearns?: number;
         ext?: string[];
@@ -352,6 +361,7 @@ Examples:
             ham: flags.ham,
             model: flags.model ?? defaultModelPath(env),
             ...(flags.redis ? { redis: flags.redis } : {}),
+            ...(flags.scores ? { scores: flags.scores } : {}),
             ...(flags.eval !== undefined ? { evalShare: flags.eval === true ? 0.2 : flags.eval } : {}),
             ...(flags.minLearns !== undefined ? { minLearns: flags.minLearns } : {}),
             ...(flags.ext ? { extensions: flags.ext } : {}),

@@ -5,9 +5,18 @@ export {
   chi2Q,
   messageDigest,
 } from './bayes/classifier.js';
-export { MemoryStore } from './bayes/memory-store.js';
+export { MemoryStore, type MemoryStoreOptions } from './bayes/memory-store.js';
 export { type RedisClientLike, RedisStore, type RedisStoreOptions } from './bayes/redis-store.js';
-export type { BayesStore, Label, LearnOutcome, StoreTotals, Token, TokenCounts } from './bayes/store.js';
+export {
+  type BayesStore,
+  dayOf,
+  type ExpireOptions,
+  type Label,
+  type LearnOutcome,
+  type StoreTotals,
+  type Token,
+  type TokenCounts,
+} from './bayes/store.js';
 export { type TokenizerOptions, tokenId, tokenIds, tokenize } from './bayes/tokenizer.js';
 export { type TrainingItem, type TrainingProgress, type TrainOptions, train } from './bayes/trainer.js';
 export {
@@ -91,3 +100,28 @@ export {
 } from './sa/plugin.js';
 export type { SaRelay, SaRelays } from './sa/received.js';
 export { type SaCheckOptions, type SaHit, type SaResult, SaRuleSet } from './sa/rule-set.js';
+export {
+  BAYES_BAND_EDGES,
+  LEARNED_CLASSIFIER,
+  type LearnScoresOptions,
+  learnScores,
+  type ScoringItem,
+} from './scores/learn.js';
+export {
+  fitLogistic,
+  type LogisticModel,
+  type LogisticOptions,
+  logit,
+  type SparseRow,
+} from './scores/logistic.js';
+export {
+  type BayesBand,
+  bandScore,
+  type LearnedScores,
+  loadScores,
+  parseScores,
+  SCORES_FORMAT,
+  type ScoredClassifier,
+  type ScoresValidation,
+  saveScores,
+} from './scores/scores-file.js';

@@ -80,6 +80,11 @@ export const filtersShape = {
     })
     .optional()
     .describe('The Bayes classifier'),
+  scores: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Rule and Bayes scores written by `mef train --scores` (off unless configured)'),
   clamav: z
     .strictObject({
       hosts: z.array(z.string().min(1)).min(1).describe('clamd addresses: "host:port" or a socket path'),
