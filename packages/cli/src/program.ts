@@ -16,6 +16,7 @@ import {
 } from './config.js';
 import { addDnsCommands } from './dns-commands.js';
 import { addRelayCommand } from './relay-command.js';
+import { runRules } from './rules.js';
 import { runScan } from './scan.js';
 import { buildEngine, parseListArg, resolveConfig } from './setup.js';
 import { runTrain } from './train.js';
@@ -94,7 +95,9 @@ interface ScanFlags {
   dmarcReject?: string;
   bayes?: string | boolean;
   bayesRedis?: string;
+  scores?: string;
   rules?: boolean;
+  saRules?: string[];
   attachments?: boolean;
   config?: string;
   concurrency?: number;
@@ -121,6 +124,8 @@ const FLAG_OF: Record<string, string> = {
   'auth.dmarcReject': '--dmarc-reject',
   'bayes.model': '--bayes',
   'bayes.redis': '--bayes-redis',
+  'rules.spamassassin': '--sa-rules',
+  scores: '--scores',
 };
 
 function flagsToConfig(f: ScanFlags): Record<string, unknown> {
@@ -148,7 +153,9 @@ function flagsToConfig(f: ScanFlags): Record<string, unknown> {
   if (typeof f.bayes === 'string') c.bayes = { enabled: true, model: f.bayes };
   else if (f.bayes === false) c.bayes = { enabled: false };
   if (f.bayesRedis !== undefined) c.bayes = { ...((c.bayes as object) ?? {}), redis: f.bayesRedis };
+  if (f.scores !== undefined) c.scores = f.scores;
   if (f.rules === false) c.rules = { enabled: false };
+  if (f.saRules) c.rules = { ...((c.rules as object) ?? {}), spamassassin: f.saRules };
   if (f.attachments === false) c.attachments = { enabled: false };
   if (f.concurrency !== undefined) c.concurrency = f.concurrency;
   if (f.timeout !== undefined) c.timeout = f.timeout;
@@ -248,7 +255,13 @@ export function createProgram(io: Io, exit: (code: number) => void): Command {
     )
     .option('--bayes-redis <url>', 'use the shared Bayes store in Redis (written by `mef train --redis`)')
     .option('--no-bayes', 'do not use a Bayes model')
+    .option('--scores <file>', 'rule and Bayes scores written by `mef train --scores`')
     .option('--no-rules', 'do not run the built-in spam rules')
+    .option(
+      '--sa-rules <dir>',
+      'run the SpamAssassin rule files of this folder natively (repeatable)',
+      collect,
+    )
     .option('--no-attachments', 'do not apply the banned-attachment policy')
     .option('--config <file>', 'YAML or JSON configuration (options given here override it)')
     .option('--concurrency <n>', 'messages scanned at once (default 8)', positiveInt)
@@ -315,6 +328,10 @@ Examples:
     .requiredOption('--ham <path...>', 'ham (good) messages')
     .option('--model <file>', `model file (default: ${defaultModelPath(env)}); an existing model is added to`)
     .option('--redis <url>', 'train the shared Redis store instead of a file')
+    .option(
+      '--scores <file>',
+      'also fit the rule and Bayes scores together and write them to this file (for `mef scan --scores`)',
+    )
     .option('--ext <list>', EXT_HELP, extensions)
     .addOption(
       new Option(
@@ -333,6 +350,7 @@ Examples:
         ham: string[];
         model?: string;
         redis?: string;
+        scores?: string;
         eval?: number | true;
         minLearns?: number;
         ext?: string[];
@@ -343,6 +361,7 @@ Examples:
             ham: flags.ham,
             model: flags.model ?? defaultModelPath(env),
             ...(flags.redis ? { redis: flags.redis } : {}),
+            ...(flags.scores ? { scores: flags.scores } : {}),
             ...(flags.eval !== undefined ? { evalShare: flags.eval === true ? 0.2 : flags.eval } : {}),
             ...(flags.minLearns !== undefined ? { minLearns: flags.minLearns } : {}),
             ...(flags.ext ? { extensions: flags.ext } : {}),
@@ -391,6 +410,28 @@ Examples:
       exit(0);
     });
   addRelayCommand(program, io, exit);
+  program
+    .command('rules')
+    .description('list the SpamAssassin rules that load natively, and those skipped with the reason')
+    .option(
+      '--sa-rules <dir>',
+      'folder of SpamAssassin .cf files (repeatable; default: the installed rules)',
+      collect,
+    )
+    .option('--config <file>', 'YAML or JSON configuration (its rules.spamassassin is used)')
+    .option('--json', 'as JSON')
+    .action(async (flags: { saRules?: string[]; config?: string; json?: boolean }) => {
+      const fromFile = (await configFrom({ ...(flags.config ? { config: flags.config } : {}) })).rules
+        ?.spamassassin;
+      exit(
+        runRules({
+          dirs: flags.saRules ?? fromFile,
+          json: flags.json === true,
+          stdout: io.stdout,
+          stderr: io.stderr,
+        }),
+      );
+    });
 
   const config = program.command('config').description('print or check the configuration');
   config

@@ -72,6 +72,8 @@ export interface TrainRunOptions {
   readonly ham: readonly string[];
   readonly model: string;
   readonly redis?: string;
+  /** Also fit the rule and Bayes scores on the trained messages and write them here. */
+  readonly scores?: string;
   /** Share held out for evaluation (0 < share < 1), or undefined to train on everything. */
   readonly evalShare?: number;
   readonly minLearns?: number;
@@ -101,6 +103,26 @@ function fmt(n: number): string {
   return (n * 100).toFixed(2);
 }
 
+/** Fits the scores on the trained messages and writes them (`--scores`). */
+async function writeScores(
+  path: string,
+  items: readonly spam.ScoringItem[],
+  o: TrainRunOptions,
+): Promise<void> {
+  const t0 = performance.now();
+  const learned = await spam.learnScores(items, {
+    ...(o.minLearns !== undefined ? { classifier: { minLearns: o.minLearns } } : {}),
+    onProgress: (step) => o.stderr(`scores: ${step}\n`),
+  });
+  await mkdir(dirname(path), { recursive: true });
+  await spam.saveScores(path, learned);
+  const v = learned.validation;
+  o.stdout(
+    `scores: fitted on ${learned.trained.spam} spam and ${learned.trained.ham} ham in ${((performance.now() - t0) / 1000).toFixed(1)} s; ` +
+      `on the validation share ${v.caught} of ${v.spam} spam caught, ${v.hamFlagged} of ${v.ham} ham flagged; written to ${path}\n`,
+  );
+}
+
 /** `mef train`: learns the labelled messages; resolves with the exit code. */
 export async function runTrain(o: TrainRunOptions): Promise<number> {
   const store = o.redis ? redisStore(o.redis) : undefined;
@@ -117,6 +139,8 @@ export async function runTrain(o: TrainRunOptions): Promise<number> {
   const total = (await countFiles(o.spam, o.extensions)) + (await countFiles(o.ham, o.extensions));
   const progress = new Progress(o.tty, o.stderr, total);
   const held: { label: Label; features: MessageFeatures }[] = [];
+  // Every trained message's features, when scores are fitted (they are learned from all of them).
+  const forScores: { label: Label; features: MessageFeatures }[] = [];
   let unreadable = 0;
   let done = 0;
   let current: Label = 'spam';
@@ -154,7 +178,9 @@ export async function runTrain(o: TrainRunOptions): Promise<number> {
   const result = await plugin.train(items(), {
     extract: async (item: InputItem) => {
       if (item.stream === undefined) throw new Error(item.error);
-      return extract(item.stream);
+      const features = await extract(item.stream);
+      if (o.scores) forScores.push({ label: current, features });
+      return features;
     },
     onProgress: (p) => {
       last = p;
@@ -179,6 +205,8 @@ export async function runTrain(o: TrainRunOptions): Promise<number> {
   } else {
     o.stdout(` in Redis ${o.redis}\n`);
   }
+
+  if (o.scores) await writeScores(o.scores, forScores, o);
 
   if (o.evalShare !== undefined) {
     const c: Confusion = { tp: 0, fp: 0, fn: 0, tn: 0 };

@@ -1,5 +1,13 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
@@ -110,14 +118,77 @@ describe('mef train', () => {
     ).toBe(false);
   });
 
+  it('fits scores with --scores, which mef scan --scores applies to the rules and the Bayes bands', async () => {
+    const dir = tempDir();
+    const model = join(dir, 'bayes.json');
+    const scoresFile = join(dir, 'scores.json');
+    const t = await mef([
+      'train',
+      '--spam',
+      spamDir,
+      '--ham',
+      hamDir,
+      '--model',
+      model,
+      '--min-learns',
+      '30',
+      '--scores',
+      scoresFile,
+    ]);
+    expect(t.code).toBe(0);
+    expect(t.stdout).toMatch(
+      /scores: fitted on \d+ spam and \d+ ham .*; on the validation share \d+ of \d+ spam caught, \d+ of \d+ ham flagged; written to /,
+    );
+    expect(t.stderr).toContain('scores: bayes fold 1 of 5');
+    const scores = JSON.parse(readFileSync(scoresFile, 'utf8')) as {
+      format: string;
+      rules: Record<string, number>;
+      bayes: { from: number; score: number }[];
+    };
+    expect(scores.format).toBe('mef-scores/1');
+    const files = readdirSync(spamDir)
+      .slice(0, 20)
+      .map((f) => join(spamDir, f));
+    const out = jsonLines(
+      (await mef(['scan', '--json', '--bayes', model, '--scores', scoresFile, ...files])).stdout,
+    );
+    const symbols = out.flatMap((o) => o.symbols as { name: string; score: number }[]);
+    const bandScores = scores.bayes.map((b) => Math.round(b.score * 100) / 100);
+    const bayesSymbols = symbols.filter((s) => s.name.startsWith('BAYES_'));
+    expect(bayesSymbols.length).toBeGreaterThan(0);
+    for (const s of bayesSymbols) expect(bandScores).toContain(s.score);
+    for (const s of symbols.filter((x) => x.name in scores.rules)) expect(s.score).toBe(scores.rules[s.name]);
+    // A rule score in the configuration still wins over the fitted one.
+    const config = join(dir, 'mef.json');
+    writeFileSync(config, JSON.stringify({ scores: scoresFile, rules: { scores: { HTML_ONLY: 0.25 } } }));
+    expect(symbols.some((s) => s.name === 'HTML_ONLY')).toBe(true);
+    const again = jsonLines(
+      (await mef(['scan', '--json', '--bayes', model, '--config', config, ...files])).stdout,
+    );
+    const mine = again
+      .flatMap((o) => o.symbols as { name: string; score: number }[])
+      .filter((s) => s.name === 'HTML_ONLY');
+    expect(mine.length).toBeGreaterThan(0);
+    expect(mine.every((s) => s.score === 0.25)).toBe(true);
+    writeFileSync(join(dir, 'bad.json'), '{"format":"other"}');
+    const bad = await mef(['scan', '--scores', join(dir, 'bad.json'), files[0] as string]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/scores: Scores file .*bad\.json: has format "other", expected mef-scores\/1/);
+  });
+
   it('uses the model given with --bayes, and exits 2 when that file does not exist', async () => {
     const model = join(tempDir(), 'bayes.json');
     await mef(['train', '--spam', spamDir, '--ham', hamDir, '--model', model]);
-    const spamFile = join(spamDir, readdirSync(spamDir)[0] ?? '');
-    const r = await mef(['scan', '--json', '--bayes', model, spamFile]);
+    const spamFiles = readdirSync(spamDir)
+      .slice(0, 5)
+      .map((f) => join(spamDir, f));
+    const spamFile = spamFiles[0] as string;
+    const r = await mef(['scan', '--json', '--bayes', model, ...spamFiles]);
     expect(r.code).toBe(0);
-    const names = namesOf(jsonLines(r.stdout)[0]);
+    // The model is read and speaks: it calls some of the spam spam (not every one clears 0.9).
+    const names = jsonLines(r.stdout).flatMap((o) => namesOf(o));
     expect(names).toContain('BAYES_SPAM');
+    expect(names).not.toContain('BAYES_UNTRAINED');
     const missing = await mef(['scan', '--bayes', join(tempDir(), 'none.json'), spamFile]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/bayes\.model: expected a model file/);
@@ -172,10 +243,14 @@ describe('mef train --redis against a real Redis', () => {
     expect(t.stdout).toMatch(/model: \d+ spam, \d+ ham in Redis redis:/);
     // No model file was written.
     expect(existsSync(join(home, 'bayes.json'))).toBe(false);
-    const spamFile = join(spamDir, readdirSync(spamDir)[0] ?? '');
-    const r = await mef(['scan', '--json', '--bayes-redis', url, spamFile], { env: { MEF_HOME: home } });
+    const spamFiles = readdirSync(spamDir)
+      .slice(0, 5)
+      .map((f) => join(spamDir, f));
+    const r = await mef(['scan', '--json', '--bayes-redis', url, ...spamFiles], { env: { MEF_HOME: home } });
     expect(r.code).toBe(0);
-    expect(namesOf(jsonLines(r.stdout)[0])).toContain('BAYES_SPAM');
+    const names = jsonLines(r.stdout).flatMap((o) => namesOf(o));
+    expect(names).toContain('BAYES_SPAM');
+    expect(names).not.toContain('BAYES_UNTRAINED');
   });
 
   it('exits 2 on a --redis value that is no redis:// URL', async () => {

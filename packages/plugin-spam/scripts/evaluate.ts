@@ -5,6 +5,12 @@
  *
  *   pnpm --filter @mef/plugin-spam evaluate            # prints and writes bench/results/spam-accuracy.md (docs/benchmarks.md is built from it)
  *   pnpm --filter @mef/plugin-spam evaluate -- --no-write --share 0.7
+ *
+ * With `--split time` it trains on the 2002 sets and tests on the later ones instead, with
+ * learned scores, and with `--rivals` runs spamd and rspamd trained the same way beside it
+ * (writes bench/results/spam-accuracy-time.md):
+ *
+ *   pnpm --filter @mef/plugin-spam evaluate --split time --rivals --rival-share 0.3
  */
 import { writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
@@ -12,16 +18,26 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createFeatureExtractor } from '../src/extract.js';
-import { corpusDir, loadCorpus } from './corpus.js';
+import { corpusDir, isTraining, loadCorpus } from './corpus.js';
 import { type EvaluationResult, evaluate, type Figures } from './evaluation.js';
+import { timeReport } from './report-time.js';
+import { type RivalResult, rspamdRival, spamdRival } from './rivals.js';
+import { evaluateTimeSplit, TIME_TRAIN_FOLDERS } from './time-split.js';
 
 const { values } = parseArgs({
   options: {
     share: { type: 'string', default: '0.7' },
     'no-write': { type: 'boolean', default: false },
     out: { type: 'string' },
+    split: { type: 'string', default: 'random' },
+    rivals: { type: 'boolean', default: false },
+    'rival-share': { type: 'string', default: '1' },
   },
 });
+if (values.split !== 'random' && values.split !== 'time') {
+  console.error(`--split: expected random or time, found ${JSON.stringify(values.split)}`);
+  process.exit(2);
+}
 const share = Number(values.share);
 const dir = corpusDir();
 if (!dir) {
@@ -30,6 +46,43 @@ if (!dir) {
 }
 const messages = await loadCorpus(dir);
 const extractor = createFeatureExtractor();
+const here = dirname(fileURLToPath(import.meta.url));
+if (values.split === 'time') {
+  const rivalShare = Number(values['rival-share']);
+  if (!(rivalShare > 0 && rivalShare <= 1)) {
+    console.error(`--rival-share: expected a share in (0, 1], found ${values['rival-share']}`);
+    process.exit(2);
+  }
+  const log = (s: string) => console.error(s);
+  const train = messages.filter((m) => TIME_TRAIN_FOLDERS.has(m.folder));
+  const inShare = (m: { id: string }) => rivalShare >= 1 || isTraining(m.id, rivalShare);
+  const rivalTest = messages.filter((m) => !TIME_TRAIN_FOLDERS.has(m.folder) && inShare(m));
+  const result = await evaluateTimeSplit(messages, (raw) => extractor.extract(raw), {
+    log,
+    ...(values.rivals && rivalShare < 1 ? { subset: (m) => inShare(m) } : {}),
+  });
+  await extractor.close();
+  const rivals: RivalResult[] = [];
+  if (values.rivals) {
+    rivals.push(await rspamdRival(train, rivalTest, log));
+    rivals.push(await spamdRival(train, rivalTest, log));
+  }
+  const command = `pnpm --filter @mef/plugin-spam evaluate --split time${values.rivals ? ' --rivals' : ''}${rivalShare < 1 ? ` --rival-share ${rivalShare}` : ''}`;
+  const text = timeReport(result, rivals, {
+    command,
+    rivalShare,
+    // Filled when the SpamAssassin-rules stage (issue 14 item 1) lands: pass it to
+    // evaluateTimeSplit as `extra` and its row and its share of the learned scores appear.
+    saRules: 'not in this build (no row; the hook is `ExtraRuleSource` in scripts/time-split.ts).',
+  });
+  console.log(text);
+  if (!values['no-write']) {
+    const out = values.out ?? join(here, '..', '..', '..', 'bench', 'results', 'spam-accuracy-time.md');
+    await writeFile(out, text);
+    console.error(`written to ${out}`);
+  }
+  process.exit(0);
+}
 let last = 0;
 const result = await evaluate(messages, (raw) => extractor.extract(raw), {
   trainShare: share,
@@ -84,7 +137,6 @@ function report(r: EvaluationResult): string {
 const text = report(result);
 console.log(text);
 if (!values['no-write']) {
-  const here = dirname(fileURLToPath(import.meta.url));
   const out = values.out ?? join(here, '..', '..', '..', 'bench', 'results', 'spam-accuracy.md');
   await writeFile(out, text);
   console.error(`written to ${out}`);

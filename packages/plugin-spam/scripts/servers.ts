@@ -16,6 +16,8 @@ export interface RunningServer {
   readonly port: number;
   readonly pid: number;
   readonly dir: string;
+  /** rspamd's controller worker (learning), when started with one. */
+  readonly controlPort?: number;
   stop(): Promise<void>;
 }
 
@@ -222,7 +224,12 @@ const RSPAMD_NETWORK_MODULES = [
 
 /** Starts a private rspamd, offline: every network module off, DNS to an unused loopback port. */
 export async function startRspamd(
-  options: { dbDir?: string; workers?: number } = {},
+  options: {
+    dbDir?: string;
+    workers?: number;
+    /** Bayes in this Redis (127.0.0.1:PORT), learned through a controller worker, autolearn off. */
+    bayesRedisPort?: number;
+  } = {},
 ): Promise<RunningServer> {
   const bin = which('rspamd');
   if (!bin) throw new Error('rspamd is not installed (apt-get install rspamd)');
@@ -234,6 +241,22 @@ export async function startRspamd(
   }
   const port = await freePort();
   const dnsPort = await freePort();
+  const controlPort = options.bayesRedisPort ? await freePort() : undefined;
+  const controller = controlPort
+    ? `worker "controller" {
+  bind_socket = "127.0.0.1:${controlPort}";
+  .include "$CONFDIR/worker-controller.inc"
+  count = 1;
+  secure_ip = "127.0.0.1";
+}
+`
+    : '';
+  if (options.bayesRedisPort) {
+    await writeFile(
+      join(local, 'local.d', 'classifier-bayes.conf'),
+      `backend = "redis";\nservers = "127.0.0.1:${options.bayesRedisPort}";\nautolearn = false;\nmin_learns = 200;\n`,
+    );
+  }
   await writeFile(
     join(dir, 'rspamd.conf'),
     `.include "$CONFDIR/common.conf"
@@ -252,7 +275,7 @@ worker "normal" {
   .include "$CONFDIR/worker-normal.inc"
   count = ${options.workers ?? 2};
 }
-`,
+${controller}`,
   );
   await writeFile(
     join(local, 'local.d', 'options.inc'),
@@ -298,7 +321,14 @@ local_addrs = [127.0.0.0/8, ::1];
     180_000,
     log,
   );
-  return { name: 'rspamd', port, pid: child.pid as number, dir, stop: stopper(child, dir) };
+  return {
+    name: 'rspamd',
+    port,
+    pid: child.pid as number,
+    dir,
+    ...(controlPort ? { controlPort } : {}),
+    stop: stopper(child, dir),
+  };
 }
 
 /** Starts a private Redis with no persistence. */

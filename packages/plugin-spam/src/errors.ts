@@ -6,6 +6,7 @@ export const spamErrorCodes = {
   MEF_SPAM_BAYES_STORE: 'The Bayes model could not be read, written or reached (file or Redis).',
   MEF_SPAM_GREYLIST_STORE:
     'The greylist store (Redis) could not be read, written or reached; the stage onError policy decides.',
+  MEF_SPAM_SCORES: 'A scores file (written by `mef train --scores`) could not be read or is not valid.',
   MEF_SPAM_SPAMD_UNAVAILABLE: 'spamd could not be reached (connection refused, reset or closed early).',
   MEF_SPAM_SPAMD_TIMEOUT: 'spamd did not answer within the timeout.',
   MEF_SPAM_SPAMD_PROTOCOL: 'spamd answered something that is not SPAMD/1.x, or a non-zero result code.',

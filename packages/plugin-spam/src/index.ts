@@ -5,9 +5,18 @@ export {
   chi2Q,
   messageDigest,
 } from './bayes/classifier.js';
-export { MemoryStore } from './bayes/memory-store.js';
+export { MemoryStore, type MemoryStoreOptions } from './bayes/memory-store.js';
 export { type RedisClientLike, RedisStore, type RedisStoreOptions } from './bayes/redis-store.js';
-export type { BayesStore, Label, LearnOutcome, StoreTotals, Token, TokenCounts } from './bayes/store.js';
+export {
+  type BayesStore,
+  dayOf,
+  type ExpireOptions,
+  type Label,
+  type LearnOutcome,
+  type StoreTotals,
+  type Token,
+  type TokenCounts,
+} from './bayes/store.js';
 export { type TokenizerOptions, tokenId, tokenIds, tokenize } from './bayes/tokenizer.js';
 export { type TrainingItem, type TrainingProgress, type TrainOptions, train } from './bayes/trainer.js';
 export {
@@ -59,3 +68,60 @@ export { Analysis, addressDomain, baseDomain, type HtmlLink, isIpHost, urlHost }
 export { builtinRules, GTUBE } from './rules/builtin.js';
 export { defineRule, type Rule, type RuleResult } from './rules/rule.js';
 export { type RuleConfig, type RuleHit, RuleSet } from './rules/rule-set.js';
+export type { SaConfig, SaEnvironment, SaRuleSource, SaRuleType, SaSkip } from './sa/cf-parser.js';
+export { emptyConfig, parseCf } from './sa/cf-parser.js';
+export type { SaCompiledRule, SaMatcher, SaRuleInfo } from './sa/compile.js';
+export {
+  type EvalFn,
+  parseEvalCall,
+  SA_EVAL_ARGS,
+  SA_EVALS,
+  type SaEvalCall,
+  type SaEvalContext,
+} from './sa/eval.js';
+export { type Expression, ExpressionError, parseExpression } from './sa/expression.js';
+export type { HtmlSummary } from './sa/html.js';
+export { gateText, requiredLiterals } from './sa/literals.js';
+export {
+  installedSaRulesDir,
+  loadSaRules,
+  SA_DEFAULT_PLUGINS,
+  SA_FEATURES,
+  SA_VERSION,
+  type SaLoadOptions,
+} from './sa/load.js';
+export { SaMessage } from './sa/message.js';
+export type { SaHeader, SaMime, SaPart } from './sa/mime.js';
+export { PerlRegexError, splitPerlMatch, type TranslatedRegex, translatePerlRegex } from './sa/perl-regex.js';
+export {
+  type SpamassassinRulesOptions,
+  type SpamassassinRulesPlugin,
+  spamassassinRules,
+} from './sa/plugin.js';
+export type { SaRelay, SaRelays } from './sa/received.js';
+export { type SaCheckOptions, type SaHit, type SaResult, SaRuleSet } from './sa/rule-set.js';
+export {
+  BAYES_BAND_EDGES,
+  LEARNED_CLASSIFIER,
+  type LearnScoresOptions,
+  learnScores,
+  type ScoringItem,
+} from './scores/learn.js';
+export {
+  fitLogistic,
+  type LogisticModel,
+  type LogisticOptions,
+  logit,
+  type SparseRow,
+} from './scores/logistic.js';
+export {
+  type BayesBand,
+  bandScore,
+  type LearnedScores,
+  loadScores,
+  parseScores,
+  SCORES_FORMAT,
+  type ScoredClassifier,
+  type ScoresValidation,
+  saveScores,
+} from './scores/scores-file.js';

@@ -103,7 +103,7 @@ describe('MemoryStore file', () => {
     const probe = msg(spamWords, 5);
     expect((await c2.classify(probe))?.probability).toBe((await c.classify(probe))?.probability);
     expect(await c2.learn(msg(spamWords, 0), 'spam')).toBe('duplicate');
-    expect(JSON.parse(await readFile(file, 'utf8')).format).toBe('mef-bayes/2');
+    expect(JSON.parse(await readFile(file, 'utf8')).format).toBe('mef-bayes/3');
   });
 
   it('gives an empty store for a missing file when asked, and a coded error otherwise', async () => {

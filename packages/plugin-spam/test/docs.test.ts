@@ -44,3 +44,16 @@ describe('README', () => {
     for (const n of named) expect(api, n).toHaveProperty(n);
   });
 });
+
+describe('README: SpamAssassin rules example', () => {
+  it('is the file this test runs, and GTUBE is rejected through the installed rules', async () => {
+    const example = await readFile(
+      fileURLToPath(new URL('./fixtures/sa-rules-example.ts', import.meta.url)),
+      'utf8',
+    );
+    expect(await readFile(readme, 'utf8')).toContain(example);
+    const mod = await import('./fixtures/sa-rules-example.js');
+    expect(mod.verdict.disposition).toBe('reject');
+    expect(mod.verdict.symbols.map((s: { name: string }) => s.name)).toContain('SA_GTUBE');
+  }, 120_000);
+});

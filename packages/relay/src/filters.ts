@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Plugin } from '@mef/core';
 import { bannedAttachments, clamav } from '@mef/plugin-antivirus';
 import { auth } from '@mef/plugin-auth';
@@ -138,6 +139,15 @@ export interface BuildFiltersOptions {
   greylist?: boolean;
 }
 
+/** Reads the scores file of `scores` (`mef train --scores`); a bad file throws naming the key. */
+function readScores(path: string): spam.LearnedScores {
+  try {
+    return spam.parseScores(JSON.parse(readFileSync(path, 'utf8')), path);
+  } catch (err) {
+    throw new TypeError(`scores: ${(err as Error).message}`);
+  }
+}
+
 function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
@@ -166,22 +176,39 @@ export function buildFilters(config: FilterSettings, options: BuildFiltersOption
       'rbl',
     );
   }
+  const learned = config.scores !== undefined ? readScores(config.scores) : undefined;
   if (config.rules?.enabled !== false) {
+    // Learned scores for the rules that run here; scores in the config still win.
+    const off = new Set(config.rules?.disable ?? []);
+    const known = spam.builtinRules.filter((r) => !off.has(r.name)).map((r) => r.name);
+    const fitted = Object.fromEntries(
+      known.flatMap((n) => (learned?.rules[n] !== undefined ? [[n, learned.rules[n]]] : [])),
+    );
+    const scores = { ...fitted, ...config.rules?.scores };
     use(
       spam.spamRules({
         ...opt('disable', config.rules?.disable),
-        ...opt('scores', config.rules?.scores),
+        ...(Object.keys(scores).length ? { scores } : {}),
       }),
       'spam',
     );
   }
+  if (config.rules?.spamassassin?.length) {
+    try {
+      use(spam.spamassassinRules({ dirs: config.rules.spamassassin }), 'spam');
+    } catch (err) {
+      throw new TypeError(`rules.spamassassin: ${(err as Error).message}`);
+    }
+  }
+  // The bands were fitted on probabilities from the classifier settings in the file.
+  const bands = learned ? { ...learned.classifier, bands: learned.bayes } : {};
   let model: string | undefined;
   const b = config.bayes ?? {};
   const exists = options.exists ?? (() => false);
   const file = b.model ?? options.defaultModel;
   if (b.redis !== undefined && b.enabled !== false) {
     model = b.redis;
-    use(spam.bayes({ store: new spam.RedisStore({ url: b.redis }) }), 'spam');
+    use(spam.bayes({ store: new spam.RedisStore({ url: b.redis }), ...bands }), 'spam');
   } else if (file && (b.enabled === true || (b.enabled !== false && exists(file)))) {
     if (!exists(file)) {
       throw new TypeError(
@@ -189,7 +216,7 @@ export function buildFilters(config: FilterSettings, options: BuildFiltersOption
       );
     }
     model = file;
-    use(spam.bayes({ file }), 'spam');
+    use(spam.bayes({ file, ...bands }), 'spam');
   } else if (b.enabled === true) {
     throw new TypeError('bayes.model: expected a model file written by `mef train`, found nothing');
   }

@@ -5,19 +5,27 @@ import type { BayesStore, Label, LearnOutcome, Token } from './store.js';
 export interface ClassifierOptions {
   /** Messages of EACH class that must be learned before the classifier speaks. Default 200. */
   readonly minLearns?: number;
-  /** Robinson's strength `s` of the prior for rare tokens. Default 0.45. */
+  /**
+   * Robinson's strength `s` of the prior for rare tokens. Default 0.45. Learned scores use 0.1
+   * (see `LEARNED_CLASSIFIER`), which ranks later spam better but needs fitted bands.
+   */
   readonly strength?: number;
   /** Robinson's prior `x` for an unseen token. Default 0.5. */
   readonly prior?: number;
   /** Tokens whose probability is closer to 0.5 than this are ignored. Default 0.1. */
   readonly minDeviation?: number;
-  /** At most this many of the most telling tokens are combined. Default 300 (best on the evaluation split). */
+  /** At most this many of the most telling tokens are combined. Default 300; learned scores use 1,000. */
   readonly maxDiscriminators?: number;
   /**
    * How token probabilities are combined: Fisher's chi-square (`chi2`, SpamBayes) or
    * Robinson's geometric mean (`robinson`, SpamAssassin before 3.0). Default `chi2`.
    */
   readonly combine?: 'chi2' | 'robinson';
+  /**
+   * Tokens seen in fewer learned messages than this are left out (2 drops hapaxes, the tokens
+   * seen once). Default 1.
+   */
+  readonly minCount?: number;
 }
 
 /** The classifier's answer for one message. */
@@ -104,6 +112,7 @@ export class BayesClassifier {
   private readonly minDev: number;
   private readonly maxDisc: number;
   private readonly combine: 'chi2' | 'robinson';
+  private readonly minCount: number;
 
   constructor(store: BayesStore, options: ClassifierOptions = {}) {
     this.store = store;
@@ -113,6 +122,7 @@ export class BayesClassifier {
     this.minDev = options.minDeviation ?? 0.1;
     this.maxDisc = options.maxDiscriminators ?? 300;
     this.combine = options.combine ?? 'chi2';
+    this.minCount = options.minCount ?? 1;
   }
 
   /** Learns one tokenized message; the same message learned twice counts once. */
@@ -159,7 +169,7 @@ export class BayesClassifier {
       const cs = spamCounts[i] as number;
       const ch = hamCounts[i] as number;
       const total = cs + ch;
-      if (total === 0) continue;
+      if (total === 0 || total < this.minCount) continue;
       const sr = cs / totals.spam;
       const hr = ch / totals.ham;
       const p = sr / (sr + hr);

@@ -7,6 +7,8 @@ export class IdTable {
   private keys: Float64Array;
   private spam: Uint32Array;
   private ham: Uint32Array;
+  /** Day (days since 1970) a message with the token was last learned; 0 when unknown. */
+  private days: Uint32Array;
   private mask: number;
   private used = 0;
   /** Entries with a non-zero count. */
@@ -18,6 +20,7 @@ export class IdTable {
     this.keys = new Float64Array(cap);
     this.spam = new Uint32Array(cap);
     this.ham = new Uint32Array(cap);
+    this.days = new Uint32Array(cap);
     this.mask = cap - 1;
   }
 
@@ -55,8 +58,8 @@ export class IdTable {
     return i < 0 ? ZERO : [this.spam[i] as number, this.ham[i] as number];
   }
 
-  /** Adds `delta` to one class; counts never go below 0. */
-  add(id: number, spam: boolean, delta: number): void {
+  /** Adds `delta` to one class; counts never go below 0. A learning (`delta > 0`) on `day` dates the token. */
+  add(id: number, spam: boolean, delta: number, day = 0): void {
     let i = this.find(id);
     if (i < 0) {
       if (delta <= 0) return;
@@ -66,6 +69,7 @@ export class IdTable {
       this.keys[i] = id + 1;
       this.used++;
     }
+    if (delta > 0 && day > (this.days[i] as number)) this.days[i] = day;
     const arr = spam ? this.spam : this.ham;
     const before = (this.spam[i] as number) + (this.ham[i] as number);
     arr[i] = Math.max(0, (arr[i] as number) + delta);
@@ -74,22 +78,45 @@ export class IdTable {
     else if (before > 0 && after === 0) this.live--;
   }
 
-  *entries(): Generator<[number, number, number]> {
+  /** Live entries as [id, spam, ham, day]. */
+  *entries(): Generator<[number, number, number, number]> {
     for (let i = 0; i < this.keys.length; i++) {
       const k = this.keys[i] as number;
       if (k === 0) continue;
       const s = this.spam[i] as number;
       const h = this.ham[i] as number;
-      if (s + h > 0) yield [k - 1, s, h];
+      if (s + h > 0) yield [k - 1, s, h, this.days[i] as number];
     }
   }
 
+  /**
+   * Drops every live token last learned before `cutoff` (a day number), and hapaxes (seen in
+   * one message) last learned before `hapaxCutoff`. Returns how many were dropped.
+   */
+  expire(cutoff: number, hapaxCutoff = cutoff): number {
+    let dropped = 0;
+    for (let i = 0; i < this.keys.length; i++) {
+      if (this.keys[i] === 0) continue;
+      const n = (this.spam[i] as number) + (this.ham[i] as number);
+      if (n === 0) continue;
+      const day = this.days[i] as number;
+      if (day < cutoff || (n === 1 && day < hapaxCutoff)) {
+        this.spam[i] = 0;
+        this.ham[i] = 0;
+        this.live--;
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+
   private grow(): void {
-    const old = { keys: this.keys, spam: this.spam, ham: this.ham };
+    const old = { keys: this.keys, spam: this.spam, ham: this.ham, days: this.days };
     const cap = this.keys.length * 2;
     this.keys = new Float64Array(cap);
     this.spam = new Uint32Array(cap);
     this.ham = new Uint32Array(cap);
+    this.days = new Uint32Array(cap);
     this.mask = cap - 1;
     this.used = 0;
     for (let j = 0; j < old.keys.length; j++) {
@@ -103,6 +130,7 @@ export class IdTable {
       this.keys[i] = k;
       this.spam[i] = s;
       this.ham[i] = h;
+      this.days[i] = old.days[j] as number;
       this.used++;
     }
   }

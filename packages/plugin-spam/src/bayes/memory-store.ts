@@ -1,17 +1,34 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { SpamError } from '../errors.js';
 import { IdTable } from './id-table.js';
-import type { BayesStore, Label, LearnOutcome, StoreTotals, Token, TokenCounts } from './store.js';
+import {
+  type BayesStore,
+  dayOf,
+  type ExpireOptions,
+  type Label,
+  type LearnOutcome,
+  type StoreTotals,
+  type Token,
+  type TokenCounts,
+} from './store.js';
 
-const FORMAT = 'mef-bayes/2';
+/** Version 3 dates every token; version 2 files (no dates) still load, dated the day they load. */
+const FORMAT = 'mef-bayes/3';
+const FORMAT_V2 = 'mef-bayes/2';
 
 interface FileShape {
   format: string;
   totals: { spam: number; ham: number };
   /** digest -> 's' | 'h' */
   seen: Record<string, 's' | 'h'>;
-  /** [token, spam, ham]: token ids stay numbers, readable tokens strings */
-  tokens: [Token, number, number][];
+  /** [token, spam, ham, day]: token ids stay numbers, readable tokens strings; day since 1970 (absent in version 2) */
+  tokens: [Token, number, number, number?][];
+}
+
+/** Options of {@link MemoryStore}. */
+export interface MemoryStoreOptions {
+  /** The clock tokens are dated with, in ms since 1970. Default `Date.now`. */
+  readonly now?: () => number;
 }
 
 /**
@@ -21,10 +38,15 @@ interface FileShape {
 export class MemoryStore implements BayesStore {
   /** Token ids (numbers) in a flat table; readable string tokens in a Map. */
   private readonly ids = new IdTable();
-  private readonly tokenMap = new Map<string, [number, number]>();
+  private readonly tokenMap = new Map<string, [number, number, number]>();
   private readonly seen = new Map<string, Label>();
   private spamTotal = 0;
   private hamTotal = 0;
+  private readonly now: () => number;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.now = options.now ?? Date.now;
+  }
 
   /** Number of distinct tokens held. */
   get size(): number {
@@ -74,19 +96,39 @@ export class MemoryStore implements BayesStore {
     return true;
   }
 
+  /**
+   * Drops tokens no message was learned with for `maxAgeDays`, and hapaxes (tokens of one
+   * message) after `hapaxMaxAgeDays`. Message totals stay. Returns how many tokens went.
+   */
+  async expire(options: ExpireOptions): Promise<number> {
+    const today = dayOf(this.now());
+    const cutoff = today - options.maxAgeDays;
+    const hapaxCutoff = today - (options.hapaxMaxAgeDays ?? options.maxAgeDays);
+    let dropped = this.ids.expire(cutoff, hapaxCutoff);
+    for (const [t, c] of this.tokenMap) {
+      if (c[2] < cutoff || (c[0] + c[1] === 1 && c[2] < hapaxCutoff)) {
+        this.tokenMap.delete(t);
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+
   private apply(tokens: readonly Token[], label: Label, delta: 1 | -1): void {
     const i = label === 'spam' ? 0 : 1;
+    const day = dayOf(this.now());
     for (const t of new Set(tokens)) {
       if (typeof t === 'number') {
-        this.ids.add(t, label === 'spam', delta);
+        this.ids.add(t, label === 'spam', delta, day);
         continue;
       }
       let c = this.tokenMap.get(t);
       if (!c) {
         if (delta < 0) continue;
-        c = [0, 0];
+        c = [0, 0, day];
         this.tokenMap.set(t, c);
       }
+      if (delta > 0) c[2] = Math.max(c[2], day);
       c[i] = Math.max(0, c[i] + delta);
       if (c[0] === 0 && c[1] === 0) this.tokenMap.delete(t);
     }
@@ -102,7 +144,7 @@ export class MemoryStore implements BayesStore {
       seen: Object.fromEntries([...this.seen].map(([d, l]) => [d, l === 'spam' ? 's' : 'h'])),
       tokens: [
         ...this.ids.entries(),
-        ...[...this.tokenMap].map(([t, c]): [Token, number, number] => [t, c[0], c[1]]),
+        ...[...this.tokenMap].map(([t, c]): [Token, number, number, number] => [t, c[0], c[1], c[2]]),
       ],
     };
     const tmp = `${path}.${process.pid}.tmp`;
@@ -111,8 +153,11 @@ export class MemoryStore implements BayesStore {
   }
 
   /** Loads a model saved with `save`. A missing file gives an empty store when `missingOk`. */
-  static async load(path: string, options: { missingOk?: boolean } = {}): Promise<MemoryStore> {
-    const store = new MemoryStore();
+  static async load(
+    path: string,
+    options: { missingOk?: boolean } & MemoryStoreOptions = {},
+  ): Promise<MemoryStore> {
+    const store = new MemoryStore(options.now ? { now: options.now } : {});
     let text: string;
     try {
       text = await readFile(path, 'utf8');
@@ -126,20 +171,22 @@ export class MemoryStore implements BayesStore {
     } catch (err) {
       throw new SpamError('MEF_SPAM_BAYES_STORE', `Bayes model ${path} is not valid JSON`, { cause: err });
     }
-    if (data.format !== FORMAT) {
+    if (data.format !== FORMAT && data.format !== FORMAT_V2) {
       throw new SpamError(
         'MEF_SPAM_BAYES_STORE',
-        `Bayes model ${path} has format ${String(data.format)}, expected ${FORMAT}`,
+        `Bayes model ${path} has format ${String(data.format)}, expected ${FORMAT} (or ${FORMAT_V2}, read and dated today)`,
       );
     }
+    const today = dayOf(store.now());
     store.spamTotal = data.totals.spam;
     store.hamTotal = data.totals.ham;
     for (const [d, l] of Object.entries(data.seen)) store.seen.set(d, l === 's' ? 'spam' : 'ham');
-    for (const [t, sp, h] of data.tokens) {
+    for (const [t, sp, h, d] of data.tokens) {
+      const day = typeof d === 'number' ? d : today;
       if (typeof t === 'number') {
-        store.ids.add(t, true, sp);
-        store.ids.add(t, false, h);
-      } else store.tokenMap.set(t, [sp, h]);
+        store.ids.add(t, true, sp, day);
+        store.ids.add(t, false, h, day);
+      } else store.tokenMap.set(t, [sp, h, day]);
     }
     return store;
   }

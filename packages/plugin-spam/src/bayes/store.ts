@@ -1,6 +1,19 @@
 /** A token: its readable string, or its 52-bit id (what the plugin uses, see `tokenIds`). */
 export type Token = string | number;
 
+/** Options of a store's `expire`. */
+export interface ExpireOptions {
+  /** Tokens no message was learned with for this many days are dropped. */
+  readonly maxAgeDays: number;
+  /** Hapaxes (tokens of a single learned message) go sooner: after this many days. Default `maxAgeDays`. */
+  readonly hapaxMaxAgeDays?: number;
+}
+
+/** The day number (days since 1970, UTC) of a time in ms. */
+export function dayOf(ms: number): number {
+  return Math.floor(ms / 86_400_000);
+}
+
 /** Which class a message is learned as. */
 export type Label = 'spam' | 'ham';
 
@@ -37,6 +50,8 @@ export interface BayesStore {
   learn(digest: string, tokens: readonly Token[], label: Label): Promise<LearnOutcome>;
   /** Forgets a learned message; false when the digest is unknown. */
   forget(digest: string, tokens: readonly Token[]): Promise<boolean>;
+  /** Drops tokens by age (see {@link ExpireOptions}); resolves with how many went. */
+  expire?(options: ExpireOptions): Promise<number>;
   /** Releases connections or files. */
   close?(): Promise<void>;
 }

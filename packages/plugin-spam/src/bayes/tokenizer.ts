@@ -1,3 +1,4 @@
+import { parse as parseDomain } from 'tldts';
 import type { MessageFeatures } from '../features.js';
 
 /** Options of the tokenizer. */
@@ -15,9 +16,9 @@ export interface TokenizerOptions {
 }
 
 /**
- * Headers the tokenizer never reads: relay hops, dates and ids only teach the model where and
- * when a corpus was collected, and mail clients' or other filters' own marks would teach it
- * someone else's verdict.
+ * Headers the tokenizer does not read as words: dates and ids only teach the model when a
+ * corpus was collected, and mail clients' or other filters' own marks would teach it someone
+ * else's verdict. Received is read apart, for its relay hosts only.
  */
 const SKIPPED_HEADERS = new Set([
   'received',
@@ -64,6 +65,10 @@ const EMAIL_RE = /[\w.+-]{1,64}@([\w-]+(?:\.[\w-]+)+)/g;
 const TAG_RE = /<([a-zA-Z][a-zA-Z0-9]{0,15})\b([^>]{0,400})>/g;
 const ATTR_RE = /([a-zA-Z-]{1,20})\s*=/g;
 const IPV4_RE = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+const RCVD_HOST_RE = /\b(?:from|by)\s+([a-z0-9][a-z0-9.-]{0,200}[a-z0-9])/gi;
+const RCVD_IP_RE = /\[(\d{1,3})\.(\d{1,3})\.\d{1,3}\.\d{1,3}\]/g;
+const ALT_RE = /\b(alt|title)\s*=\s*(?:"([^"<>]{1,400})"|'([^'<>]{1,400})')/gi;
+const IMG_RE = /<img\b/gi;
 
 function addWords(out: string[], prefix: string, text: string, maxLen: number): void {
   WORD_RE.lastIndex = 0;
@@ -87,8 +92,10 @@ function hostTokens(out: string[], prefix: string, rawHost: string): void {
   }
   const labels = host.split('.');
   out.push(`${prefix}${host}`);
-  if (labels.length > 2) out.push(`${prefix}${labels.slice(-2).join('.')}`);
-  out.push(`${prefix}tld:${labels[labels.length - 1] ?? ''}`);
+  // The registrable domain and the public suffix from the public suffix list (co.uk, not uk).
+  const d = parseDomain(host, { allowPrivateDomains: false });
+  if (d.domain && d.domain !== host) out.push(`${prefix}${d.domain}`);
+  out.push(`${prefix}tld:${d.publicSuffix ?? labels[labels.length - 1] ?? ''}`);
   if (/%[0-9a-f]{2}/i.test(rawHost)) out.push(`${prefix}escaped`);
 }
 
@@ -140,6 +147,42 @@ function split(
   const to = msg.headers.getAll('to').join(',');
   out.push(`to-count:${bucket(to.split(',').filter((s) => s.includes('@')).length)}`);
 
+  // The relay hosts and networks of the first six Received hops, as SpamAssassin's Bayes
+  // reads them (its `*received` tokens): measured to help across time on the corpus.
+  let hop = 0;
+  for (const r of msg.headers.getAll('received')) {
+    if (hop++ >= 6) break;
+    RCVD_HOST_RE.lastIndex = 0;
+    for (let m = RCVD_HOST_RE.exec(r); m; m = RCVD_HOST_RE.exec(r)) hostTokens(out, 'rcvd:', m[1] ?? '');
+    RCVD_IP_RE.lastIndex = 0;
+    for (let m = RCVD_IP_RE.exec(r); m; m = RCVD_IP_RE.exec(r)) out.push(`rcvd-ip:${m[1]}.${m[2]}`);
+    const via = /\bwith\s+([a-z]{1,20})/i.exec(r)?.[1];
+    if (via) out.push(`rcvd-with:${via.toLowerCase()}`);
+  }
+  // Content-Type boundary shape, the whole mailer string, and the shape of From.
+  const boundary = /boundary\s*=\s*"?([^";\s]+)/.exec(ct)?.[1];
+  if (boundary)
+    out.push(`ct-boundary:${boundary.replace(/[0-9]/g, '9').replace(/[a-f]/g, 'x').slice(0, 24)}`);
+  const mailer = msg.headers.get('x-mailer') ?? msg.headers.get('user-agent');
+  out.push(
+    mailer ? `x-mailer-full:${mailer.toLowerCase().replace(/\s+/g, ' ').slice(0, 60)}` : 'x-mailer:none',
+  );
+  out.push(
+    /^\s*"?[^"<]+?"?\s*</.test(msg.headers.get('from') ?? '') ? 'from-shape:named' : 'from-shape:bare',
+  );
+  // HTML attribute text the rendered text leaves out (image alt, titles) and the image count.
+  if (msg.html.length > 0) {
+    ALT_RE.lastIndex = 0;
+    let k = 0;
+    for (let m = ALT_RE.exec(msg.html); m && k < 100; m = ALT_RE.exec(msg.html), k++) {
+      addWords(out, 'alt:', m[2] ?? m[3] ?? '', maxLen);
+    }
+    IMG_RE.lastIndex = 0;
+    let imgs = 0;
+    while (imgs < 1000 && IMG_RE.exec(msg.html)) imgs++;
+    out.push(`imgs:${bucket(imgs)}`);
+  }
+
   // Structure.
   out.push(`parts:${bucket(msg.parts.length)}`);
   for (const p of msg.parts) {
@@ -173,6 +216,11 @@ function split(
     for (let m = URL_RE.exec(source); m && n < 500; m = URL_RE.exec(source), n++) {
       hostTokens(out, 'url:', m[1] ?? '');
       const path = m[2] ?? '';
+      // Words of the path and query (at most 12 per URL): campaign and tracker names.
+      let k = 0;
+      for (const w of path.toLowerCase().split(/[^a-z0-9]+/)) {
+        if (w.length >= 3 && w.length <= 20 && k++ < 12) out.push(`url-w:${w}`);
+      }
       if (/\.(?:exe|scr|zip|php|cgi|asp)\b/i.test(path)) out.push('url-path:active');
       if (path.includes('?')) out.push('url-path:query');
     }

@@ -8,6 +8,7 @@ import { collectFeatures } from '../collect.js';
 import { SpamError } from '../errors.js';
 import type { MessageFeatures } from '../features.js';
 import { checkNumber, checkPolicy, checkString, round2 } from '../options.js';
+import { type BayesBand, bandScore } from '../scores/scores-file.js';
 
 /** Options of {@link bayes}. */
 export interface BayesOptions extends ClassifierOptions {
@@ -23,6 +24,12 @@ export interface BayesOptions extends ClassifierOptions {
   readonly spamScore?: number;
   /** Score of `BAYES_HAM` at probability 0 (negative); half of it at the threshold. Default -3. */
   readonly hamScore?: number;
+  /**
+   * Learned scores by probability band (from `mef train --scores`), instead of the graded
+   * thresholds above: the band's score is recorded as `BAYES_SPAM` when positive, `BAYES_HAM`
+   * when negative, nothing when 0.
+   */
+  readonly bands?: readonly BayesBand[];
   readonly tokenizer?: TokenizerOptions;
   readonly name?: string;
   readonly timeout?: number;
@@ -86,6 +93,25 @@ export function bayes(options: BayesOptions = {}): BayesPlugin {
     hamScore: -Math.abs(checkNumber('hamScore', options.hamScore, -1000, 1000) ?? -3),
   };
   checkNumber('minLearns', options.minLearns, 0);
+  const bands = options.bands;
+  if (
+    bands !== undefined &&
+    (!Array.isArray(bands) ||
+      bands.some(
+        (b, i) =>
+          !Number.isFinite(b?.from) ||
+          !Number.isFinite(b?.score) ||
+          (i > 0 && b.from <= (bands[i - 1] as BayesBand).from),
+      ))
+  ) {
+    throw invalidOption('bands', bands, 'bands { from, score } with from ascending');
+  }
+  const symbolOf = (p: number): BayesSymbol | undefined => {
+    if (!bands) return bayesSymbol(p, grading);
+    const score = round2(bandScore(bands, p));
+    if (score === 0) return undefined;
+    return { name: score > 0 ? 'BAYES_SPAM' : 'BAYES_HAM', score, options: [`${(p * 100).toFixed(2)}%`] };
+  };
   const timeout = checkNumber('timeout', options.timeout, 1);
   const onError = checkPolicy('onError', options.onError) ?? 'accept';
   let store: BayesStore = options.store ?? new MemoryStore();
@@ -102,7 +128,7 @@ export function bayes(options: BayesOptions = {}): BayesPlugin {
   const check = async (features: MessageFeatures) => {
     await ensureLoaded();
     const result = await classifier.classify(tokenIds(features, options.tokenizer));
-    return { result, symbol: result ? bayesSymbol(result.probability, grading) : undefined };
+    return { result, symbol: result ? symbolOf(result.probability) : undefined };
   };
 
   return definePlugin({

@@ -1,0 +1,261 @@
+/**
+ * A compiled SpamAssassin rule set and its run over one message. Compiled once; each run
+ * builds the message's views lazily, runs header, mimeheader, body, rawbody, full and uri
+ * rules and eval functions, then the metas in dependency order. Body rules go over all lines
+ * joined once first (a line-anchored twin of each pattern): a rule whose twin finds nothing
+ * there cannot hit any line, so most rules cost one scan of the text, not one per line.
+ */
+import type { SaConfig, SaSkip } from './cf-parser.js';
+import { compileRules, type SaCompiledRule, type SaRuleInfo } from './compile.js';
+import { SA_EVALS, type SaEvalContext } from './eval.js';
+import { gateText } from './literals.js';
+import { SaMessage } from './message.js';
+
+/** One rule that hit. */
+export interface SaHit {
+  readonly name: string;
+  readonly score: number;
+  readonly description: string | undefined;
+  /** Hit count (more than 1 only for `tflags multiple`). */
+  readonly count: number;
+}
+
+/** What a run found. */
+export interface SaResult {
+  /** Reported hits (sub-rules `__NAME` left out), in rule order. */
+  readonly hits: readonly SaHit[];
+  readonly score: number;
+  /** Every rule that hit, sub-rules included, with its count. */
+  readonly all: ReadonlyMap<string, number>;
+}
+
+/** Options of a run. */
+export interface SaCheckOptions {
+  /** Decoded bytes kept per MIME part (SpamAssassin's `body_part_scan_size`). Default 50,000. */
+  readonly maxPartBytes?: number;
+  /** Bytes of the raw message `full` rules see. Default 512 KiB. */
+  readonly maxFullBytes?: number;
+}
+
+/**
+ * The lower-cased text with its set of 3-byte substrings: a literal whose first and last
+ * three bytes never occur cannot occur, so most literal checks are two set look-ups.
+ */
+class LiteralIndex {
+  private readonly grams = new Set<string>();
+  constructor(readonly lower: string) {
+    for (let i = 0; i + 3 <= lower.length; i++) this.grams.add(lower.slice(i, i + 3));
+  }
+
+  any(literals: readonly string[]): boolean {
+    for (const l of literals) {
+      if (!this.grams.has(l.slice(0, 3)) || !this.grams.has(l.slice(-3))) continue;
+      if (this.lower.includes(l)) return true;
+    }
+    return false;
+  }
+}
+
+function countMatches(re: RegExp, text: string, max: number): number {
+  if (!re.global) return re.test(text) ? 1 : 0;
+  re.lastIndex = 0;
+  let n = 0;
+  while (n < max) {
+    const m = re.exec(text);
+    if (!m) break;
+    n++;
+    if (m[0] === '') re.lastIndex++;
+  }
+  re.lastIndex = 0;
+  return n;
+}
+
+/** A compiled rule set. */
+export class SaRuleSet {
+  readonly rules: readonly SaCompiledRule[];
+  readonly skipped: readonly SaSkip[];
+  private readonly lists: ReadonlyMap<string, readonly string[]>;
+  private readonly byType: Readonly<Record<string, readonly SaCompiledRule[]>>;
+  private readonly metaOrder: readonly SaCompiledRule[];
+
+  constructor(config: SaConfig) {
+    const { rules, skipped } = compileRules(config);
+    this.rules = rules;
+    this.skipped = skipped;
+    this.lists = config.lists;
+    const byType: Record<string, SaCompiledRule[]> = {};
+    for (const r of rules) {
+      const key = r.matcher.kind === 'meta' ? 'meta' : r.matcher.kind === 'eval' ? 'eval' : r.type;
+      const list = byType[key] ?? [];
+      list.push(r);
+      byType[key] = list;
+    }
+    this.byType = byType;
+    this.metaOrder = orderMetas(byType.meta ?? []);
+  }
+
+  /** The loaded rules as `mef rules` lists them. */
+  info(): SaRuleInfo[] {
+    return this.rules.map(({ name, type, file, line, score, description, tflags, priority }) => ({
+      name,
+      type,
+      file,
+      line,
+      score,
+      description,
+      tflags,
+      priority,
+    }));
+  }
+
+  /** Runs every rule on one message (raw bytes, or a message already parsed). */
+  check(input: Buffer | string | SaMessage, options: SaCheckOptions = {}): SaResult {
+    const msg = input instanceof SaMessage ? input : new SaMessage(input, options.maxPartBytes ?? 50_000);
+    const hits = new Map<string, number>();
+    const add = (r: SaCompiledRule, n: number) => {
+      if (n > 0) hits.set(r.name, Math.min(n, r.maxHits));
+    };
+    const ctx: SaEvalContext = { message: msg, lists: this.lists };
+    for (const r of this.byType.header ?? []) add(r, this.header(r, msg));
+    for (const r of this.byType.mimeheader ?? []) add(r, this.mimeheader(r, msg));
+    const byt = this.byType;
+    if (byt.body) this.lines(byt.body, msg.bodyLines(), add);
+    if (byt.rawbody) this.lines(byt.rawbody, msg.rawbodyLines(), add);
+    if (byt.full) {
+      const full = msg.pristine.slice(0, options.maxFullBytes ?? 512 * 1024);
+      const lower = gateText(full);
+      for (const r of byt.full) {
+        const m = r.matcher;
+        if (m.kind !== 'regex' || (m.literals && !m.literals.some((l) => lower.includes(l)))) continue;
+        add(r, countMatches(m.re, full, r.maxHits));
+      }
+    }
+    if (byt.uri) {
+      const uris = msg.uris();
+      for (const r of byt.uri) {
+        if (r.matcher.kind !== 'regex') continue;
+        let n = 0;
+        for (const u of uris) {
+          n += countMatches(r.matcher.re, u, r.maxHits - n);
+          if (n >= r.maxHits) break;
+        }
+        add(r, n);
+      }
+    }
+    for (const r of byt.eval ?? []) {
+      if (r.matcher.kind !== 'eval') continue;
+      const fn = SA_EVALS[r.matcher.call.name];
+      if (!fn) continue;
+      try {
+        add(r, fn(ctx, r.matcher.call.args) ? 1 : 0);
+      } catch {
+        // A function that trips on odd content is a miss, as in SpamAssassin.
+      }
+    }
+    for (const r of this.metaOrder) {
+      if (r.matcher.kind !== 'meta') continue;
+      const v = r.matcher.expr.evaluate((name) => hits.get(name) ?? 0);
+      if (v) hits.set(r.name, 1);
+    }
+    const out: SaHit[] = [];
+    let score = 0;
+    for (const r of this.rules) {
+      const n = hits.get(r.name);
+      if (!n || r.sub) continue;
+      out.push({ name: r.name, score: r.score, description: r.description, count: n });
+      score += r.score;
+    }
+    return { hits: out, score: Math.round(score * 1000) / 1000, all: hits };
+  }
+
+  private header(r: SaCompiledRule, msg: SaMessage): number {
+    const m = r.matcher;
+    const value = msg.headerString(r.header as string);
+    if (m.kind === 'exists') return (value !== undefined) !== m.negate ? 1 : 0;
+    if (m.kind !== 'regex') return 0;
+    const text = value ?? r.unset ?? '';
+    if (m.negate) return m.re.test(text) ? 0 : 1;
+    return countMatches(m.re, text, r.maxHits);
+  }
+
+  private mimeheader(r: SaCompiledRule, msg: SaMessage): number {
+    const m = r.matcher;
+    if (m.kind !== 'regex') return 0;
+    const [name, ...mods] = (r.header as string).split(':');
+    const request = [name, ...mods.filter((x) => x === 'raw')].join(':');
+    for (const p of msg.mime.parts) {
+      const vals = msg.get(request, p.headers);
+      for (const v of vals) if (m.re.test(v.replace(/\n$/, ''))) return 1;
+    }
+    return 0;
+  }
+
+  private lines(
+    rules: readonly SaCompiledRule[],
+    lines: readonly string[],
+    add: (r: SaCompiledRule, n: number) => void,
+  ) {
+    const joined = lines.join('');
+    const index = new LiteralIndex(gateText(joined));
+    // Where each line starts in the joined text, to find the line a twin's match is on.
+    const starts: number[] = [];
+    let at = 0;
+    for (const line of lines) {
+      starts.push(at);
+      at += line.length;
+    }
+    const lineAt = (pos: number): number => {
+      let lo = 0;
+      let hi = starts.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if ((starts[mid] as number) <= pos) lo = mid;
+        else hi = mid - 1;
+      }
+      return lo;
+    };
+    for (const r of rules) {
+      const m = r.matcher;
+      if (m.kind !== 'regex') continue;
+      if (m.literals && !index.any(m.literals)) continue;
+      if (m.scan) {
+        const found = m.scan.exec(joined);
+        if (!found) continue;
+        // Most rules hit once: the line the twin found usually is the hit.
+        if (!r.multiple && m.re.test(lines[lineAt(found.index)] as string)) {
+          add(r, 1);
+          continue;
+        }
+      }
+      let n = 0;
+      for (let i = 0; i < lines.length; i++) {
+        n += countMatches(m.re, lines[i] as string, r.maxHits - n);
+        if (n >= r.maxHits || (!r.multiple && n > 0)) break;
+      }
+      add(r, n);
+    }
+  }
+}
+
+/** Metas ordered so each comes after the metas it names. */
+function orderMetas(metas: readonly SaCompiledRule[]): SaCompiledRule[] {
+  const byName = new Map(metas.map((m) => [m.name, m]));
+  const done = new Set<string>();
+  const visiting = new Set<string>();
+  const out: SaCompiledRule[] = [];
+  const visit = (m: SaCompiledRule) => {
+    if (done.has(m.name) || visiting.has(m.name)) return;
+    visiting.add(m.name);
+    if (m.matcher.kind === 'meta') {
+      for (const dep of m.matcher.expr.names) {
+        const d = byName.get(dep);
+        if (d) visit(d);
+      }
+    }
+    visiting.delete(m.name);
+    done.add(m.name);
+    out.push(m);
+  };
+  for (const m of metas) visit(m);
+  return out;
+}
