@@ -9,6 +9,8 @@ import { rspamd } from '../src/plugins/rspamd-plugin.js';
 import { spamRules } from '../src/plugins/rules-plugin.js';
 import { spamassassin } from '../src/plugins/spamassassin-plugin.js';
 import { GTUBE } from '../src/rules/builtin.js';
+import { installedSaRulesDir, loadSaRules } from '../src/sa/load.js';
+import { spamassassinRules } from '../src/sa/plugin.js';
 
 const spam = readFileSync(join(import.meta.dirname, 'fixtures', 'spam.eml'));
 const api = { describe, it };
@@ -84,4 +86,18 @@ streamSuite(api, 'spamassassin', makeSpamd, {
 shapeSuite(api, 'spamassassin', makeSpamd, {
   payload: gtubePayload,
   expect: { disposition: 'reject', symbols: ['SA_SPAM'] },
+});
+
+// SpamAssassin's rule files run natively: one rule set loaded once, shared by every run.
+const saDir = installedSaRulesDir();
+if (!saDir) throw new Error('SpamAssassin rules not installed: apt-get install spamassassin (or spamd)');
+const saRuleSet = loadSaRules({ dirs: [saDir] });
+const makeSa = () => spamassassinRules({ ruleSet: saRuleSet });
+streamSuite(api, 'spamassassinRules', makeSa, {
+  message: gtube,
+  expect: { disposition: 'reject', symbols: ['SA_GTUBE'] },
+});
+shapeSuite(api, 'spamassassinRules', makeSa, {
+  payload: gtubePayload,
+  expect: { disposition: 'reject', symbols: ['SA_GTUBE'] },
 });

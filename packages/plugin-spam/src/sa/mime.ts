@@ -89,8 +89,10 @@ const B64 = /[^A-Za-z0-9+/]/g;
 
 /** Base64 to bytes, skipping anything that is not in the alphabet. */
 export function decodeBase64(text: string): string {
+  // The padding is stripped with the rest; Node decodes the last, unpadded quantum itself
+  // (cutting it off lost the last one or two bytes of every part not a multiple of 3 long).
   const clean = text.replace(B64, '');
-  return Buffer.from(clean.slice(0, clean.length - (clean.length % 4)), 'base64').toString('latin1');
+  return Buffer.from(clean, 'base64').toString('latin1');
 }
 
 /** Quoted-printable to bytes; soft line breaks joined. */
