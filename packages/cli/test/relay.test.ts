@@ -190,3 +190,51 @@ describe('bounds of the command line', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 });
+
+describe('mef relay with the admin interface’s database', () => {
+  it('seeds the store from the file, logs each verdict into it, and follows a change made in the store', async () => {
+    const { openStore, searchTransactions, updateDomain } = await import('@mef/admin');
+    const sink = await startSink();
+    const dir = tempDir();
+    const file = join(dir, 'mef.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        admin: { listen: { host: '127.0.0.1', port: 0 }, database: 'admin.db' },
+        relay: {
+          listen: { host: '127.0.0.1', port: 0 },
+          hostname: 'mx1.example.net',
+          domains: { 'example.net': { destination: `127.0.0.1:${sink.port}`, monitor: true } },
+        },
+      }),
+    );
+    const r = await startRelay(file);
+    // Monitor mode from the seed: GTUBE is tagged and delivered.
+    expect((await smtp(r.port, 'alice@example.net', message('spam', GTUBE))).at(-1)).toMatch(/^250/);
+    const store = await openStore(join(dir, 'admin.db'));
+    try {
+      let rows: Awaited<ReturnType<typeof searchTransactions>> = [];
+      for (let i = 0; i < 100 && rows.length === 0; i++) {
+        rows = await searchTransactions(store, 'example.net');
+        if (!rows.length) await sleep(50);
+      }
+      expect(rows).toHaveLength(1);
+      expect(JSON.stringify(rows[0])).toMatch(/GTUBE/);
+      // The administrator switches monitor mode off; the relay picks it up within its poll.
+      await updateDomain(
+        store,
+        'example.net',
+        { destination: `127.0.0.1:${sink.port}`, monitor: false },
+        'operator',
+      );
+      let last = '';
+      for (let i = 0; i < 40 && !last.startsWith('554'); i++) {
+        await sleep(250);
+        last = (await smtp(r.port, 'alice@example.net', message('spam again', GTUBE))).at(-1) ?? '';
+      }
+      expect(last).toMatch(/^554/);
+    } finally {
+      await store.close();
+    }
+  });
+});
