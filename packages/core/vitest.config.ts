@@ -7,7 +7,7 @@ export default defineProject({
     name: 'core',
     include: ['test/**/*.test.ts'],
     // Type-level tests (*.test-d.ts) run through tsc: an @ts-expect-error that finds no error fails.
-    typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
+    typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.typecheck.json' },
     testTimeout: 30_000,
   },
 });

@@ -8,7 +8,7 @@ export default defineProject({
     name: 'plugin-rbl',
     include: ['test/**/*.test.ts'],
     // Type-level tests (*.test-d.ts) run through tsc: an @ts-expect-error that finds no error fails.
-    typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
+    typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.typecheck.json' },
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 30_000,
   },
