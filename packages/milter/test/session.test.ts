@@ -68,8 +68,8 @@ describe('a milter session', () => {
     expect(o?.data.readUInt32BE(0)).toBe(6);
     expect(o?.data.readUInt32BE(4)).toBe(ActionFlag.ADDHDRS | ActionFlag.CHGHDRS | ActionFlag.QUARANTINE);
     const proto = o?.data.readUInt32BE(8) ?? 0;
-    expect(proto & ProtocolFlag.NR_HDR).toBeTruthy();
-    expect(proto & ProtocolFlag.HDR_LEADSPC).toBeTruthy();
+    expect(proto & ProtocolFlag.NR_HDR).toBe(ProtocolFlag.NR_HDR);
+    expect(proto & ProtocolFlag.HDR_LEADSPC).toBe(ProtocolFlag.HDR_LEADSPC);
     expect(proto & ProtocolFlag.NR_BODY).toBe(0);
     mta.close();
 
