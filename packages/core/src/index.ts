@@ -37,3 +37,5 @@ export * from './plugin.js';
 export type { FindingSet } from './recorder.js';
 export * from './verdict.js';
 export { coreVersion } from './version.js';
+export { decodeText } from './message/text.js';
+export * from './util/index.js';

@@ -1,0 +1,13 @@
+export { addressDomain, normalizeDomain } from './address.js';
+export { clientAddress, expandIpv6, inNetworks, networkList, normalizeIp } from './net.js';
+export {
+  checkBoolean,
+  checkEnum,
+  checkErrorPolicy,
+  checkNumber,
+  checkPluginName,
+  checkString,
+  checkStrings,
+  type NumberRule,
+  PLUGIN_NAME_PATTERN,
+} from './options.js';
