@@ -14,7 +14,7 @@ export {
   type MessageSource,
   messageFrom,
 } from './message.js';
-export { type RunOptions, runEngine, runPlugin, runStage } from './run.js';
+export { type RunOptions, runEngine, runPlugin } from './run.js';
 export { type ShapeName, type ShapePayload, type ShapeSuiteOptions, shapeSuite, shapes } from './shapes.js';
 export {
   generateLargeMessage,
