@@ -1,6 +1,5 @@
 import type { MimePart, PartSelector } from '../plugin.js';
 import { FeedStream } from './feed-stream.js';
-import type { HeaderBlock } from './header-block.js';
 import type { StageReader } from './stage-reader.js';
 
 /** A stage's `parts(selector, handler)` request. */
@@ -11,48 +10,10 @@ export interface PartRequest {
 }
 
 /** The facts of a part as a stage sees them, without its content. */
-export interface PartFacts {
-  readonly partId: string;
-  readonly depth: number;
-  readonly contentType: string;
-  readonly charset: string | undefined;
-  readonly filename: string | undefined;
-  readonly disposition: string | undefined;
-  readonly transferEncoding: string | undefined;
-  readonly headers: HeaderBlock;
-}
+export type PartFacts = Omit<MimePart, 'content' | 'skip' | 'bytes' | 'truncated'>;
 
-/** A part as handed to one stage: its facts and a content stream the pass feeds. */
-class PassPart implements MimePart {
-  bytes = 0;
-  truncated = false;
-  readonly partId: string;
-  readonly depth: number;
-  readonly contentType: string;
-  readonly charset: string | undefined;
-  readonly filename: string | undefined;
-  readonly disposition: string | undefined;
-  readonly transferEncoding: string | undefined;
-  readonly headers: HeaderBlock;
-
-  constructor(
-    facts: PartFacts,
-    readonly content: FeedStream,
-  ) {
-    this.partId = facts.partId;
-    this.depth = facts.depth;
-    this.contentType = facts.contentType;
-    this.charset = facts.charset;
-    this.filename = facts.filename;
-    this.disposition = facts.disposition;
-    this.transferEncoding = facts.transferEncoding;
-    this.headers = facts.headers;
-  }
-
-  skip(): void {
-    this.content.resume();
-  }
-}
+/** A part as handed to one stage: its facts, and a content stream the pass feeds and counts. */
+type PassPart = MimePart & { bytes: number; truncated: boolean };
 
 /** One part fed to one request: the stream the pass pushes the decoded bytes into. */
 export interface PartFeed {
@@ -74,7 +35,13 @@ export function offerPart(requests: readonly PartRequest[], facts: PartFacts): P
     const { reader } = request;
     const stream = new FeedStream();
     reader.streams.add(stream);
-    const part = new PassPart(facts, stream);
+    const part: PassPart = {
+      ...facts,
+      content: stream,
+      bytes: 0,
+      truncated: false,
+      skip: () => void stream.resume(),
+    };
     feeds.push({ request, stream, part, done: false });
     let result: void | Promise<void>;
     try {
