@@ -189,7 +189,9 @@ export type Awaitable<T> = T | Promise<T>;
 
 /**
  * A plugin: the value a plugin factory returns (`clamav(options)`). Every hook is
- * optional; a plugin acts only at the phases it names.
+ * optional; a plugin acts only at the phases it names. Registered on an engine, a plugin is
+ * one *stage* of its run order: the word the verdict uses (`SymbolHit.stage`,
+ * `StageError.stage` hold the plugin's name) and the contexts its hooks receive.
  */
 export interface Plugin {
   /** Unique name, kebab-case, such as `clamav` or `rbl`. */
