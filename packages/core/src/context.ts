@@ -1,4 +1,15 @@
-import type { TransactionState } from './index.js';
+/**
+ * Shared, typed state for one transaction. Plugins extend it by declaration merging so that
+ * a later stage reads an earlier stage's results with types:
+ *
+ * ```ts
+ * declare module '@mef/core' {
+ *   interface TransactionState { rbl?: { listed: string[] } }
+ * }
+ * ```
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: extended by declaration merging
+export interface TransactionState {}
 
 /** Whether mail comes in from the world (MX) or goes out from a customer (submission). */
 export type Direction = 'inbound' | 'outbound';

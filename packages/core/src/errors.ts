@@ -1,3 +1,5 @@
+import type { StageErrorKind } from './verdict.js';
+
 /**
  * Every error MEF throws or records carries a stable `code`. Codes are never reused;
  * `docs/reference/errors.md` lists each one and a test keeps the two in step.
@@ -7,17 +9,25 @@
 export interface MefErrorOptions {
   /** The underlying error, kept for logs and debuggers. */
   cause?: unknown;
+  /**
+   * How a stage failed, when this error is recorded with `findings.error(err)`: `timeout`,
+   * `unavailable`, `protocol`, `limit` or `exception` (the default).
+   */
+  kind?: StageErrorKind;
 }
 
 /** Base class of every error in MEF; `code` is stable and documented. */
 export class MefError extends Error {
   /** Stable machine-readable code such as `MEF_CORE_TIMEOUT`. */
   readonly code: string;
+  /** How a stage failed, when a stage records this error (see {@link MefErrorOptions.kind}). */
+  readonly kind: StageErrorKind;
 
   constructor(code: string, message: string, options: MefErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'MefError';
     this.code = code;
+    this.kind = options.kind ?? 'exception';
   }
 }
 

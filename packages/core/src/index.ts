@@ -1,40 +1,39 @@
-export * from './context.js';
-
 /**
- * Shared, typed state for one transaction. Stages extend it by declaration merging so
- * that a later stage reads an earlier stage's results with types:
- *
- * ```ts
- * declare module '@mef/core' {
- *   interface TransactionState { rbl?: { listed: string[] } }
- * }
- * ```
- *
- * It is declared here, in the package entry, because TypeScript merges an augmentation only
- * into a declaration of the module itself, not into one re-exported with `export *`.
+ * `@mef/core` for plugin authors: the stage contract, the context a stage sees, findings and
+ * the verdict model, the message views, limits and coded errors. Hosts import the engine and
+ * the verdict mappers from `@mef/core/hosts`; tests import the testing kit from
+ * `@mef/core/testing`.
  */
-// biome-ignore lint/suspicious/noEmptyInterface: extended by declaration merging
-export interface TransactionState {}
+
+export * from './context.js';
+export { PLUGIN_NAME } from './engine/registration.js';
+export * from './errors.js';
+// The host API, also here so that hosts written before `@mef/core/hosts` keep working.
 export {
-  Connection,
+  type Connection,
   createEngine,
   defaultLimitPolicy,
+  defaultReply,
   Engine,
   type EngineOptions,
+  formatReply,
+  type HarakaAnswer,
+  harakaCodes,
   type LimitPolicy,
+  type MilterAction,
   type Policy,
   type ScanEnvelope,
-  Transaction,
-} from './engine.js';
-export * from './errors.js';
+  type Transaction,
+  toHaraka,
+  toMilter,
+  toSmtpReply,
+} from './hosts/index.js';
 export type { AmbiguityKind } from './message/ambiguity.js';
 export { HeaderBlock, type HeaderField } from './message/header-block.js';
-export { defaultLimits, type LimitName, type Limits } from './message/pipeline.js';
+export { defaultLimits, type LimitName, type Limits } from './message/limits.js';
 export { type MimeReadingsReport, mimeReadings } from './message/readings.js';
-export { applyHeaderMutations } from './message/rewrite.js';
-export { MessageStore, type MessageStoreOptions } from './message/store.js';
 export * from './plugin.js';
-export type { FindingSet } from './recorder.js';
+export type { FindingSet, RecordedFindings } from './recorder.js';
 export * from './verdict.js';
 export { coreVersion } from './version.js';
 export { decodeText } from './message/text.js';

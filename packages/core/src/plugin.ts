@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { EnvelopeAddress, TransactionContext } from './context.js';
+import type { MefError } from './errors.js';
 import type { HeaderBlock } from './message/header-block.js';
 import type { Disposition, ErrorPolicy, Reply, Scope, StageErrorKind, Verdict } from './verdict.js';
 
@@ -48,8 +49,11 @@ export interface Findings {
   prefixSubject(prefix: string): void;
   /**
    * Records a failure of this stage; the stage's `onError` policy turns it into a
-   * disposition. Use it for a scanner that is down or speaks garbage.
+   * disposition. Use it for a scanner that is down or speaks garbage. Pass the `MefError`
+   * (its `code`, `message` and `kind` are recorded; `kind` overrides the error's own), or a
+   * kind, a code and a message.
    */
+  error(err: MefError, kind?: StageErrorKind): void;
   error(kind: StageErrorKind, code: string, message: string): void;
   /** Skips a later stage for this transaction (an allowlist hit). */
   skip(stage: string, reason: string): void;
@@ -82,8 +86,6 @@ export interface PartSelector {
   attachment?: boolean;
   /** Stop feeding a part after this many decoded bytes; the part is marked truncated. */
   maxBytes?: number;
-  /** Include the body of `message/rfc822` parts as a leaf (default: they are parsed). */
-  includeMultipart?: false;
 }
 
 /** A MIME leaf part as a stage sees it. */
@@ -187,7 +189,9 @@ export type Awaitable<T> = T | Promise<T>;
 
 /**
  * A plugin: the value a plugin factory returns (`clamav(options)`). Every hook is
- * optional; a plugin acts only at the phases it names.
+ * optional; a plugin acts only at the phases it names. Registered on an engine, a plugin is
+ * one *stage* of its run order: the word the verdict uses (`SymbolHit.stage`,
+ * `StageError.stage` hold the plugin's name) and the contexts its hooks receive.
  */
 export interface Plugin {
   /** Unique name, kebab-case, such as `clamav` or `rbl`. */
@@ -198,7 +202,11 @@ export interface Plugin {
   readonly dependencies?: readonly string[];
   /** Lower runs first; ties keep registration order. Default 100. */
   readonly priority?: number;
-  /** Per-stage timeout in ms for each hook (default: engine's `stageTimeout`). */
+  /**
+   * This plugin's time limit in milliseconds (default: the engine's `stageTimeout`). One
+   * number bounds each hook, the message work left after the last byte, a stall of the pass
+   * by this plugin's reader, and the health probe.
+   */
   readonly timeout?: number;
   /** What a failure of this stage turns into (default: engine's `onError`). */
   readonly onError?: ErrorPolicy;

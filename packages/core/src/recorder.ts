@@ -1,3 +1,4 @@
+import { MefError } from './errors.js';
 import type { Findings, ForceOptions, SymbolOptions } from './plugin.js';
 import type {
   Disposition,
@@ -19,8 +20,24 @@ export interface FindingSet {
   mutations: HeaderMutation[];
 }
 
+/** Findings as a host reads them from a connection or a transaction: a read-only view. */
+export interface RecordedFindings {
+  readonly symbols: readonly SymbolHit[];
+  readonly forced: readonly ForcedDisposition[];
+  readonly errors: readonly StageError[];
+  readonly mutations: readonly HeaderMutation[];
+}
+
 export function emptyFindings(): FindingSet {
   return { symbols: [], forced: [], errors: [], mutations: [] };
+}
+
+/** Adds every finding of `from` to `into`, in order. */
+export function mergeFindings(into: FindingSet, from: RecordedFindings): void {
+  into.symbols.push(...from.symbols);
+  into.forced.push(...from.forced);
+  into.errors.push(...from.errors);
+  into.mutations.push(...from.mutations);
 }
 
 const SYMBOL_RE = /^[A-Z][A-Z0-9_]*$/;
@@ -163,13 +180,23 @@ export class Recorder implements Findings {
       this.#t.into.mutations.push({ op: 'subject', prefix, stage: this.#t.stage });
   }
 
-  error(kind: StageErrorKind, code: string, message: string): void {
-    if (!this.#open(`error ${code}`)) return;
+  error(err: MefError, kind?: StageErrorKind): void;
+  error(kind: StageErrorKind, code: string, message: string): void;
+  error(first: MefError | StageErrorKind, second?: string, message?: string): void {
+    let error: { kind: StageErrorKind; code: string; message: string };
+    if (first instanceof MefError) {
+      error = {
+        kind: (second as StageErrorKind | undefined) ?? first.kind,
+        code: first.code,
+        message: first.message,
+      };
+    } else {
+      error = { kind: first, code: String(second), message: String(message) };
+    }
+    if (!this.#open(`error ${error.code}`)) return;
     this.#t.into.errors.push({
       stage: this.#t.stage,
-      kind,
-      code,
-      message,
+      ...error,
       policy: this.#t.policy,
       disposition: this.#t.policy,
     });

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import pkg from '../package.json' with { type: 'json' };
-import { coreVersion, createEngine, MefError, type Plugin } from '../src/index.js';
+import { coreVersion, createEngine, MefError, PLUGIN_NAME, type Plugin } from '../src/index.js';
 import { buildMessage, expectVerdict, runPlugin } from '../src/testing/index.js';
 
 const msg = buildMessage({ text: 'hello' });
@@ -30,6 +30,21 @@ describe('registration', () => {
     expect(codeOf(() => e.use({ name: 'x', onError: 'maybe' } as unknown as Plugin))).toBe(
       'MEF_CORE_PLUGIN_INVALID',
     );
+  });
+
+  it('takes plugin names by the one rule PLUGIN_NAME: lower-case letters, digits and hyphens', () => {
+    const e = createEngine();
+    for (const name of ['Clamav', 'spam_rules', 'rbl.zen', '-x', 'a b']) {
+      expect(PLUGIN_NAME.test(name), name).toBe(false);
+      expect(
+        codeOf(() => e.use({ name })),
+        name,
+      ).toBe('MEF_CORE_PLUGIN_INVALID');
+    }
+    for (const name of ['clamav', 'spam-rules', '9x']) {
+      expect(PLUGIN_NAME.test(name), name).toBe(true);
+      expect(() => e.use({ name }), name).not.toThrow();
+    }
   });
 
   it('rejects a duplicate name with MEF_CORE_PLUGIN_DUPLICATE', () => {
@@ -247,6 +262,38 @@ describe('failure policy', () => {
       msg,
     );
     expectVerdict(v).toTempfail().toHaveError('MEF_AV_DOWN');
+  });
+
+  it('records a MefError given to findings.error with its code, message and kind', async () => {
+    const down = new MefError('MEF_X_DOWN', 'scanner down', { kind: 'unavailable' });
+    const v = await runPlugin(
+      {
+        name: 'x',
+        onError: 'accept',
+        connect: (ctx) => ctx.findings.error(down),
+        helo: (ctx) => ctx.findings.error(down, 'protocol'),
+        mailFrom: (ctx) => ctx.findings.error(new MefError('MEF_X_BUG', 'bug')),
+      },
+      msg,
+    );
+    expect(v.errors.map((e) => [e.code, e.kind, e.message, e.disposition])).toEqual([
+      ['MEF_X_DOWN', 'unavailable', 'scanner down', 'accept'],
+      ['MEF_X_DOWN', 'protocol', 'scanner down', 'accept'],
+      ['MEF_X_BUG', 'exception', 'bug', 'accept'],
+    ]);
+  });
+
+  it('records the kind of a MefError a stage throws', async () => {
+    const v = await runPlugin(
+      {
+        name: 'x',
+        mailFrom: () => {
+          throw new MefError('MEF_X_DOWN', 'scanner down', { kind: 'unavailable' });
+        },
+      },
+      msg,
+    );
+    expect(v.errors.map((e) => [e.code, e.kind])).toEqual([['MEF_X_DOWN', 'unavailable']]);
   });
 
   it('counts a stage answer once: findings after a timeout are dropped', async () => {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { createEngine, type Logger, type Plugin } from '../src/index.js';
-import { expectVerdict, runPlugin, runStage, shapes } from '../src/testing/index.js';
+import { expectVerdict, runPlugin, shapes } from '../src/testing/index.js';
 
 /**
  * A stage is done when its work is done: the message hook, the pass, and every part
@@ -36,18 +36,18 @@ describe('a finding recorded in a part handler is kept', () => {
 
   for (const [shape, message] of cases) {
     it(`${shape}: a synchronous handler`, async () => {
-      const v = await runStage(bannedExe(), message);
+      const v = await runPlugin(bannedExe(), message);
       expectVerdict(v).toReject().toHaveSymbol('BANNED_EXE', 20).toHaveNoErrors();
     });
 
     it(`${shape}: a handler that awaits after reading`, async () => {
-      const v = await runStage(bannedExe({ delayMs: 30 }), message);
+      const v = await runPlugin(bannedExe({ delayMs: 30 }), message);
       expectVerdict(v).toReject().toHaveSymbol('BANNED_EXE', 20).toHaveNoErrors();
     });
 
     it(`${shape}: a handler that never reads the content`, async () => {
       const started = Date.now();
-      const v = await runStage(bannedExe({ read: false }), message, { engine: { stageTimeout: 5_000 } });
+      const v = await runPlugin(bannedExe({ read: false }), message, { engine: { stageTimeout: 5_000 } });
       expectVerdict(v).toReject().toHaveSymbol('BANNED_EXE', 20).toHaveNoErrors();
       // Skipped once it settles, instead of stalling the pass until the stage timeout.
       expect(Date.now() - started).toBeLessThan(2_000);
@@ -56,7 +56,7 @@ describe('a finding recorded in a part handler is kept', () => {
 
   it('a handler that is still working at the stage timeout gives the timeout error, never a silent accept', async () => {
     const [, message] = cases.find(([k]) => k === 'singlePart')!;
-    const v = await runStage(bannedExe({ delayMs: 2_000 }), message, { engine: { stageTimeout: 200 } });
+    const v = await runPlugin(bannedExe({ delayMs: 2_000 }), message, { engine: { stageTimeout: 200 } });
     expectVerdict(v).toTempfail().toHaveError('MEF_CORE_TIMEOUT');
     expect(v.errors[0]?.stage).toBe('banned-exe');
   });

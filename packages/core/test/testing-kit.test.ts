@@ -6,7 +6,7 @@ import {
   expectVerdict,
   formatVerdict,
   messageFrom,
-  runStage,
+  runPlugin,
   streamSuite,
 } from '../src/testing/index.js';
 
@@ -36,7 +36,7 @@ function bannedExtensions(options: { extensions: string[]; score?: number }): Pl
 
 describe('testing kit', () => {
   it('builds a transaction from a string and asserts on the verdict', async () => {
-    const v = await runStage(
+    const v = await runPlugin(
       bannedExtensions({ extensions: ['exe'] }),
       messageFrom.string('From: a@x\r\n\r\nhello\r\n'),
     );
@@ -45,7 +45,7 @@ describe('testing kit', () => {
 
   it('builds a message with the builder and finds the banned attachment', async () => {
     const msg = buildMessage({ attachments: [{ filename: 'invoice.pdf.exe', content: 'MZ...' }] });
-    const v = await runStage(bannedExtensions({ extensions: ['exe'], score: 16 }), msg);
+    const v = await runPlugin(bannedExtensions({ extensions: ['exe'], score: 16 }), msg);
     expectVerdict(v)
       .toReject()
       .toHaveSymbol('BANNED_EXTENSION', 16)
@@ -53,7 +53,7 @@ describe('testing kit', () => {
   });
 
   it('fails with a readable message that prints the verdict', async () => {
-    const v = await runStage(bannedExtensions({ extensions: ['exe'] }), buildMessage({ text: 'hi' }));
+    const v = await runPlugin(bannedExtensions({ extensions: ['exe'] }), buildMessage({ text: 'hi' }));
     let err: unknown;
     try {
       expectVerdict(v).toReject();

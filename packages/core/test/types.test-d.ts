@@ -1,5 +1,13 @@
+import { Connection, type Transaction, toSmtpReply } from '@mef/core/hosts';
 import { describe, expectTypeOf, test } from 'vitest';
-import { createEngine, type Plugin, type TransactionState, type Verdict } from '../src/index.js';
+import {
+  createEngine,
+  type Plugin,
+  toSmtpReply as rootToSmtpReply,
+  type StageError,
+  type TransactionState,
+  type Verdict,
+} from '../src/index.js';
 import { buildMessage, streamSuite } from '../src/testing/index.js';
 
 // Checked by vitest's type-check mode (and `tsc --build`): a wrong use must not compile, and an
@@ -33,6 +41,25 @@ describe('public types', () => {
     // @ts-expect-error the verdict is read only
     v.disposition = 'accept';
     expectTypeOf([nameless, badPolicy]).toBeArray();
+  });
+
+  test('hosts read connections and transactions through read-only views', () => {
+    const conn = {} as Connection;
+    const tx = {} as Transaction;
+    // @ts-expect-error findings are read through a view
+    conn.findings.symbols.push({ name: 'X', score: 1, stage: 'host' });
+    // @ts-expect-error the HELO name is set by helo()
+    conn.heloName = 'mx.example.test';
+    // @ts-expect-error skipped stages are recorded by stages, not by hosts
+    tx.skipped.set('spam', 'because');
+    // @ts-expect-error MAIL FROM is set by mailFrom()
+    tx.mailFromAddress = { address: 'a@example.test', params: {} };
+    // @ts-expect-error the engine's internals are not part of its type
+    conn.runPhase;
+    // @ts-expect-error hosts open connections with engine.connection()
+    new Connection();
+    expectTypeOf(tx.findings.errors).toEqualTypeOf<readonly StageError[]>();
+    expectTypeOf(toSmtpReply).toEqualTypeOf(rootToSmtpReply);
   });
 
   test('the scored hook sees the verdict', () => {

@@ -20,7 +20,7 @@ export type AntivirusErrorCode = keyof typeof antivirusErrorCodes;
 /** An error of the clamd client; `kind` says how the stage failed. */
 export class AntivirusError extends MefError {
   /** How the scan failed, in the engine's terms. */
-  readonly kind: StageErrorKind;
+  override readonly kind: StageErrorKind;
 
   constructor(
     code: AntivirusErrorCode,

@@ -1,4 +1,4 @@
-import { expectVerdict, runStage } from '@mef/core/testing';
+import { expectVerdict, runPlugin } from '@mef/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuthOptions, auth, createResolver } from '../src/index.js';
 import { arcSealed, BAD_IP, GOOD_IP, message, signed, zones } from './fixtures/world.js';
@@ -26,7 +26,7 @@ const envelope = (ip: string, mailFrom: string, helo = 'client.example.test') =>
 describe('auth against a real BIND on loopback', () => {
   it('passes SPF, DKIM and DMARC for a signed message from an allowed client', async () => {
     const msg = await signed('pass.test', message('alice@pass.test'));
-    const v = await runStage(plugin(), msg, envelope(GOOD_IP, 'alice@pass.test'));
+    const v = await runPlugin(plugin(), msg, envelope(GOOD_IP, 'alice@pass.test'));
     expectVerdict(v)
       .toAccept()
       .toHaveSymbol('R_SPF_ALLOW', -0.2)
@@ -47,7 +47,7 @@ describe('auth against a real BIND on loopback', () => {
       'Authentication-Results: mx.mef.test; dkim=pass header.d=pass.test; dmarc=pass',
       message('alice@pass.test'),
     ].join('\r\n');
-    const v = await runStage(plugin(), msg, envelope(BAD_IP, 'alice@pass.test'));
+    const v = await runPlugin(plugin(), msg, envelope(BAD_IP, 'alice@pass.test'));
     expect(v.mutations.filter((m) => m.op === 'remove')).toEqual([
       { op: 'remove', name: 'Authentication-Results', index: 2, stage: 'auth' },
     ]);
@@ -55,7 +55,7 @@ describe('auth against a real BIND on loopback', () => {
   });
 
   it('fails SPF and DMARC (p=reject) for an unsigned message from another client, scoring only by default', async () => {
-    const v = await runStage(plugin(), message('alice@pass.test'), envelope(BAD_IP, 'alice@pass.test'));
+    const v = await runPlugin(plugin(), message('alice@pass.test'), envelope(BAD_IP, 'alice@pass.test'));
     expectVerdict(v)
       .toAccept()
       .toHaveSymbol('R_SPF_FAIL', 1)
@@ -64,7 +64,7 @@ describe('auth against a real BIND on loopback', () => {
   });
 
   it('rejects a DMARC p=reject failure with 550 5.7.1 when dmarcReject is reject', async () => {
-    const v = await runStage(
+    const v = await runPlugin(
       plugin({ dmarcReject: 'reject' }),
       message('alice@pass.test'),
       envelope(BAD_IP, 'alice@pass.test'),
@@ -76,7 +76,7 @@ describe('auth against a real BIND on loopback', () => {
   });
 
   it('quarantines a DMARC p=reject failure when dmarcReject is quarantine', async () => {
-    const v = await runStage(
+    const v = await runPlugin(
       plugin({ dmarcReject: 'quarantine' }),
       message('alice@pass.test'),
       envelope(BAD_IP, 'alice@pass.test'),
@@ -86,7 +86,7 @@ describe('auth against a real BIND on loopback', () => {
 
   it('passes DMARC through DKIM alone when SPF fails (a forwarded message)', async () => {
     const msg = await signed('pass.test', message('alice@pass.test'));
-    const v = await runStage(
+    const v = await runPlugin(
       plugin({ dmarcReject: 'reject' }),
       msg,
       envelope(BAD_IP, 'bounce@forwarder.test'),
@@ -97,7 +97,7 @@ describe('auth against a real BIND on loopback', () => {
   it('records R_DKIM_REJECT for a body changed after signing', async () => {
     const msg = await signed('pass.test', message('alice@pass.test'));
     const tampered = msg.replace('the report is attached', 'the invoice is attached');
-    const v = await runStage(plugin(), tampered, envelope(GOOD_IP, 'alice@pass.test'));
+    const v = await runPlugin(plugin(), tampered, envelope(GOOD_IP, 'alice@pass.test'));
     expectVerdict(v)
       .toHaveSymbol('R_DKIM_REJECT', 1)
       .toHaveSymbol('R_SPF_ALLOW')
@@ -105,12 +105,12 @@ describe('auth against a real BIND on loopback', () => {
   });
 
   it('softfails SPF and fails DMARC (p=quarantine), and quarantines by option', async () => {
-    const v1 = await runStage(plugin(), message('bob@soft.test'), envelope(BAD_IP, 'bob@soft.test'));
+    const v1 = await runPlugin(plugin(), message('bob@soft.test'), envelope(BAD_IP, 'bob@soft.test'));
     expectVerdict(v1)
       .toAccept()
       .toHaveSymbol('R_SPF_SOFTFAIL', 0)
       .toHaveSymbol('DMARC_POLICY_QUARANTINE', 1.5);
-    const v2 = await runStage(
+    const v2 = await runPlugin(
       plugin({ dmarcQuarantine: 'quarantine' }),
       message('bob@soft.test'),
       envelope(BAD_IP, 'bob@soft.test'),
@@ -119,41 +119,41 @@ describe('auth against a real BIND on loopback', () => {
   });
 
   it('records SPF neutral and a p=none DMARC failure as a soft fail', async () => {
-    const v = await runStage(plugin(), message('carol@neutral.test'), envelope(BAD_IP, 'carol@neutral.test'));
+    const v = await runPlugin(plugin(), message('carol@neutral.test'), envelope(BAD_IP, 'carol@neutral.test'));
     expectVerdict(v).toHaveSymbol('R_SPF_NEUTRAL').toHaveSymbol('DMARC_POLICY_SOFTFAIL', 0.1);
   });
 
   it('records NA symbols for a domain with no records at all', async () => {
-    const v = await runStage(plugin(), message('dave@none.test'), envelope(BAD_IP, 'dave@none.test'));
+    const v = await runPlugin(plugin(), message('dave@none.test'), envelope(BAD_IP, 'dave@none.test'));
     expectVerdict(v).toAccept().toHaveSymbol('R_SPF_NA').toHaveSymbol('R_DKIM_NA').toHaveSymbol('DMARC_NA');
     expect(v.errors).toEqual([]);
   });
 
   it('checks the HELO identity for a bounce (null MAIL FROM)', async () => {
-    const v = await runStage(plugin(), message('alice@pass.test'), envelope(GOOD_IP, '', 'mail.pass.test'));
+    const v = await runPlugin(plugin(), message('alice@pass.test'), envelope(GOOD_IP, '', 'mail.pass.test'));
     const spf = v.symbols.find((s) => s.name === 'R_SPF_ALLOW');
     expect(spf?.options).toContain('mail.pass.test');
   });
 
   it('validates an ARC chain sealed by mailauth, and rejects a broken one', async () => {
     const sealed = await arcSealed(await signed('pass.test', message('alice@pass.test')));
-    const v = await runStage(plugin(), sealed, envelope(GOOD_IP, 'alice@pass.test'));
+    const v = await runPlugin(plugin(), sealed, envelope(GOOD_IP, 'alice@pass.test'));
     expectVerdict(v).toHaveSymbol('ARC_ALLOW', -1).toHaveSymbol('R_DKIM_ALLOW');
     const broken = sealed.replace('Subject: Quarterly report', 'Subject: Quarterly report (changed)');
-    const b = await runStage(plugin(), broken, envelope(GOOD_IP, 'alice@pass.test'));
+    const b = await runPlugin(plugin(), broken, envelope(GOOD_IP, 'alice@pass.test'));
     expectVerdict(b).toHaveSymbol('ARC_REJECT', 1).toHaveSymbol('R_DKIM_REJECT');
   });
 
   it('records ARC_NA for a message without ARC headers, and nothing for ARC when switched off', async () => {
     const msg = message('alice@pass.test');
-    expectVerdict(await runStage(plugin(), msg, envelope(GOOD_IP, 'alice@pass.test'))).toHaveSymbol('ARC_NA');
+    expectVerdict(await runPlugin(plugin(), msg, envelope(GOOD_IP, 'alice@pass.test'))).toHaveSymbol('ARC_NA');
     const sealed = await arcSealed(msg);
-    const v = await runStage(plugin({ arc: false }), sealed, envelope(GOOD_IP, 'alice@pass.test'));
+    const v = await runPlugin(plugin({ arc: false }), sealed, envelope(GOOD_IP, 'alice@pass.test'));
     expectVerdict(v).notToHaveSymbol('ARC_ALLOW').notToHaveSymbol('ARC_NA');
   });
 
   it('applies score overrides and switches checks off', async () => {
-    const v = await runStage(
+    const v = await runPlugin(
       plugin({ scores: { R_SPF_FAIL: 3.5 }, dkim: false, dmarc: false, headers: false }),
       message('alice@pass.test'),
       envelope(BAD_IP, 'alice@pass.test'),
@@ -167,7 +167,7 @@ describe('auth against a real BIND on loopback', () => {
 
   it('verifies SPF only for a message over maxSize, reading it to the end', async () => {
     const big = message('alice@pass.test', `${'x'.repeat(998)}\r\n`.repeat(200));
-    const v = await runStage(plugin({ maxSize: 50_000 }), big, envelope(BAD_IP, 'alice@pass.test'));
+    const v = await runPlugin(plugin({ maxSize: 50_000 }), big, envelope(BAD_IP, 'alice@pass.test'));
     expectVerdict(v)
       .toHaveSymbol('AUTH_SKIPPED_SIZE', 0)
       .toHaveSymbol('R_SPF_FAIL')
@@ -178,7 +178,7 @@ describe('auth against a real BIND on loopback', () => {
     const { Readable } = await import('node:stream');
     const msg = Buffer.from(await signed('pass.test', message('alice@pass.test')));
     const chunks = [...msg].map((b) => Buffer.from([b]));
-    const v = await runStage(plugin(), () => Readable.from(chunks), envelope(GOOD_IP, 'alice@pass.test'));
+    const v = await runPlugin(plugin(), () => Readable.from(chunks), envelope(GOOD_IP, 'alice@pass.test'));
     expectVerdict(v).toHaveSymbol('R_DKIM_ALLOW').toHaveSymbol('DMARC_POLICY_ALLOW');
   });
 });
@@ -188,7 +188,7 @@ describe('shared resolver', () => {
     const r = createResolver({ servers: [named.server], timeout: 1000 });
     const answer = (await r.resolve('_dmarc.pass.test', 'TXT')) as string[][];
     expect(answer.map((a) => a.join(''))).toEqual(['v=DMARC1; p=reject']);
-    const v = await runStage(
+    const v = await runPlugin(
       auth({ resolver: r }),
       message('dave@none.test'),
       envelope(BAD_IP, 'dave@none.test'),

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { errorDocsSuite } from '@mef/core/testing';
 import { describe, expect, it } from 'vitest';
 import { authErrorCodes } from '../src/index.js';
 
@@ -24,13 +25,8 @@ describe('error codes', () => {
   });
 });
 
-describe('docs/reference/errors.md', () => {
-  it('lists exactly the codes this package defines', async () => {
-    const { compareErrorDocs } = await import('@mef/core/testing');
-    const page = join(root, '..', '..', 'docs', 'reference', 'errors.md');
-    expect(await compareErrorDocs(page, '@mef/plugin-auth', authErrorCodes)).toEqual({
-      undocumented: [],
-      unknown: [],
-    });
-  });
+errorDocsSuite({ describe, it }, '@mef/plugin-auth', {
+  codes: authErrorCodes,
+  packageDir: new URL('..', import.meta.url),
+  readme: false,
 });

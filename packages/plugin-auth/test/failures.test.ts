@@ -1,5 +1,5 @@
 import { createSocket, type Socket } from 'node:dgram';
-import { expectVerdict, runStage } from '@mef/core/testing';
+import { expectVerdict, runPlugin } from '@mef/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth } from '../src/index.js';
 import { BAD_IP, message } from './fixtures/world.js';
@@ -30,7 +30,7 @@ const envelope = { clientAddress: BAD_IP, mailFrom: 'alice@pass.test', helo: 'cl
 describe('auth when DNS fails', () => {
   it('records DNSFAIL symbols and a timeout error when the DNS server never answers (accept by default)', async () => {
     const started = Date.now();
-    const v = await runStage(
+    const v = await runPlugin(
       auth({ servers: [`127.0.0.1:${silentPort}`], timeout: 300, hostname: 'mx.mef.test' }),
       message('alice@pass.test'),
       envelope,
@@ -41,7 +41,7 @@ describe('auth when DNS fails', () => {
   });
 
   it('tempfails by onError when the DNS server is down', async () => {
-    const v = await runStage(
+    const v = await runPlugin(
       auth({ servers: [`127.0.0.1:${downPort}`], timeout: 500, onError: 'tempfail' }),
       message('alice@pass.test'),
       envelope,
@@ -52,7 +52,7 @@ describe('auth when DNS fails', () => {
   });
 
   it('is cut off by its stage timeout', async () => {
-    const v = await runStage(
+    const v = await runPlugin(
       auth({ servers: [`127.0.0.1:${silentPort}`], timeout: 5000, stageTimeout: 300, onError: 'tempfail' }),
       message('alice@pass.test'),
       envelope,

@@ -1,4 +1,4 @@
-import { runStage, shapes, streamSuite } from '@mef/core/testing';
+import { runPlugin, shapes, streamSuite } from '@mef/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth } from '../src/index.js';
 import { GOOD_IP, message, signed, zones } from './fixtures/world.js';
@@ -36,7 +36,7 @@ describe('auth: message shapes', () => {
   )) {
     it(`verifies the DKIM signature of the ${shape} shape`, async () => {
       const msg = await signed('pass.test', raw.toString('latin1'));
-      const v = await runStage(make(), msg, { clientAddress: GOOD_IP, mailFrom: 'sender@example.test' });
+      const v = await runPlugin(make(), msg, { clientAddress: GOOD_IP, mailFrom: 'sender@example.test' });
       expect(v.symbols.map((s) => s.name)).toContain('R_DKIM_ALLOW');
       expect(v.errors).toEqual([]);
     });

@@ -29,11 +29,6 @@ export class MessageStore {
 
   constructor(private readonly options: MessageStoreOptions = {}) {}
 
-  /** True once the message spilled to disk. */
-  get spilled(): boolean {
-    return this.path !== undefined;
-  }
-
   async write(chunk: Buffer): Promise<void> {
     if (this.disposed || this.ended) return;
     this.size += chunk.length;
@@ -82,19 +77,6 @@ export class MessageStore {
       })(),
       { objectMode: false },
     );
-  }
-
-  /** First `n` bytes, for header rewriting (bounded by the caller). */
-  async head(n: number): Promise<Buffer> {
-    const out: Buffer[] = [];
-    let got = 0;
-    for await (const c of this.read(0)) {
-      const b = c as Buffer;
-      out.push(b);
-      got += b.length;
-      if (got >= n) break;
-    }
-    return Buffer.concat(out).subarray(0, n);
   }
 
   async dispose(): Promise<void> {

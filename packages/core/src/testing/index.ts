@@ -4,7 +4,7 @@
  * runner's `describe` and `it`.
  */
 
-export { compareErrorDocs } from './error-docs.js';
+export { compareErrorDocs, type ErrorDocsOptions, errorDocsSuite } from './error-docs.js';
 export { expectVerdict, formatVerdict, VerdictAssertion } from './expect.js';
 export type { StreamExpectation } from './expectation.js';
 export {
@@ -14,7 +14,7 @@ export {
   type MessageSource,
   messageFrom,
 } from './message.js';
-export { type RunOptions, runEngine, runPlugin, runStage } from './run.js';
+export { type RunOptions, runEngine, runPlugin } from './run.js';
 export { type ShapeName, type ShapePayload, type ShapeSuiteOptions, shapeSuite, shapes } from './shapes.js';
 export {
   generateLargeMessage,

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
-import { createEngine, type Engine, type EngineOptions, type ScanEnvelope } from '../engine.js';
+import { createEngine, type Engine } from '../engine/engine.js';
+import type { EngineOptions, ScanEnvelope } from '../engine/options.js';
 import type { Plugin } from '../plugin.js';
 import type { Verdict } from '../verdict.js';
 import type { MessageSource } from './message.js';
@@ -43,13 +44,4 @@ export async function runPlugin(
   } finally {
     await engine.stop();
   }
-}
-
-/** Runs one stage (a plugin literal) alone. Same as `runPlugin` with one plugin. */
-export function runStage(
-  stage: Plugin,
-  message: MessageSource | string,
-  options: RunOptions = {},
-): Promise<Verdict> {
-  return runPlugin(stage, message, options);
 }

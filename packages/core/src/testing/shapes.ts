@@ -1,4 +1,4 @@
-import type { EngineOptions, ScanEnvelope } from '../engine.js';
+import type { EngineOptions, ScanEnvelope } from '../engine/options.js';
 import type { Plugin } from '../plugin.js';
 import { checkExpectation, meets, type StreamExpectation } from './expectation.js';
 import { runPlugin } from './run.js';

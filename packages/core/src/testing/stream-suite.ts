@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createEngine, type EngineOptions } from '../engine.js';
+import { createEngine } from '../engine/engine.js';
+import type { EngineOptions } from '../engine/options.js';
 import type { Plugin } from '../plugin.js';
 import type { Verdict } from '../verdict.js';
 import { checkExpectation, meets, type StreamExpectation } from './expectation.js';

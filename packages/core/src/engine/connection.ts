@@ -1,0 +1,129 @@
+import { randomBytes } from 'node:crypto';
+import type { ConnectionInfo, TransactionContext, TransactionState } from '../context.js';
+import { invalidOption, MefError } from '../errors.js';
+import { emptyFindings, type FindingSet, type RecordedFindings } from '../recorder.js';
+import type { Verdict } from '../verdict.js';
+import { phaseVerdict } from './decision.js';
+import { runPhase } from './run-stage.js';
+import type { ConnectionScope, EngineRuntime, TransactionFacts } from './runtime.js';
+import { Transaction } from './transaction.js';
+
+function normaliseIp(ip: string): string {
+  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  return m ? m[1]! : ip;
+}
+
+let counter = 0;
+/** A connection id: time, randomness and a counter, upper-case base 36 and hex. */
+function makeId(): string {
+  counter = (counter + 1) % 0xffffff;
+  return `${Date.now().toString(36).toUpperCase()}${randomBytes(3).toString('hex').toUpperCase()}${counter.toString(36).toUpperCase()}`;
+}
+
+/** One SMTP connection. Hosts open it with `engine.connection(info)`. */
+export class Connection {
+  readonly id: string;
+  readonly info: ConnectionInfo;
+  /** Shared state of the connection; each transaction starts with a copy. */
+  readonly state: TransactionState = {};
+  readonly #runtime: EngineRuntime;
+  readonly #findings: FindingSet = emptyFindings();
+  readonly #skipped = new Map<string, string>();
+  readonly #clientAddress: string;
+  readonly #scope: ConnectionScope;
+  #heloName: string | undefined;
+  #closed = false;
+  #txCount = 0;
+
+  /** @internal Hosts open connections with `engine.connection()`. */
+  constructor(runtime: EngineRuntime, info: ConnectionInfo) {
+    this.#runtime = runtime;
+    this.id = info.id ?? makeId();
+    this.info = info;
+    this.#clientAddress = normaliseIp(info.clientAddress);
+    this.#scope = {
+      runtime,
+      findings: this.#findings,
+      skipped: this.#skipped,
+      state: this.state,
+      context: (tx) => this.#context(tx),
+    };
+  }
+
+  /** The HELO or EHLO argument, once given. */
+  get heloName(): string | undefined {
+    return this.#heloName;
+  }
+
+  /** Findings of connect and HELO: they count in every transaction of the connection. */
+  get findings(): RecordedFindings {
+    return this.#findings;
+  }
+
+  /** Stages skipped for the connection (and every transaction it starts), with the reason. */
+  get skipped(): ReadonlyMap<string, string> {
+    return this.#skipped;
+  }
+
+  #context(tx?: TransactionFacts): TransactionContext {
+    return {
+      id: tx?.id ?? this.id,
+      connectionId: this.id,
+      clientAddress: this.#clientAddress,
+      clientPort: this.info.clientPort ?? 0,
+      reverseName: this.info.reverseName,
+      helo: this.#heloName,
+      tls: this.info.tls,
+      user: this.info.user,
+      direction: this.info.direction ?? 'inbound',
+      mailFrom: tx?.mailFrom,
+      recipients: tx?.recipients ?? [],
+      state: tx?.state ?? this.state,
+      skipped: tx?.skipped ?? this.#skipped,
+    };
+  }
+
+  async #connectionPhase(phase: 'connect' | 'helo'): Promise<Verdict> {
+    const set = await runPhase({
+      runtime: this.#runtime,
+      phase,
+      into: this.#findings,
+      skipped: this.#skipped,
+      context: () => this.#context(),
+      scope: 'connection',
+    });
+    return phaseVerdict(this.#runtime, set, this.#context());
+  }
+
+  /** Runs the connect phase. */
+  connect(): Promise<Verdict> {
+    return this.#connectionPhase('connect');
+  }
+
+  /** Runs the HELO phase. */
+  async helo(name: string): Promise<Verdict> {
+    if (typeof name !== 'string') throw invalidOption('helo', name, 'a string');
+    this.#heloName = name;
+    return await this.#connectionPhase('helo');
+  }
+
+  /** Starts a transaction (after MAIL FROM the host calls `mailFrom` on it). */
+  transaction(): Transaction {
+    if (this.#closed) throw new MefError('MEF_CORE_PHASE_ORDER', 'connection is closed');
+    this.#txCount++;
+    return new Transaction(this.#scope, this.#txCount === 1 ? this.id : `${this.id}.${this.#txCount}`);
+  }
+
+  /** Runs the close hooks. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await runPhase({
+      runtime: this.#runtime,
+      phase: 'close',
+      skipped: this.#skipped,
+      context: () => this.#context(),
+      scope: 'transaction',
+    });
+  }
+}
