@@ -1,6 +1,6 @@
+import { type RunningServer, startRedis, startRspamd, startSpamd } from '@mef/test-servers';
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
-import { type RunningServer, startRedis, startRspamd, startSpamd, which } from '../scripts/servers.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -13,18 +13,7 @@ declare module 'vitest' {
 const servers: RunningServer[] = [];
 
 export async function setup(project: TestProject): Promise<void> {
-  const missing = [
-    ['spamd', 'spamd spamc'],
-    ['rspamd', 'rspamd'],
-    ['redis-server', 'redis-server'],
-  ]
-    .filter(([bin]) => !which(bin as string))
-    .map(([bin, pkg]) => `${bin} (apt-get install ${pkg})`);
-  if (missing.length) {
-    const why = `not installed: ${missing.join(', ')}`;
-    // The integration tests are the point of this suite: a missing server fails the run, never skips.
-    throw new Error(`${why}; install the servers the tests use with: sudo bash scripts/install-servers.sh`);
-  }
+  // The integration tests are the point of this suite: a missing server fails the run with install advice.
   const start = async <T extends RunningServer>(fn: () => Promise<T>): Promise<number> => {
     const s = await fn();
     servers.push(s);

@@ -8,8 +8,8 @@
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { startSink } from '@mef/test-servers';
 import { createRelay } from '../src/index.js';
-import { startSink } from '../test/support/smtp-sink.js';
 
 const SESSIONS = Number(process.argv[2] ?? 200);
 const BYTES = 1024 * 1024;
