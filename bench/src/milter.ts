@@ -7,7 +7,7 @@
  *
  * Run: cd bench && npx tsx --conditions=@mef/source src/milter.ts [messages] [rounds] [sessions]
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildEngine, resolveConfig } from '@mef/cli';
 import { createMilterServer } from '@mef/milter';
-import { startHaraka, startPostfix, startRspamd, startSink } from '@mef/test-servers';
+import { smtpSource, startHaraka, startPostfix, startRspamd, startSink } from '@mef/test-servers';
 import { machineLine, median, table } from './machine.js';
 
 const count = Number(process.argv[2] ?? 200);
@@ -37,31 +37,12 @@ function haraka(plugins: string[], sinkPort: number, config: Record<string, stri
 }
 
 /** Sends `count` messages with smtp-source over `sessions` sessions; resolves with msg/s. */
-function load(port: number): Promise<number> {
+async function load(port: number): Promise<number> {
   const started = process.hrtime.bigint();
-  return new Promise((resolve, reject) => {
-    const child = spawn('smtp-source', [
-      '-s',
-      String(sessions),
-      '-m',
-      String(count),
-      '-l',
-      '2048',
-      '-f',
-      'bench@source.test',
-      '-t',
-      'user@dest.test',
-      `127.0.0.1:${port}`,
-    ]);
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`smtp-source failed: ${err}`));
-      resolve(count / (Number(process.hrtime.bigint() - started) / 1e9));
-    });
-  });
+  const args = ['-s', String(sessions), '-m', String(count), '-l', '2048', '-f', 'bench@source.test'];
+  const r = await smtpSource([...args, '-t', 'user@dest.test'], port);
+  if (r.status !== 0) throw new Error(`smtp-source failed: ${r.output}`);
+  return count / (Number(process.hrtime.bigint() - started) / 1e9);
 }
 
 const built = spawnSync(

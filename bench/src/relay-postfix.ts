@@ -8,42 +8,31 @@
  *
  *   pnpm --filter @mef/bench exec tsx --conditions=@mef/source src/relay-postfix.ts
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createRelay } from '@mef/relay';
-import { requireBinary, startPostfix, startSink } from '@mef/test-servers';
+import { smtpSource, startPostfix, startSink } from '@mef/test-servers';
 import { machineLine, median, table } from './machine.js';
 
 const MESSAGES = Number(process.env.MEF_BENCH_MESSAGES ?? 1000);
 const RUNS = Number(process.env.MEF_BENCH_RUNS ?? 3);
-const SOURCE = requireBinary('smtp-source', 'postfix', ['/usr/lib/postfix/sbin']);
-
-function source(port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const c: ChildProcess = spawn(
-      SOURCE,
-      [
-        '-s',
-        '10',
-        '-m',
-        String(MESSAGES),
-        '-l',
-        '10240',
-        '-f',
-        'sender@example.test',
-        '-t',
-        'x@a.test',
-        `127.0.0.1:${port}`,
-      ],
-      {
-        stdio: 'ignore',
-      },
-    );
-    c.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`smtp-source exited ${code}`))));
-  });
+async function source(port: number): Promise<void> {
+  const args = [
+    '-s',
+    '10',
+    '-m',
+    String(MESSAGES),
+    '-l',
+    '10240',
+    '-f',
+    'sender@example.test',
+    '-t',
+    'x@a.test',
+  ];
+  const r = await smtpSource(args, port);
+  if (r.status !== 0) throw new Error(`smtp-source exited ${r.status}: ${r.output}`);
 }
 
 async function main(): Promise<void> {

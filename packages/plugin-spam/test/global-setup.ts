@@ -1,4 +1,4 @@
-import { type RunningServer, startRedis, startRspamd, startSpamd } from '@mef/test-servers';
+import { type RunningServer, startAll, startRedis, startRspamd, startSpamd } from '@mef/test-servers';
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 
@@ -10,23 +10,19 @@ declare module 'vitest' {
   }
 }
 
-const servers: RunningServer[] = [];
+let servers: RunningServer[] = [];
 
 export async function setup(project: TestProject): Promise<void> {
   // The integration tests are the point of this suite: a missing server fails the run with install advice.
-  const start = async <T extends RunningServer>(fn: () => Promise<T>): Promise<number> => {
-    const s = await fn();
-    servers.push(s);
-    return s.port;
-  };
-  const [spamdPort, rspamdPort, redisPort] = await Promise.all([
-    start(() => startSpamd({ bayes: true })),
-    start(() => startRspamd()),
-    start(() => startRedis()),
-  ]);
-  project.provide('spamdPort', spamdPort);
-  project.provide('rspamdPort', rspamdPort);
-  project.provide('redisPort', redisPort);
+  const { spamd, rspamd, redis } = await startAll({
+    spamd: () => startSpamd({ bayes: true }),
+    rspamd: () => startRspamd(),
+    redis: () => startRedis(),
+  });
+  servers = [spamd, rspamd, redis];
+  project.provide('spamdPort', spamd.port);
+  project.provide('rspamdPort', rspamd.port);
+  project.provide('redisPort', redis.port);
 }
 
 export async function teardown(): Promise<void> {

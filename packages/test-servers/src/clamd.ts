@@ -12,7 +12,6 @@ import {
   outputTail,
   type RunningServer,
   requireBinary,
-  running,
   stopChild,
   tempDir,
   waitReady,
@@ -115,7 +114,7 @@ export async function startClamd(options: ClamdOptions = {}): Promise<ClamdServe
       dir,
       pid,
       async stop(signal: NodeJS.Signals = 'SIGTERM') {
-        if (running(child)) await stopChild(child, signal);
+        await stopChild(child, signal);
         rmSync(dir, { recursive: true, force: true });
       },
     };

@@ -11,7 +11,6 @@ import {
   outputTail,
   type RunningServer,
   requireBinary,
-  running,
   stopChild,
   tempDir,
   waitReady,
@@ -104,7 +103,7 @@ export async function startNamed(
       pid: child.pid ?? 0,
       server: `127.0.0.1:${port}`,
       async stop() {
-        if (running(child)) await stopChild(child, 'SIGTERM', 3000);
+        await stopChild(child, 'SIGTERM', 3000);
         rmSync(dir, { recursive: true, force: true });
       },
     };

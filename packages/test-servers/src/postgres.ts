@@ -7,7 +7,15 @@ import { chmodSync, chownSync, existsSync, readdirSync, readFileSync, rmSync } f
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { freePort, MissingServerError, outputTail, type RunningServer, running, tempDir } from './process.js';
+import {
+  freePort,
+  MissingServerError,
+  outputTail,
+  type RunningServer,
+  running,
+  stopChild,
+  tempDir,
+} from './process.js';
 
 export interface PostgresServer extends RunningServer {
   /** URL of a database on it (default the maintenance database `postgres`). */
@@ -82,7 +90,7 @@ export async function startPostgres(
           }
           const end = Date.now() + 15_000;
           while (existsSync(pidFile) && Date.now() < end) await sleep(50);
-          if (running(child)) child.kill('SIGKILL');
+          await stopChild(child, 'SIGKILL');
           rmSync(dir, { recursive: true, force: true });
         };
         return { host: '127.0.0.1', port, url, stop };
@@ -90,7 +98,7 @@ export async function startPostgres(
       await sleep(100);
     }
     lastError = log();
-    if (running(child)) child.kill('SIGKILL');
+    await stopChild(child, 'SIGKILL');
   }
   rmSync(dir, { recursive: true, force: true });
   throw new Error(`postgres did not start: ${lastError}`);

@@ -139,18 +139,23 @@ export async function waitReady(
     if (await probe()) return;
     await sleep(options.intervalMs ?? 50);
   }
-  child.kill('SIGKILL');
-  throw new Error(`${name} was not ready within ${options.timeoutMs} ms\n${log()}`);
+  const text = log();
+  await stopChild(child);
+  throw new Error(`${name} was not ready within ${options.timeoutMs} ms\n${text}`);
 }
 
 /** SIGTERM (or `signal`), then SIGKILL after `graceMs`; resolves once the child has exited. */
 export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs = 5000) {
-  if (!running(child)) return;
-  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill(signal);
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await gone;
-  clearTimeout(timer);
+  if (running(child)) {
+    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await gone;
+    clearTimeout(timer);
+  }
+  // A grandchild may still hold the pipes open: close our ends so they keep no test run alive.
+  child.stdout?.destroy();
+  child.stderr?.destroy();
 }
 
 /** Polls until `check` returns a value (not undefined), or fails after `ms`. */

@@ -8,7 +8,6 @@ import {
   outputTail,
   type RunningServer,
   requireBinary,
-  running,
   stopChild,
   tempDir,
   waitReady,
@@ -71,7 +70,7 @@ export async function startRbldnsd(
       dir,
       server: `127.0.0.1:${port}`,
       async stop() {
-        if (running(child)) await stopChild(child, 'SIGTERM', 2000);
+        await stopChild(child, 'SIGTERM', 2000);
         rmSync(dir, { recursive: true, force: true });
       },
     };

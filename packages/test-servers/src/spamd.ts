@@ -21,7 +21,7 @@ export interface SpamdServer extends RunningServer {
 export interface SpamdOptions {
   /** Bayes on (`use_bayes 1`, files in the server's folder, TELL allowed for learning). Default off. */
   readonly bayes?: boolean;
-  /** How long to wait for PING, in ms. Default 30,000. */
+  /** How long to wait for PING, in ms (it compiles its rules first: slow on a busy machine). Default 120,000. */
   readonly startTimeoutMs?: number;
 }
 
@@ -84,7 +84,7 @@ export async function startSpamd(options: SpamdOptions = {}): Promise<SpamdServe
   const log = outputTail(child);
   try {
     await waitReady('spamd', child, () => answers(port, 'PING SPAMC/1.5\r\n\r\n', /SPAMD\/\d\.\d 0 PONG/), {
-      timeoutMs: options.startTimeoutMs ?? 30_000,
+      timeoutMs: options.startTimeoutMs ?? 120_000,
       intervalMs: 100,
       log,
     });
