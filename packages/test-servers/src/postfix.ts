@@ -13,7 +13,6 @@ import {
   freePort,
   type RunningServer,
   requireBinary,
-  running,
   stopChild,
   tempDir,
   waitReady,
@@ -149,12 +148,8 @@ export async function startPostfix(options: PostfixOptions): Promise<PostfixServ
   const child = spawn(postfix, ['-c', dir, 'start-fg'], { stdio: 'ignore' });
   const stop = async () => {
     spawnSync(postfix, ['-c', dir, 'stop'], { stdio: 'ignore' });
-    if (running(child)) {
-      const gone = new Promise((resolve) => child.once('exit', resolve));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await gone;
-      clearTimeout(timer);
-    }
+    // `postfix stop` ends the master; SIGTERM to it does the same should it still run.
+    await stopChild(child, 'SIGTERM', 10_000);
     rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -163,9 +158,7 @@ export async function startPostfix(options: PostfixOptions): Promise<PostfixServ
       log: () => fileTail(maillog),
     });
   } catch (err) {
-    spawnSync(postfix, ['-c', dir, 'stop'], { stdio: 'ignore' });
-    await stopChild(child, 'SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    await stop();
     throw err;
   }
   return {
