@@ -17,8 +17,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createEngine, type Engine } from '@mef/core';
 import { ClamdClient, clamav, type ScanMode } from '@mef/plugin-antivirus';
-import { CLAMDSCAN_BINARY, startClamd } from '../../packages/plugin-antivirus/test/support/clamd-server.js';
-import { makeZip } from '../../packages/plugin-antivirus/test/support/zip-writer.js';
+import { requireBinary, startClamd } from '@mef/test-servers';
+import { makeZip } from '@mef/test-servers/zip';
 import { machineLine, median, table } from './machine.js';
 
 const run = promisify(execFile);
@@ -63,7 +63,7 @@ async function ours(client: ClamdClient, files: string[]): Promise<number> {
 async function clamdscan(config: string, files: string[]): Promise<number> {
   const t0 = performance.now();
   const { stdout } = await run(
-    CLAMDSCAN_BINARY!,
+    requireBinary('clamdscan', 'clamdscan'),
     [`--config-file=${config}`, '--stream', '--no-summary', ...files],
     {
       maxBuffer: 16 * MB,
@@ -187,7 +187,7 @@ async function engineRun(engine: Engine, messages: Buffer[], concurrency: number
 }
 
 async function main(): Promise<void> {
-  if (!CLAMDSCAN_BINARY) throw new Error('clamdscan is not installed');
+  requireBinary('clamdscan', 'clamdscan');
   say(
     `## Antivirus (clamd)\n\nMachine: ${machineLine()}\n\nCommand: \`cd bench && npx tsx --conditions=@mef/source src/antivirus-clamd.ts\` (or \`pnpm bench antivirus\`)\n`,
   );

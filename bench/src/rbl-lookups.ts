@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { createEngine, type Plugin } from '@mef/core';
 import { buildMessage } from '@mef/core/testing';
 import { DnsListClient, rbl, spamhausDbl, spamhausZen } from '@mef/plugin-rbl';
-import { findRbldnsd, startRbldnsd } from '../../packages/plugin-rbl/test/helpers/rbldnsd.js';
+import { startRbldnsd } from '@mef/test-servers';
 import { machineLine, median, table } from './machine.js';
 
 const run = promisify(execFile);
@@ -24,17 +24,11 @@ const N = 2000; // lookups per throughput round
 const CONCURRENCY = 32;
 const MESSAGES = 50; // messages per latency round
 
-const bin = findRbldnsd();
-if (!bin) {
-  console.error('rbldnsd is not installed (apt-get install rbldnsd): cannot run the DNS list benchmark');
-  process.exit(1);
-}
-
 // 20,000 listed IPs in 10.x and 10,000 listed domains: half of the queries below hit.
 const ips: string[] = [];
 for (let i = 0; i < 20_000; i++) ips.push(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
 const listedDomains = Array.from({ length: 10_000 }, (_, i) => `listed${i}.com`);
-const server = await startRbldnsd(bin, [
+const server = await startRbldnsd([
   { zone: 'zen.bench', type: 'ip4set', content: `:127.0.0.2:Listed $\n127.0.0.2\n${ips.join('\n')}\n` },
   {
     zone: 'dbl.bench',

@@ -8,9 +8,9 @@
  *
  * Run: cd bench && npx tsx --conditions=@mef/source src/sa-rules.ts [messages] [rounds]
  */
-import { corpusDir, loadCorpus } from '../../packages/plugin-spam/scripts/corpus.js';
-import { startSpamd } from '../../packages/plugin-spam/scripts/servers.js';
-import { installedSaRulesDir, loadSaRules, SpamdClient } from '../../packages/plugin-spam/src/index.js';
+import { installedSaRulesDir, loadSaRules, SpamdClient } from '@mef/plugin-spam';
+import { startSpamd } from '@mef/test-servers';
+import { corpusDir, loadCorpus } from '@mef/test-servers/corpus';
 import { machineLine, median, table } from './machine.js';
 
 const count = Number(process.argv[2] ?? 200);

@@ -15,14 +15,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createEngine } from '@mef/core';
-import { corpusDir, isTraining, loadCorpus } from '../../packages/plugin-spam/scripts/corpus.js';
-import { startRspamd, startSpamd, which } from '../../packages/plugin-spam/scripts/servers.js';
-import {
-  bayes,
-  createFeatureExtractor,
-  MemoryStore,
-  spamRules,
-} from '../../packages/plugin-spam/src/index.js';
+import { bayes, createFeatureExtractor, MemoryStore, spamRules } from '@mef/plugin-spam';
+import { startRspamd, startSpamd, which } from '@mef/test-servers';
+import { corpusDir, isTraining, loadCorpus } from '@mef/test-servers/corpus';
 import { machineLine, median, table } from './machine.js';
 
 const run = promisify(execFile);

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { createEngine } from '@mef/core';
-import { bayes, MemoryStore, spamRules } from '../../packages/plugin-spam/src/index.js';
+import { bayes, MemoryStore, spamRules } from '@mef/plugin-spam';
 
 const [model, ...files] = process.argv.slice(2);
 const store = await MemoryStore.load(model as string);

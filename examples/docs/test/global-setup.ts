@@ -1,22 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startAll, startClamd, startRbldnsd, startRedis, startRspamd } from '@mef/test-servers';
 import type { TestProject } from 'vitest/node';
-// The servers are started with the packages' own test helpers (one day a shared test-servers package).
-import {
-  type ClamdServer,
-  startClamd,
-} from '../../../packages/plugin-antivirus/test/support/clamd-server.js';
-import {
-  findRbldnsd,
-  type Rbldnsd,
-  startRbldnsd,
-} from '../../../packages/plugin-rbl/test/helpers/rbldnsd.js';
-import {
-  type RunningServer,
-  startRedis,
-  startRspamd,
-} from '../../../packages/plugin-spam/scripts/servers.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -28,21 +14,20 @@ declare module 'vitest' {
 const stops: (() => Promise<void>)[] = [];
 
 export async function setup(project: TestProject): Promise<void> {
-  const rbldnsd = findRbldnsd();
-  if (!rbldnsd) throw new Error('rbldnsd is not installed; run: sudo bash scripts/install-servers.sh');
   const tmp = await mkdtemp(join(tmpdir(), 'mef-docs-'));
   stops.push(() => rm(tmp, { recursive: true, force: true }));
   // The real list names, served on loopback: the README examples use the lists' defaults.
-  const [clamd, dns, rspamd, redis] = (await Promise.all([
-    startClamd(),
-    startRbldnsd(rbldnsd, [
-      { zone: 'zen.spamhaus.org', type: 'ip4set', content: ':127.0.0.2:Listed\n127.0.0.2\n' },
-      { zone: 'dbl.spamhaus.org', type: 'dnset', content: ':127.0.1.2:Listed\ntest\ndbltest.com\n' },
-      { zone: 'list.dnswl.org', type: 'ip4set', content: ':127.0.10.0:Allowlisted\n127.0.0.2\n' },
-    ]),
-    startRspamd(),
-    startRedis(),
-  ])) as [ClamdServer, Rbldnsd, RunningServer, RunningServer];
+  const { clamd, dns, rspamd, redis } = await startAll({
+    clamd: () => startClamd(),
+    dns: () =>
+      startRbldnsd([
+        { zone: 'zen.spamhaus.org', type: 'ip4set', content: ':127.0.0.2:Listed\n127.0.0.2\n' },
+        { zone: 'dbl.spamhaus.org', type: 'dnset', content: ':127.0.1.2:Listed\ntest\ndbltest.com\n' },
+        { zone: 'list.dnswl.org', type: 'ip4set', content: ':127.0.10.0:Allowlisted\n127.0.0.2\n' },
+      ]),
+    rspamd: () => startRspamd(),
+    redis: () => startRedis(),
+  });
   for (const s of [clamd, dns, rspamd, redis]) stops.push(() => s.stop());
   project.provide('docsEnv', {
     CLAMD: `127.0.0.1:${clamd.port}`,

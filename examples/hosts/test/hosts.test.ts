@@ -1,6 +1,7 @@
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeFrame, FrameDecoder, joinStrings, splitStrings } from '@mef/milter';
+import { freePort } from '@mef/test-servers';
 import { createTransport } from 'nodemailer';
 import { describe, expect, it } from 'vitest';
 import { startHaraka } from '../src/haraka.js';
@@ -8,16 +9,6 @@ import { startMilter } from '../src/milter.js';
 import { startSmtpServer } from '../src/smtp-server.js';
 
 const GTUBE = ['XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-', 'STANDARD-ANTI-UBE-TEST-EMAIL*C.34X'].join('');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 function send(port: number, text: string) {
   return createTransport({

@@ -1,7 +1,7 @@
+import { type SinkServer as Sink, smtpSinkPath, startSink } from '@mef/test-servers';
 import { createTransport } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exampleRelay } from '../src/main.js';
-import { type Sink, smtpSinkPath, startSink } from './smtp-sink.js';
 
 let sink: Sink;
 beforeAll(async () => {

@@ -1,6 +1,11 @@
+import {
+  type PostgresServer,
+  type RbldnsdServer,
+  startAll,
+  startPostgres,
+  startRbldnsd,
+} from '@mef/test-servers';
 import type { TestProject } from 'vitest/node';
-import { findRbldnsd, startDns, type TestDns } from './support/dns.js';
-import { findPostgres, type Postgres, startPostgres } from './support/postgres.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -18,25 +23,16 @@ export const MX_LINES = [
   'b 300 MX 10 mail.b.test',
 ];
 
-let postgres: Postgres | undefined;
-let dns: TestDns | undefined;
+let postgres: PostgresServer | undefined;
+let dns: RbldnsdServer | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
-  const bin = findPostgres();
-  // The database tests are the point of this suite: a missing server fails the run, never skips.
-  if (!bin) {
-    throw new Error(
-      'PostgreSQL is not installed (apt-get install postgresql); install the servers the tests use with: sudo bash scripts/install-servers.sh',
-    );
-  }
-  const rbldnsd = findRbldnsd();
-  if (!rbldnsd) {
-    throw new Error(
-      'rbldnsd is not installed (apt-get install rbldnsd); install the servers the tests use with: sudo bash scripts/install-servers.sh',
-    );
-  }
-  postgres = await startPostgres(bin);
-  dns = await startDns(rbldnsd, MX_LINES);
+  // The database tests are the point of this suite: a missing server fails the run with install advice.
+  ({ postgres, dns } = await startAll({
+    postgres: () => startPostgres(),
+    // rbldnsd's generic dataset answers the MX records of zone `test`.
+    dns: () => startRbldnsd([{ zone: 'test', type: 'generic', content: MX_LINES.join('\n') }]),
+  }));
   project.provide('postgresUrl', postgres.url());
   project.provide('dnsServer', dns.server);
 }

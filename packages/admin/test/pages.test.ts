@@ -1,3 +1,4 @@
+import { createDatabase } from '@mef/test-servers';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   checkMx,
@@ -12,7 +13,6 @@ import {
 } from '../src/index.js';
 import { Client } from './support/client.js';
 import { type Fixture, PASSWORDS, startFixture } from './support/fixture.js';
-import { createDatabase } from './support/postgres.js';
 
 const today = new Date().toISOString().slice(0, 10);
 

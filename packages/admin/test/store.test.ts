@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createDatabase } from '@mef/test-servers';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   AdminError,
@@ -20,7 +21,6 @@ import {
   type TransactionRecord,
   updateDomain,
 } from '../src/index.js';
-import { createDatabase } from './support/postgres.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mef-admin-store-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,44 +1,19 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { selfSignedCert, type TestCertificate } from '@mef/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Fixture, startFixture } from './support/fixture.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'mef-admin-tls-'));
+let cert: TestCertificate | undefined;
 let fx: Fixture;
 
 beforeAll(async () => {
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  const r = spawnSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-    ],
-    { encoding: 'utf8' },
-  );
-  if (r.status !== 0)
-    throw new Error(`openssl could not make a test certificate: ${r.stderr || r.error?.message}`);
-  fx = await startFixture(undefined, { tls: { cert, key } });
+  cert = selfSignedCert('127.0.0.1');
+  fx = await startFixture(undefined, { tls: { cert: cert.cert, key: cert.key } });
 });
 
 afterAll(async () => {
   await fx?.close();
-  rmSync(dir, { recursive: true, force: true });
+  cert?.remove();
 });
 
 function get(url: string): Promise<{ status: number; cookies: string[] }> {

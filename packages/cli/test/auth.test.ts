@@ -4,9 +4,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type NamedServer as Named, startNamed } from '@mef/test-servers';
+import { BAD_IP, GOOD_IP, message, signed, zones } from '@mef/test-servers/auth-world';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BAD_IP, GOOD_IP, message, signed, zones } from '../../plugin-auth/test/fixtures/world.js';
-import { type Named, startNamed } from '../../plugin-auth/test/helpers/named.js';
 import { jsonLines, mef, namesOf, tempDir } from './helpers.js';
 
 let named: Named;

@@ -6,8 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type NamedServer as Named, startNamed } from '@mef/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Named, startNamed } from '../../plugin-auth/test/helpers/named.js';
 import { compareMx, firewallRules, groupDestinations, run } from '../src/index.js';
 import { mef, tempDir } from './helpers.js';
 

@@ -1,58 +1,23 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type SinkServer, startSink as startTestSink } from '@mef/test-servers';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { freshHome, GTUBE, mef, message, tempDir } from './helpers.js';
 
-const SINK = ['/usr/sbin/smtp-sink', '/usr/lib/postfix/sbin/smtp-sink'].find(
-  (p) => spawnSync('test', ['-x', p]).status === 0,
-);
-
-let cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.reverse()) c();
+let cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.reverse()) await c();
   cleanups = [];
 });
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
-
-/** Postfix's smtp-sink as the destination; returns its port and the messages it received. */
-async function startSink(): Promise<{ port: number; messages: () => string[] }> {
-  if (!SINK)
-    throw new Error(
-      'smtp-sink is not installed (apt-get install postfix); run sudo bash scripts/install-servers.sh',
-    );
-  const dir = mkdtempSync(join(tmpdir(), 'mef-cli-sink-'));
-  chmodSync(dir, 0o777);
-  const port = await freePort();
-  const child = spawn(SINK, ['-u', 'nobody', '-d', `${dir}/%H%M%S.`, `127.0.0.1:${port}`, '16'], {
-    stdio: 'ignore',
-  });
-  cleanups.push(() => {
-    child.kill('SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
-  });
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect({ host: '127.0.0.1', port }, () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) break;
-    await sleep(20);
-  }
-  return { port, messages: () => readdirSync(dir).map((f) => readFileSync(join(dir, f), 'latin1')) };
+/** Postfix's smtp-sink as the destination, stopped after the test. */
+async function startSink(): Promise<SinkServer> {
+  const sink = await startTestSink({ backlog: 16 });
+  cleanups.push(() => sink.stop());
+  return sink;
 }
 
 /** Starts `mef relay --config FILE`; resolves with the port it reports. */

@@ -1,18 +1,51 @@
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GTUBE } from '@mef/plugin-spam';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Clamd, EICAR, startClamd } from './support/clamd.js';
 import {
+  type ClamdServer as Clamd,
+  EICAR,
   eventually,
   freePort,
-  type Haraka,
-  type Sink,
+  type HarakaServer as Haraka,
+  type SinkServer as Sink,
+  startClamd,
   startHaraka,
   startSink,
-  swaks,
-} from './support/servers.js';
+  swaksTo as swaks,
+} from '@mef/test-servers';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+
+/** Another Haraka plugin that reads MEF's results from transaction.results. */
+const MEF_READER = `exports.hook_data_post = function (next, connection) {
+  const r = connection.transaction.results.get('mef');
+  if (r) connection.transaction.add_header('X-Mef-Reader', r.disposition + ' ' + r.score + ' ' + r.symbols.length);
+  next();
+};
+`;
+
+/**
+ * Haraka with the plugin as `pnpm deploy` made it in its node_modules, `mefYaml` as its
+ * config/mef.yaml, then mef_reader, delivering to the sink.
+ */
+async function startMefHaraka(mefYaml: string): Promise<Haraka> {
+  const home = mkdtempSync(join(tmpdir(), 'mef-home-'));
+  const haraka = await startHaraka({
+    plugins: ['mef', 'mef_reader'],
+    sinkPort: sink.port,
+    config: { me: 'haraka.test\n', 'mef.yaml': mefYaml },
+    pluginFiles: { 'mef_reader.js': MEF_READER },
+    modules: { 'haraka-plugin-mef': inject('deployed') },
+    env: { MEF_HOME: home },
+  });
+  return {
+    ...haraka,
+    stop: async () => {
+      await haraka.stop();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
 
 let clamd: Clamd;
 let sink: Sink;
@@ -24,11 +57,7 @@ beforeAll(async () => {
   stops.push(() => clamd.stop());
   sink = await startSink();
   stops.push(() => sink.stop());
-  haraka = await startHaraka({
-    deployed: inject('deployed'),
-    sinkPort: sink.port,
-    mefYaml: `clamav:\n  hosts: ['${clamd.address}']\nbayes:\n  enabled: false\n`,
-  });
+  haraka = await startMefHaraka(`clamav:\n  hosts: ['${clamd.address}']\nbayes:\n  enabled: false\n`);
   stops.push(() => haraka.stop());
 }, 120_000);
 
@@ -77,11 +106,9 @@ describe('Haraka with haraka-plugin-mef (deployed with pnpm deploy)', () => {
   });
 
   it('defers with 4xx when clamd is down under onError: tempfail', async () => {
-    const dead = await startHaraka({
-      deployed: inject('deployed'),
-      sinkPort: sink.port,
-      mefYaml: `clamav:\n  hosts: ['127.0.0.1:${await freePort()}']\n  onError: tempfail\nbayes:\n  enabled: false\n`,
-    });
+    const dead = await startMefHaraka(
+      `clamav:\n  hosts: ['127.0.0.1:${await freePort()}']\n  onError: tempfail\nbayes:\n  enabled: false\n`,
+    );
     try {
       const r = await swaks(dead.port, ['--to', 'user@dest.test', '--body', 'hello']);
       expect(r.output).toMatch(/<\*\* 4\d\d 4\.\d\.\d Temporary failure in clamav/);

@@ -5,19 +5,21 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createEngine, type Engine, type Plugin } from '@mef/core';
 import { bannedAttachments, clamav } from '@mef/plugin-antivirus';
 import { GTUBE, spamRules } from '@mef/plugin-spam';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMilterServer, type MilterServer } from '../src/index.js';
-import { type Clamd, EICAR, startClamd } from './support/clamd.js';
 import {
+  type ClamdServer as Clamd,
+  EICAR,
   eventually,
   freePort,
-  type Postfix,
-  type Sink,
+  type PostfixServer as Postfix,
+  type SinkServer as Sink,
   smtpSource,
+  startClamd,
   startPostfix,
   startSink,
-  swaks,
-} from './support/servers.js';
+  swaksTo as swaks,
+} from '@mef/test-servers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMilterServer, type MilterServer } from '../src/index.js';
 
 /** A stage of the test: a recipient policy, a score for a marked subject, a slow scan. */
 const testPolicy: Plugin = {
@@ -59,7 +61,7 @@ beforeAll(async () => {
     await milter.close();
     await engine.stop();
   });
-  postfix = await startPostfix({ milterPort, relayPort: sink.port });
+  postfix = await startPostfix({ relayhost: `[127.0.0.1]:${sink.port}`, milter: { port: milterPort } });
   stops.push(() => postfix.stop());
 }, 60_000);
 
@@ -162,9 +164,8 @@ describe('Postfix with smtpd_milters pointing at the MEF milter', () => {
 describe('Postfix and the milter under stress', () => {
   it('keeps Postfix waiting with PROGRESS while a scan outlasts milter_content_timeout', async () => {
     const slow = await startPostfix({
-      milterPort,
-      relayPort: sink.port,
-      timeouts: { command: 2, content: 2 },
+      relayhost: `[127.0.0.1]:${sink.port}`,
+      milter: { port: milterPort, timeouts: { command: 2, content: 2 } },
     });
     try {
       const marker = `slow-${Date.now()}`;
@@ -179,9 +180,8 @@ describe('Postfix and the milter under stress', () => {
   it('applies milter_default_action when the milter is down', async () => {
     const dead = await freePort();
     const tempfail = await startPostfix({
-      milterPort: dead,
-      relayPort: sink.port,
-      defaultAction: 'tempfail',
+      relayhost: `[127.0.0.1]:${sink.port}`,
+      milter: { port: dead, defaultAction: 'tempfail' },
     });
     try {
       const r = await swaks(tempfail.port, ['--to', 'user@dest.test', '--body', 'hello']);
@@ -189,7 +189,10 @@ describe('Postfix and the milter under stress', () => {
     } finally {
       await tempfail.stop();
     }
-    const accept = await startPostfix({ milterPort: dead, relayPort: sink.port, defaultAction: 'accept' });
+    const accept = await startPostfix({
+      relayhost: `[127.0.0.1]:${sink.port}`,
+      milter: { port: dead, defaultAction: 'accept' },
+    });
     try {
       const marker = `milter-down-${Date.now()}`;
       const r = await swaks(accept.port, [

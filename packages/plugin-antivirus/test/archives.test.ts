@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createEngine } from '@mef/core';
+import { makeZip } from '@mef/test-servers/zip';
 import { afterAll, describe, expect, it } from 'vitest';
 import { archiveKind, bannedAttachments, inspectArchive, readTnef } from '../src/index.js';
 import { eicar } from './support/eicar.js';
 import { mail } from './support/mail.js';
 import { makeRar } from './support/rar-writer.js';
 import { makeTar } from './support/tar-writer.js';
-import { makeZip } from './support/zip-writer.js';
 
 const TESTFILES = '/usr/share/clamav-testfiles';
 const clamExe = readFileSync(join(TESTFILES, 'clam.exe'));

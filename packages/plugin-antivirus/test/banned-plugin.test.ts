@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { createEngine, type Verdict } from '@mef/core';
 import { expectVerdict, runPlugin } from '@mef/core/testing';
+import { makeZip } from '@mef/test-servers/zip';
 import { describe, expect, it } from 'vitest';
 import { type BannedAttachmentsOptions, bannedAttachments, inspectZip } from '../src/index.js';
 import { type Attachment, mail } from './support/mail.js';
-import { makeZip } from './support/zip-writer.js';
 
 /** A real Windows program (the ClamAV test program) when installed, else a minimal MZ/PE header. */
 function windowsProgram(): Buffer {

@@ -1,11 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEngine, type Verdict } from '@mef/core';
+import { makeZip } from '@mef/test-servers/zip';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { clamav } from '../src/index.js';
 import { eicar } from './support/eicar.js';
 import { mail } from './support/mail.js';
-import { makeZip } from './support/zip-writer.js';
 
 const port = inject('clamdPort');
 const socketPath = inject('clamdSocket');

@@ -1,8 +1,8 @@
 import { Readable } from 'node:stream';
 import { createEngine } from '@mef/core';
+import { type ClamdServer, startClamd } from '@mef/test-servers';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { AntivirusError, ClamdClient, clamav, parseScanReply } from '../src/index.js';
-import { type ClamdServer, startClamd } from './support/clamd-server.js';
 import { eicar } from './support/eicar.js';
 import { type FakeClamd, fakeClamd } from './support/fake-clamd.js';
 import { mail } from './support/mail.js';

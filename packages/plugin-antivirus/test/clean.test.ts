@@ -2,11 +2,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createEngine, type Engine } from '@mef/core';
+import { makeZip } from '@mef/test-servers/zip';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bannedAttachments, clamav } from '../src/index.js';
 import { mail } from './support/mail.js';
 import { makeTar } from './support/tar-writer.js';
-import { makeZip } from './support/zip-writer.js';
 
 const port = inject('clamdPort');
 const TESTFILES = '/usr/share/clamav-testfiles';

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createEngine, type Engine, type Verdict } from '@mef/core';
+import { makeZip } from '@mef/test-servers/zip';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bannedAttachments, clamav } from '../src/index.js';
 import { eicar } from './support/eicar.js';
@@ -9,7 +10,6 @@ import { evasions } from './support/evasions.js';
 import { mail } from './support/mail.js';
 import { makeRar } from './support/rar-writer.js';
 import { makeTar } from './support/tar-writer.js';
-import { makeZip } from './support/zip-writer.js';
 
 const port = inject('clamdPort');
 const TESTFILES = '/usr/share/clamav-testfiles';

@@ -1,8 +1,8 @@
+import { makeZip } from '@mef/test-servers/zip';
 import { describe, expect, inject, it } from 'vitest';
 import { createAntivirusEngine } from '../examples/antivirus-engine.js';
 import { eicar } from './support/eicar.js';
 import { mail } from './support/mail.js';
-import { makeZip } from './support/zip-writer.js';
 
 const port = inject('clamdPort');
 const envelope = {

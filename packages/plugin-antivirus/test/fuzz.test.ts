@@ -1,11 +1,11 @@
 import { gzipSync } from 'node:zlib';
+import { makeZip } from '@mef/test-servers/zip';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkFileName, compileRules } from '../src/banned/rules.js';
 import { AntivirusError, inspectArchive, inspectZip, parseScanReply } from '../src/index.js';
 import { makeRar } from './support/rar-writer.js';
 import { makeTar } from './support/tar-writer.js';
-import { makeZip } from './support/zip-writer.js';
 
 describe('fuzz', () => {
   it('parseScanReply answers or throws MEF_AV_CLAMD_PROTOCOL, for any input', () => {

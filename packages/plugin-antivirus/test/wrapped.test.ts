@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createEngine, type Engine } from '@mef/core';
+import { makeZip } from '@mef/test-servers/zip';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bannedAttachments, clamav } from '../src/index.js';
 import { eicar } from './support/eicar.js';
 import { makeRar } from './support/rar-writer.js';
 import { makeTar } from './support/tar-writer.js';
-import { makeZip } from './support/zip-writer.js';
 
 const port = inject('clamdPort');
 const dir = mkdtempSync(join(tmpdir(), 'mef-av-wrapped-'));

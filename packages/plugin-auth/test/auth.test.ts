@@ -1,8 +1,8 @@
 import { expectVerdict, runPlugin } from '@mef/core/testing';
+import { type NamedServer as Named, startNamed } from '@mef/test-servers';
+import { arcSealed, BAD_IP, GOOD_IP, message, signed, zones } from '@mef/test-servers/auth-world';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AuthOptions, auth, createResolver } from '../src/index.js';
-import { arcSealed, BAD_IP, GOOD_IP, message, signed, zones } from './fixtures/world.js';
-import { type Named, startNamed } from './helpers/named.js';
 
 let named: Named;
 

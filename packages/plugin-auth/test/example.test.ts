@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { type NamedServer as Named, startNamed } from '@mef/test-servers';
+import { BAD_IP, GOOD_IP, message, signed, zones } from '@mef/test-servers/auth-world';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthEngine } from '../examples/auth-engine.js';
 import * as api from '../src/index.js';
 import { authSymbols } from '../src/index.js';
-import { BAD_IP, GOOD_IP, message, signed, zones } from './fixtures/world.js';
-import { type Named, startNamed } from './helpers/named.js';
 
 const root = join(import.meta.dirname, '..');
 const readme = readFileSync(join(root, 'README.md'), 'utf8');

@@ -1,8 +1,8 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { expectVerdict, runPlugin } from '@mef/core/testing';
+import { BAD_IP, message } from '@mef/test-servers/auth-world';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth } from '../src/index.js';
-import { BAD_IP, message } from './fixtures/world.js';
 
 /** A UDP socket on loopback that reads queries and never answers (a hung DNS server). */
 let silent: Socket;

@@ -1,8 +1,8 @@
 import { runPlugin, shapes, streamSuite } from '@mef/core/testing';
+import { type NamedServer as Named, startNamed } from '@mef/test-servers';
+import { GOOD_IP, message, signed, zones } from '@mef/test-servers/auth-world';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auth } from '../src/index.js';
-import { GOOD_IP, message, signed, zones } from './fixtures/world.js';
-import { type Named, startNamed } from './helpers/named.js';
 
 // The shared stream suite and the message shapes for the auth stage, which reads the raw
 // view: a DKIM signature by pass.test verifies in every streaming mode and every shape.

@@ -1,25 +1,19 @@
+import { type RbldnsdServer, startRbldnsd } from '@mef/test-servers';
 import type { TestProject } from 'vitest/node';
 import { testZones } from './fixtures/zones.js';
-import { findRbldnsd, type Rbldnsd, startRbldnsd } from './helpers/rbldnsd.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** Port of the test rbldnsd on 127.0.0.1, or 0 when rbldnsd is not installed. */
+    /** Port of the test rbldnsd on 127.0.0.1. */
     rbldnsdPort: number;
   }
 }
 
-let server: Rbldnsd | undefined;
+let server: RbldnsdServer | undefined;
 
 export async function setup(project: TestProject): Promise<void> {
-  const bin = findRbldnsd();
-  if (!bin) {
-    // The integration tests are the point of this suite: a missing server fails the run, never skips.
-    throw new Error(
-      'rbldnsd is not installed (apt-get install rbldnsd); install the servers the tests use with: sudo bash scripts/install-servers.sh',
-    );
-  }
-  server = await startRbldnsd(bin, testZones);
+  // The integration tests are the point of this suite: a missing rbldnsd fails the run with install advice.
+  server = await startRbldnsd(testZones);
   project.provide('rbldnsdPort', server.port);
 }
 

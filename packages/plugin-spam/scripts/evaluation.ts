@@ -1,8 +1,8 @@
 import { decide, defaultThresholds, type SymbolHit } from '@mef/core';
+import { type CorpusMessage, isTraining } from '@mef/test-servers/corpus';
 import type { MessageFeatures } from '../src/features.js';
 import { type BayesOptions, bayes } from '../src/plugins/bayes-plugin.js';
 import { RuleSet } from '../src/rules/rule-set.js';
-import { type CorpusMessage, isTraining } from './corpus.js';
 
 /** Confusion counts and the figures derived from them. */
 export interface Figures {

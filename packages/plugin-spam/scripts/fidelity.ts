@@ -4,10 +4,11 @@
  * through the native rule set, and prints the agreement per rule file and the rules that
  * disagree most. `--every N` takes every Nth message (default 5: about 1,200 messages).
  */
+
+import { startSpamd } from '@mef/test-servers';
+import { corpusDir, loadCorpus } from '@mef/test-servers/corpus';
 import { installedSaRulesDir, loadSaRules } from '../src/sa/load.js';
-import { corpusDir, loadCorpus } from './corpus.js';
 import { compare, spamdHits } from './sa-fidelity.js';
-import { startSpamd } from './servers.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);

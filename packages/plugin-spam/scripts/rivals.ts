@@ -8,11 +8,11 @@ import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { startRedis, startRspamd, startSpamd, which } from '@mef/test-servers';
+import type { CorpusMessage } from '@mef/test-servers/corpus';
 import { RspamdClient } from '../src/clients/rspamd-client.js';
 import { SpamdClient } from '../src/clients/spamd-client.js';
-import type { CorpusMessage } from './corpus.js';
 import { type Figures, figures } from './evaluation.js';
-import { startRedis, startRspamd, startSpamd, which } from './servers.js';
 
 const run = promisify(execFile);
 

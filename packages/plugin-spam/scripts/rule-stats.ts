@@ -2,9 +2,10 @@
  * How often each built-in rule hits spam and ham of the SpamAssassin corpus: the figures the
  * default scores were chosen from. Run: npx tsx --conditions=@mef/source scripts/rule-stats.ts
  */
+
+import { corpusDir, loadCorpus } from '@mef/test-servers/corpus';
 import { createFeatureExtractor } from '../src/extract.js';
 import { RuleSet } from '../src/rules/rule-set.js';
-import { corpusDir, loadCorpus } from './corpus.js';
 
 const ex = createFeatureExtractor();
 const all = await loadCorpus(corpusDir() as string);

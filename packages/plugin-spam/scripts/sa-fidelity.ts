@@ -4,9 +4,9 @@
  * it hit or did not. Shared by the fidelity script and its test.
  */
 import { basename } from 'node:path';
+import type { CorpusMessage } from '@mef/test-servers/corpus';
 import { SpamdClient } from '../src/clients/spamd-client.js';
 import type { SaRuleSet } from '../src/sa/rule-set.js';
-import type { CorpusMessage } from './corpus.js';
 
 /** Agreement of one rule. */
 export interface RuleAgreement {

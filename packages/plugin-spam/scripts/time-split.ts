@@ -1,10 +1,10 @@
 import { decide, defaultThresholds, type SymbolHit } from '@mef/core';
+import type { CorpusMessage } from '@mef/test-servers/corpus';
 import type { MessageFeatures } from '../src/features.js';
 import { bayes } from '../src/plugins/bayes-plugin.js';
 import { RuleSet } from '../src/rules/rule-set.js';
 import { learnScores } from '../src/scores/learn.js';
 import type { LearnedScores } from '../src/scores/scores-file.js';
-import type { CorpusMessage } from './corpus.js';
 import { type Figures, figures } from './evaluation.js';
 
 /** The 2002 sets train; the later sets (easy-ham-2, spam-2) are tested. */

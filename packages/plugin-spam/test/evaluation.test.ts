@@ -1,5 +1,5 @@
+import { corpusDir, isTraining, loadCorpus, stripMboxSeparator } from '@mef/test-servers/corpus';
 import { describe, expect, it } from 'vitest';
-import { corpusDir, isTraining, loadCorpus, stripMboxSeparator } from '../scripts/corpus.js';
 import { evaluate, figures } from '../scripts/evaluation.js';
 import { evaluateTimeSplit } from '../scripts/time-split.js';
 import { createFeatureExtractor } from '../src/extract.js';

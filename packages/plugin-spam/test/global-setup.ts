@@ -1,6 +1,6 @@
+import { type RunningServer, startAll, startRedis, startRspamd, startSpamd } from '@mef/test-servers';
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
-import { type RunningServer, startRedis, startRspamd, startSpamd, which } from '../scripts/servers.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -10,34 +10,19 @@ declare module 'vitest' {
   }
 }
 
-const servers: RunningServer[] = [];
+let servers: RunningServer[] = [];
 
 export async function setup(project: TestProject): Promise<void> {
-  const missing = [
-    ['spamd', 'spamd spamc'],
-    ['rspamd', 'rspamd'],
-    ['redis-server', 'redis-server'],
-  ]
-    .filter(([bin]) => !which(bin as string))
-    .map(([bin, pkg]) => `${bin} (apt-get install ${pkg})`);
-  if (missing.length) {
-    const why = `not installed: ${missing.join(', ')}`;
-    // The integration tests are the point of this suite: a missing server fails the run, never skips.
-    throw new Error(`${why}; install the servers the tests use with: sudo bash scripts/install-servers.sh`);
-  }
-  const start = async <T extends RunningServer>(fn: () => Promise<T>): Promise<number> => {
-    const s = await fn();
-    servers.push(s);
-    return s.port;
-  };
-  const [spamdPort, rspamdPort, redisPort] = await Promise.all([
-    start(() => startSpamd({ bayes: true })),
-    start(() => startRspamd()),
-    start(() => startRedis()),
-  ]);
-  project.provide('spamdPort', spamdPort);
-  project.provide('rspamdPort', rspamdPort);
-  project.provide('redisPort', redisPort);
+  // The integration tests are the point of this suite: a missing server fails the run with install advice.
+  const { spamd, rspamd, redis } = await startAll({
+    spamd: () => startSpamd({ bayes: true }),
+    rspamd: () => startRspamd(),
+    redis: () => startRedis(),
+  });
+  servers = [spamd, rspamd, redis];
+  project.provide('spamdPort', spamd.port);
+  project.provide('rspamdPort', rspamd.port);
+  project.provide('redisPort', redis.port);
 }
 
 export async function teardown(): Promise<void> {

@@ -1,7 +1,7 @@
+import { type RunningServer, startSpamd } from '@mef/test-servers';
+import { corpusDir, loadCorpus } from '@mef/test-servers/corpus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { corpusDir, loadCorpus } from '../scripts/corpus.js';
 import { compare, spamdHits } from '../scripts/sa-fidelity.js';
-import { type RunningServer, startSpamd } from '../scripts/servers.js';
 import { installedSaRulesDir, loadSaRules } from '../src/sa/load.js';
 
 // A spamd of our own with use_bayes 0 and no network: score set 0, the one our rules use

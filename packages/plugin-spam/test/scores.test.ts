@@ -1,8 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { corpusDir, loadCorpus } from '@mef/test-servers/corpus';
 import { afterAll, describe, expect, it } from 'vitest';
-import { corpusDir, loadCorpus } from '../scripts/corpus.js';
 import { createFeatureExtractor } from '../src/extract.js';
 import { bayes } from '../src/plugins/bayes-plugin.js';
 import { BAYES_BAND_EDGES, LEARNED_CLASSIFIER, learnScores } from '../src/scores/learn.js';

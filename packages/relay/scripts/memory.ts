@@ -6,10 +6,9 @@
  *
  *   pnpm --filter @mef/relay run memory
  */
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { smtpSource, startSink } from '@mef/test-servers';
 import { createRelay } from '../src/index.js';
-import { startSink } from '../test/support/smtp-sink.js';
 
 const SESSIONS = Number(process.argv[2] ?? 200);
 const BYTES = 1024 * 1024;
@@ -33,28 +32,22 @@ const timer = setInterval(() => {
   peak = Math.max(peak, process.memoryUsage().rss);
 }, 20);
 const started = Date.now();
-await new Promise<void>((resolve, reject) => {
-  const c = spawn(
-    '/usr/sbin/smtp-source',
-    [
-      '-s',
-      String(SESSIONS),
-      '-m',
-      String(SESSIONS),
-      '-l',
-      String(BYTES),
-      '-f',
-      'sender@example.test',
-      '-t',
-      'x@a.test',
-      `127.0.0.1:${smtp}`,
-    ],
-    {
-      stdio: 'inherit',
-    },
-  );
-  c.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`smtp-source exited ${code}`))));
-});
+const sent = await smtpSource(
+  [
+    '-s',
+    String(SESSIONS),
+    '-m',
+    String(SESSIONS),
+    '-l',
+    String(BYTES),
+    '-f',
+    'sender@example.test',
+    '-t',
+    'x@a.test',
+  ],
+  smtp,
+);
+if (sent.status !== 0) throw new Error(`smtp-source exited ${sent.status}: ${sent.output}`);
 clearInterval(timer);
 await relay.close();
 const sizes = readdirSync(sink.dir).map((f) => readFileSync(`${sink.dir}/${f}`).length);

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Plugin } from '@mef/core';
 import { shapes } from '@mef/core/testing';
+import { type RunningServer, startRedis } from '@mef/test-servers';
 import { createTransport } from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningServer, startRedis } from '../../plugin-spam/scripts/servers.js';
 import { relay, sink, useCleanup } from './support/harness.js';
 
 useCleanup();

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { startPostfix, swaks } from '@mef/test-servers';
 import { describe, expect, it } from 'vitest';
 import { GTUBE, onCleanup, relay, sink, useCleanup } from './support/harness.js';
-import { startPostfix, swaks } from './support/postfix.js';
 
 useCleanup();
 

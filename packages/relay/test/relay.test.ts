@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort, smtpSinkPath } from '@mef/test-servers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GTUBE, relay, send, sink, useCleanup } from './support/harness.js';
-import { freePort, smtpSinkPath } from './support/smtp-sink.js';
 
 useCleanup();
 

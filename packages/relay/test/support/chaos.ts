@@ -3,9 +3,9 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort, smtpSinkPath } from '@mef/test-servers';
 import { createTransport } from 'nodemailer';
 import { createRelay } from '../../src/index.js';
-import { freePort, smtpSinkPath } from './smtp-sink.js';
 
 /** How the destination behaves for a while: smtp-sink flags, or `down` (not running). */
 const MODES: readonly (readonly string[] | 'down')[] = [

@@ -1,8 +1,8 @@
 import type { Plugin } from '@mef/core';
+import { type SinkServer as Sink, startSink } from '@mef/test-servers';
 import { createTransport } from 'nodemailer';
 import { afterEach } from 'vitest';
 import { type CreateRelayOptions, createRelay, type Relay, type RelayConfigInput } from '../../src/index.js';
-import { type Sink, startSink } from './smtp-sink.js';
 
 export const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
 
@@ -22,7 +22,7 @@ export function onCleanup(fn: () => Promise<void>): void {
 
 /** A real smtp-sink, stopped after the test. */
 export async function sink(flags: string[] = []): Promise<Sink> {
-  const s = await startSink(flags);
+  const s = await startSink({ flags });
   onCleanup(() => s.stop());
   return s;
 }

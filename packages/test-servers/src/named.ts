@@ -1,0 +1,113 @@
+/**
+ * BIND's named on loopback, authoritative only (no recursion, so it never asks another server),
+ * for SPF, DKIM, DMARC and MX records.
+ */
+import { spawn } from 'node:child_process';
+import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { dnsAnswers } from './probes.js';
+import {
+  freeTcpUdpPort,
+  outputTail,
+  type RunningServer,
+  requireBinary,
+  stopChild,
+  tempDir,
+  waitReady,
+} from './process.js';
+
+/** One zone that named serves: records in zone-file syntax, relative to `origin`. */
+export interface Zone {
+  /** The zone's name, such as `pass.test`. */
+  readonly origin: string;
+  /** Resource records, one per line, such as `@ 300 IN TXT "v=spf1 -all"`. */
+  readonly records: readonly string[];
+  /** The zone's default TTL in s (default 300). */
+  readonly ttl?: number;
+}
+
+export interface NamedServer extends RunningServer {
+  readonly pid: number;
+  /** `127.0.0.1:PORT`, as a resolver's server list takes it. */
+  readonly server: string;
+}
+
+/** A TXT value split into quoted strings of at most 255 bytes (a DKIM key is longer). */
+export function txt(value: string): string {
+  const parts: string[] = [];
+  for (let i = 0; i < value.length; i += 250) parts.push(`"${value.slice(i, i + 250)}"`);
+  return parts.join(' ');
+}
+
+function zoneFile(z: Zone): string {
+  return [
+    `$TTL ${z.ttl ?? 300}`,
+    `@ IN SOA ns.${z.origin}. hostmaster.${z.origin}. 1 3600 600 86400 60`,
+    `@ IN NS ns.${z.origin}.`,
+    `ns IN A 127.0.0.1`,
+    ...z.records,
+    '',
+  ].join('\n');
+}
+
+function namedConf(dir: string, port: number, zoneConf: readonly string[]): string {
+  return [
+    'options {',
+    `  directory "${dir}";`,
+    `  listen-on port ${port} { 127.0.0.1; };`,
+    '  listen-on-v6 { none; };',
+    '  recursion no;',
+    '  allow-query { 127.0.0.1; };',
+    '  dnssec-validation no;',
+    '  notify no;',
+    `  pid-file "${join(dir, 'named.pid')}";`,
+    `  session-keyfile "${join(dir, 'session.key')}";`,
+    '};',
+    'controls { };',
+    ...zoneConf,
+    '',
+  ].join('\n');
+}
+
+/** Starts `named -g -c CONF -p PORT` with `zones`; resolves once it answers for the first zone. */
+export async function startNamed(
+  zones: readonly Zone[],
+  options: { readonly startTimeoutMs?: number } = {},
+): Promise<NamedServer> {
+  const bin = requireBinary('named', 'bind9');
+  const dir = tempDir('named');
+  chmodSync(dir, 0o755);
+  const zoneConf = zones.map((z, i) => {
+    writeFileSync(join(dir, `z${i}.zone`), zoneFile(z));
+    return `zone "${z.origin}" { type primary; file "${join(dir, `z${i}.zone`)}"; };`;
+  });
+  let lastError = '';
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freeTcpUdpPort();
+    const conf = join(dir, 'named.conf');
+    writeFileSync(conf, namedConf(dir, port, zoneConf));
+    const child = spawn(bin, ['-g', '-c', conf, '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      await waitReady('named', child, () => dnsAnswers(port, zones[0]?.origin ?? '.', 'SOA', false), {
+        timeoutMs: options.startTimeoutMs ?? 10_000,
+        log: outputTail(child),
+      });
+    } catch (err) {
+      lastError = (err as Error).message;
+      await stopChild(child, 'SIGKILL');
+      continue;
+    }
+    return {
+      host: '127.0.0.1',
+      port,
+      pid: child.pid ?? 0,
+      server: `127.0.0.1:${port}`,
+      async stop() {
+        await stopChild(child, 'SIGTERM', 3000);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  rmSync(dir, { recursive: true, force: true });
+  throw new Error(`named did not start: ${lastError}`);
+}

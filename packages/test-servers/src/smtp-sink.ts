@@ -1,0 +1,71 @@
+/** Postfix's smtp-sink, a ready SMTP destination that keeps every message it accepts in a folder. */
+import { spawn } from 'node:child_process';
+import { chmodSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { greets } from './probes.js';
+import {
+  freePort,
+  type RunningServer,
+  requireBinary,
+  stopChild,
+  tempDir,
+  waitReady,
+  which,
+} from './process.js';
+
+const POSTFIX_DIRS = ['/usr/lib/postfix/sbin'];
+
+/** Where smtp-sink is, or undefined when Postfix is not installed. */
+export const smtpSinkPath: string | undefined = which('smtp-sink', POSTFIX_DIRS);
+
+export interface SinkServer extends RunningServer {
+  readonly dir: string;
+  /** Messages received, oldest first: smtp-sink's dump files (its envelope lines, then the message). */
+  messages(): string[];
+  /** What smtp-sink wrote to stderr (with `-v`, the commands it received). */
+  log(): string;
+}
+
+export interface SinkOptions {
+  /** Extra smtp-sink flags (`-r .` tempfails the final dot, `-f .` rejects it, `-w 1` is slow...). */
+  readonly flags?: readonly string[];
+  /** smtp-sink's listen backlog. Default 64. */
+  readonly backlog?: number;
+}
+
+/** Starts smtp-sink on a free loopback port; resolves once it greets. */
+export async function startSink(options: SinkOptions = {}): Promise<SinkServer> {
+  const bin = requireBinary('smtp-sink', 'postfix', POSTFIX_DIRS);
+  const dir = tempDir('sink');
+  // smtp-sink runs as `nobody` and writes its files here.
+  chmodSync(dir, 0o777);
+  const port = await freePort();
+  const args = ['-u', 'nobody', '-d', `${dir}/%H%M%S.`, ...(options.flags ?? [])];
+  const child = spawn(bin, [...args, `127.0.0.1:${port}`, String(options.backlog ?? 64)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    log = (log + d.toString('latin1')).slice(-1_000_000);
+  });
+  try {
+    await waitReady('smtp-sink', child, () => greets(port), { timeoutMs: 10_000, log: () => log });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    host: '127.0.0.1',
+    port,
+    dir,
+    messages: () =>
+      readdirSync(dir)
+        .sort()
+        .map((f) => readFileSync(join(dir, f), 'latin1')),
+    log: () => log,
+    stop: async () => {
+      await stopChild(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
