@@ -5,6 +5,16 @@
 const CORE = '^packages/core/';
 const PLUGINS = '^packages/plugin-[^/]+/';
 const HOSTS = '^packages/(milter|smtp-server|haraka-plugin-mef|relay|cli|admin)/';
+/** Code that ships in a package. */
+const SHIPPED = '^packages/[^/]+/src/';
+/** Ways a package can declare a dependency. */
+const DECLARED = ['npm', 'npm-dev', 'npm-peer', 'npm-optional', 'npm-bundled'];
+/** The workspace's shared tools, declared once in the root package.json. */
+const ROOT_TOOLS = `node_modules/(${Object.keys(
+  require('./package.json').devDependencies,
+)
+  .map((n) => n.replace(/[.+]/g, '\\$&'))
+  .join('|')})/`;
 /** Where the test-server starters may be used: tests, benchmarks and examples. */
 const TEST_CODE = '^(packages/[^/]+/(test|scripts)/|bench/|examples/|test/)';
 
@@ -61,17 +71,33 @@ module.exports = {
     },
     {
       name: 'dependency-declared',
-      comment: "Every package a file imports is declared in its package's package.json.",
+      comment: "Every package shipped code imports is declared in its package's package.json.",
       severity: 'error',
-      from: { path: '^(packages|examples|bench)/' },
-      to: { dependencyTypes: ['npm-no-pkg', 'npm-unknown'] },
+      from: { path: SHIPPED },
+      to: { dependencyTypes: ['npm-no-pkg', 'npm-unknown'], dependencyTypesNot: DECLARED },
+    },
+    {
+      name: 'test-dependency-declared',
+      comment:
+        "Every package a test, config or benchmark imports is declared in its package's package.json, " +
+        "or is one of the workspace's tools (the root package.json's devDependencies: vitest, tsup...).",
+      severity: 'error',
+      from: { path: '^(packages|examples|bench)/', pathNot: SHIPPED },
+      to: {
+        dependencyTypes: ['npm-no-pkg', 'npm-unknown'],
+        dependencyTypesNot: DECLARED,
+        pathNot: ROOT_TOOLS,
+      },
     },
     {
       name: 'src-imports-no-dev-dependency',
-      comment: 'Shipped code imports no devDependency: it would not be installed with the package.',
+      comment: 'Shipped code imports no package declared only as a devDependency: it would not be installed.',
       severity: 'error',
-      from: { path: '^packages/[^/]+/src/' },
-      to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
+      from: { path: SHIPPED },
+      to: {
+        dependencyTypes: ['npm-dev'],
+        dependencyTypesNot: ['type-only', 'npm', 'npm-peer', 'npm-optional'],
+      },
     },
     {
       name: 'not-resolvable',
@@ -82,7 +108,9 @@ module.exports = {
     },
   ],
   options: {
-    exclude: { path: '^(?!.*node_modules/).*(dist|\\.tsbuild|coverage)/|^test/import-rules/fixtures/' },
+    exclude: {
+      path: '^(?!.*node_modules/).*(dist|\\.tsbuild|coverage)/|^test/import-rules/fixtures/|^test/install/app/',
+    },
     doNotFollow: { path: 'node_modules' },
     tsPreCompilationDeps: true,
     combinedDependencies: false,

@@ -38,7 +38,8 @@ beforeAll(() => {
   for (const pkg of staged) tarballs.set(pkg.name, packPackage(pkg, { pnpm, dest: join(work, 'packs') }));
   app = join(work, 'app');
   installTarballs(app, [...tarballs.values()]);
-  for (const f of ['scan.mjs', 'scan.cjs']) cpSync(join(root, 'test', 'install', 'app', f), join(app, f));
+  for (const f of ['scan.mjs', 'scan.cjs', 'scan-files.cjs'])
+    cpSync(join(root, 'test', 'install', 'app', f), join(app, f));
 }, 1_200_000);
 
 afterAll(() => {
