@@ -10,9 +10,7 @@ const SHIPPED = '^packages/[^/]+/src/';
 /** Ways a package can declare a dependency. */
 const DECLARED = ['npm', 'npm-dev', 'npm-peer', 'npm-optional', 'npm-bundled'];
 /** The workspace's shared tools, declared once in the root package.json. */
-const ROOT_TOOLS = `node_modules/(${Object.keys(
-  require('./package.json').devDependencies,
-)
+const ROOT_TOOLS = `node_modules/(${Object.keys(require('./package.json').devDependencies)
   .map((n) => n.replace(/[.+]/g, '\\$&'))
   .join('|')})/`;
 /** Where the test-server starters may be used: tests, benchmarks and examples. */
