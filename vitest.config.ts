@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // a package's own globalSetup (which starts its real servers) runs only for it.
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'examples/*'],
+    projects: ['packages/*', 'examples/*', 'test'],
     reporters: ['default'],
   },
 });

@@ -10,11 +10,10 @@
  */
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
-import { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import { createEngine, type Plugin } from '@mef/core';
-import { Splitter } from '@zone-eu/mailsplit';
-import { machineLine, median, table } from './machine.js';
+import { machineLine, median, table, time } from './machine.js';
+import { splitterDecode } from './mailsplit.lib.js';
 
 const rounds = Number(process.argv[2] ?? 40);
 
@@ -37,47 +36,6 @@ const chunks = (b: Buffer) =>
     Array.from({ length: Math.ceil(b.length / 65536) }, (_, i) => b.subarray(i * 65536, (i + 1) * 65536)),
   );
 
-interface SplitNode {
-  type: string;
-  multipart?: string | false;
-  getDecoder?: () => NodeJS.ReadWriteStream & { end(): void };
-  node?: SplitNode;
-  value?: Buffer;
-}
-
-async function splitterDecode(msg: Buffer): Promise<void> {
-  let decoder: (NodeJS.ReadWriteStream & { end(): void }) | undefined;
-  let current: SplitNode | undefined;
-  const endDecoder = async () => {
-    if (!decoder) return;
-    const d = decoder;
-    decoder = undefined;
-    d.end();
-    await once(d, 'end');
-  };
-  const drain = new Writable({
-    objectMode: true,
-    write(obj: SplitNode, _e, cb) {
-      (async () => {
-        if (obj.type === 'node') {
-          await endDecoder();
-          current = obj;
-          if (!obj.multipart && obj.getDecoder) {
-            decoder = obj.getDecoder();
-            decoder.on('data', () => {});
-          }
-        } else if (obj.type === 'body' && decoder && obj.node === current) {
-          if (!decoder.write(obj.value!)) await once(decoder, 'drain');
-        }
-      })().then(() => cb(), cb);
-    },
-    final(cb) {
-      endDecoder().then(() => cb(), cb);
-    },
-  });
-  await pipeline(chunks(msg), new Splitter() as unknown as NodeJS.ReadWriteStream, drain);
-}
-
 let offered = 0;
 const partsStage: Plugin = {
   name: 'all-parts',
@@ -95,12 +53,6 @@ const partsStage: Plugin = {
   },
 };
 
-async function time(fn: () => Promise<void>): Promise<number> {
-  const t0 = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - t0) / 1e9;
-}
-
 async function main(): Promise<void> {
   const engine = createEngine().use(partsStage);
   await engine.start();
@@ -109,9 +61,9 @@ async function main(): Promise<void> {
     if (v.disposition !== 'accept') throw new Error(`unexpected verdict ${v.disposition}`);
   };
   const variants: [string, Buffer, () => Promise<void>][] = [
-    ['well-formed: Splitter + decoding (baseline)', wellFormed, () => splitterDecode(wellFormed)],
+    ['well-formed: Splitter + decoding (baseline)', wellFormed, () => splitterDecode(chunks(wellFormed))],
     ['well-formed: engine, stage asking for all parts', wellFormed, scan(wellFormed)],
-    ['ambiguous: Splitter + decoding (one reading)', ambiguous, () => splitterDecode(ambiguous)],
+    ['ambiguous: Splitter + decoding (one reading)', ambiguous, () => splitterDecode(chunks(ambiguous))],
     ['ambiguous: engine, every reading', ambiguous, scan(ambiguous)],
   ];
   const times = new Map<string, number[]>(variants.map(([n]) => [n, []]));

@@ -17,7 +17,8 @@ import { pipeline } from 'node:stream/promises';
 import { createEngine, type Engine, type Plugin } from '@mef/core';
 import { generateLargeMessage } from '@mef/core/testing';
 import { Joiner, Splitter } from '@zone-eu/mailsplit';
-import { machineLine, median, table } from './machine.js';
+import { machineLine, median, table, time } from './machine.js';
+import { splitterDecode } from './mailsplit.lib.js';
 
 const rounds = Number(process.argv[2] ?? 5);
 const sink = () =>
@@ -44,47 +45,6 @@ async function splitterJoiner(file: string): Promise<void> {
     new Joiner() as unknown as NodeJS.ReadWriteStream,
     sink(),
   );
-}
-
-interface SplitNode {
-  type: string;
-  multipart?: string | false;
-  getDecoder?: () => NodeJS.ReadWriteStream & { end(): void };
-  node?: SplitNode;
-  value?: Buffer;
-}
-
-async function splitterDecode(file: string): Promise<void> {
-  let decoder: (NodeJS.ReadWriteStream & { end(): void }) | undefined;
-  let current: SplitNode | undefined;
-  const endDecoder = async () => {
-    if (!decoder) return;
-    const d = decoder;
-    decoder = undefined;
-    d.end();
-    await once(d, 'end');
-  };
-  const drain = new Writable({
-    objectMode: true,
-    write(obj: SplitNode, _e, cb) {
-      (async () => {
-        if (obj.type === 'node') {
-          await endDecoder();
-          current = obj;
-          if (!obj.multipart && obj.getDecoder) {
-            decoder = obj.getDecoder();
-            decoder.on('data', () => {});
-          }
-        } else if (obj.type === 'body' && decoder && obj.node === current) {
-          if (!decoder.write(obj.value!)) await once(decoder, 'drain');
-        }
-      })().then(() => cb(), cb);
-    },
-    final(cb) {
-      endDecoder().then(() => cb(), cb);
-    },
-  });
-  await pipeline(createReadStream(file), new Splitter() as unknown as NodeJS.ReadWriteStream, drain);
 }
 
 function partsStage(): Plugin {
@@ -132,12 +92,6 @@ async function makeFile(dir: string, bytes: number): Promise<string> {
   return path;
 }
 
-async function time(fn: () => Promise<void>): Promise<number> {
-  const t0 = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - t0) / 1e9;
-}
-
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'mef-bench-'));
   const results: string[] = [];
@@ -150,7 +104,7 @@ async function main(): Promise<void> {
         ['plain pass-through', () => passThrough(file)],
         ['mailsplit Splitter alone', () => splitterOnly(file)],
         ['Splitter piped to Joiner', () => splitterJoiner(file)],
-        ['Splitter + decoding every part (baseline)', () => splitterDecode(file)],
+        ['Splitter + decoding every part (baseline)', () => splitterDecode(createReadStream(file))],
         ['engine, no-op stage asking for all parts', () => engineRun(file, partsStage)],
         ['engine, stage asking for headers and text only', () => engineRun(file, headersTextStage)],
       ];

@@ -17,3 +17,10 @@ export function table(head: string[], rows: (string | number)[][]): string {
   const line = (r: (string | number)[]) => `| ${r.join(' | ')} |`;
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
 }
+
+/** Seconds one run of `fn` takes. */
+export async function time(fn: () => Promise<void>): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}

@@ -1,16 +1,14 @@
 import { defineConfig } from 'tsup';
+import { library } from '../../tsup.base.js';
 
-export default defineConfig({
-  entry: {
-    index: 'src/index.ts',
-    'hosts/index': 'src/hosts/index.ts',
-    'testing/index': 'src/testing/index.ts',
-  },
-  format: ['esm', 'cjs'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: 'node20',
-  tsconfig: 'tsconfig.build.json',
-  external: ['vitest'],
-});
+export default defineConfig(
+  library({
+    entry: {
+      index: 'src/index.ts',
+      'hosts/index': 'src/hosts/index.ts',
+      'testing/index': 'src/testing/index.ts',
+    },
+    tsconfig: 'tsconfig.build.json',
+    external: ['vitest'],
+  }),
+);

@@ -1,13 +1,5 @@
 import { defineConfig } from 'tsup';
+import { library } from '../../tsup.base.js';
 
-export default defineConfig({
-  entry: { index: 'src/index.ts' },
-  format: ['esm', 'cjs'],
-  // The base tsconfig is composite (for `tsc --build`); the d.ts bundler wants a plain program.
-  dts: { compilerOptions: { composite: false } },
-  clean: true,
-  sourcemap: true,
-  target: 'node20',
-  // file-type is ESM only: it stays a dynamic import() in the CommonJS build too.
-  external: ['@mef/core', 'file-type', 'yauzl'],
-});
+// file-type is ESM only: it stays a dynamic import() in the CommonJS build too.
+export default defineConfig(library({ external: ['@mef/core', 'file-type', 'yauzl'] }));

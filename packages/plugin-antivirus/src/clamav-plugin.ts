@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { ErrorPolicy, MessageContext, Plugin, StageErrorKind } from '@mef/core';
 import { definePlugin, invalidOption } from '@mef/core';
 import { type ClamdAddress, ClamdClient, type InstreamSession } from './clamd/client.js';
+import { CORE_RANGE } from './core-range.js';
 import { AntivirusError } from './errors.js';
 import {
   ACTIONS,
@@ -450,7 +451,7 @@ export function clamav(options: ClamavOptions = {}): Plugin & { readonly client:
   return Object.assign(
     definePlugin({
       name,
-      core: '^0.1.0',
+      core: CORE_RANGE,
       onError,
       ...(options.stageTimeout !== undefined ? { timeout: options.stageTimeout } : {}),
       async setup(ctx) {

@@ -4,6 +4,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { definePlugin, type ErrorPolicy, invalidOption, type MessageContext, type Plugin } from '@mef/core';
 import type * as Mailauth from 'mailauth';
 import type { ARCResult, DKIMVerifyResult, DMARCResult, SPFResult } from 'mailauth';
+import { CORE_RANGE } from './core-range.js';
 import { AuthError } from './errors.js';
 import { type AuthResolver, type AuthResolverOptions, createResolver } from './resolver.js';
 import { type AuthSymbol, arcSymbol, authSymbols, dkimFindings, dmarcSymbol, spfSymbol } from './symbols.js';
@@ -324,7 +325,7 @@ export function auth(options: AuthOptions): Plugin {
 
   return definePlugin({
     name,
-    core: '^0.1.0',
+    core: CORE_RANGE,
     priority: options.priority ?? 60,
     timeout: options.stageTimeout ?? resolver.timeout * 8 + 2000,
     onError,

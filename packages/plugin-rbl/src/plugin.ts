@@ -10,6 +10,7 @@ import {
   type StageErrorKind,
 } from '@mef/core';
 import { parse as parseDomain } from 'tldts';
+import { CORE_RANGE } from './core-range.js';
 import { type DnsClientOptions, DnsListClient } from './dns-client.js';
 import type { RblError } from './errors.js';
 import { findLinkHosts, linkTargets } from './links.js';
@@ -334,7 +335,7 @@ export function rbl(options: RblOptions): Plugin {
 
   const plugin: Plugin = {
     name,
-    core: '^0.1.0',
+    core: CORE_RANGE,
     priority: options.priority ?? 50,
     timeout: options.stageTimeout ?? client.timeout * 2 + 1000,
     onError,

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { createEngine, type Engine, type EngineOptions } from '@mef/core';
 import { collectFeatures } from './collect.js';
+import { CORE_RANGE } from './core-range.js';
 import type { MessageFeatures } from './features.js';
 
 /** Turns raw messages into features through the core engine's own one-pass views. */
@@ -18,7 +19,7 @@ export function createFeatureExtractor(options: Pick<EngineOptions, 'limits'> = 
   let failure: unknown;
   const engine: Engine = createEngine({ ...options, onError: 'accept', spamHeaders: false }).use({
     name: 'mef-spam-features',
-    core: '^0.1.0',
+    core: CORE_RANGE,
     async message(ctx) {
       try {
         captured = await collectFeatures(ctx);

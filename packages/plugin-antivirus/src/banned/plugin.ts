@@ -1,5 +1,6 @@
 import type { MessageContext, MimePart, Plugin } from '@mef/core';
 import { definePlugin, invalidOption, type MimeReadingsReport, mimeReadings } from '@mef/core';
+import { CORE_RANGE } from '../core-range.js';
 import {
   ACTIONS,
   checkBoolean,
@@ -364,7 +365,7 @@ export function bannedAttachments(options: BannedAttachmentsOptions = {}): Plugi
 
   return definePlugin({
     name,
-    core: '^0.1.0',
+    core: CORE_RANGE,
     // A broken archive is a finding, not a failure: only a bug ends up here.
     onError: 'tempfail',
     message,

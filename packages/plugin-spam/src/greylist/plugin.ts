@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { definePlugin, type ErrorPolicy, type Plugin, type ScoreAction, type ScoredContext } from '@mef/core';
+import { CORE_RANGE } from '../core-range.js';
 import { checkNumber, checkPolicy } from '../options.js';
 import { recordFailure } from '../plugins/common.js';
 import { clientNetwork } from './network.js';
@@ -120,7 +121,7 @@ export function greylist(options: GreylistOptions = {}): Plugin {
 
   return definePlugin({
     name: 'greylist',
-    core: '^0.1.0',
+    core: CORE_RANGE,
     onError,
     ...(timeout !== undefined ? { timeout } : {}),
     scored,

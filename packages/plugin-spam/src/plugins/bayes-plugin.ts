@@ -5,6 +5,7 @@ import type { BayesStore } from '../bayes/store.js';
 import { type TokenizerOptions, tokenIds } from '../bayes/tokenizer.js';
 import { type TrainingItem, type TrainingProgress, type TrainOptions, train } from '../bayes/trainer.js';
 import { collectFeatures } from '../collect.js';
+import { CORE_RANGE } from '../core-range.js';
 import { SpamError } from '../errors.js';
 import type { MessageFeatures } from '../features.js';
 import { checkNumber, checkPolicy, checkString, round2 } from '../options.js';
@@ -133,7 +134,7 @@ export function bayes(options: BayesOptions = {}): BayesPlugin {
 
   return definePlugin({
     name: options.name ?? 'bayes',
-    core: '^0.1.0',
+    core: CORE_RANGE,
     onError,
     ...(timeout !== undefined ? { timeout } : {}),
     get classifier() {

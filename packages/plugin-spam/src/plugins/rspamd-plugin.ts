@@ -1,6 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { type Disposition, definePlugin, type ErrorPolicy, invalidOption, type Plugin } from '@mef/core';
 import { RspamdClient, type RspamdClientOptions, type RspamdResult } from '../clients/rspamd-client.js';
+import { CORE_RANGE } from '../core-range.js';
 import { SpamError } from '../errors.js';
 import { checkNumber, checkPolicy, checkString, round2 } from '../options.js';
 import { pingHealth, recordFailure, skipDeclaredOversize } from './common.js';
@@ -104,7 +105,7 @@ export function rspamd(options: RspamdOptions = {}): RspamdPlugin {
 
   return definePlugin({
     name: options.name ?? 'rspamd',
-    core: '^0.1.0',
+    core: CORE_RANGE,
     onError,
     timeout: timeout + 5_000,
     client,

@@ -1,5 +1,6 @@
 import { definePlugin, type ErrorPolicy, type Plugin } from '@mef/core';
 import { collectFeatures } from '../collect.js';
+import { CORE_RANGE } from '../core-range.js';
 import { checkNumber, checkPolicy } from '../options.js';
 import { type RuleConfig, RuleSet } from '../rules/rule-set.js';
 
@@ -24,7 +25,7 @@ export function spamRules(options: SpamRulesOptions = {}): SpamRulesPlugin {
   const onError = checkPolicy('onError', options.onError) ?? 'accept';
   return definePlugin({
     name: options.name ?? 'spam-rules',
-    core: '^0.1.0',
+    core: CORE_RANGE,
     onError,
     ...(timeout !== undefined ? { timeout } : {}),
     ruleSet,

@@ -1,5 +1,6 @@
 import { definePlugin, type ErrorPolicy, invalidOption, type Plugin } from '@mef/core';
 import { SpamdClient, type SpamdClientOptions } from '../clients/spamd-client.js';
+import { CORE_RANGE } from '../core-range.js';
 import { checkNumber, checkPolicy, checkString, round2 } from '../options.js';
 import { pingHealth, recordFailure, skipDeclaredOversize } from './common.js';
 
@@ -55,7 +56,7 @@ export function spamassassin(options: SpamassassinOptions = {}): SpamassassinPlu
 
   return definePlugin({
     name: options.name ?? 'spamassassin',
-    core: '^0.1.0',
+    core: CORE_RANGE,
     onError,
     // The engine's stage timeout covers buffering plus the exchange.
     timeout: timeout + 5_000,

@@ -1,4 +1,5 @@
 import { definePlugin, type ErrorPolicy, invalidOption, type Plugin } from '@mef/core';
+import { CORE_RANGE } from '../core-range.js';
 import { checkNumber, checkPolicy, round2 } from '../options.js';
 import { skipDeclaredOversize } from '../plugins/common.js';
 import { loadSaRules } from './load.js';
@@ -49,7 +50,7 @@ export function spamassassinRules(options: SpamassassinRulesOptions): Spamassass
   const group = 'spamassassin';
   return definePlugin({
     name: options.name ?? 'spamassassin-rules',
-    core: '^0.1.0',
+    core: CORE_RANGE,
     onError,
     ...(timeout !== undefined ? { timeout } : {}),
     ruleSet,
