@@ -1,14 +1,16 @@
 import type { MessageContext, MimePart, Plugin } from '@mef/core';
-import { definePlugin, invalidOption, type MimeReadingsReport, mimeReadings } from '@mef/core';
 import {
-  ACTIONS,
   checkBoolean,
   checkEnum,
   checkNumber,
-  checkScores,
+  checkPluginName,
   checkStrings,
-  type DetectionAction,
-} from '../options.js';
+  definePlugin,
+  invalidOption,
+  type MimeReadingsReport,
+  mimeReadings,
+} from '@mef/core';
+import { checkScores, DETECTION_ACTIONS, type DetectionAction, enforce, oneLine } from '../detection.js';
 import {
   type ArchiveKind,
   type ArchiveLimits,
@@ -100,8 +102,6 @@ interface Hit {
   readonly detail: string;
 }
 
-const sanitize = (s: string) => s.replace(/[\r\n\0]+/g, ' ').slice(0, 200);
-
 function checkRegexps(name: string, value: unknown): readonly RegExp[] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value) || !value.every((v) => v instanceof RegExp))
@@ -143,7 +143,7 @@ export function bannedAttachments(options: BannedAttachmentsOptions = {}): Plugi
     ...(decoys ? { decoys } : {}),
     ...(mimeTypes ? { mimeTypes } : {}),
     ...(realTypes ? { realTypes } : {}),
-    spaceRun: checkNumber('spaceRun', options.spaceRun, 5, 1, true),
+    spaceRun: checkNumber('spaceRun', options.spaceRun, { min: 1, integer: true }) ?? 5,
     allow,
   });
   const archivesIn = options.archives;
@@ -158,58 +158,41 @@ export function bannedAttachments(options: BannedAttachmentsOptions = {}): Plugi
     archivesIn === false
       ? undefined
       : {
-          maxBytes: checkNumber('archives.maxBytes', archivesIn?.maxBytes, 25 * 1024 * 1024, 1, true),
+          maxBytes:
+            checkNumber('archives.maxBytes', archivesIn?.maxBytes, { min: 1, integer: true }) ??
+            25 * 1024 * 1024,
           limits: {
-            maxDepth: checkNumber(
-              'archives.maxDepth',
-              archivesIn?.maxDepth,
+            maxDepth:
+              checkNumber('archives.maxDepth', archivesIn?.maxDepth, { min: 1, integer: true }) ??
               DEFAULT_ARCHIVE_LIMITS.maxDepth,
-              1,
-              true,
-            ),
-            maxMembers: checkNumber(
-              'archives.maxMembers',
-              archivesIn?.maxMembers,
+            maxMembers:
+              checkNumber('archives.maxMembers', archivesIn?.maxMembers, { min: 1, integer: true }) ??
               DEFAULT_ARCHIVE_LIMITS.maxMembers,
-              1,
-              true,
-            ),
-            maxRatio: checkNumber(
-              'archives.maxRatio',
-              archivesIn?.maxRatio,
+            maxRatio:
+              checkNumber('archives.maxRatio', archivesIn?.maxRatio, { min: 1 }) ??
               DEFAULT_ARCHIVE_LIMITS.maxRatio,
-              1,
-            ),
-            maxUncompressed: checkNumber(
-              'archives.maxUncompressed',
-              archivesIn?.maxUncompressed,
-              DEFAULT_ARCHIVE_LIMITS.maxUncompressed,
-              1,
-              true,
-            ),
-            maxNestedBytes: checkNumber(
-              'archives.maxNestedBytes',
-              archivesIn?.maxNestedBytes,
+            maxUncompressed:
+              checkNumber('archives.maxUncompressed', archivesIn?.maxUncompressed, {
+                min: 1,
+                integer: true,
+              }) ?? DEFAULT_ARCHIVE_LIMITS.maxUncompressed,
+            maxNestedBytes:
+              checkNumber('archives.maxNestedBytes', archivesIn?.maxNestedBytes, { min: 1, integer: true }) ??
               DEFAULT_ARCHIVE_LIMITS.maxNestedBytes,
-              1,
-              true,
-            ),
           } satisfies ArchiveLimits,
         };
-  const action = checkEnum('action', options.action, ACTIONS, 'reject');
-  const encryptedAction = checkEnum('encryptedAction', options.encryptedAction, ACTIONS, 'tag');
-  const bombAction = checkEnum('bombAction', options.bombAction, ACTIONS, 'reject');
+  const action = checkEnum('action', options.action, DETECTION_ACTIONS) ?? 'reject';
+  const encryptedAction = checkEnum('encryptedAction', options.encryptedAction, DETECTION_ACTIONS) ?? 'tag';
+  const bombAction = checkEnum('bombAction', options.bombAction, DETECTION_ACTIONS) ?? 'reject';
   const scores = checkScores('scores', options.scores, bannedSymbols);
-  const skipAuthenticated = checkBoolean('skipAuthenticated', options.skipAuthenticated, false);
-  const skipOutbound = checkBoolean('skipOutbound', options.skipOutbound, false);
-  const name = options.name ?? 'banned-attachments';
-  if (typeof name !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(name))
-    throw invalidOption('name', name, 'a kebab-case name');
+  const skipAuthenticated = checkBoolean('skipAuthenticated', options.skipAuthenticated) ?? false;
+  const skipOutbound = checkBoolean('skipOutbound', options.skipOutbound) ?? false;
+  const name = checkPluginName(options.name, 'banned-attachments');
 
   /** Reads the part: its first bytes for the real type, all of it (bounded) when it is a zip. */
   async function examine(part: MimePart, hits: Hit[]): Promise<void> {
     const label = part.filename ?? `part ${part.partId}`;
-    const where = (h: RuleHit): Hit => ({ symbol: h.symbol, detail: `${sanitize(label)}: ${h.detail}` });
+    const where = (h: RuleHit): Hit => ({ symbol: h.symbol, detail: `${oneLine(label)}: ${h.detail}` });
     if (part.filename !== undefined) hits.push(...checkFileName(rules, part.filename).map(where));
     hits.push(...checkMimeType(rules, part.contentType, part.filename).map(where));
     if (part.filename !== undefined && nameAllowed(rules, part.filename)) {
@@ -268,40 +251,40 @@ export function bannedAttachments(options: BannedAttachmentsOptions = {}): Plugi
     if (over) {
       hits.push({
         symbol: 'ARCHIVE_UNCHECKED',
-        detail: `${sanitize(label)}: ${kind} archive larger than ${archives.maxBytes} bytes`,
+        detail: `${oneLine(label)}: ${kind} archive larger than ${archives.maxBytes} bytes`,
       });
       return;
     }
     const report = window
       ? await inspectZip(
           { head: window.head, tail: Buffer.concat(window.tail).subarray(-TAIL_BYTES), size: total },
-          sanitize(label),
+          oneLine(label),
           archives.limits,
         )
-      : await inspectArchive(data, sanitize(label), archives.limits);
+      : await inspectArchive(data, oneLine(label), archives.limits);
     if (report.partial && report.unreadable.length > 0) {
       hits.push({
         symbol: 'ARCHIVE_UNCHECKED',
-        detail: `${sanitize(label)}: larger than ${archives.maxBytes} bytes and its directory is not in the last ${TAIL_BYTES} bytes`,
+        detail: `${oneLine(label)}: larger than ${archives.maxBytes} bytes and its directory is not in the last ${TAIL_BYTES} bytes`,
       });
       return;
     }
     for (const m of report.members) {
       const memberHit = (h: RuleHit): Hit => ({
         symbol: h.symbol,
-        detail: `${sanitize(m.path)}: ${h.detail}`,
+        detail: `${oneLine(m.path)}: ${h.detail}`,
       });
       hits.push(...checkFileName(rules, m.name).map(memberHit));
       hits.push(...checkRealType(rules, m.realType, m.name).map(memberHit));
     }
-    for (const e of report.encrypted) hits.push({ symbol: 'ARCHIVE_ENCRYPTED', detail: sanitize(e) });
-    for (const b of report.bomb) hits.push({ symbol: 'ARCHIVE_BOMB', detail: sanitize(b) });
-    for (const u of report.unreadable) hits.push({ symbol: 'ARCHIVE_UNCHECKED', detail: sanitize(u) });
+    for (const e of report.encrypted) hits.push({ symbol: 'ARCHIVE_ENCRYPTED', detail: oneLine(e) });
+    for (const b of report.bomb) hits.push({ symbol: 'ARCHIVE_BOMB', detail: oneLine(b) });
+    for (const u of report.unreadable) hits.push({ symbol: 'ARCHIVE_UNCHECKED', detail: oneLine(u) });
     if (report.partial) {
       // Names were checked; contents (real types, nested zips) were not.
       hits.push({
         symbol: 'ARCHIVE_UNCHECKED',
-        detail: `${sanitize(label)}: larger than ${archives.maxBytes} bytes, names only`,
+        detail: `${oneLine(label)}: larger than ${archives.maxBytes} bytes, names only`,
       });
     }
   }
@@ -350,16 +333,9 @@ export function bannedAttachments(options: BannedAttachmentsOptions = {}): Plugi
     ).flatMap((s) => by.get(s) ?? []);
     const bombs = by.get('ARCHIVE_BOMB') ?? [];
     const encrypted = by.get('ARCHIVE_ENCRYPTED') ?? [];
-    if (banned.length) apply(ctx, action, `Banned attachment: ${banned[0]}`);
-    if (bombs.length) apply(ctx, bombAction, `Archive over the limits: ${bombs[0]}`);
-    if (encrypted.length) apply(ctx, encryptedAction, `Encrypted archive: ${encrypted[0]}`);
-  }
-
-  function apply(ctx: MessageContext, what: DetectionAction, text: string): void {
-    const line = sanitize(text);
-    if (what === 'reject')
-      ctx.findings.reject({ code: 554, enhanced: '5.7.1', text: line }, { reason: line });
-    else if (what === 'quarantine') ctx.findings.force('quarantine', { reason: line });
+    if (banned.length) enforce(ctx, action, `Banned attachment: ${banned[0]}`);
+    if (bombs.length) enforce(ctx, bombAction, `Archive over the limits: ${bombs[0]}`);
+    if (encrypted.length) enforce(ctx, encryptedAction, `Encrypted archive: ${encrypted[0]}`);
   }
 
   return definePlugin({
