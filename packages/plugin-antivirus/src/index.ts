@@ -10,9 +10,9 @@ export { inspectArchive, inspectZip } from './banned/inspect.js';
 export {
   type BannedAttachmentsOptions,
   type BannedSymbol,
-  bannedAttachments,
   bannedSymbols,
-} from './banned/plugin.js';
+} from './banned/options.js';
+export { bannedAttachments } from './banned/plugin.js';
 export {
   type AllowRules,
   baseName,

@@ -3,12 +3,12 @@
  * `zINSTREAM` session as the engine's one pass flows. Reading never waits for a reply, so the
  * pass is not held up by clamd beyond the socket's own backpressure.
  */
-import type { Readable } from 'node:stream';
 import type { MessageContext } from '@mef/core';
 import type { ClamdClient } from '../clamd/client.js';
 import type { InstreamSession } from '../clamd/instream-session.js';
 import { oneLine } from '../detection.js';
 import { AntivirusError } from '../errors.js';
+import { isOtherReading, SeenParts } from '../seen-parts.js';
 import type { ClamavSettings } from './options.js';
 
 /** A detection, and where it was found (`message`, `part 2 (invoice.zip)`). */
@@ -84,7 +84,7 @@ class MessageScan {
    * part flows while clamd scans this one. `beforeEnd` delays the terminator.
    */
   async feed(
-    content: Readable,
+    content: AsyncIterable<Buffer> | Iterable<Buffer>,
     where: string,
     beforeEnd?: () => Promise<unknown>,
   ): Promise<{ reply: Promise<void> } | undefined> {
@@ -96,7 +96,7 @@ class MessageScan {
       session = undefined;
     };
     try {
-      for await (const chunk of content as AsyncIterable<Buffer>) {
+      for await (const chunk of content) {
         bytes += chunk.length;
         if (bytes > this.settings.maxSize) this.oversize = true;
         if (this.oversize || this.failures.length > 0) {
@@ -170,6 +170,7 @@ class MessageScan {
   /** Asks for the decoded parts; each goes to a connection of its own as it flows. */
   scanParts(): void {
     const both = this.settings.mode === 'both';
+    const seen = new SeenParts();
     this.ctx.message.parts({}, (part) => {
       if (
         both &&
@@ -182,7 +183,14 @@ class MessageScan {
         return undefined;
       }
       const where = `part ${part.partId}${part.filename ? ` (${oneLine(part.filename)})` : ''}`;
-      const reply = this.feed(part.content, where).then(
+      // clamd's answer depends on the bytes alone: a part of another reading with the same
+      // bytes as one of the splitter's is not sent again.
+      const read = isOtherReading(part.partId)
+        ? seen
+            .unseen(part.content, '', this.settings.maxSize)
+            .then((data) => (data ? this.feed(slices(data, this.settings.chunkSize), where) : undefined))
+        : this.feed(seen.track(part.content, ''), where);
+      const reply = read.then(
         (box) => box?.reply,
         (err) => this.fail(err),
       );
@@ -191,6 +199,11 @@ class MessageScan {
       return reply;
     });
   }
+}
+
+/** A buffer in pieces of at most `size` bytes. */
+function* slices(data: Buffer, size: number): Iterable<Buffer> {
+  for (let at = 0; at < data.length; at += size) yield data.subarray(at, at + size);
 }
 
 /** Scans one message as the settings say, and resolves once every reply is in. */
