@@ -10,9 +10,9 @@ export { inspectArchive, inspectZip } from './banned/inspect.js';
 export {
   type BannedAttachmentsOptions,
   type BannedSymbol,
-  bannedAttachments,
   bannedSymbols,
-} from './banned/plugin.js';
+} from './banned/options.js';
+export { bannedAttachments } from './banned/plugin.js';
 export {
   type AllowRules,
   baseName,
@@ -27,18 +27,14 @@ export type { ArchiveWindow } from './banned/zip.js';
 export {
   type ClamavOptions,
   type ClamavSymbol,
-  clamav,
   clamavSymbols,
   parseClamdAddress,
   type ScanMode,
-} from './clamav-plugin.js';
-export {
-  type ClamdAddress,
-  ClamdClient,
-  type ClamdClientOptions,
-  describeAddress,
-  InstreamSession,
-} from './clamd/client.js';
+} from './clamav/options.js';
+export { clamav } from './clamav/plugin.js';
+export { ClamdClient, type ClamdClientOptions } from './clamd/client.js';
+export { type ClamdAddress, describeAddress } from './clamd/connection.js';
+export { InstreamSession } from './clamd/instream-session.js';
 export { type ClamdReply, isHeuristic, parseScanReply } from './clamd/reply.js';
+export type { DetectionAction } from './detection.js';
 export { AntivirusError, type AntivirusErrorCode, antivirusErrorCodes } from './errors.js';
-export type { DetectionAction } from './options.js';

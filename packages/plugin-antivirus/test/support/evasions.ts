@@ -18,7 +18,7 @@ export interface Evasion {
   readonly message: Buffer;
 }
 
-const HEAD = [
+export const HEAD = [
   'From: Mallory <mallory@example.test>',
   'To: bob@example.test',
   'Subject: invoice',
@@ -29,7 +29,7 @@ const HEAD = [
 
 const b64 = (b: Buffer) => (b.toString('base64').match(/.{1,76}/g) ?? []).join('\r\n');
 
-function attachment(p: Payload, extra: readonly string[] = []): string {
+export function attachment(p: Payload, extra: readonly string[] = []): string {
   return [
     `Content-Type: application/octet-stream; name="${p.filename}"`,
     `Content-Disposition: attachment; filename="${p.filename}"`,
