@@ -33,7 +33,7 @@ export { HeaderBlock, type HeaderField } from './message/header-block.js';
 export { defaultLimits, type LimitName, type Limits } from './message/limits.js';
 export { type MimeReadingsReport, mimeReadings } from './message/readings.js';
 export * from './plugin.js';
-export type { FindingSet, RecordedFindings } from './recorder.js';
+export type { RecordedFindings } from './recorder.js';
 export * from './verdict.js';
 export { coreVersion } from './version.js';
 export { decodeText } from './message/text.js';

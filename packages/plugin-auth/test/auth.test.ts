@@ -119,7 +119,11 @@ describe('auth against a real BIND on loopback', () => {
   });
 
   it('records SPF neutral and a p=none DMARC failure as a soft fail', async () => {
-    const v = await runPlugin(plugin(), message('carol@neutral.test'), envelope(BAD_IP, 'carol@neutral.test'));
+    const v = await runPlugin(
+      plugin(),
+      message('carol@neutral.test'),
+      envelope(BAD_IP, 'carol@neutral.test'),
+    );
     expectVerdict(v).toHaveSymbol('R_SPF_NEUTRAL').toHaveSymbol('DMARC_POLICY_SOFTFAIL', 0.1);
   });
 
@@ -146,7 +150,9 @@ describe('auth against a real BIND on loopback', () => {
 
   it('records ARC_NA for a message without ARC headers, and nothing for ARC when switched off', async () => {
     const msg = message('alice@pass.test');
-    expectVerdict(await runPlugin(plugin(), msg, envelope(GOOD_IP, 'alice@pass.test'))).toHaveSymbol('ARC_NA');
+    expectVerdict(await runPlugin(plugin(), msg, envelope(GOOD_IP, 'alice@pass.test'))).toHaveSymbol(
+      'ARC_NA',
+    );
     const sealed = await arcSealed(msg);
     const v = await runPlugin(plugin({ arc: false }), sealed, envelope(GOOD_IP, 'alice@pass.test'));
     expectVerdict(v).notToHaveSymbol('ARC_ALLOW').notToHaveSymbol('ARC_NA');
