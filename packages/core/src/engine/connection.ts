@@ -2,16 +2,12 @@ import { randomBytes } from 'node:crypto';
 import type { ConnectionInfo, TransactionContext, TransactionState } from '../context.js';
 import { invalidOption, MefError } from '../errors.js';
 import { emptyFindings, type FindingSet, type RecordedFindings } from '../recorder.js';
+import { clientAddress } from '../util/net.js';
 import type { Verdict } from '../verdict.js';
 import { phaseVerdict } from './decision.js';
 import { runPhase } from './run-stage.js';
 import type { ConnectionScope, EngineRuntime, TransactionFacts } from './runtime.js';
 import { Transaction } from './transaction.js';
-
-function normaliseIp(ip: string): string {
-  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  return m ? m[1]! : ip;
-}
 
 let counter = 0;
 /** A connection id: time, randomness and a counter, upper-case base 36 and hex. */
@@ -40,7 +36,7 @@ export class Connection {
     this.#runtime = runtime;
     this.id = info.id ?? makeId();
     this.info = info;
-    this.#clientAddress = normaliseIp(info.clientAddress);
+    this.#clientAddress = clientAddress(info.clientAddress);
     this.#scope = {
       runtime,
       findings: this.#findings,

@@ -9,5 +9,4 @@ export {
   checkString,
   checkStrings,
   type NumberRule,
-  PLUGIN_NAME_PATTERN,
 } from './options.js';

@@ -1,3 +1,4 @@
+import { PLUGIN_NAME } from '../engine/registration.js';
 import { invalidOption } from '../errors.js';
 import type { ErrorPolicy } from '../verdict.js';
 
@@ -83,17 +84,10 @@ export function checkErrorPolicy(name: string, value: unknown): ErrorPolicy | un
   return checkEnum(name, value, POLICIES);
 }
 
-/**
- * The rule for a plugin's name, used by the engine and by every plugin factory: lower case
- * letters, digits and hyphens, starting with a letter or digit (`clamav`, `spam-rules`). The
- * name appears in symbols' origins, logs, metrics labels and config keys, so it stays plain.
- */
-export const PLUGIN_NAME_PATTERN: RegExp = /^[a-z0-9][a-z0-9-]*$/;
-
-/** A plugin name following {@link PLUGIN_NAME_PATTERN}; `fallback` when none was given. */
+/** A plugin name following {@link PLUGIN_NAME}; `fallback` when none was given. */
 export function checkPluginName(value: unknown, fallback: string): string {
   if (value === undefined) return fallback;
-  if (typeof value !== 'string' || !PLUGIN_NAME_PATTERN.test(value)) {
+  if (typeof value !== 'string' || !PLUGIN_NAME.test(value)) {
     throw invalidOption('name', value, 'a plugin name of lower-case letters, digits and hyphens');
   }
   return value;
