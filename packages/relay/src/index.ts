@@ -25,7 +25,10 @@ export { type RelayStageOptions, type RelayTxState, relayStage, type ScannerGrou
 export {
   type DomainSettings,
   type DomainSettingsSource,
-  domainSchema,
+  destinationSchema,
+  domainNameSchema,
+  domainSettingsSchema,
+  domainsSchema,
   type RelaySection,
   type RelaySectionInput,
   relaySchema,

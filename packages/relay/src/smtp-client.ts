@@ -10,27 +10,21 @@
  * a sender 250 for a message it never sent.
  */
 import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { dotStuff } from './dot-stuff.js';
+import {
+  answers,
+  type ReplyExpectation,
+  ReplyReader,
+  SmtpClientError,
+  type SmtpReply,
+  withTimeout,
+} from './smtp-reply.js';
 
-/** One SMTP reply. */
-export interface SmtpReply {
-  code: number;
-  enhanced: string | undefined;
-  lines: string[];
-}
-
-/** A failure of the connection to the next hop (not a reply: those are {@link SmtpReply}). */
-export class SmtpClientError extends Error {
-  constructor(
-    message: string,
-    readonly kind: 'connect' | 'timeout' | 'closed' | 'protocol' | 'tls',
-  ) {
-    super(message);
-    this.name = 'SmtpClientError';
-  }
-}
+export { dotStuff } from './dot-stuff.js';
+export { type ReplyExpectation, SmtpClientError, type SmtpReply } from './smtp-reply.js';
 
 /** TLS toward the next hop: `none`, STARTTLS when offered, or STARTTLS or fail. */
 export type ClientTls = 'none' | 'opportunistic' | 'required';
@@ -52,40 +46,6 @@ export interface SmtpClientOptions {
   ca?: string | Buffer;
 }
 
-/** The command a reply answers, which decides the reply codes that can answer it; any other is a protocol error. */
-export type ReplyExpectation = 'greeting' | 'ehlo' | 'ordinary' | 'data' | 'starttls';
-const ALLOWED: Record<ReplyExpectation, (code: number) => boolean> = {
-  greeting: (c) => c === 220 || c >= 400,
-  ehlo: (c) => c === 250 || c >= 400,
-  ordinary: (c) => (c >= 200 && c < 300) || c >= 400,
-  data: (c) => c === 354 || c >= 400,
-  starttls: (c) => c === 220 || c >= 400,
-};
-
-/** Converts a message to SMTP DATA form: CRLF line ends, leading dots doubled. */
-export function* dotStuff(
-  chunk: Buffer,
-  state: { atLineStart: boolean; lastCR: boolean },
-): Generator<Buffer> {
-  let start = 0;
-  for (let i = 0; i < chunk.length; i++) {
-    const c = chunk[i];
-    if (state.atLineStart && c === 0x2e) {
-      yield chunk.subarray(start, i);
-      yield Buffer.from('.');
-      start = i;
-    }
-    if (c === 0x0a && !state.lastCR) {
-      yield chunk.subarray(start, i);
-      yield Buffer.from('\r');
-      start = i;
-    }
-    state.atLineStart = c === 0x0a;
-    state.lastCR = c === 0x0d;
-  }
-  if (start < chunk.length) yield chunk.subarray(start);
-}
-
 interface Waiter {
   expect: ReplyExpectation;
   settle: (r: SmtpReply | Error) => void;
@@ -93,8 +53,7 @@ interface Waiter {
 
 export class SmtpClient {
   private socket: Socket | TLSSocket;
-  private buffer = '';
-  private partial: string[] = [];
+  private readonly reader = new ReplyReader();
   private waiter: Waiter | undefined;
   private closedError: Error | undefined;
   /** Commands run one at a time, keep-alive NOOPs included. */
@@ -205,7 +164,10 @@ export class SmtpClient {
     const tlsOptions: ConnectionOptions = {
       socket: raw,
       rejectUnauthorized: this.options.tlsVerify === true,
-      ...(/^[\d.:]+$/.test(this.options.host) ? {} : { servername: this.options.host }),
+      // The certificate is checked against the destination's host: its name (also sent as SNI),
+      // or its address (an IP subjectAltName).
+      host: this.options.host,
+      ...(isIP(this.options.host) ? {} : { servername: this.options.host }),
       ...(this.options.ca ? { ca: this.options.ca } : {}),
     };
     const secure = tlsConnect(tlsOptions);
@@ -224,49 +186,32 @@ export class SmtpClient {
   }
 
   private onData(data: string): void {
-    this.buffer += data;
-    if (this.buffer.length > 64 * 1024) {
-      this.fail(new SmtpClientError('destination reply too long', 'protocol'));
+    let replies: SmtpReply[];
+    try {
+      replies = this.reader.push(data);
+    } catch (err) {
+      this.fail(err as Error);
       return;
     }
-    for (;;) {
-      const nl = this.buffer.indexOf('\n');
-      if (nl === -1) return;
-      const line = this.buffer.slice(0, nl).replace(/\r$/, '');
-      this.buffer = this.buffer.slice(nl + 1);
-      const m = /^([2-5]\d\d)([ -])(.*)$/.exec(line);
-      if (!m) {
+    for (const reply of replies) {
+      const w = this.waiter;
+      if (!w) {
+        this.fail(
+          new SmtpClientError(`destination sent a reply nobody asked for: ${reply.code}`, 'protocol'),
+        );
+        return;
+      }
+      if (!answers(w.expect, reply.code)) {
         this.fail(
           new SmtpClientError(
-            `destination sent a malformed reply: ${JSON.stringify(line.slice(0, 80))}`,
+            `destination answered ${reply.code}, which cannot answer that command`,
             'protocol',
           ),
         );
         return;
       }
-      this.partial.push(m[3] as string);
-      if (m[2] !== ' ') continue;
-      const code = Number(m[1]);
-      const lines = this.partial;
-      this.partial = [];
-      const w = this.waiter;
-      if (!w) {
-        this.fail(new SmtpClientError(`destination sent a reply nobody asked for: ${code}`, 'protocol'));
-        return;
-      }
-      if (!ALLOWED[w.expect](code)) {
-        this.fail(
-          new SmtpClientError(`destination answered ${code}, which cannot answer that command`, 'protocol'),
-        );
-        return;
-      }
       this.waiter = undefined;
-      const em = /^([245]\.\d{1,3}\.\d{1,3})\s+/.exec(lines[0] ?? '');
-      w.settle({
-        code,
-        enhanced: em?.[1],
-        lines: em ? lines.map((l) => l.replace(/^[245]\.\d{1,3}\.\d{1,3}\s+/, '')) : lines,
-      });
+      w.settle(reply);
     }
   }
 
@@ -426,15 +371,4 @@ export class SmtpClient {
   get usable(): boolean {
     return this.closedError === undefined;
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      onTimeout();
-      reject(new SmtpClientError(`timed out after ${ms} ms`, 'timeout'));
-    }, ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
