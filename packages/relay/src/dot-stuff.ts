@@ -1,3 +1,6 @@
+const DOT = Buffer.from('.');
+const CR = Buffer.from('\r');
+
 /** Converts a message to SMTP DATA form: CRLF line ends, leading dots doubled. */
 export function* dotStuff(
   chunk: Buffer,
@@ -8,12 +11,12 @@ export function* dotStuff(
     const c = chunk[i];
     if (state.atLineStart && c === 0x2e) {
       yield chunk.subarray(start, i);
-      yield Buffer.from('.');
+      yield DOT;
       start = i;
     }
     if (c === 0x0a && !state.lastCR) {
       yield chunk.subarray(start, i);
-      yield Buffer.from('\r');
+      yield CR;
       start = i;
     }
     state.atLineStart = c === 0x0a;

@@ -333,13 +333,15 @@ export class RelayServer {
       destinationCa: this.options.destinationCa,
     });
     try {
+      let rr: Awaited<ReturnType<typeof client.rcpt>>;
       if (!s.mailSent) {
         const from = tx.context.mailFrom;
-        const mr = await client.mail(from?.address ?? '', from?.params ?? {});
-        if (mr.code !== 250) throw fromDestination(mr, 'Destination refused the sender');
+        const both = await client.mailRcpt(from?.address ?? '', from?.params ?? {}, address.address);
+        if (both.mail.code !== 250 || !both.rcpt)
+          throw fromDestination(both.mail, 'Destination refused the sender');
         s.mailSent = true;
-      }
-      const rr = await client.rcpt(address.address);
+        rr = both.rcpt;
+      } else rr = await client.rcpt(address.address);
       if (rr.code !== 250 && rr.code !== 251) throw fromDestination(rr, 'Destination refused the recipient');
     } catch (err) {
       if (isReplyError(err)) throw err;
