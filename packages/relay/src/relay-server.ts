@@ -213,16 +213,22 @@ export class RelayServer {
     return undefined;
   }
 
-  private isTrusted(session: SMTPServerSession): boolean {
-    // smtp-server sets `user` to false after a failed AUTH: only a name counts.
-    if (typeof session.user === 'string' && session.user !== '') return true;
+  /** The client is in the trusted networks (asked once per session, at connect). */
+  private inTrustedNetworks(session: SMTPServerSession): boolean {
     const networks = this.options.submission?.networks ?? this.options.outboundNetworks;
     return inNetworks(networks, session.remoteAddress);
   }
 
+  /** The client authenticated, or connected from the trusted networks. */
+  private isTrusted(session: SMTPServerSession, s: SessionState): boolean {
+    // smtp-server sets `user` to false after a failed AUTH: only a name counts.
+    if (typeof session.user === 'string' && session.user !== '') return true;
+    return s.trustedNetwork;
+  }
+
   private async onConnect(session: SMTPServerSession): Promise<void> {
     if (this.draining) throw replyError(421, '4.3.2', `${this.hostname} Server shutting down`);
-    const trusted = this.isTrusted(session);
+    const trusted = this.inTrustedNetworks(session);
     if (!trusted) this.perIp.admit(session.remoteAddress, this.options.relay.limits, this.hostname);
     this.stats.connections++;
     const engine = this.options.engine;
@@ -243,6 +249,7 @@ export class RelayServer {
     });
     const s = newSession(session.id, engine, conn, verdict);
     s.address = trusted ? '' : session.remoteAddress;
+    s.trustedNetwork = trusted;
     s.connection = this.findConnection(session.id);
     this.sessions.set(session.id, s);
     this.watchdog.watchSocket(s, s.connection?._socket);
@@ -269,7 +276,7 @@ export class RelayServer {
     session: SMTPServerSession,
   ): Promise<void> {
     if (this.draining) throw replyError(421, '4.3.2', `${this.hostname} Server shutting down`);
-    if (this.options.submission && !this.isTrusted(session)) {
+    if (this.options.submission && !this.isTrusted(session, s)) {
       throw replyError(530, '5.7.0', 'Authentication required');
     }
     if (!s.heloDone && session.hostNameAppearsAs) {
@@ -309,7 +316,7 @@ export class RelayServer {
       submission: sub ? { smarthost: 'smarthost' in sub.next ? sub.next.smarthost : '' } : undefined,
       domains: this.options.domains,
       outbound: this.options.relay.outbound,
-      trusted: this.isTrusted(session),
+      trusted: this.isTrusted(session, s),
     });
     if (sub && 'mx' in sub.next) {
       route.destination = await sub.next.mx.of(route.domain);

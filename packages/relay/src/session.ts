@@ -28,6 +28,8 @@ export interface SessionState {
   id: string;
   /** Client address, counted by the per-address limits (`''` for a trusted client). */
   address: string;
+  /** The client connected from the trusted networks (outbound or submission networks). */
+  trustedNetwork: boolean;
   /** The engine the session started on (a reload does not move open sessions). */
   engine: Engine;
   conn: Connection;
@@ -62,6 +64,7 @@ export function newSession(
   return {
     id,
     address: '',
+    trustedNetwork: false,
     engine,
     conn,
     connectVerdict,
