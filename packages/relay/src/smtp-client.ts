@@ -13,7 +13,6 @@ import { once } from 'node:events';
 import { connect, isIP, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
-import { dotStuff } from './dot-stuff.js';
 import {
   answers,
   type ReplyExpectation,
@@ -22,9 +21,10 @@ import {
   type SmtpReply,
   withTimeout,
 } from './smtp-reply.js';
+import { mailCommand, writeBody } from './smtp-write.js';
 
-export { dotStuff } from './dot-stuff.js';
 export { type ReplyExpectation, SmtpClientError, type SmtpReply } from './smtp-reply.js';
+export { dotStuff } from './smtp-write.js';
 
 /** TLS toward the next hop: `none`, STARTTLS when offered, or STARTTLS or fail. */
 export type ClientTls = 'none' | 'opportunistic' | 'required';
@@ -296,7 +296,7 @@ export class SmtpClient {
 
   /** MAIL FROM with the parameters the destination supports (8BITMIME, SMTPUTF8, SIZE). */
   mail(from: string, params: Readonly<Record<string, string | true>> = {}): Promise<SmtpReply> {
-    return this.command(this.mailLine(from, params));
+    return this.command(mailCommand(from, params, this.extensions));
   }
 
   /**
@@ -309,7 +309,7 @@ export class SmtpClient {
     params: Readonly<Record<string, string | true>>,
     to: string,
   ): Promise<{ mail: SmtpReply; rcpt: SmtpReply | undefined }> {
-    const mailLine = this.mailLine(from, params);
+    const mailLine = mailCommand(from, params, this.extensions);
     const rcptLine = `RCPT TO:<${to}>`;
     if (!this.extensions.has('PIPELINING')) {
       return this.command(mailLine).then(async (mail) =>
@@ -328,19 +328,6 @@ export class SmtpClient {
     });
   }
 
-  private mailLine(from: string, params: Readonly<Record<string, string | true>>): string {
-    const args: string[] = [];
-    for (const [k, v] of Object.entries(params)) {
-      const key = k.toUpperCase();
-      if (key === 'BODY' && this.extensions.has('8BITMIME') && /^(7BIT|8BITMIME)$/i.test(String(v))) {
-        args.push(`BODY=${String(v).toUpperCase()}`);
-      } else if (key === 'SMTPUTF8' && this.extensions.has('SMTPUTF8')) args.push('SMTPUTF8');
-      else if (key === 'SIZE' && this.extensions.has('SIZE') && /^\d+$/.test(String(v)))
-        args.push(`SIZE=${v}`);
-    }
-    return `MAIL FROM:<${from}>${args.length ? ` ${args.join(' ')}` : ''}`;
-  }
-
   rcpt(to: string): Promise<SmtpReply> {
     return this.command(`RCPT TO:<${to}>`);
   }
@@ -350,43 +337,17 @@ export class SmtpClient {
     return this.exclusive(async () => {
       const go = await this.send('DATA', 'data');
       if (go.code !== 354) return go;
-      const state = { atLineStart: true, lastCR: false };
-      let endsWithNewline = true;
-      // The pieces of each chunk, and the final dot, leave in as few writes as the socket
-      // allows (corked until its buffer is full): a small message goes in one write.
       const socket = this.socket;
-      let corked = false;
-      const cork = () => {
-        if (!corked) socket.cork();
-        corked = true;
-      };
-      const uncork = () => {
-        if (corked) socket.uncork();
-        corked = false;
-      };
-      try {
-        cork();
-        for await (const chunk of message) {
-          const b = chunk as Buffer;
-          if (!b.length) continue;
-          for (const piece of dotStuff(b, state)) {
-            if (this.closedError) throw this.closedError;
-            if (piece.length && !socket.write(piece)) {
-              uncork();
-              await this.drained();
-              cork();
-            }
-          }
-          endsWithNewline = state.atLineStart;
-        }
-        if (this.closedError) throw this.closedError;
-        if (!endsWithNewline) socket.write('\r\n');
-        const reply = this.send('.', 'ordinary', this.options.dataTimeout ?? 600_000);
-        uncork();
-        return await reply;
-      } finally {
-        uncork();
-      }
+      await writeBody(socket, message, {
+        check: () => {
+          if (this.closedError) throw this.closedError;
+        },
+        drained: () => this.drained(),
+      });
+      // The final dot leaves in the same write as the end of the message.
+      const reply = this.send('.', 'ordinary', this.options.dataTimeout ?? 600_000);
+      socket.uncork();
+      return reply;
     });
   }
 
