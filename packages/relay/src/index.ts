@@ -12,6 +12,7 @@ export {
   type BuildFiltersOptions,
   type BuiltFilters,
   buildFilters,
+  type DnsListsAt,
   type GroupedPlugin,
   type Preset,
   parseHostPort,
