@@ -1,13 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { jsonLines, mef, tempDir } from './helpers.js';
-
-function writeConfig(dir: string, config: unknown, name = 'mef.json'): string {
-  const file = join(dir, name);
-  writeFileSync(file, typeof config === 'string' ? config : JSON.stringify(config));
-  return file;
-}
+import { jsonLines, mef, tempDir, writeConfig } from './helpers.js';
 
 describe('configuration', () => {
   it('reports every bad key of a YAML file with its path, what was expected and what was found, and exits 2', async () => {

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
-import { GTUBE, jsonLines, mef, message, namesOf, tempDir } from './helpers.js';
+import { GTUBE, jsonLines, mef, message, namesOf, tempDir, writeConfig } from './helpers.js';
 
 const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
 const corpus = join(pkg, '../core/test/fixtures/corpus');
@@ -136,12 +136,6 @@ describe('mef scan on the bundled samples', () => {
     expect(o?.headers).toContainEqual({ name: 'X-Spam', value: 'Yes' });
   });
 });
-
-function writeConfig(dir: string, config: unknown, name = 'mef.json'): string {
-  const file = join(dir, name);
-  writeFileSync(file, typeof config === 'string' ? config : JSON.stringify(config));
-  return file;
-}
 
 describe('inputs', () => {
   it('splits an mbox into one result per message, named path#N, 1-based', async () => {
