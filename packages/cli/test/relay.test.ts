@@ -99,6 +99,8 @@ async function smtp(port: number, rcpt: string, body: string): Promise<string[]>
   s.on('data', (d: string) => {
     buf += d;
   });
+  // The relay may reset the connection after its last reply: that is not this test's failure.
+  s.on('error', () => undefined);
   await next();
   for (const line of ['EHLO client.test', 'MAIL FROM:<sender@example.test>', `RCPT TO:<${rcpt}>`]) {
     s.write(`${line}\r\n`);
