@@ -1,6 +1,6 @@
 import { dirname, resolve } from 'node:path';
 import { createSettingsSource, isPostgresUrl, openStore, recordTransaction, seedDomains } from '@mef/admin';
-import { createRelay, type DomainSettingsSource, staticDomains, type TransactionRecord } from '@mef/relay';
+import { createRelay, type DomainSettingsSource, type TransactionRecord } from '@mef/relay';
 import type { Command } from 'commander';
 import { ConfigError, loadConfigFile, modelExists } from './config.js';
 import type { Io } from './program.js';
@@ -14,10 +14,17 @@ async function load(file: string, env: NodeJS.ProcessEnv) {
   return { ...resolveConfig(parsed, {}, env), relay };
 }
 
+/** The file's configuration with the per-transaction log on unless the file says otherwise. */
+function withLog(config: Awaited<ReturnType<typeof load>>) {
+  return { ...config, relay: { ...config.relay, log: config.relay.log ?? { level: 'info' as const } } };
+}
+
 /**
  * `mef relay --config FILE`: runs the filtering relay until SIGTERM or SIGINT (graceful: the
- * transactions in flight finish). SIGHUP re-reads the file and applies its `relay.domains`; a
- * change of the filters or the listener needs a restart. Logs one pino JSON line per transaction.
+ * transactions in flight finish). SIGHUP re-reads the whole file and applies it (filters,
+ * thresholds, limits, domains, outbound, submission) to new sessions, while open sessions finish
+ * on the configuration they started with; a bad file is refused and the running one kept. A new
+ * listening address needs a restart. Logs one pino JSON line per transaction.
  */
 export function addRelayCommand(program: Command, io: Io, exit: (code: number) => void): void {
   const env = io.env ?? process.env;
@@ -29,7 +36,7 @@ export function addRelayCommand(program: Command, io: Io, exit: (code: number) =
     .requiredOption('--config <file>', 'YAML or JSON configuration with a relay: section')
     .action(async (flags: { config: string }) => {
       const config = await load(flags.config, env);
-      let domains: DomainSettingsSource = staticDomains(config.relay.domains);
+      let domains: DomainSettingsSource | undefined;
       // With the admin interface's database, per-domain settings come from it (the file's
       // domains seed it) and every transaction's metadata goes into its verdict log.
       const database = config.admin?.database;
@@ -53,18 +60,14 @@ export function addRelayCommand(program: Command, io: Io, exit: (code: number) =
           await store.close?.();
         };
       }
-      const source: DomainSettingsSource = { get: (d) => domains.get(d) };
       let relay: ReturnType<typeof createRelay>;
       try {
-        // One pino line per transaction on standard output unless the file says otherwise.
-        relay = createRelay(
-          { ...config, relay: { ...config.relay, log: config.relay.log ?? { level: 'info' } } },
-          {
-            domainSettings: source,
-            filters: { exists: modelExists },
-            ...(onTransaction ? { onTransaction } : {}),
-          },
-        );
+        // Without a database, each configuration's own `relay.domains` is used (reload included).
+        relay = createRelay(withLog(config), {
+          ...(domains ? { domainSettings: domains } : {}),
+          filters: { exists: modelExists },
+          ...(onTransaction ? { onTransaction } : {}),
+        });
       } catch (err) {
         throw new ConfigError((err as Error).message);
       }
@@ -75,18 +78,26 @@ export function addRelayCommand(program: Command, io: Io, exit: (code: number) =
       io.stderr(
         `mef relay: listening on ${r.listen.host}:${ports.smtp} as ${r.hostname} for ${Object.keys(r.domains).join(', ') || 'no domains'}\n`,
       );
+      // One reload at a time, in the order the signals came.
+      let reloading: Promise<void> = Promise.resolve();
       const reload = () => {
-        load(flags.config, env).then(
-          (next) => {
-            if (database) return; // the database holds the domains; the file only seeded it
-            domains = staticDomains(next.relay.domains);
+        reloading = reloading.then(async () => {
+          try {
+            const next = await load(flags.config, env);
+            const restart = await relay.reload(withLog(next));
+            // With a database, the domains stay the database's; the file only seeded it.
+            const names = database ? 'from the database' : Object.keys(next.relay.domains).join(', ');
             io.stderr(
-              `mef relay: reloaded ${flags.config}: domains ${Object.keys(next.relay.domains).join(', ')}\n`,
+              `mef relay: reloaded ${flags.config}: domains ${names}${
+                restart.length ? `; ${restart.join(', ')} changed and need a restart` : ''
+              }\n`,
             );
-          },
-          (err: Error) =>
-            io.stderr(`mef relay: reload refused, keeping the running configuration: ${err.message}\n`),
-        );
+          } catch (err) {
+            io.stderr(
+              `mef relay: reload refused, keeping the running configuration: ${(err as Error).message}\n`,
+            );
+          }
+        });
       };
       process.on('SIGHUP', reload);
       await new Promise<void>((resolve) => {
@@ -94,6 +105,7 @@ export function addRelayCommand(program: Command, io: Io, exit: (code: number) =
         process.once('SIGINT', () => resolve());
       });
       process.off('SIGHUP', reload);
+      await reloading;
       io.stderr('mef relay: stopping (transactions in flight finish first)\n');
       await relay.close();
       await closeStore?.();

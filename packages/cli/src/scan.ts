@@ -2,7 +2,6 @@ import { Readable } from 'node:stream';
 import type { Engine, ScanEnvelope } from '@mef/core';
 import { type InputItem, inputs } from './input.js';
 import { isUnscanned, type ScanResult, Summary, TablePrinter, toResult } from './report.js';
-import type { WorkerPool } from './workers.js';
 
 /**
  * Runs `worker` over `items` with at most `concurrency` at once, and hands the results to
@@ -80,8 +79,13 @@ export interface ScanRunOptions {
   readonly stderr: (s: string) => void;
   readonly stdin?: Readable;
   readonly width?: number;
-  /** Scan in these worker threads instead of with `engine` in this one. */
-  readonly pool?: WorkerPool;
+  /** Scan with these instead of with `engine` in this thread (`mef scan --workers` passes its threads). */
+  readonly pool?: ScanWorkers;
+}
+
+/** Scans run elsewhere, such as in worker threads: one message in, its result out. */
+export interface ScanWorkers {
+  scan(item: Extract<InputItem, { stream: AsyncIterable<Buffer> }>): Promise<ScanResult>;
 }
 
 /** Scans every message and prints the results; resolves with the exit code (0 or 1). */

@@ -9,7 +9,6 @@ import {
   type ResolvedConfig,
 } from './config.js';
 
-export { type Preset, parseHostPort, parseListArg, parseRspamdUrl, presetFor } from '@mef/relay';
 export type { ResolvedConfig };
 
 /** Defaults, then the file, then the command line: later wins. */

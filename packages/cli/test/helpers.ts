@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,6 +54,13 @@ export function jsonLines(stdout: string): Record<string, unknown>[] {
 
 export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'mef-cli-test-'));
+}
+
+/** Writes a config file (an object as JSON, or a string as it is) into `dir`; returns its path. */
+export function writeConfig(dir: string, config: unknown, name = 'mef.json'): string {
+  const file = join(dir, name);
+  writeFileSync(file, typeof config === 'string' ? config : JSON.stringify(config));
+  return file;
 }
 
 /** The EICAR string, assembled at run time (no file of the repository holds it). */

@@ -64,6 +64,8 @@ async function smtp(port: number, rcpt: string, body: string): Promise<string[]>
   s.on('data', (d: string) => {
     buf += d;
   });
+  // The relay may reset the connection after its last reply: that is not this test's failure.
+  s.on('error', () => undefined);
   await next();
   for (const line of ['EHLO client.test', 'MAIL FROM:<sender@example.test>', `RCPT TO:<${rcpt}>`]) {
     s.write(`${line}\r\n`);
@@ -79,6 +81,39 @@ async function smtp(port: number, rcpt: string, body: string): Promise<string[]>
   s.write('QUIT\r\n');
   s.end();
   return replies;
+}
+
+/** A raw SMTP session, read one reply at a time. */
+async function dialog(port: number) {
+  const s = connect({ host: '127.0.0.1', port });
+  s.setEncoding('latin1');
+  let buf = '';
+  s.on('data', (d: string) => {
+    buf += d;
+  });
+  s.on('error', () => undefined);
+  cleanups.push(() => s.destroy());
+  const reply = async (): Promise<string> => {
+    for (let i = 0; i < 800; i++) {
+      const m = /^(\d{3}) .*\r\n/m.exec(buf);
+      if (m) {
+        buf = buf.slice((m.index ?? 0) + m[0].length);
+        return m[0].trim();
+      }
+      await sleep(25);
+    }
+    return '(timeout)';
+  };
+  await reply();
+  return {
+    reply,
+    write: (d: string) => s.write(d),
+    cmd: (line: string) => {
+      s.write(`${line}\r\n`);
+      return reply();
+    },
+    close: () => s.destroy(),
+  };
 }
 
 describe('mef relay', () => {
@@ -122,6 +157,82 @@ describe('mef relay', () => {
     r.child.kill('SIGTERM');
     const code = await new Promise((resolve) => r.child.once('exit', resolve));
     expect(code).toBe(0);
+  });
+
+  it('reloads the whole file on SIGHUP (filters, limits, outbound) while a transaction in flight finishes on the old one', async () => {
+    const sink = await startSink();
+    const dir = tempDir();
+    const file = join(dir, 'mef.json');
+    const domains = { 'example.net': { destination: `127.0.0.1:${sink.port}` } };
+    // Before: no spam rules, five recipients per message, no outbound relaying.
+    writeFileSync(
+      file,
+      JSON.stringify({
+        rules: { enabled: false },
+        relay: {
+          listen: { host: '127.0.0.1', port: 0 },
+          hostname: 'mx1.example.net',
+          domains,
+          limits: { recipients: 5 },
+        },
+      }),
+    );
+    const r = await startRelay(file);
+    // A transaction in flight: GTUBE half uploaded when the signal comes.
+    const open = await dialog(r.port);
+    for (const line of ['EHLO client.test', 'MAIL FROM:<sender@example.test>', 'RCPT TO:<alice@example.net>'])
+      expect(await open.cmd(line)).toMatch(/^250/);
+    expect(await open.cmd('DATA')).toMatch(/^354/);
+    const gtube = message('in flight', GTUBE);
+    open.write(gtube.slice(0, 60));
+
+    // After: the rules on, one recipient per message, 127.0.0.0/8 may relay to the smarthost.
+    writeFileSync(
+      file,
+      JSON.stringify({
+        relay: {
+          listen: { host: '127.0.0.1', port: 0 },
+          hostname: 'mx1.example.net',
+          domains,
+          limits: { recipients: 1 },
+          outbound: { networks: ['127.0.0.0/8'], smarthost: `127.0.0.1:${sink.port}` },
+        },
+      }),
+    );
+    r.child.kill('SIGHUP');
+    for (let i = 0; i < 200 && !/reloaded/.test(r.stderr()); i++) await sleep(25);
+    expect(r.stderr()).toMatch(/reloaded .*domains example\.net/);
+
+    // The transaction in flight is not dropped: it finishes under the rules it started with.
+    open.write(`${gtube.slice(60)}\r\n.\r\n`);
+    expect(await open.reply()).toMatch(/^250/);
+    open.close();
+    expect(sink.messages().filter((m) => m.includes('in flight'))).toHaveLength(1);
+
+    // New sessions get the new file: GTUBE refused, a second recipient deferred, outbound relayed.
+    expect((await smtp(r.port, 'alice@example.net', message('spam', GTUBE))).at(-1)).toMatch(/^554/);
+    const two = await dialog(r.port);
+    for (const line of ['EHLO client.test', 'MAIL FROM:<sender@example.test>', 'RCPT TO:<alice@example.net>'])
+      expect(await two.cmd(line)).toMatch(/^250/);
+    expect(await two.cmd('RCPT TO:<bob@example.net>')).toMatch(/^452 4\.5\.3/);
+    two.close();
+    expect((await smtp(r.port, 'carol@elsewhere.test', message('outbound', 'relayed out'))).at(-1)).toMatch(
+      /^250/,
+    );
+    expect(sink.messages().filter((m) => m.includes('relayed out'))).toHaveLength(1);
+
+    // One log line per transaction, with each stage's time.
+    const records = r
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { disposition: string; stages?: Record<string, number>; scanMs: number });
+    expect(records.map((x) => x.disposition)).toEqual(['accept', 'reject', 'accept']);
+    const scanned = records.find((x) => x.disposition === 'reject');
+    expect(Object.keys(scanned?.stages ?? {})).toContain('spam-rules');
+    expect(typeof scanned?.stages?.['spam-rules']).toBe('number');
+    r.child.kill('SIGTERM');
+    expect(await new Promise((resolve) => r.child.once('exit', resolve))).toBe(0);
   });
 
   it('refuses a file without a relay section, and a bad network, with exit 2', async () => {

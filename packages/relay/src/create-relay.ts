@@ -1,6 +1,6 @@
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { createEngine, type Logger, type Plugin, type Thresholds } from '@mef/core';
-import { networkList } from '@mef/plugin-rbl';
+import { createEngine, type Engine, type Logger, networkList, type Plugin, type Thresholds } from '@mef/core';
 import pino from 'pino';
 import { z } from 'zod';
 import { ClientPool } from './client-pool.js';
@@ -8,7 +8,7 @@ import { type BuildFiltersOptions, buildFilters, type GroupedPlugin } from './fi
 import { filtersShape } from './filters-schema.js';
 import { NextHop } from './next-hop.js';
 import { metricsServer, RelayMetrics, type TransactionLog } from './operations.js';
-import { RelayServer, type RelayServerOptions } from './relay-server.js';
+import { RelayServer, type RelayServerOptions, type SubmissionMode } from './relay-server.js';
 import { relayStage, type ScannerGroup } from './relay-stage.js';
 import { domainOf } from './replies.js';
 import {
@@ -18,7 +18,8 @@ import {
   staticDomains,
   type TransactionRecord,
 } from './schema.js';
-import type { RelayStats } from './session.js';
+import type { RelayStats, Route } from './session.js';
+import { StageClock } from './stage-times.js';
 import { UsersFile } from './users.js';
 
 /**
@@ -65,8 +66,16 @@ export interface Relay {
   readonly stats: RelayStats;
   /** The Prometheus metrics (also served on `relay.metrics`). */
   readonly metrics: RelayMetrics;
-  /** The parsed configuration in use. */
+  /** The parsed configuration in use (the reloaded one after {@link Relay.reload}). */
   readonly config: RelayConfig;
+  /**
+   * Applies a new configuration without a restart (what `mef relay` does on SIGHUP): filters,
+   * thresholds, limits, domains, outbound and submission settings. New sessions use it; open
+   * sessions finish on the configuration they started with. A bad configuration, or scanners
+   * that do not start, throw and leave the running one in place. Resolves with the keys that
+   * changed but need a restart (`relay.listen`, `relay.submission.listen`, `relay.metrics`).
+   */
+  reload(input: RelayConfigInput | RelayConfig): Promise<string[]>;
 }
 
 /** Parses a configuration; a bad one throws a TypeError naming the key path, the expectation and the value. */
@@ -91,15 +100,27 @@ function thresholdsOf(config: RelayConfig): Thresholds {
   };
 }
 
-/**
- * Builds the filtering relay a configuration describes: the same filters as `mef scan`, per-domain
- * settings on top, and the relay's own stage (Received, loop guard, forged-header removal).
- */
-export function createRelay(input: RelayConfigInput | RelayConfig, options: CreateRelayOptions = {}): Relay {
-  const config = parseRelayConfig(input);
+/** Everything built from one configuration; a reload builds the next one beside it. */
+interface Generation {
+  config: RelayConfig;
+  engine: Engine;
+  main: Omit<RelayServerOptions, 'pool' | 'onFinished' | 'takeStageTimes'>;
+  submission: SubmissionMode | undefined;
+  log: TransactionLog | undefined;
+}
+
+function buildGeneration(
+  config: RelayConfig,
+  options: CreateRelayOptions,
+  clock: StageClock,
+  txSettings: (id: string) => Route | undefined,
+): Generation {
   const relay: RelaySection = config.relay;
   const domains = options.domainSettings ?? staticDomains(relay.domains);
-  const built = buildFilters(config, options.filters);
+  const built = buildFilters(config, {
+    ...options.filters,
+    ...(relay.dnsLists ? { dnsListsAt: relay.dnsLists.at } : {}),
+  });
   const plugins: GroupedPlugin[] = [
     ...built.plugins,
     ...(options.stages ?? []).map((plugin) => ({ plugin, group: 'other' as const })),
@@ -110,7 +131,6 @@ export function createRelay(input: RelayConfigInput | RelayConfig, options: Crea
     groups.set(p.group, [...(groups.get(p.group) ?? []), p.plugin.name]);
   }
   const base = thresholdsOf(config);
-  let server: RelayServer | undefined;
   const engine = createEngine({
     thresholds: base,
     ...(config.onError ? { onError: config.onError } : {}),
@@ -121,7 +141,7 @@ export function createRelay(input: RelayConfigInput | RelayConfig, options: Crea
     ...(relay.tempDir ? { store: { dir: relay.tempDir } } : {}),
     policy: (tx) => {
       // The settings of the domain this transaction was accepted for (one domain per transaction).
-      const settings = server?.txSettings.get(tx.id)?.settings;
+      const settings = txSettings(tx.id)?.settings;
       if (!settings) return undefined;
       const t = settings.thresholds ?? {};
       return {
@@ -135,61 +155,107 @@ export function createRelay(input: RelayConfigInput | RelayConfig, options: Crea
     },
   });
   engine.use(
-    relayStage({
-      hostname: relay.hostname,
-      settingsFor: (rcpt) => domains.get(domainOf(rcpt)),
-      groups,
-    }),
+    relayStage({ hostname: relay.hostname, settingsFor: (rcpt) => domains.get(domainOf(rcpt)), groups }),
   );
-  for (const p of plugins) engine.use(p.plugin);
+  for (const p of plugins) engine.use(clock.wrap(p.plugin));
+  const sub = relay.submission;
+  const outboundNetworks = networkList(relay.outbound?.networks ?? []);
+  return {
+    config,
+    engine,
+    main: {
+      relay,
+      engine,
+      domains,
+      outboundNetworks,
+      ...(relay.destinationTls ? { destinationCa: readFileSync(relay.destinationTls.ca) } : {}),
+    },
+    submission: sub
+      ? {
+          secure: false,
+          users: sub.users ? new UsersFile(sub.users) : undefined,
+          networks: networkList(sub.networks),
+          next: sub.mx ? { mx: new NextHop(sub.mx.dns, sub.mx.port) } : { smarthost: sub.smarthost ?? '' },
+        }
+      : undefined,
+    log:
+      options.log ?? (relay.log ? pino({ level: relay.log.level, base: { name: 'mef-relay' } }) : undefined),
+  };
+}
+
+/** The keys whose change a reload cannot apply (the sockets are bound). */
+function restartKeys(a: RelaySection, b: RelaySection): string[] {
+  const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
+  const keys: string[] = [];
+  if (!same(a.listen, b.listen)) keys.push('relay.listen');
+  if (!same(a.submission?.listen, b.submission?.listen)) keys.push('relay.submission.listen');
+  if (!same(a.metrics, b.metrics)) keys.push('relay.metrics');
+  return keys;
+}
+
+/**
+ * Builds the filtering relay a configuration describes: the same filters as `mef scan`, per-domain
+ * settings on top, and the relay's own stage (Received, loop guard, forged-header removal).
+ */
+export function createRelay(input: RelayConfigInput | RelayConfig, options: CreateRelayOptions = {}): Relay {
+  const clock = new StageClock();
+  let server: RelayServer | undefined;
+  const txSettings = (id: string) => server?.txSettings.get(id);
+  let gen = buildGeneration(parseRelayConfig(input), options, clock, txSettings);
   const metrics = new RelayMetrics(
     () => (server?.sessionCount ?? 0) + submission.reduce((n, [, x]) => n + x.sessionCount, 0),
   );
-  const log: TransactionLog | undefined =
-    options.log ?? (relay.log ? pino({ level: relay.log.level, base: { name: 'mef-relay' } }) : undefined);
   const onFinished: RelayServerOptions['onFinished'] = (record, times, verdict) => {
     metrics.record(record, times, verdict);
-    log?.info({ ...record, scanMs: times.scanMs, destinationMs: times.destinationMs }, 'transaction');
+    gen.log?.info(
+      {
+        ...record,
+        scanMs: times.scanMs,
+        destinationMs: times.destinationMs,
+        ...(times.stages ? { stages: times.stages } : {}),
+      },
+      'transaction',
+    );
     options.onTransaction?.(record);
   };
-  const outboundNetworks = networkList(relay.outbound?.networks ?? []);
   const pool = new ClientPool();
-  server = new RelayServer({ relay, engine, domains, outboundNetworks, onFinished, pool });
-  const sub = relay.submission;
-  const users = sub?.users ? new UsersFile(sub.users) : undefined;
-  const next = sub?.mx ? { mx: new NextHop(sub.mx.dns, sub.mx.port) } : { smarthost: sub?.smarthost ?? '' };
-  const submission = (sub?.listen ?? []).map(
-    (l) =>
-      [
-        l,
-        new RelayServer({
-          relay,
-          engine,
-          domains,
-          outboundNetworks,
-          onFinished,
-          pool,
-          submission: {
-            secure: l.secure,
-            users,
-            networks: networkList(sub?.networks ?? []),
-            next,
-          },
-        }),
-      ] as const,
+  const shared = { pool, onFinished, takeStageTimes: (id: string) => clock.take(id) };
+  const mainOptions = (g: Generation): RelayServerOptions => ({ ...g.main, ...shared });
+  // A submission listener stays one until a restart, even when a reload drops the section.
+  let subMode = gen.submission;
+  const subOptions = (g: Generation, secure: boolean): RelayServerOptions => {
+    subMode = g.submission ?? subMode;
+    return { ...mainOptions(g), ...(subMode ? { submission: { ...subMode, secure } } : {}) };
+  };
+  server = new RelayServer(mainOptions(gen));
+  const submission = (gen.config.relay.submission?.listen ?? []).map(
+    (l) => [l, new RelayServer(subOptions(gen, l.secure))] as const,
   );
   const s = server;
+  const servers = () => [s, ...submission.map(([, x]) => x)];
+  /** Engines replaced by a reload, stopped once no open session uses them. */
+  const retired = new Set<Engine>();
+  const retire = (engine: Engine) => {
+    retired.add(engine);
+    const deadline = Date.now() + gen.config.relay.limits.sessionTime + gen.config.relay.limits.drainTime;
+    const timer = setInterval(() => {
+      if (servers().some((x) => x.sessionsOn(engine) > 0) && Date.now() < deadline) return;
+      clearInterval(timer);
+      if (retired.delete(engine)) void engine.stop().catch(() => undefined);
+    }, 250);
+    timer.unref();
+  };
   let ports: RelayPorts | undefined;
   let http: Server | undefined;
   return {
     async listen() {
-      await engine.start();
+      await gen.engine.start();
       const smtp = await s.listen();
       ports = { smtp, submission: [] };
       for (const [l, srv] of submission) ports.submission.push(await srv.listen(l.port, l.host));
-      if (relay.metrics) {
-        const m = relay.metrics;
-        const h = metricsServer(metrics, engine);
+      if (gen.config.relay.metrics) {
+        const m = gen.config.relay.metrics;
+        const h = metricsServer(metrics, () => gen.engine);
         http = h;
         await new Promise<void>((resolve, reject) => {
           h.once('error', reject);
@@ -200,19 +266,33 @@ export function createRelay(input: RelayConfigInput | RelayConfig, options: Crea
       }
       return ports;
     },
+    async reload(next) {
+      const config = parseRelayConfig(next);
+      const fresh = buildGeneration(config, options, clock, txSettings);
+      if (ports) await fresh.engine.start();
+      const old = gen;
+      gen = fresh;
+      s.reconfigure(mainOptions(fresh));
+      for (const [l, srv] of submission) srv.reconfigure(subOptions(fresh, l.secure));
+      if (ports) retire(old.engine);
+      return restartKeys(old.config.relay, config.relay);
+    },
     async close() {
       const h = http;
       http = undefined;
       if (h) await new Promise<void>((resolve) => h.close(() => resolve()));
-      await Promise.all([s.close(), ...submission.map(([, srv]) => srv.close())]);
+      await Promise.all(servers().map((x) => x.close()));
       await pool.clear();
-      await engine.stop();
+      await Promise.all([gen.engine, ...retired].map((e) => e.stop()));
+      retired.clear();
     },
     metrics,
     get ports() {
       return ports;
     },
     stats: s.stats,
-    config,
+    get config() {
+      return gen.config;
+    },
   };
 }

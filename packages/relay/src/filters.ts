@@ -59,8 +59,16 @@ const CHECKS = {
   domain: ['helo', 'mailfrom', 'from'],
 } as const;
 
-function listConfig(entry: RblList, uri: boolean): RblListConfig {
+function listConfig(entry: RblList, uri: boolean, rejectAt: DnsListsAt | undefined): RblListConfig {
   const e = typeof entry === 'string' ? parseListArg(entry, uri ? 'uribl' : 'rbl') : entry;
+  const config = presetList(e, uri);
+  // A blocklist of the client (or HELO and sender) refuses at the configured step; link and
+  // allow lists only score, whatever the step.
+  const early = config.checks.some((c) => c !== 'uri' && c !== 'uri-ip');
+  return rejectAt && early && config.allowlist !== true ? { ...config, reject: rejectAt } : config;
+}
+
+function presetList(e: Exclude<RblList, string>, uri: boolean): RblListConfig {
   const preset = e.preset ?? presetFor(e.zone);
   const over: Partial<RblListConfig> = { zone: e.zone };
   const type = e.type ?? (uri ? 'uri' : undefined);
@@ -128,7 +136,12 @@ export interface BuiltFilters {
   readonly model: string | undefined;
 }
 
+/** Where a listed client is refused: at connect (554), or at each RCPT (550). */
+export type DnsListsAt = 'connect' | 'rcpt';
+
 export interface BuildFiltersOptions {
+  /** Refuse a client on a DNS blocklist at this step; default: the lists only score. */
+  dnsListsAt?: DnsListsAt;
   /** The model file `bayes.enabled: auto` looks for when `bayes.model` is not set. */
   defaultModel?: string;
   /** Whether a file exists (for `bayes.enabled: auto`). */
@@ -162,8 +175,8 @@ export function buildFilters(config: FilterSettings, options: BuildFiltersOption
   const use = (plugin: Plugin, group: GroupedPlugin['group']) => plugins.push({ plugin, group });
   if (config.rbl && ((config.rbl.lists?.length ?? 0) > 0 || (config.rbl.uribl?.length ?? 0) > 0)) {
     const lists = [
-      ...(config.rbl.lists ?? []).map((l) => listConfig(l, false)),
-      ...(config.rbl.uribl ?? []).map((l) => listConfig(l, true)),
+      ...(config.rbl.lists ?? []).map((l) => listConfig(l, false, options.dnsListsAt)),
+      ...(config.rbl.uribl ?? []).map((l) => listConfig(l, true, options.dnsListsAt)),
     ];
     use(
       rbl({

@@ -9,6 +9,11 @@ export interface TransactionTimes {
   scanMs: number;
   /** From the verdict to the destination's answer. */
   destinationMs: number;
+  /**
+   * Wall time of each stage on this transaction (its MAIL, RCPT, message and scored hooks), ms
+   * by stage name. A message stage runs while the data streams in, so its time includes the upload.
+   */
+  stages?: Record<string, number>;
 }
 
 /** A pino-compatible line logger. */
@@ -67,7 +72,7 @@ export class RelayMetrics {
 }
 
 /** `/metrics` (Prometheus text) and `/healthz` (the scanners' health: 200 when all are up, else 503). */
-export function metricsServer(metrics: RelayMetrics, engine: Engine): Server {
+export function metricsServer(metrics: RelayMetrics, engine: () => Engine): Server {
   return createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET') {
@@ -82,18 +87,20 @@ export function metricsServer(metrics: RelayMetrics, engine: Engine): Server {
       return;
     }
     if (path === '/healthz') {
-      engine.health().then(
-        (h) => {
-          const ok = Object.values(h).every((x) => x.ok);
-          res
-            .writeHead(ok ? 200 : 503, { 'content-type': 'application/json' })
-            .end(JSON.stringify({ ok, scanners: h }));
-        },
-        (err: Error) =>
-          res
-            .writeHead(503, { 'content-type': 'application/json' })
-            .end(JSON.stringify({ ok: false, error: err.message })),
-      );
+      engine()
+        .health()
+        .then(
+          (h) => {
+            const ok = Object.values(h).every((x) => x.ok);
+            res
+              .writeHead(ok ? 200 : 503, { 'content-type': 'application/json' })
+              .end(JSON.stringify({ ok, scanners: h }));
+          },
+          (err: Error) =>
+            res
+              .writeHead(503, { 'content-type': 'application/json' })
+              .end(JSON.stringify({ ok: false, error: err.message })),
+        );
       return;
     }
     res.writeHead(404).end();

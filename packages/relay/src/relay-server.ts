@@ -3,13 +3,11 @@
  * destination as it comes (the sender gets the destination's own answer), the message is
  * scanned once while it streams in, kept only while the transaction lasts, forwarded with the
  * verdict's header changes, and the sender hears 250 only after the destination accepted.
- * This file holds the SMTP side; the forward path is `smtp-client.ts`, limits `watchdog.ts`.
+ * This file holds the SMTP session; routing is `routing.ts`, the onward connection `onward.ts`,
+ * DATA `data-phase.ts`, the forward client `smtp-client.ts`, limits `watchdog.ts` and `per-ip.ts`.
  */
-import { readFileSync } from 'node:fs';
 import type { BlockList } from 'node:net';
-import type { Readable } from 'node:stream';
-import type { Engine, Transaction, Verdict } from '@mef/core';
-import { normalizeIp } from '@mef/plugin-rbl';
+import { type Engine, inNetworks } from '@mef/core';
 import {
   SMTPServer,
   type SMTPServerAddress,
@@ -17,19 +15,13 @@ import {
   type SMTPServerSession,
 } from 'smtp-server';
 import type { ClientPool } from './client-pool.js';
-import { deliver } from './deliver.js';
-import type { NextHop } from './next-hop.js';
-import type { TransactionTimes } from './operations.js';
-import {
-  domainOf,
-  fromDestination,
-  fromVerdict,
-  hasSenderRouting,
-  isReplyError,
-  replyError,
-  splitHostPort,
-} from './replies.js';
-import type { DomainSettingsSource, RelaySection, TransactionRecord } from './schema.js';
+import { type OnFinished, runData } from './data-phase.js';
+import { limitOptions, readTls, type SubmissionMode, submissionOptions } from './listener-options.js';
+import { dropClient, endDestinationTransaction, ensureClient } from './onward.js';
+import { PerIpLimits } from './per-ip.js';
+import { fromDestination, fromVerdict, isReplyError, replyError } from './replies.js';
+import { routeOf } from './routing.js';
+import type { DomainSettingsSource, RelaySection } from './schema.js';
 import {
   newSession,
   newStats,
@@ -38,13 +30,13 @@ import {
   type ServerConnection,
   type SessionState,
 } from './session.js';
-import { SmtpClient } from './smtp-client.js';
-import type { UsersFile } from './users.js';
 import { Watchdog } from './watchdog.js';
+
+export type { SubmissionMode } from './listener-options.js';
 
 export interface RelayServerOptions {
   relay: RelaySection;
-  /** Built with the relay's policy callback (see `createRelay`), not started. */
+  /** Built with the relay's policy callback (see `createRelay`), started by the caller. */
   engine: Engine;
   domains: DomainSettingsSource;
   outboundNetworks: BlockList;
@@ -52,18 +44,12 @@ export interface RelayServerOptions {
   submission?: SubmissionMode;
   /** Onward connections kept between sessions (shared by the listeners of one relay). */
   pool: ClientPool;
+  /** CA certificates (PEM) for destinations whose TLS is `required`. */
+  destinationCa?: Buffer;
   /** Called once per finished transaction. */
-  onFinished?: (record: TransactionRecord, times: TransactionTimes, verdict: Verdict | undefined) => void;
-}
-
-/** A submission listener: AUTH over TLS against the users file, or the client networks, else 530. */
-export interface SubmissionMode {
-  /** Implicit TLS (465); else STARTTLS (587). */
-  secure: boolean;
-  users: UsersFile | undefined;
-  networks: BlockList;
-  /** The next hop: a smarthost, or each recipient domain's MX. */
-  next: { smarthost: string } | { mx: NextHop };
+  onFinished?: OnFinished;
+  /** The time each stage spent on a transaction (see `StageClock`). */
+  takeStageTimes?: (txId: string) => Record<string, number> | undefined;
 }
 
 type Done = (err?: Error | null) => void;
@@ -82,52 +68,28 @@ export class RelayServer {
   /** The settings that apply to each transaction, by transaction id (read by the engine's policy). */
   readonly txSettings = new Map<string, Route>();
   private readonly watchdog: Watchdog;
+  private readonly perIp = new PerIpLimits();
   private draining = false;
-  /** Open sessions and recent session starts by client address (bounded: swept with the sessions). */
-  private readonly perIp = new Map<string, { open: number; starts: number[] }>();
+  private options: RelayServerOptions;
 
-  constructor(private readonly options: RelayServerOptions) {
+  constructor(options: RelayServerOptions) {
+    this.options = options;
     const r = options.relay;
-    const tls = r.tls ? { key: readFileSync(r.tls.key), cert: readFileSync(r.tls.cert) } : undefined;
+    const tls = readTls(r);
     const sub = options.submission;
     if (sub && !tls)
       throw new TypeError('relay.submission needs relay.tls (a key and certificate): AUTH only over TLS');
     this.server = new SMTPServer({
       name: r.hostname,
       banner: sub ? 'MEF submission' : 'MEF filtering relay',
-      size: r.maxMessageBytes,
       authOptional: true,
-      ...(sub
-        ? {
-            secure: sub.secure,
-            authMethods: ['PLAIN', 'LOGIN'],
-            // AUTH only over TLS: smtp-server hides and refuses it before STARTTLS.
-            allowInsecureAuth: false,
-            disabledCommands: sub.users ? [] : ['AUTH'],
-            onAuth: (auth, session, cb) => {
-              const users = sub.users;
-              if (!users || !session.secure)
-                return cb(replyError(538, '5.7.11', 'Encryption required for authentication'));
-              users.verify(auth.username ?? '', auth.password ?? '').then(
-                (ok) =>
-                  ok
-                    ? cb(null, { user: auth.username })
-                    : cb(replyError(535, '5.7.8', 'Authentication credentials invalid')),
-                () => cb(replyError(454, '4.7.0', 'Temporary authentication failure')),
-              );
-            },
-          }
-        : { disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'] }),
+      ...(sub ? submissionOptions(sub) : { disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'] }),
       ...(tls ?? {}),
       logger: false,
       // No reverse lookup through the system resolver: MEF asks DNS only through the resolvers
       // it is given (the DNS-list stage does its own lookups).
       disableReverseLookup: true,
-      // Our smtp-server patch (patches/smtp-server@3.21.6.patch): the early-talker wait, fixed
-      // at 100 ms upstream, is `greetingDelay`; 0 by default, like Postfix's smtpd.
-      ...({ greetingDelay: r.limits.greetingDelay } as object),
-      maxClients: r.limits.connections,
-      socketTimeout: r.limits.commandTime,
+      ...limitOptions(r),
       closeTimeout: 1_000,
       onConnect: (session, cb) => settle(this.onConnect(session), cb),
       onSecure: (socket, session, cb) => {
@@ -136,16 +98,16 @@ export class RelayServer {
       },
       onMailFrom: (address, session, cb) =>
         settle(
-          this.guard(session, () => this.onMailFrom(address, session)),
+          this.guard(session, (s) => this.onMailFrom(address, s, session)),
           cb,
         ),
       onRcptTo: (address, session, cb) =>
         settle(
-          this.guard(session, () => this.onRcptTo(address, session)),
+          this.guard(session, (s) => this.onRcptTo(address, s, session)),
           cb,
         ),
       onData: (stream, session, cb) => {
-        const p = this.guard(session, () => this.onData(stream, session));
+        const p = this.guard(session, (s) => this.onData(stream, s));
         this.inflight.add(p);
         p.then(
           (msg) => cb(null, msg),
@@ -160,6 +122,27 @@ export class RelayServer {
       // A client that resets is the client's problem, not the relay's.
     });
     this.watchdog = new Watchdog(r.limits, this.sessions, this.stats);
+  }
+
+  /**
+   * Applies a new configuration (SIGHUP): new sessions use the new engine, limits, domains and
+   * networks; sessions already open finish on the engine they started with. The listening
+   * address and the submission mode stay (they need a restart); the certificate is read again.
+   */
+  reconfigure(next: RelayServerOptions): void {
+    this.options = next;
+    const r = next.relay;
+    Object.assign(this.server.options, limitOptions(r));
+    const tls = readTls(r);
+    if (tls) (this.server as unknown as { updateSecureContext(o: object): void }).updateSecureContext(tls);
+    this.watchdog.setLimits(r.limits);
+  }
+
+  /** How many open sessions run on `engine` (an engine replaced by a reload stops when none do). */
+  sessionsOn(engine: Engine): number {
+    let n = 0;
+    for (const s of this.sessions.values()) if (s.engine === engine) n++;
+    return n;
   }
 
   /** Starts listening; resolves with the bound port. */
@@ -181,8 +164,8 @@ export class RelayServer {
 
   /**
    * Graceful stop: new connections and idle sessions get 421 at once, transactions whose DATA
-   * is in flight finish (up to `limits.drainTime`), then every session is closed and the engine
-   * stopped. A sender is never told 421 after the destination accepted its message.
+   * is in flight finish (up to `limits.drainTime`), then every session is closed. A sender is
+   * never told 421 after the destination accepted its message.
    */
   async close(): Promise<void> {
     this.draining = true;
@@ -201,18 +184,22 @@ export class RelayServer {
     return this.sessions.size;
   }
 
+  private get hostname(): string {
+    return this.options.relay.hostname;
+  }
+
   private hangUp(s: SessionState, text: string): void {
-    s.connection?.send(421, `${this.options.relay.hostname} ${text}`);
+    s.connection?.send(421, `${this.hostname} ${text}`);
     s.connection?.close();
   }
 
   /** Marks the session busy while the relay works on a command (the watchdog then waits). */
-  private async guard<T>(session: SMTPServerSession, fn: () => Promise<T>): Promise<T> {
+  private async guard<T>(session: SMTPServerSession, fn: (s: SessionState) => Promise<T>): Promise<T> {
     const s = this.sessions.get(session.id);
     if (!s) throw replyError(421, '4.3.0', 'Session state lost, try again');
     s.busy++;
     try {
-      return await fn();
+      return await fn(s);
     } finally {
       s.busy--;
       s.lastLine = Date.now();
@@ -226,19 +213,26 @@ export class RelayServer {
     return undefined;
   }
 
-  private isTrusted(session: SMTPServerSession): boolean {
+  /** The client is in the trusted networks (asked once per session, at connect). */
+  private inTrustedNetworks(session: SMTPServerSession): boolean {
+    const networks = this.options.submission?.networks ?? this.options.outboundNetworks;
+    return inNetworks(networks, session.remoteAddress);
+  }
+
+  /** The client authenticated, or connected from the trusted networks. */
+  private isTrusted(session: SMTPServerSession, s: SessionState): boolean {
     // smtp-server sets `user` to false after a failed AUTH: only a name counts.
     if (typeof session.user === 'string' && session.user !== '') return true;
-    const ip = normalizeIp(session.remoteAddress);
-    const networks = this.options.submission?.networks ?? this.options.outboundNetworks;
-    return ip !== undefined && networks.check(ip, ip.includes(':') ? 'ipv6' : 'ipv4');
+    return s.trustedNetwork;
   }
 
   private async onConnect(session: SMTPServerSession): Promise<void> {
-    if (this.draining) throw replyError(421, '4.3.2', `${this.options.relay.hostname} Server shutting down`);
-    if (!this.isTrusted(session)) this.admit(session.remoteAddress);
+    if (this.draining) throw replyError(421, '4.3.2', `${this.hostname} Server shutting down`);
+    const trusted = this.inTrustedNetworks(session);
+    if (!trusted) this.perIp.admit(session.remoteAddress, this.options.relay.limits, this.hostname);
     this.stats.connections++;
-    const conn = this.options.engine.connection({
+    const engine = this.options.engine;
+    const conn = engine.connection({
       id: session.id,
       clientAddress: session.remoteAddress,
       clientPort: session.remotePort,
@@ -247,54 +241,19 @@ export class RelayServer {
         : {}),
       localAddress: session.localAddress,
       localPort: session.localPort,
-      direction: this.options.submission || this.isTrusted(session) ? 'outbound' : 'inbound',
+      direction: this.options.submission || trusted ? 'outbound' : 'inbound',
     });
-    const s = newSession(
-      session.id,
-      conn,
-      await conn.connect().catch((err: Error) => {
-        this.release(session.remoteAddress);
-        throw err;
-      }),
-    );
-    s.address = session.remoteAddress;
+    const verdict = await conn.connect().catch((err: Error) => {
+      if (!trusted) this.perIp.release(session.remoteAddress);
+      throw err;
+    });
+    const s = newSession(session.id, engine, conn, verdict);
+    s.address = trusted ? '' : session.remoteAddress;
+    s.trustedNetwork = trusted;
     s.connection = this.findConnection(session.id);
     this.sessions.set(session.id, s);
     this.watchdog.watchSocket(s, s.connection?._socket);
-    const v = s.connectVerdict;
-    if (v.disposition === 'reject' || v.disposition === 'tempfail') throw fromVerdict(v);
-  }
-
-  /** Per-address concurrency and rate: 421 past either limit. */
-  private admit(address: string): void {
-    const limits = this.options.relay.limits;
-    const now = Date.now();
-    let e = this.perIp.get(address);
-    if (!e) {
-      if (this.perIp.size > 100_000) this.sweepPerIp(now);
-      e = { open: 0, starts: [] };
-      this.perIp.set(address, e);
-    }
-    e.starts = e.starts.filter((t) => now - t < 60_000);
-    if (e.open >= limits.perIpConnections) {
-      throw replyError(421, '4.7.0', `${this.options.relay.hostname} Too many connections from your address`);
-    }
-    if (limits.perIpRate > 0 && e.starts.length >= limits.perIpRate) {
-      throw replyError(
-        421,
-        '4.7.0',
-        `${this.options.relay.hostname} Too many connections per minute from your address`,
-      );
-    }
-    if (limits.perIpRate > 0) e.starts.push(now);
-    e.open++;
-  }
-
-  private sweepPerIp(now: number): void {
-    for (const [ip, e] of this.perIp) {
-      e.starts = e.starts.filter((t) => now - t < 60_000);
-      if (e.open === 0 && e.starts.length === 0) this.perIp.delete(ip);
-    }
+    if (verdict.disposition === 'reject' || verdict.disposition === 'tempfail') throw fromVerdict(verdict);
   }
 
   private async resetTransaction(s: SessionState): Promise<void> {
@@ -304,27 +263,20 @@ export class RelayServer {
     s.route = undefined;
     if (tx) {
       this.txSettings.delete(tx.id);
+      this.options.takeStageTimes?.(tx.id);
       await tx.dispose();
     }
-    if (s.client && s.mailSent) {
-      // The destination has a transaction open: end it, or drop the connection.
-      const r = await s.client.rset().catch(() => undefined);
-      if (r?.code !== 250) this.dropClient(s);
-    }
+    await endDestinationTransaction(s);
     s.mailSent = false;
   }
 
-  private dropClient(s: SessionState): void {
-    s.client?.close();
-    s.client = undefined;
-    s.clientDestination = undefined;
-    s.mailSent = false;
-  }
-
-  private async onMailFrom(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
-    const s = this.sessions.get(session.id) as SessionState;
-    if (this.draining) throw replyError(421, '4.3.2', `${this.options.relay.hostname} Server shutting down`);
-    if (this.options.submission && !this.isTrusted(session)) {
+  private async onMailFrom(
+    address: SMTPServerAddress,
+    s: SessionState,
+    session: SMTPServerSession,
+  ): Promise<void> {
+    if (this.draining) throw replyError(421, '4.3.2', `${this.hostname} Server shutting down`);
+    if (this.options.submission && !this.isTrusted(session, s)) {
       throw replyError(530, '5.7.0', 'Authentication required');
     }
     if (!s.heloDone && session.hostNameAppearsAs) {
@@ -348,56 +300,24 @@ export class RelayServer {
     if (v.disposition === 'reject' || v.disposition === 'tempfail') throw fromVerdict(v);
   }
 
-  /** Which destination a recipient goes to, or an SMTP error (never an open relay). */
-  private route(rcpt: string, session: SMTPServerSession): Route {
-    if (hasSenderRouting(rcpt)) throw replyError(550, '5.7.1', `Sender-specified routing refused: <${rcpt}>`);
-    const domain = domainOf(rcpt);
-    const sub = this.options.submission;
-    if (sub) {
-      if (!this.isTrusted(session)) throw replyError(530, '5.7.0', 'Authentication required');
-      // With MX delivery the next hop is resolved in onRcptTo (asynchronous); it is the key.
-      const smarthost = 'smarthost' in sub.next ? sub.next.smarthost : '';
-      return {
-        key: `out:${smarthost}`,
-        destination: smarthost,
-        direction: 'outbound',
-        domain,
-        settings: undefined,
-      };
-    }
-    const settings = domain ? this.options.domains.get(domain) : undefined;
-    if (settings) {
-      return {
-        key: `in:${domain}`,
-        destination: settings.destination,
-        direction: 'inbound',
-        domain,
-        settings,
-      };
-    }
-    const out = this.options.relay.outbound;
-    if (out && this.isTrusted(session)) {
-      return {
-        key: `out:${out.smarthost}`,
-        destination: out.smarthost,
-        direction: 'outbound',
-        domain,
-        settings: undefined,
-      };
-    }
-    throw replyError(550, '5.7.1', `Relaying to <${rcpt}> denied`);
-  }
-
-  private async onRcptTo(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
-    const s = this.sessions.get(session.id) as SessionState;
+  private async onRcptTo(
+    address: SMTPServerAddress,
+    s: SessionState,
+    session: SMTPServerSession,
+  ): Promise<void> {
     const tx = s.tx;
     const state = s.txState;
     if (!tx || !state) throw replyError(503, '5.5.1', 'MAIL FROM first');
     if (state.accepted.length >= this.options.relay.limits.recipients) {
       throw replyError(452, '4.5.3', 'Too many recipients for this message, send the rest separately');
     }
-    const route = this.route(address.address, session);
     const sub = this.options.submission;
+    const route = routeOf(address.address, {
+      submission: sub ? { smarthost: 'smarthost' in sub.next ? sub.next.smarthost : '' } : undefined,
+      domains: this.options.domains,
+      outbound: this.options.relay.outbound,
+      trusted: this.isTrusted(session, s),
+    });
     if (sub && 'mx' in sub.next) {
       route.destination = await sub.next.mx.of(route.domain);
       route.key = `out:${route.destination}`;
@@ -413,21 +333,27 @@ export class RelayServer {
     }
     const v = await tx.rcptTo(address.address);
     if (v.disposition === 'reject' || v.disposition === 'tempfail') throw fromVerdict(v);
-    await this.ensureClient(s, route);
-    const client = s.client as SmtpClient;
+    const client = await ensureClient(s, route, {
+      relay: this.options.relay,
+      pool: this.options.pool,
+      stats: this.stats,
+      destinationCa: this.options.destinationCa,
+    });
     try {
+      let rr: Awaited<ReturnType<typeof client.rcpt>>;
       if (!s.mailSent) {
         const from = tx.context.mailFrom;
-        const mr = await client.mail(from?.address ?? '', from?.params ?? {});
-        if (mr.code !== 250) throw fromDestination(mr, 'Destination refused the sender');
+        const both = await client.mailRcpt(from?.address ?? '', from?.params ?? {}, address.address);
+        if (both.mail.code !== 250 || !both.rcpt)
+          throw fromDestination(both.mail, 'Destination refused the sender');
         s.mailSent = true;
-      }
-      const rr = await client.rcpt(address.address);
+        rr = both.rcpt;
+      } else rr = await client.rcpt(address.address);
       if (rr.code !== 250 && rr.code !== 251) throw fromDestination(rr, 'Destination refused the recipient');
     } catch (err) {
       if (isReplyError(err)) throw err;
       this.stats.destinationFailures++;
-      this.dropClient(s);
+      dropClient(s);
       throw replyError(
         451,
         '4.4.1',
@@ -439,169 +365,25 @@ export class RelayServer {
     this.txSettings.set(tx.id, route);
   }
 
-  /** An onward connection to this route's destination, opened or reused (never one to another). */
-  private async ensureClient(s: SessionState, route: Route): Promise<void> {
-    if (s.client && (s.clientDestination !== route.destination || !s.client.usable)) {
-      if (s.txState?.accepted.length) {
-        throw replyError(451, '4.4.2', 'Connection to the destination lost, try again later');
-      }
-      const old = s.client;
-      this.dropClient(s);
-      void old.quit();
-    }
-    if (s.client) return;
-    const poolKey = `${route.destination} ${route.settings?.tls ?? 'opportunistic'}`;
-    const pooled = this.options.pool.take(poolKey);
-    if (pooled) {
-      s.client = pooled;
-      s.clientKey = poolKey;
-      s.clientDestination = route.destination;
-      s.mailSent = false;
-      return;
-    }
-    const { host, port } = splitHostPort(route.destination);
+  private async onData(stream: SMTPServerDataStream, s: SessionState): Promise<string> {
+    const id = s.tx?.id;
     try {
-      s.client = await SmtpClient.open({
-        host,
-        port,
-        name: this.options.relay.hostname,
-        timeout: this.options.relay.destinationTimeout,
-        tls: route.settings?.tls ?? 'opportunistic',
-      });
-    } catch (err) {
-      this.stats.destinationFailures++;
-      const reply = (err as { reply?: Parameters<typeof fromDestination>[0] }).reply;
-      if (reply && reply.code >= 500) throw fromDestination(reply, 'Destination refused the connection');
-      throw replyError(
-        451,
-        '4.4.1',
-        `Destination not reachable now (${(err as Error).message}), try again later`,
-      );
-    }
-    s.clientDestination = route.destination;
-    s.clientKey = poolKey;
-    s.mailSent = false;
-    s.client.keepAlive(this.options.relay.destinationKeepalive);
-  }
-
-  private async onData(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<string> {
-    const s = this.sessions.get(session.id) as SessionState;
-    const tx = s.tx;
-    const client = s.client;
-    const route = s.route;
-    if (!tx || !client || !route || !s.txState?.accepted.length) {
-      stream.resume();
-      throw replyError(503, '5.5.1', 'No valid recipients');
-    }
-    s.dataStream = stream;
-    s.dataStarted = Date.now();
-    let verdict: Verdict | undefined;
-    let destinationReply: string | undefined;
-    let disposition = 'tempfail';
-    let finished = false;
-    const times: TransactionTimes = { scanMs: 0, destinationMs: 0 };
-    const t0 = Date.now();
-    try {
-      verdict = await tx.data(stream as Readable, { keep: true });
-      times.scanMs = Date.now() - t0;
-      if (s.closed) throw replyError(421, '4.4.2', 'Client went away');
-      if (stream.sizeExceeded) {
-        disposition = 'reject';
-        throw replyError(552, '5.3.4', 'Message size exceeds fixed limit');
-      }
-      if (s.txState.hops > this.options.relay.limits.maxHops) {
-        disposition = 'reject';
-        throw replyError(554, '5.4.6', `Too many hops (${s.txState.hops} Received fields): mail loop?`);
-      }
-      const out = await deliver({
-        tx,
-        verdict,
-        client,
-        route,
+      return await runData(s, stream, {
+        relay: this.options.relay,
         stats: this.stats,
-        sender: tx.context.mailFrom,
+        onFinished: this.options.onFinished,
+        takeStageTimes: this.options.takeStageTimes,
       });
-      finished = true;
-      disposition = out.disposition;
-      destinationReply = out.destinationReply;
-      return out.message;
-    } catch (err) {
-      if (!isReplyError(err)) {
-        this.stats.destinationFailures++;
-        this.dropClient(s);
-        throw replyError(
-          451,
-          '4.4.2',
-          `Delivery to destination failed (${(err as Error).message}), try again later`,
-        );
-      }
-      if (err.responseCode >= 500) disposition = 'reject';
-      throw err;
     } finally {
-      s.dataStream = undefined;
-      if (!finished && s.client?.usable) {
-        // Refused before or during delivery: end the destination's transaction too.
-        const r = await s.client.rset().catch(() => undefined);
-        if (r?.code !== 250) this.dropClient(s);
-      }
-      if (s.client && !s.client.usable) this.dropClient(s);
-      s.mailSent = false;
-      this.record(s, tx, verdict, disposition, destinationReply, times);
-      this.txSettings.delete(tx.id);
-      s.tx = undefined;
-      s.txState = undefined;
-      s.route = undefined;
-      await tx.dispose();
+      if (id) this.txSettings.delete(id);
     }
-  }
-
-  private record(
-    s: SessionState,
-    tx: Transaction,
-    verdict: Verdict | undefined,
-    disposition: string,
-    destinationReply: string | undefined,
-    times: TransactionTimes,
-  ): void {
-    const cb = this.options.onFinished;
-    if (!cb) return;
-    const ctx = tx.context;
-    try {
-      cb(
-        {
-          time: new Date().toISOString(),
-          client: ctx.clientAddress,
-          ...(ctx.helo ? { helo: ctx.helo } : {}),
-          sender: ctx.mailFrom?.address ?? '',
-          recipients: [...(s.txState?.accepted ?? [])],
-          domain: s.route?.domain ?? '',
-          size: tx.size,
-          disposition,
-          score: verdict?.score.value ?? 0,
-          symbols: verdict?.symbols.map((x) => x.name) ?? [],
-          direction: s.route?.direction ?? 'inbound',
-          ...(destinationReply ? { destinationReply } : {}),
-        },
-        times,
-        verdict,
-      );
-    } catch {
-      // A failing observer must not change what the sender hears.
-    }
-  }
-
-  private release(address: string): void {
-    const e = this.perIp.get(address);
-    if (!e) return;
-    if (e.open > 0) e.open--;
-    if (e.open === 0 && e.starts.length === 0) this.perIp.delete(address);
   }
 
   private async closeSession(id: string): Promise<void> {
     const s = this.sessions.get(id);
     if (!s) return;
     s.closed = true;
-    this.release(s.address);
+    if (s.address) this.perIp.release(s.address);
     this.sessions.delete(id);
     // A sender that drops mid-DATA: end the stream so the scan ends and the kept copy is removed now.
     if (s.dataStream && !s.dataStream.readableEnded)
@@ -612,7 +394,7 @@ export class RelayServer {
       s.client = undefined;
       this.options.pool.give(s.clientKey, c);
     }
-    this.dropClient(s);
+    dropClient(s);
     await s.conn.close().catch(() => undefined);
   }
 }

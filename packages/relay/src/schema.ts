@@ -1,16 +1,11 @@
-import { networkList } from '@mef/plugin-rbl';
+import { networkList } from '@mef/core';
 import { z } from 'zod';
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s/[\]]+):\d{1,5}$/, {
   error: 'a "host:port" address such as "192.0.2.10:25" or "[2001:db8::1]:25"',
 });
 const ms = z.number().int().positive().describe('Milliseconds');
-const domainName = z
-  .string()
-  .regex(/^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i, {
-    error: 'a domain name such as "example.net"',
-  });
-/** A CIDR or address, checked with the one CIDR helper (`networkList` of @mef/plugin-rbl). */
+/** A CIDR or address, checked with the one CIDR helper (`networkList` of @mef/core). */
 const network = z.string().refine(
   (s) => {
     try {
@@ -33,40 +28,80 @@ const tlsFiles = z
   })
   .describe('Certificate for STARTTLS and implicit TLS');
 
-/** Settings of one customer domain. */
-export const domainSchema = z.strictObject({
-  destination: hostPort.describe('The customer server, which accepts mail only from the relays'),
-  monitor: z.boolean().optional().describe('Scan and tag, never reject: for bringing a domain over'),
-  thresholds: z
-    .strictObject({
-      reject: z.number().nullable().optional(),
-      addHeader: z.number().nullable().optional(),
-      greylist: z.number().nullable().optional(),
-    })
-    .optional(),
-  scanners: z
-    .strictObject({
-      antivirus: z.boolean().optional(),
-      spam: z.boolean().optional(),
-      rbl: z.boolean().optional(),
-      greylist: z.boolean().optional(),
-    })
-    .optional()
-    .describe('Switch scanner groups off for this domain (all on by default)'),
-  senders: z
-    .strictObject({
-      allow: z.array(z.string().min(1)).optional(),
-      block: z.array(z.string().min(1)).optional(),
-    })
-    .optional()
-    .describe('Full addresses or "@domain": allow skips spam and list checks, block rejects'),
-  tls: z.enum(['opportunistic', 'required']).optional().describe('TLS toward the destination'),
-  quarantine: z
-    .string()
-    .min(3)
-    .optional()
-    .describe('Quarantined mail goes to this address at the destination'),
-});
+const DOMAIN_RE =
+  /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
+const ADDRESS_RE = /^[^@\s<>"]{1,64}@[A-Za-z0-9.-]{1,253}$/;
+
+/** A domain name, trimmed and lower-cased before the check. */
+export const domainNameSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(DOMAIN_RE, { error: 'a domain name such as "example.net"' });
+
+/** A destination `"host:port"` (a name or address, IPv6 in brackets, port up to 65535). */
+export const destinationSchema = z
+  .string()
+  .trim()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, {
+    error: 'a "host:port" address such as "10.0.0.5:25"',
+  })
+  .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, { error: 'a port up to 65535' });
+
+/** One sender entry: a full address or `"@domain"`, lower-cased. */
+const senderEntry = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((s) => ADDRESS_RE.test(s) || (s.startsWith('@') && DOMAIN_RE.test(s.slice(1))), {
+    error: 'a full address such as "someone@example.com" or "@example.com"',
+  });
+
+const threshold = z.number().min(-1000).max(1000).nullable().optional();
+
+/**
+ * The settings of one customer domain ({@link DomainSettings}): the config file's
+ * `relay.domains` entries, and the admin interface's settings form (`@mef/admin` imports it).
+ */
+export const domainSettingsSchema = z
+  .strictObject({
+    destination: destinationSchema.describe('The customer server, which accepts mail only from the relays'),
+    monitor: z.boolean().optional().describe('Scan and tag, never reject: for bringing a domain over'),
+    thresholds: z
+      .strictObject({ reject: threshold, addHeader: threshold, greylist: threshold })
+      .optional()
+      .describe('Score thresholds; null switches an action off, absent keeps the default'),
+    scanners: z
+      .strictObject({
+        antivirus: z.boolean().optional(),
+        spam: z.boolean().optional(),
+        rbl: z.boolean().optional(),
+        greylist: z.boolean().optional(),
+      })
+      .optional()
+      .describe('Switch scanner groups off for this domain (all on by default)'),
+    senders: z
+      .strictObject({
+        allow: z.array(senderEntry).max(1000).optional(),
+        block: z.array(senderEntry).max(1000).optional(),
+      })
+      .optional()
+      .describe('Full addresses or "@domain": allow skips spam and list checks, block rejects'),
+    tls: z
+      .enum(['opportunistic', 'required'])
+      .optional()
+      .describe('TLS toward the destination; required also verifies its certificate'),
+    quarantine: z
+      .string()
+      .trim()
+      .regex(ADDRESS_RE, { error: 'an address such as "quarantine@example.net"' })
+      .optional()
+      .describe('Quarantined mail goes to this address at the destination'),
+  })
+  .describe('The settings of one domain');
+
+/** The `domains` map: domain name to {@link domainSettingsSchema}. */
+export const domainsSchema = z.record(domainNameSchema, domainSettingsSchema);
 
 /** The `relay:` section of the config file. */
 export const relaySchema = z
@@ -77,8 +112,7 @@ export const relaySchema = z
       .min(1)
       .default('mef-relay.localhost')
       .describe('Name in the greeting, EHLO and Received'),
-    domains: z
-      .record(domainName, domainSchema)
+    domains: domainsSchema
       .default({})
       .describe('Domains the relay accepts mail for; RCPT for any other is refused (no open relay)'),
     outbound: z
@@ -129,6 +163,24 @@ export const relaySchema = z
       .default(30_000)
       .describe('Connect, command and write timeout toward a destination (ms)'),
     destinationKeepalive: ms.default(20_000).describe('NOOP to an idle destination after this long (ms)'),
+    destinationTls: z
+      .strictObject({
+        ca: z.string().min(1).describe('PEM file of the CA certificates that sign the destinations'),
+      })
+      .optional()
+      .describe(
+        'How a destination whose tls is required is verified (its certificate must name its host); default: the system CA store',
+      ),
+    dnsLists: z
+      .strictObject({
+        at: z
+          .enum(['connect', 'rcpt'])
+          .describe('connect: 554 before the greeting is answered; rcpt: 550 to each RCPT'),
+      })
+      .optional()
+      .describe(
+        'Refuse a client on a DNS blocklist (the rbl lists) at this step; unset: the lists only score',
+      ),
     tempDir: z.string().min(1).optional().describe('Folder for the temporary copy of large messages'),
     metrics: listen
       .optional()
@@ -177,44 +229,62 @@ export type RelaySection = z.infer<typeof relaySchema>;
 /** The relay section as written in a file (before defaults). */
 export type RelaySectionInput = z.input<typeof relaySchema>;
 
-/** Per-domain settings, as the relay reads them for every transaction. */
+/** The settings of one domain, as the relay applies them on top of its defaults. */
 export interface DomainSettings {
+  /** The domain's own mail server, `"host:port"`. */
   destination: string;
+  /** Monitor mode: tag, never reject. */
   monitor?: boolean;
+  /** Score thresholds; `null` switches an action off, absent keeps the relay's default. */
   thresholds?: { reject?: number | null; addHeader?: number | null; greylist?: number | null };
+  /** Which scanners run for the domain (absent: the relay's default, on). */
   scanners?: { antivirus?: boolean; spam?: boolean; rbl?: boolean; greylist?: boolean };
-  /** Full addresses or `@domain`. */
+  /** Senders always accepted (`allow`) or refused (`block`): full addresses or `"@domain"`. */
   senders?: { allow?: string[]; block?: string[] };
+  /** TLS toward the destination; `required` also verifies its certificate. */
   tls?: 'opportunistic' | 'required';
-  /** Address at the destination that receives quarantined mail. */
+  /** Address at the destination that quarantined mail is delivered to. */
   quarantine?: string;
 }
 
-/** Where per-domain settings come from; the relay asks it for every transaction (sync, snapshot). */
+/** Where a relay reads the settings of a domain; asked for every transaction (sync, a snapshot). */
 export interface DomainSettingsSource {
+  /** The settings of `domain` (any case), or undefined when the domain is not served. */
   get(domain: string): DomainSettings | undefined;
 }
 
-/** One record per finished transaction (metadata only, never content). */
+/**
+ * One transaction as the relay records it: metadata only, never the message.
+ *
+ * A transaction in monitor mode that would have been refused is recorded with the disposition
+ * prefixed by `would-` (`would-reject`, `would-quarantine`, ...).
+ */
 export interface TransactionRecord {
+  /** ISO 8601 time in UTC. */
   time: string;
+  /** Client IP address. */
   client: string;
   helo?: string;
+  /** MAIL FROM address (`""` for a bounce). */
   sender: string;
   recipients: string[];
+  /** The recipient domain the transaction counts for. */
   domain: string;
   messageId?: string;
+  /** Message size in bytes. */
   size: number;
+  /** `accept`, `reject`, `tempfail`, `quarantine`, `discard`, or `would-*` in monitor mode. */
   disposition: string;
   score: number;
   symbols: string[];
   direction: 'inbound' | 'outbound';
+  /** The destination's reply to the message, such as `250 2.0.0 queued as 4F2`. */
   destinationReply?: string;
 }
 
 /** The domains of a file as a source: a Map, so no user input reaches an object's built-ins. */
 export function staticDomains(
-  domains: Readonly<Record<string, DomainSettings | z.infer<typeof domainSchema>>>,
+  domains: Readonly<Record<string, DomainSettings | z.infer<typeof domainSettingsSchema>>>,
 ): DomainSettingsSource {
   const map = new Map<string, DomainSettings>();
   // A JSON copy drops the keys zod left undefined, so the value is a DomainSettings exactly.

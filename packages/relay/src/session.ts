@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { Connection, Transaction, Verdict } from '@mef/core';
+import type { Connection, Engine, Transaction, Verdict } from '@mef/core';
 import type { SMTPServerDataStream } from 'smtp-server';
 import type { RelayTxState } from './relay-stage.js';
 import type { DomainSettings } from './schema.js';
@@ -26,8 +26,12 @@ export interface ServerConnection {
 /** What the relay keeps per SMTP session. */
 export interface SessionState {
   id: string;
-  /** Client address. */
+  /** Client address, counted by the per-address limits (`''` for a trusted client). */
   address: string;
+  /** The client connected from the trusted networks (outbound or submission networks). */
+  trustedNetwork: boolean;
+  /** The engine the session started on (a reload does not move open sessions). */
+  engine: Engine;
   conn: Connection;
   connectVerdict: Verdict;
   heloDone: boolean;
@@ -50,11 +54,18 @@ export interface SessionState {
   closed: boolean;
 }
 
-export function newSession(id: string, conn: Connection, connectVerdict: Verdict): SessionState {
+export function newSession(
+  id: string,
+  engine: Engine,
+  conn: Connection,
+  connectVerdict: Verdict,
+): SessionState {
   const now = Date.now();
   return {
     id,
     address: '',
+    trustedNetwork: false,
+    engine,
     conn,
     connectVerdict,
     heloDone: false,

@@ -10,27 +10,21 @@
  * a sender 250 for a message it never sent.
  */
 import { once } from 'node:events';
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls';
+import {
+  answers,
+  type ReplyExpectation,
+  ReplyReader,
+  SmtpClientError,
+  type SmtpReply,
+  withTimeout,
+} from './smtp-reply.js';
+import { mailCommand, writeBody } from './smtp-write.js';
 
-/** One SMTP reply. */
-export interface SmtpReply {
-  code: number;
-  enhanced: string | undefined;
-  lines: string[];
-}
-
-/** A failure of the connection to the next hop (not a reply: those are {@link SmtpReply}). */
-export class SmtpClientError extends Error {
-  constructor(
-    message: string,
-    readonly kind: 'connect' | 'timeout' | 'closed' | 'protocol' | 'tls',
-  ) {
-    super(message);
-    this.name = 'SmtpClientError';
-  }
-}
+export { type ReplyExpectation, SmtpClientError, type SmtpReply } from './smtp-reply.js';
+export { dotStuff } from './smtp-write.js';
 
 /** TLS toward the next hop: `none`, STARTTLS when offered, or STARTTLS or fail. */
 export type ClientTls = 'none' | 'opportunistic' | 'required';
@@ -52,40 +46,6 @@ export interface SmtpClientOptions {
   ca?: string | Buffer;
 }
 
-/** The command a reply answers, which decides the reply codes that can answer it; any other is a protocol error. */
-export type ReplyExpectation = 'greeting' | 'ehlo' | 'ordinary' | 'data' | 'starttls';
-const ALLOWED: Record<ReplyExpectation, (code: number) => boolean> = {
-  greeting: (c) => c === 220 || c >= 400,
-  ehlo: (c) => c === 250 || c >= 400,
-  ordinary: (c) => (c >= 200 && c < 300) || c >= 400,
-  data: (c) => c === 354 || c >= 400,
-  starttls: (c) => c === 220 || c >= 400,
-};
-
-/** Converts a message to SMTP DATA form: CRLF line ends, leading dots doubled. */
-export function* dotStuff(
-  chunk: Buffer,
-  state: { atLineStart: boolean; lastCR: boolean },
-): Generator<Buffer> {
-  let start = 0;
-  for (let i = 0; i < chunk.length; i++) {
-    const c = chunk[i];
-    if (state.atLineStart && c === 0x2e) {
-      yield chunk.subarray(start, i);
-      yield Buffer.from('.');
-      start = i;
-    }
-    if (c === 0x0a && !state.lastCR) {
-      yield chunk.subarray(start, i);
-      yield Buffer.from('\r');
-      start = i;
-    }
-    state.atLineStart = c === 0x0a;
-    state.lastCR = c === 0x0d;
-  }
-  if (start < chunk.length) yield chunk.subarray(start);
-}
-
 interface Waiter {
   expect: ReplyExpectation;
   settle: (r: SmtpReply | Error) => void;
@@ -93,9 +53,9 @@ interface Waiter {
 
 export class SmtpClient {
   private socket: Socket | TLSSocket;
-  private buffer = '';
-  private partial: string[] = [];
-  private waiter: Waiter | undefined;
+  private readonly reader = new ReplyReader();
+  /** Replies awaited, in the order the commands were sent (more than one when pipelining). */
+  private waiters: Waiter[] = [];
   private closedError: Error | undefined;
   /** Commands run one at a time, keep-alive NOOPs included. */
   private chain: Promise<unknown> = Promise.resolve();
@@ -128,9 +88,8 @@ export class SmtpClient {
   private fail(err: Error): void {
     this.closedError ??= err;
     this.stopKeepAlive();
-    const w = this.waiter;
-    this.waiter = undefined;
-    w?.settle(this.closedError);
+    const err2 = this.closedError;
+    for (const w of this.waiters.splice(0)) w.settle(err2);
     this.socket.destroy();
   }
 
@@ -205,7 +164,10 @@ export class SmtpClient {
     const tlsOptions: ConnectionOptions = {
       socket: raw,
       rejectUnauthorized: this.options.tlsVerify === true,
-      ...(/^[\d.:]+$/.test(this.options.host) ? {} : { servername: this.options.host }),
+      // The certificate is checked against the destination's host: its name (also sent as SNI),
+      // or its address (an IP subjectAltName).
+      host: this.options.host,
+      ...(isIP(this.options.host) ? {} : { servername: this.options.host }),
       ...(this.options.ca ? { ca: this.options.ca } : {}),
     };
     const secure = tlsConnect(tlsOptions);
@@ -224,67 +186,50 @@ export class SmtpClient {
   }
 
   private onData(data: string): void {
-    this.buffer += data;
-    if (this.buffer.length > 64 * 1024) {
-      this.fail(new SmtpClientError('destination reply too long', 'protocol'));
+    let replies: SmtpReply[];
+    try {
+      replies = this.reader.push(data);
+    } catch (err) {
+      this.fail(err as Error);
       return;
     }
-    for (;;) {
-      const nl = this.buffer.indexOf('\n');
-      if (nl === -1) return;
-      const line = this.buffer.slice(0, nl).replace(/\r$/, '');
-      this.buffer = this.buffer.slice(nl + 1);
-      const m = /^([2-5]\d\d)([ -])(.*)$/.exec(line);
-      if (!m) {
+    for (const reply of replies) {
+      const w = this.waiters[0];
+      if (!w) {
+        this.fail(
+          new SmtpClientError(`destination sent a reply nobody asked for: ${reply.code}`, 'protocol'),
+        );
+        return;
+      }
+      if (!answers(w.expect, reply.code)) {
         this.fail(
           new SmtpClientError(
-            `destination sent a malformed reply: ${JSON.stringify(line.slice(0, 80))}`,
+            `destination answered ${reply.code}, which cannot answer that command`,
             'protocol',
           ),
         );
         return;
       }
-      this.partial.push(m[3] as string);
-      if (m[2] !== ' ') continue;
-      const code = Number(m[1]);
-      const lines = this.partial;
-      this.partial = [];
-      const w = this.waiter;
-      if (!w) {
-        this.fail(new SmtpClientError(`destination sent a reply nobody asked for: ${code}`, 'protocol'));
-        return;
-      }
-      if (!ALLOWED[w.expect](code)) {
-        this.fail(
-          new SmtpClientError(`destination answered ${code}, which cannot answer that command`, 'protocol'),
-        );
-        return;
-      }
-      this.waiter = undefined;
-      const em = /^([245]\.\d{1,3}\.\d{1,3})\s+/.exec(lines[0] ?? '');
-      w.settle({
-        code,
-        enhanced: em?.[1],
-        lines: em ? lines.map((l) => l.replace(/^[245]\.\d{1,3}\.\d{1,3}\s+/, '')) : lines,
-      });
+      this.waiters.shift();
+      w.settle(reply);
     }
   }
 
-  /** Reads the reply to what was just sent. */
+  /** Reads the reply to the next command sent (replies are matched to commands in order). */
   private read(expect: ReplyExpectation, timeout: number): Promise<SmtpReply> {
     if (this.closedError) return Promise.reject(this.closedError);
     return new Promise<SmtpReply>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.fail(new SmtpClientError(`destination did not answer within ${timeout} ms`, 'timeout'));
       }, timeout);
-      this.waiter = {
+      this.waiters.push({
         expect,
         settle: (r) => {
           clearTimeout(timer);
           if (r instanceof Error) reject(r);
           else resolve(r);
         },
-      };
+      });
     });
   }
 
@@ -351,16 +296,36 @@ export class SmtpClient {
 
   /** MAIL FROM with the parameters the destination supports (8BITMIME, SMTPUTF8, SIZE). */
   mail(from: string, params: Readonly<Record<string, string | true>> = {}): Promise<SmtpReply> {
-    const args: string[] = [];
-    for (const [k, v] of Object.entries(params)) {
-      const key = k.toUpperCase();
-      if (key === 'BODY' && this.extensions.has('8BITMIME') && /^(7BIT|8BITMIME)$/i.test(String(v))) {
-        args.push(`BODY=${String(v).toUpperCase()}`);
-      } else if (key === 'SMTPUTF8' && this.extensions.has('SMTPUTF8')) args.push('SMTPUTF8');
-      else if (key === 'SIZE' && this.extensions.has('SIZE') && /^\d+$/.test(String(v)))
-        args.push(`SIZE=${v}`);
+    return this.command(mailCommand(from, params, this.extensions));
+  }
+
+  /**
+   * MAIL FROM and the first RCPT TO: in one write when the destination offers PIPELINING (RFC
+   * 2920), which saves a round trip per message; else one after the other. Both replies are
+   * read in order and checked against their commands.
+   */
+  mailRcpt(
+    from: string,
+    params: Readonly<Record<string, string | true>>,
+    to: string,
+  ): Promise<{ mail: SmtpReply; rcpt: SmtpReply | undefined }> {
+    const mailLine = mailCommand(from, params, this.extensions);
+    const rcptLine = `RCPT TO:<${to}>`;
+    if (!this.extensions.has('PIPELINING')) {
+      return this.command(mailLine).then(async (mail) =>
+        mail.code === 250 ? { mail, rcpt: await this.command(rcptLine) } : { mail, rcpt: undefined },
+      );
     }
-    return this.command(`MAIL FROM:<${from}>${args.length ? ` ${args.join(' ')}` : ''}`);
+    return this.exclusive(async () => {
+      if (/[\r\n]/.test(mailLine + rcptLine))
+        throw new SmtpClientError('command contains a line break', 'protocol');
+      if (this.closedError) throw this.closedError;
+      const timeout = this.options.timeout ?? 30_000;
+      const replies = Promise.all([this.read('ordinary', timeout), this.read('ordinary', timeout)]);
+      this.socket.write(`${mailLine}\r\n${rcptLine}\r\n`);
+      const [mail, rcpt] = await replies;
+      return { mail, rcpt: mail.code === 250 ? rcpt : undefined };
+    });
   }
 
   rcpt(to: string): Promise<SmtpReply> {
@@ -372,20 +337,17 @@ export class SmtpClient {
     return this.exclusive(async () => {
       const go = await this.send('DATA', 'data');
       if (go.code !== 354) return go;
-      const state = { atLineStart: true, lastCR: false };
-      let endsWithNewline = true;
-      for await (const chunk of message) {
-        const b = chunk as Buffer;
-        if (!b.length) continue;
-        for (const piece of dotStuff(b, state)) {
+      const socket = this.socket;
+      await writeBody(socket, message, {
+        check: () => {
           if (this.closedError) throw this.closedError;
-          if (piece.length && !this.socket.write(piece)) await this.drained();
-        }
-        endsWithNewline = state.atLineStart;
-      }
-      if (this.closedError) throw this.closedError;
-      if (!endsWithNewline) this.socket.write('\r\n');
-      return this.send('.', 'ordinary', this.options.dataTimeout ?? 600_000);
+        },
+        drained: () => this.drained(),
+      });
+      // The final dot leaves in the same write as the end of the message.
+      const reply = this.send('.', 'ordinary', this.options.dataTimeout ?? 600_000);
+      socket.uncork();
+      return reply;
     });
   }
 
@@ -426,15 +388,4 @@ export class SmtpClient {
   get usable(): boolean {
     return this.closedError === undefined;
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => void): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      onTimeout();
-      reject(new SmtpClientError(`timed out after ${ms} ms`, 'timeout'));
-    }, ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }

@@ -12,7 +12,7 @@ export class Watchdog {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly limits: RelaySection['limits'],
+    private limits: RelaySection['limits'],
     private readonly sessions: ReadonlyMap<string, SessionState>,
     private readonly stats: RelayStats,
   ) {}
@@ -23,6 +23,11 @@ export class Watchdog {
     socket.on('data', (chunk: Buffer | string) => {
       if (chunk.includes(10 as never)) s.lastLine = Date.now();
     });
+  }
+
+  /** New limits (a reload); the sweep interval stays. */
+  setLimits(limits: RelaySection['limits']): void {
+    this.limits = limits;
   }
 
   start(): void {

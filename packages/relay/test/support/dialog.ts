@@ -29,8 +29,9 @@ export class Dialog {
     });
   }
 
-  static async open(port: number): Promise<Dialog> {
-    const socket = connect({ host: '127.0.0.1', port });
+  /** Connects to the relay on `port`, from `localAddress` when given (another loopback address). */
+  static async open(port: number, localAddress?: string): Promise<Dialog> {
+    const socket = connect({ host: '127.0.0.1', port, ...(localAddress ? { localAddress } : {}) });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);

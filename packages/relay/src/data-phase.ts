@@ -1,0 +1,139 @@
+/**
+ * DATA: scan the message while it streams in, then apply the verdict to the open destination
+ * transaction. The sender hears 250 only after the destination accepted; every way out of here
+ * ends the destination's transaction too, and records the transaction once.
+ */
+import type { Readable } from 'node:stream';
+import type { Transaction, Verdict } from '@mef/core';
+import type { SMTPServerDataStream } from 'smtp-server';
+import { deliver } from './deliver.js';
+import { dropClient } from './onward.js';
+import type { TransactionTimes } from './operations.js';
+import { isReplyError, replyError } from './replies.js';
+import type { RelaySection, TransactionRecord } from './schema.js';
+import type { RelayStats, SessionState } from './session.js';
+
+/** Called once per finished transaction. */
+export type OnFinished = (
+  record: TransactionRecord,
+  times: TransactionTimes,
+  verdict: Verdict | undefined,
+) => void;
+
+export interface DataPhaseOptions {
+  relay: RelaySection;
+  stats: RelayStats;
+  onFinished: OnFinished | undefined;
+  /** The time each stage spent on a transaction, ms by stage name (taken once). */
+  takeStageTimes: ((txId: string) => Record<string, number> | undefined) | undefined;
+}
+
+/** Runs DATA for the session's open transaction; resolves with the 250 text or throws the reply. */
+export async function runData(
+  s: SessionState,
+  stream: SMTPServerDataStream,
+  o: DataPhaseOptions,
+): Promise<string> {
+  const tx = s.tx;
+  const client = s.client;
+  const route = s.route;
+  if (!tx || !client || !route || !s.txState?.accepted.length) {
+    stream.resume();
+    throw replyError(503, '5.5.1', 'No valid recipients');
+  }
+  s.dataStream = stream;
+  s.dataStarted = Date.now();
+  let verdict: Verdict | undefined;
+  let destinationReply: string | undefined;
+  let disposition = 'tempfail';
+  let finished = false;
+  const times: TransactionTimes = { scanMs: 0, destinationMs: 0 };
+  const t0 = performance.now();
+  try {
+    verdict = await tx.data(stream as Readable, { keep: true });
+    const t1 = performance.now();
+    times.scanMs = round(t1 - t0);
+    if (s.closed) throw replyError(421, '4.4.2', 'Client went away');
+    if (stream.sizeExceeded) {
+      disposition = 'reject';
+      throw replyError(552, '5.3.4', 'Message size exceeds fixed limit');
+    }
+    if (s.txState.hops > o.relay.limits.maxHops) {
+      disposition = 'reject';
+      throw replyError(554, '5.4.6', `Too many hops (${s.txState.hops} Received fields): mail loop?`);
+    }
+    const out = await deliver({ tx, verdict, client, route, stats: o.stats, sender: tx.context.mailFrom });
+    times.destinationMs = round(performance.now() - t1);
+    finished = true;
+    disposition = out.disposition;
+    destinationReply = out.destinationReply;
+    return out.message;
+  } catch (err) {
+    if (!isReplyError(err)) {
+      o.stats.destinationFailures++;
+      dropClient(s);
+      throw replyError(
+        451,
+        '4.4.2',
+        `Delivery to destination failed (${(err as Error).message}), try again later`,
+      );
+    }
+    if (err.responseCode >= 500) disposition = 'reject';
+    throw err;
+  } finally {
+    s.dataStream = undefined;
+    if (!finished && s.client?.usable) {
+      // Refused before or during delivery: end the destination's transaction too.
+      const r = await s.client.rset().catch(() => undefined);
+      if (r?.code !== 250) dropClient(s);
+    }
+    if (s.client && !s.client.usable) dropClient(s);
+    s.mailSent = false;
+    const stages = o.takeStageTimes?.(tx.id);
+    if (stages) times.stages = stages;
+    record(s, tx, verdict, disposition, destinationReply, times, o.onFinished);
+    s.tx = undefined;
+    s.txState = undefined;
+    s.route = undefined;
+    await tx.dispose();
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+function record(
+  s: SessionState,
+  tx: Transaction,
+  verdict: Verdict | undefined,
+  disposition: string,
+  destinationReply: string | undefined,
+  times: TransactionTimes,
+  cb: OnFinished | undefined,
+): void {
+  if (!cb) return;
+  const ctx = tx.context;
+  try {
+    cb(
+      {
+        time: new Date().toISOString(),
+        client: ctx.clientAddress,
+        ...(ctx.helo ? { helo: ctx.helo } : {}),
+        sender: ctx.mailFrom?.address ?? '',
+        recipients: [...(s.txState?.accepted ?? [])],
+        domain: s.route?.domain ?? '',
+        size: tx.size,
+        disposition,
+        score: verdict?.score.value ?? 0,
+        symbols: verdict?.symbols.map((x) => x.name) ?? [],
+        direction: s.route?.direction ?? 'inbound',
+        ...(destinationReply ? { destinationReply } : {}),
+      },
+      times,
+      verdict,
+    );
+  } catch {
+    // A failing observer must not change what the sender hears.
+  }
+}

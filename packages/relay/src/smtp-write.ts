@@ -1,0 +1,89 @@
+/**
+ * What the forward client writes: the MAIL FROM line with the parameters the destination
+ * supports, and the message in DATA form, written in as few writes as the socket allows.
+ */
+import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+
+const DOT = Buffer.from('.');
+const CR = Buffer.from('\r');
+
+/** Converts a message to SMTP DATA form: CRLF line ends, leading dots doubled. */
+export function* dotStuff(
+  chunk: Buffer,
+  state: { atLineStart: boolean; lastCR: boolean },
+): Generator<Buffer> {
+  let start = 0;
+  for (let i = 0; i < chunk.length; i++) {
+    const c = chunk[i];
+    if (state.atLineStart && c === 0x2e) {
+      yield chunk.subarray(start, i);
+      yield DOT;
+      start = i;
+    }
+    if (c === 0x0a && !state.lastCR) {
+      yield chunk.subarray(start, i);
+      yield CR;
+      start = i;
+    }
+    state.atLineStart = c === 0x0a;
+    state.lastCR = c === 0x0d;
+  }
+  if (start < chunk.length) yield chunk.subarray(start);
+}
+
+/** MAIL FROM with the parameters the destination supports (8BITMIME, SMTPUTF8, SIZE). */
+export function mailCommand(
+  from: string,
+  params: Readonly<Record<string, string | true>>,
+  extensions: ReadonlySet<string>,
+): string {
+  const args: string[] = [];
+  for (const [k, v] of Object.entries(params)) {
+    const key = k.toUpperCase();
+    if (key === 'BODY' && extensions.has('8BITMIME') && /^(7BIT|8BITMIME)$/i.test(String(v))) {
+      args.push(`BODY=${String(v).toUpperCase()}`);
+    } else if (key === 'SMTPUTF8' && extensions.has('SMTPUTF8')) args.push('SMTPUTF8');
+    else if (key === 'SIZE' && extensions.has('SIZE') && /^\d+$/.test(String(v))) args.push(`SIZE=${v}`);
+  }
+  return `MAIL FROM:<${from}>${args.length ? ` ${args.join(' ')}` : ''}`;
+}
+
+/**
+ * Writes a message in DATA form (dot-stuffed, CRLF, ending with a line break), corked so that
+ * the pieces of each chunk leave together; uncorked while waiting for `drained` when the socket's
+ * buffer is full. Resolves with the socket still corked, so that the caller's final dot leaves
+ * in the same write (the caller uncorks); uncorks before it throws.
+ */
+export async function writeBody(
+  socket: Socket,
+  message: Readable,
+  io: { check: () => void; drained: () => Promise<void> },
+): Promise<void> {
+  const state = { atLineStart: true, lastCR: false };
+  let endsWithNewline = true;
+  socket.cork();
+  try {
+    for await (const chunk of message) {
+      const b = chunk as Buffer;
+      if (!b.length) continue;
+      for (const piece of dotStuff(b, state)) {
+        io.check();
+        if (piece.length && !socket.write(piece)) {
+          socket.uncork();
+          try {
+            await io.drained();
+          } finally {
+            socket.cork();
+          }
+        }
+      }
+      endsWithNewline = state.atLineStart;
+    }
+    io.check();
+    if (!endsWithNewline) socket.write('\r\n');
+  } catch (err) {
+    socket.uncork();
+    throw err;
+  }
+}
