@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ClientPool } from './client-pool.js';
 import { type BuildFiltersOptions, buildFilters, type GroupedPlugin } from './filters.js';
 import { filtersShape } from './filters-schema.js';
+import { monitorRecord } from './monitor.js';
 import { NextHop } from './next-hop.js';
 import { metricsServer, RelayMetrics, type TransactionLog } from './operations.js';
 import { RelayServer, type RelayServerOptions } from './relay-server.js';
@@ -149,8 +150,10 @@ export function createRelay(input: RelayConfigInput | RelayConfig, options: Crea
     options.log ?? (relay.log ? pino({ level: relay.log.level, base: { name: 'mef-relay' } }) : undefined);
   const onFinished: RelayServerOptions['onFinished'] = (record, times, verdict) => {
     metrics.record(record, times, verdict);
-    log?.info({ ...record, scanMs: times.scanMs, destinationMs: times.destinationMs }, 'transaction');
-    options.onTransaction?.(record);
+    // The log and the verdict log say what monitor mode let through (`would-reject`, ...).
+    const logged = monitorRecord(record, verdict);
+    log?.info({ ...logged, scanMs: times.scanMs, destinationMs: times.destinationMs }, 'transaction');
+    options.onTransaction?.(logged);
   };
   const outboundNetworks = networkList(relay.outbound?.networks ?? []);
   const pool = new ClientPool();

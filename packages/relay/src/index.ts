@@ -9,6 +9,12 @@ export {
   relayConfigSchema,
 } from './create-relay.js';
 export {
+  domainNameSchema,
+  hostPortSchema,
+  senderEntrySchema,
+  transactionRecordSchema,
+} from './domain-settings.js';
+export {
   type BuildFiltersOptions,
   type BuiltFilters,
   buildFilters,

@@ -1,5 +1,9 @@
 import { networkList } from '@mef/plugin-rbl';
 import { z } from 'zod';
+import { type DomainSettings, type DomainSettingsSource, domainSchema } from './domain-settings.js';
+
+export type { DomainSettings, DomainSettingsSource, TransactionRecord } from './domain-settings.js';
+export { domainSchema } from './domain-settings.js';
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s/[\]]+):\d{1,5}$/, {
   error: 'a "host:port" address such as "192.0.2.10:25" or "[2001:db8::1]:25"',
@@ -32,41 +36,6 @@ const tlsFiles = z
     cert: z.string().min(1).describe('PEM certificate chain file'),
   })
   .describe('Certificate for STARTTLS and implicit TLS');
-
-/** Settings of one customer domain. */
-export const domainSchema = z.strictObject({
-  destination: hostPort.describe('The customer server, which accepts mail only from the relays'),
-  monitor: z.boolean().optional().describe('Scan and tag, never reject: for bringing a domain over'),
-  thresholds: z
-    .strictObject({
-      reject: z.number().nullable().optional(),
-      addHeader: z.number().nullable().optional(),
-      greylist: z.number().nullable().optional(),
-    })
-    .optional(),
-  scanners: z
-    .strictObject({
-      antivirus: z.boolean().optional(),
-      spam: z.boolean().optional(),
-      rbl: z.boolean().optional(),
-      greylist: z.boolean().optional(),
-    })
-    .optional()
-    .describe('Switch scanner groups off for this domain (all on by default)'),
-  senders: z
-    .strictObject({
-      allow: z.array(z.string().min(1)).optional(),
-      block: z.array(z.string().min(1)).optional(),
-    })
-    .optional()
-    .describe('Full addresses or "@domain": allow skips spam and list checks, block rejects'),
-  tls: z.enum(['opportunistic', 'required']).optional().describe('TLS toward the destination'),
-  quarantine: z
-    .string()
-    .min(3)
-    .optional()
-    .describe('Quarantined mail goes to this address at the destination'),
-});
 
 /** The `relay:` section of the config file. */
 export const relaySchema = z
@@ -176,41 +145,6 @@ export const relaySchema = z
 export type RelaySection = z.infer<typeof relaySchema>;
 /** The relay section as written in a file (before defaults). */
 export type RelaySectionInput = z.input<typeof relaySchema>;
-
-/** Per-domain settings, as the relay reads them for every transaction. */
-export interface DomainSettings {
-  destination: string;
-  monitor?: boolean;
-  thresholds?: { reject?: number | null; addHeader?: number | null; greylist?: number | null };
-  scanners?: { antivirus?: boolean; spam?: boolean; rbl?: boolean; greylist?: boolean };
-  /** Full addresses or `@domain`. */
-  senders?: { allow?: string[]; block?: string[] };
-  tls?: 'opportunistic' | 'required';
-  /** Address at the destination that receives quarantined mail. */
-  quarantine?: string;
-}
-
-/** Where per-domain settings come from; the relay asks it for every transaction (sync, snapshot). */
-export interface DomainSettingsSource {
-  get(domain: string): DomainSettings | undefined;
-}
-
-/** One record per finished transaction (metadata only, never content). */
-export interface TransactionRecord {
-  time: string;
-  client: string;
-  helo?: string;
-  sender: string;
-  recipients: string[];
-  domain: string;
-  messageId?: string;
-  size: number;
-  disposition: string;
-  score: number;
-  symbols: string[];
-  direction: 'inbound' | 'outbound';
-  destinationReply?: string;
-}
 
 /** The domains of a file as a source: a Map, so no user input reaches an object's built-ins. */
 export function staticDomains(
