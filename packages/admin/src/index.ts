@@ -1,6 +1,7 @@
 export { AdminError, type AdminErrorCode, adminErrorCodes } from './errors.js';
 export { checkMx, type MxCheck } from './mx-check.js';
 export { hashPassword, verifyPassword } from './password.js';
+export { type LinkRelayOptions, linkRelay, type RelayLink } from './relay-link.js';
 export { type AdminServer, type AdminServerOptions, createAdminServer } from './server/app.js';
 export { trafficChart } from './server/chart.js';
 export { firewallRules } from './server/views-rollout.js';

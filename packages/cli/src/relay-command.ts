@@ -1,5 +1,5 @@
 import { dirname, resolve } from 'node:path';
-import { createSettingsSource, isPostgresUrl, openStore, recordTransaction, seedDomains } from '@mef/admin';
+import { isPostgresUrl, linkRelay } from '@mef/admin';
 import { createRelay, type DomainSettingsSource, type TransactionRecord } from '@mef/relay';
 import type { Command } from 'commander';
 import { ConfigError, loadConfigFile, modelExists } from './config.js';
@@ -44,21 +44,16 @@ export function addRelayCommand(program: Command, io: Io, exit: (code: number) =
       let closeStore: (() => Promise<void>) | undefined;
       if (database) {
         const url = isPostgresUrl(database) ? database : resolve(dirname(flags.config), database);
-        const store = await openStore(url).catch((err: Error) => {
+        const link = await linkRelay(url, {
+          seed: JSON.parse(JSON.stringify(config.relay.domains)),
+          pollMs: 2000,
+          onError: (err) => io.stderr(`mef relay: admin database: ${err.message}\n`),
+        }).catch((err: Error) => {
           throw new ConfigError(`admin.database: ${err.message}`);
         });
-        await seedDomains(store, JSON.parse(JSON.stringify(config.relay.domains)));
-        const fromStore = await createSettingsSource(store, { pollMs: 2000 });
-        domains = fromStore;
-        onTransaction = (r) => {
-          recordTransaction(store, r).catch((err: Error) =>
-            io.stderr(`mef relay: verdict log write failed: ${err.message}\n`),
-          );
-        };
-        closeStore = async () => {
-          await fromStore.close?.();
-          await store.close?.();
-        };
+        domains = link.domainSettings;
+        onTransaction = link.onTransaction;
+        closeStore = link.close;
       }
       let relay: ReturnType<typeof createRelay>;
       try {

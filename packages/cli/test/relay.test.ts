@@ -296,6 +296,8 @@ describe('mef relay with the admin interface’s database', () => {
       }
       expect(rows).toHaveLength(1);
       expect(JSON.stringify(rows[0])).toMatch(/GTUBE/);
+      // Monitor mode let it through; the verdict log says what it would have done.
+      expect(rows[0]?.disposition).toBe('would-reject');
       // The administrator switches monitor mode off; the relay picks it up within its poll.
       await updateDomain(
         store,

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ClientPool } from './client-pool.js';
 import { type BuildFiltersOptions, buildFilters, type GroupedPlugin } from './filters.js';
 import { filtersShape } from './filters-schema.js';
+import { monitorRecord } from './monitor.js';
 import { NextHop } from './next-hop.js';
 import { metricsServer, RelayMetrics, type TransactionLog } from './operations.js';
 import { RelayServer, type RelayServerOptions, type SubmissionMode } from './relay-server.js';
@@ -207,16 +208,18 @@ export function createRelay(input: RelayConfigInput | RelayConfig, options: Crea
   );
   const onFinished: RelayServerOptions['onFinished'] = (record, times, verdict) => {
     metrics.record(record, times, verdict);
+    // The log and the verdict log say what monitor mode let through (`would-reject`, ...).
+    const logged = monitorRecord(record, verdict);
     gen.log?.info(
       {
-        ...record,
+        ...logged,
         scanMs: times.scanMs,
         destinationMs: times.destinationMs,
         ...(times.stages ? { stages: times.stages } : {}),
       },
       'transaction',
     );
-    options.onTransaction?.(record);
+    options.onTransaction?.(logged);
   };
   const pool = new ClientPool();
   const shared = { pool, onFinished, takeStageTimes: (id: string) => clock.take(id) };

@@ -123,6 +123,7 @@ function record(
         sender: ctx.mailFrom?.address ?? '',
         recipients: [...(s.txState?.accepted ?? [])],
         domain: s.route?.domain ?? '',
+        ...(s.txState?.messageId ? { messageId: s.txState.messageId } : {}),
         size: tx.size,
         disposition,
         score: verdict?.score.value ?? 0,

@@ -9,6 +9,17 @@ export {
   relayConfigSchema,
 } from './create-relay.js';
 export {
+  type DomainSettings,
+  type DomainSettingsSource,
+  destinationSchema,
+  domainNameSchema,
+  domainSettingsSchema,
+  domainsSchema,
+  senderEntrySchema,
+  type TransactionRecord,
+  transactionRecordSchema,
+} from './domain-settings.js';
+export {
   type BuildFiltersOptions,
   type BuiltFilters,
   buildFilters,
@@ -24,17 +35,10 @@ export { type FilterSettings, filtersSchema, filtersShape, rblListSchema } from 
 export { RelayMetrics, type TransactionLog, type TransactionTimes } from './operations.js';
 export { type RelayStageOptions, type RelayTxState, relayStage, type ScannerGroup } from './relay-stage.js';
 export {
-  type DomainSettings,
-  type DomainSettingsSource,
-  destinationSchema,
-  domainNameSchema,
-  domainSettingsSchema,
-  domainsSchema,
   type RelaySection,
   type RelaySectionInput,
   relaySchema,
   staticDomains,
-  type TransactionRecord,
 } from './schema.js';
 export type { RelayStats } from './session.js';
 export {

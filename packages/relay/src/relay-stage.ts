@@ -14,6 +14,8 @@ export interface RelayTxState {
   secure: boolean;
   /** The client authenticated (SMTP AUTH). */
   authenticated: boolean;
+  /** The message's Message-ID field, for the verdict log. */
+  messageId?: string;
 }
 
 declare module '@mef/core' {
@@ -99,6 +101,8 @@ export function relayStage(options: RelayStageOptions): Plugin {
           remove.push({ name: f.name, index: n });
       }
       if (state) state.hops = hops;
+      const messageId = headers.get('message-id')?.slice(0, 998);
+      if (state && messageId) state.messageId = messageId;
       // Last first, so that removing one does not move the index of the next.
       for (const r of remove.reverse()) ctx.findings.removeHeader(r.name, r.index);
       if (remove.length)

@@ -1,5 +1,11 @@
 import { networkList } from '@mef/core';
 import { z } from 'zod';
+import {
+  type DomainSettings,
+  type DomainSettingsSource,
+  type domainSettingsSchema,
+  domainsSchema,
+} from './domain-settings.js';
 
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s/[\]]+):\d{1,5}$/, {
   error: 'a "host:port" address such as "192.0.2.10:25" or "[2001:db8::1]:25"',
@@ -27,81 +33,6 @@ const tlsFiles = z
     cert: z.string().min(1).describe('PEM certificate chain file'),
   })
   .describe('Certificate for STARTTLS and implicit TLS');
-
-const DOMAIN_RE =
-  /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
-const ADDRESS_RE = /^[^@\s<>"]{1,64}@[A-Za-z0-9.-]{1,253}$/;
-
-/** A domain name, trimmed and lower-cased before the check. */
-export const domainNameSchema = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .regex(DOMAIN_RE, { error: 'a domain name such as "example.net"' });
-
-/** A destination `"host:port"` (a name or address, IPv6 in brackets, port up to 65535). */
-export const destinationSchema = z
-  .string()
-  .trim()
-  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, {
-    error: 'a "host:port" address such as "10.0.0.5:25"',
-  })
-  .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, { error: 'a port up to 65535' });
-
-/** One sender entry: a full address or `"@domain"`, lower-cased. */
-const senderEntry = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .refine((s) => ADDRESS_RE.test(s) || (s.startsWith('@') && DOMAIN_RE.test(s.slice(1))), {
-    error: 'a full address such as "someone@example.com" or "@example.com"',
-  });
-
-const threshold = z.number().min(-1000).max(1000).nullable().optional();
-
-/**
- * The settings of one customer domain ({@link DomainSettings}): the config file's
- * `relay.domains` entries, and the admin interface's settings form (`@mef/admin` imports it).
- */
-export const domainSettingsSchema = z
-  .strictObject({
-    destination: destinationSchema.describe('The customer server, which accepts mail only from the relays'),
-    monitor: z.boolean().optional().describe('Scan and tag, never reject: for bringing a domain over'),
-    thresholds: z
-      .strictObject({ reject: threshold, addHeader: threshold, greylist: threshold })
-      .optional()
-      .describe('Score thresholds; null switches an action off, absent keeps the default'),
-    scanners: z
-      .strictObject({
-        antivirus: z.boolean().optional(),
-        spam: z.boolean().optional(),
-        rbl: z.boolean().optional(),
-        greylist: z.boolean().optional(),
-      })
-      .optional()
-      .describe('Switch scanner groups off for this domain (all on by default)'),
-    senders: z
-      .strictObject({
-        allow: z.array(senderEntry).max(1000).optional(),
-        block: z.array(senderEntry).max(1000).optional(),
-      })
-      .optional()
-      .describe('Full addresses or "@domain": allow skips spam and list checks, block rejects'),
-    tls: z
-      .enum(['opportunistic', 'required'])
-      .optional()
-      .describe('TLS toward the destination; required also verifies its certificate'),
-    quarantine: z
-      .string()
-      .trim()
-      .regex(ADDRESS_RE, { error: 'an address such as "quarantine@example.net"' })
-      .optional()
-      .describe('Quarantined mail goes to this address at the destination'),
-  })
-  .describe('The settings of one domain');
-
-/** The `domains` map: domain name to {@link domainSettingsSchema}. */
-export const domainsSchema = z.record(domainNameSchema, domainSettingsSchema);
 
 /** The `relay:` section of the config file. */
 export const relaySchema = z
@@ -228,59 +159,6 @@ export const relaySchema = z
 export type RelaySection = z.infer<typeof relaySchema>;
 /** The relay section as written in a file (before defaults). */
 export type RelaySectionInput = z.input<typeof relaySchema>;
-
-/** The settings of one domain, as the relay applies them on top of its defaults. */
-export interface DomainSettings {
-  /** The domain's own mail server, `"host:port"`. */
-  destination: string;
-  /** Monitor mode: tag, never reject. */
-  monitor?: boolean;
-  /** Score thresholds; `null` switches an action off, absent keeps the relay's default. */
-  thresholds?: { reject?: number | null; addHeader?: number | null; greylist?: number | null };
-  /** Which scanners run for the domain (absent: the relay's default, on). */
-  scanners?: { antivirus?: boolean; spam?: boolean; rbl?: boolean; greylist?: boolean };
-  /** Senders always accepted (`allow`) or refused (`block`): full addresses or `"@domain"`. */
-  senders?: { allow?: string[]; block?: string[] };
-  /** TLS toward the destination; `required` also verifies its certificate. */
-  tls?: 'opportunistic' | 'required';
-  /** Address at the destination that quarantined mail is delivered to. */
-  quarantine?: string;
-}
-
-/** Where a relay reads the settings of a domain; asked for every transaction (sync, a snapshot). */
-export interface DomainSettingsSource {
-  /** The settings of `domain` (any case), or undefined when the domain is not served. */
-  get(domain: string): DomainSettings | undefined;
-}
-
-/**
- * One transaction as the relay records it: metadata only, never the message.
- *
- * A transaction in monitor mode that would have been refused is recorded with the disposition
- * prefixed by `would-` (`would-reject`, `would-quarantine`, ...).
- */
-export interface TransactionRecord {
-  /** ISO 8601 time in UTC. */
-  time: string;
-  /** Client IP address. */
-  client: string;
-  helo?: string;
-  /** MAIL FROM address (`""` for a bounce). */
-  sender: string;
-  recipients: string[];
-  /** The recipient domain the transaction counts for. */
-  domain: string;
-  messageId?: string;
-  /** Message size in bytes. */
-  size: number;
-  /** `accept`, `reject`, `tempfail`, `quarantine`, `discard`, or `would-*` in monitor mode. */
-  disposition: string;
-  score: number;
-  symbols: string[];
-  direction: 'inbound' | 'outbound';
-  /** The destination's reply to the message, such as `250 2.0.0 queued as 4F2`. */
-  destinationReply?: string;
-}
 
 /** The domains of a file as a source: a Map, so no user input reaches an object's built-ins. */
 export function staticDomains(

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AdminError } from '../errors.js';
-import { domainNameSchema, hostPortSchema } from '../settings.js';
+import { destinationSchema, domainNameSchema } from '../settings.js';
 import { addDomain, auditEvent } from '../store/domains.js';
 import type { Store } from '../store/open.js';
 import { addUser, listUsers } from '../store/users.js';
@@ -59,7 +59,7 @@ export function registerOperatorRoutes(app: FastifyInstance, store: Store, opts:
     if (!s) return send(reply, 404, notFound(req));
     const form = formOf(req);
     const name = domainNameSchema.safeParse(form.name ?? '');
-    const destination = hostPortSchema.safeParse(form.destination ?? '');
+    const destination = destinationSchema.safeParse(form.destination ?? '');
     if (!name.success || !destination.success) {
       const why = !name.success
         ? `domain: ${name.error.issues[0]?.message}`

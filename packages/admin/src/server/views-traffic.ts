@@ -11,7 +11,9 @@ const DISPOSITIONS = [
   'quarantine',
   'discard',
   'would-reject',
+  'would-tempfail',
   'would-quarantine',
+  'would-discard',
 ];
 
 /** The traffic page: the chart of the last days and the searchable verdict log. */

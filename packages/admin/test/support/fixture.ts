@@ -18,7 +18,7 @@ export const PASSWORDS = { alice: 'alice-secret-pass', bob: 'bob-secret-pass!', 
 /** An admin server on a fresh store with domains a.test (alice) and b.test (bob), and operator root. */
 export interface Fixture {
   store: Store;
-  /** The admin config the server runs with. */
+  /** The admin config the server runs with (`database`: the SQLite file or URL, for a relay to share). */
   config: AdminConfig;
   server: AdminServer;
   base: string;
@@ -31,12 +31,15 @@ export async function startFixture(
   database: string | undefined,
   config: Partial<AdminConfig> = {},
   options: AdminServerOptions = {},
+  /** The destinations of a.test and b.test (default: 127.0.0.1:2526 and :2527, where nothing listens). */
+  destinations: { a: string; b: string } = { a: '127.0.0.1:2526', b: '127.0.0.1:2527' },
 ): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'mef-admin-'));
-  const store = await openStore(database ?? join(dir, 'admin.db'));
+  const path = database ?? join(dir, 'admin.db');
+  const store = await openStore(path);
   await seedDomains(store, {
-    'a.test': { destination: '127.0.0.1:2526', monitor: true },
-    'b.test': { destination: '127.0.0.1:2527', monitor: true },
+    'a.test': { destination: destinations.a, monitor: true },
+    'b.test': { destination: destinations.b, monitor: true },
   });
   await addUser(store, { name: 'alice', password: PASSWORDS.alice, domains: ['a.test'] });
   await addUser(store, { name: 'bob', password: PASSWORDS.bob, domains: ['b.test'] });
@@ -48,7 +51,7 @@ export async function startFixture(
   });
   const adminConfig: AdminConfig = {
     listen: { host: '127.0.0.1', port: 0 },
-    database: database ?? 'sqlite',
+    database: path,
     ...config,
   };
   const server = createAdminServer(adminConfig, store, { log, ...options });
