@@ -1,4 +1,3 @@
-import { createDatabase } from '@mef/test-servers';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   checkMx,
