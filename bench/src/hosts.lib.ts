@@ -90,8 +90,11 @@ const NETWORK_MODULES = [
   'greylist',
 ];
 
-/** rspamd offline with a normal worker and an rspamd_proxy worker in milter mode. */
-export async function startRspamdWithProxy(dbDir: string) {
+/**
+ * rspamd offline with a normal worker and an rspamd_proxy worker in milter mode, `processes`
+ * of each (Debian's default is 1); the proxy scans itself (`self_scan`).
+ */
+export async function startRspamdWithProxy(dbDir: string, processes = 1) {
   const dir = mkdtempSync(join(tmpdir(), 'mef-bench-rspamd-'));
   const local = join(dir, 'local.d');
   for (const d of [local, join(dir, 'run'), join(dir, 'log'), dbDir]) mkdirSync(d, { recursive: true });
@@ -101,8 +104,8 @@ export async function startRspamdWithProxy(dbDir: string) {
     `.include "$CONFDIR/common.conf"
 options { pidfile = "$RUNDIR/rspamd.pid"; .include "$CONFDIR/options.inc" .include(try=true; priority=1,duplicate=merge) "$LOCAL_CONFDIR/local.d/options.inc" }
 logging { type = "file"; filename = "$LOGDIR/rspamd.log"; level = "error"; }
-worker "normal" { bind_socket = "127.0.0.1:${port}"; .include "$CONFDIR/worker-normal.inc" count = 2; }
-worker "rspamd_proxy" { bind_socket = "127.0.0.1:${milterPort}"; milter = yes; timeout = 120s; upstream "local" { default = yes; self_scan = yes; } count = 2; }
+worker "normal" { bind_socket = "127.0.0.1:${port}"; .include "$CONFDIR/worker-normal.inc" count = ${processes}; }
+worker "rspamd_proxy" { bind_socket = "127.0.0.1:${milterPort}"; milter = yes; timeout = 120s; upstream "local" { default = yes; self_scan = yes; } count = ${processes}; }
 `,
   );
   writeFileSync(
@@ -141,6 +144,8 @@ export async function startHaraka(options: {
   sinkPort: number;
   files?: Record<string, string>;
   env?: Record<string, string>;
+  /** Options for node itself (`--cpu-prof` to profile Haraka). */
+  nodeArgs?: string[];
 }) {
   const bin = join(dirname(require.resolve('Haraka/package.json')), 'bin', 'haraka');
   const dir = mkdtempSync(join(tmpdir(), 'mef-bench-haraka-'));
@@ -156,7 +161,7 @@ export async function startHaraka(options: {
   const plugin = dirname(require.resolve('haraka-plugin-mef/package.json'));
   mkdirSync(join(dir, 'node_modules'));
   if (existsSync(plugin)) symlinkSync(plugin, join(dir, 'node_modules', 'haraka-plugin-mef'));
-  const child = spawn(process.execPath, [bin, '-c', dir], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), bin, '-c', dir], {
     stdio: 'ignore',
     env: { ...process.env, ...options.env },
   });

@@ -15,7 +15,7 @@ import {
 } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const INSTALL = 'install the servers the tests use with: sudo bash scripts/install-servers.sh';
@@ -118,6 +118,10 @@ export interface PostfixOptions {
   readonly defaultAction?: 'accept' | 'tempfail' | 'reject';
   /** `milter_command_timeout` and `milter_content_timeout`, in seconds. Default 10 and 30. */
   readonly timeouts?: { readonly command: number; readonly content: number };
+  /** More `main.cf` lines (SMTP AUTH, for example). */
+  readonly mainCf?: readonly string[];
+  /** Files written under the configuration directory before start (`sasl/smtpd.conf`...). */
+  readonly confFiles?: Readonly<Record<string, string>>;
 }
 
 export interface Postfix {
@@ -197,8 +201,13 @@ export async function startPostfix(options: PostfixOptions): Promise<Postfix> {
     'milter_connect_timeout = 2s',
     `milter_command_timeout = ${options.timeouts?.command ?? 10}s`,
     `milter_content_timeout = ${options.timeouts?.content ?? 30}s`,
+    ...(options.mainCf ?? []),
   ];
   writeFileSync(join(conf, 'main.cf'), `${main.join('\n')}\n`);
+  for (const [name, text] of Object.entries(options.confFiles ?? {})) {
+    mkdirSync(dirname(join(conf, name)), { recursive: true });
+    writeFileSync(join(conf, name), text);
+  }
   writeFileSync(
     join(conf, 'master.cf'),
     `127.0.0.1:${port} inet n - n - - smtpd\n${SERVICES.map((s) => s.split(' ').join('  ')).join('\n')}\n`,
