@@ -389,6 +389,7 @@ Examples:
       const milter = createMilterServer({
         engine: built.engine,
         ...(file.milter.progressInterval ? { progressInterval: file.milter.progressInterval } : {}),
+        ...(file.milter.replyAt ? { replyAt: file.milter.replyAt } : {}),
       });
       let where: number | string;
       try {
