@@ -166,5 +166,5 @@ export async function startHaraka(options: {
     env: { ...process.env, ...options.env },
   });
   await until('Haraka', 60_000, () => answers(port, '', /^220 /));
-  return { port, stop: () => stop(child, dir) };
+  return { port, pid: child.pid as number, stop: () => stop(child, dir) };
 }

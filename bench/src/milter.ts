@@ -3,7 +3,13 @@
  * milter (an `rspamd_proxy` worker with `milter = yes`), and through Haraka with
  * haraka-plugin-mef beside Haraka with its own `rspamd` plugin, in one run: the same
  * smtp-source messages, sessions and count on every side. MEF runs its built-in rules and the
- * attachment policy (the defaults of `mef scan` without Bayes); rspamd its offline rule set.
+ * attachment policy (the defaults of `mef scan` without Bayes); rspamd its offline rule set
+ * (network modules off: no DNS, no Redis). Each filter gets one process: the MEF milter runs in
+ * this process, rspamd's proxy worker `count = 1` (Debian's default) scanning itself
+ * (`self_scan`), its normal worker (for Haraka's plugin) `count = 1`. rspamd's milter answers
+ * only at end of message (no-reply flags for every other command); the MEF milter runs in both
+ * of its modes, `replyAt: 'end-of-message'` (the same protocol work as rspamd) and
+ * `'each-command'` (its default, which answers RCPT at RCPT and makes Postfix wait for each).
  *
  * Run: cd bench && npx tsx --conditions=@mef/source src/milter.ts [messages] [rounds] [sessions]
  */
@@ -98,10 +104,12 @@ try {
   stops.push(() => hkRspamd.stop());
 
   const sides = {
-    'Postfix + mef milter, replyAt: end-of-message (answers at end of message, as rspamd)':
-      pfMef['end-of-message'] as number,
-    'Postfix + mef milter, replyAt: each-command (the default: answers RCPT at RCPT)':
-      pfMef['each-command'] as number,
+    'Postfix + mef milter, replyAt: end-of-message (answers at end of message, as rspamd)': pfMef[
+      'end-of-message'
+    ] as number,
+    'Postfix + mef milter, replyAt: each-command (the default: answers RCPT at RCPT)': pfMef[
+      'each-command'
+    ] as number,
     "Postfix + rspamd's milter (rspamd_proxy)": pfRspamd.port,
     'Haraka + haraka-plugin-mef': hkMef.port,
     'Haraka + rspamd plugin': hkRspamd.port,
@@ -137,7 +145,10 @@ try {
     '',
     `### ${count} smtp-source messages of 2 KB over ${sessions} sessions, ${rounds} rounds (medians)`,
     '',
-    table(['host', 'median msg/s', 'ratio (MEF / rspamd in the same MTA); target >= 1.0', 'msg/s of each round'], rows),
+    table(
+      ['host', 'median msg/s', 'ratio (MEF / rspamd in the same MTA); target >= 1.0', 'msg/s of each round'],
+      rows,
+    ),
     '',
   ].join('\n');
   console.log(text);
