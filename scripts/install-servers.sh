@@ -2,7 +2,7 @@
 # Installs the real servers the integration tests talk to (Debian packages). Needs root.
 # The tests start and stop each server themselves, on loopback, with configs they write.
 set -euo pipefail
-PKGS=(g++ make python3 clamav-daemon clamdscan clamav-testfiles 7zip unrar-free spamassassin spamd spamc rspamd redis-server rbldnsd bind9-dnsutils postfix swaks bind9 nftables iptables postgresql chromium openssl)
+PKGS=(g++ make python3 clamav-daemon clamdscan clamav-testfiles 7zip unrar-free spamassassin spamd spamc rspamd redis-server rbldnsd bind9-dnsutils postfix swaks sasl2-bin bind9 nftables iptables postgresql chromium openssl)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -58,6 +58,12 @@ export const configSchema = z
         progressInterval: ms
           .optional()
           .describe('PROGRESS replies this often while a verdict is pending (ms)'),
+        replyAt: z
+          .enum(['each-command', 'end-of-message'])
+          .optional()
+          .describe(
+            'each-command (default): answer every SMTP command (refuse a recipient at RCPT); end-of-message: the MTA waits only at end of message (refusals then, DELRCPT for a refused recipient)',
+          ),
       })
       .optional()
       .describe('The milter `mef milter` runs for Postfix or Sendmail'),

@@ -22,6 +22,7 @@ export function addMilterCommand(program: Command, io: Io, exit: (code: number) 
       const milter = createMilterServer({
         engine: built.engine,
         ...(file.milter.progressInterval ? { progressInterval: file.milter.progressInterval } : {}),
+        ...(file.milter.replyAt ? { replyAt: file.milter.replyAt } : {}),
       });
       let where: number | string;
       try {

@@ -1,3 +1,4 @@
+export { encodeAction, encodeDelRcpt } from './actions.js';
 export { MilterError, type MilterErrorCode, milterErrorCodes } from './errors.js';
 export {
   type ConnectInfo,
@@ -21,4 +22,4 @@ export {
   Reply,
 } from './protocol.js';
 export { createMilterServer, type MilterListen, MilterServer } from './server.js';
-export { encodeAction, type MilterOptions, MilterSession } from './session.js';
+export { type MilterOptions, MilterSession } from './session.js';

@@ -38,6 +38,8 @@ export const Reply = Object.freeze({
   REJECT: 'r',
   TEMPFAIL: 't',
   REPLYCODE: 'y',
+  /** Skip the rest of the body (`SMFIR_SKIP`): only as the reply to a BODY chunk, with `SMFIP_SKIP`. */
+  SKIP: 's',
   OPTNEG: 'O',
 } as const);
 

@@ -1,39 +1,34 @@
 import type { Socket } from 'node:net';
-import {
-  type Connection,
-  type Engine,
-  type Logger,
-  type MilterAction,
-  type Transaction,
-  toMilter,
-  type Verdict,
-} from '@mef/core';
+import type { Connection, ConnectionInfo, Engine, Logger, Transaction, Verdict } from '@mef/core';
+import { encodeAction, encodeDelRcpt, isFinal, permittedActions, phaseAction } from './actions.js';
 import { MilterError } from './errors.js';
 import {
   DEFAULT_MAX_FRAME_SIZE,
   encodeFrame,
   FrameDecoder,
-  joinStrings,
   parseAddressArgs,
   parseConnect,
   parseMacros,
   parseOptneg,
   splitStrings,
 } from './frame.js';
-import {
-  ActionFlag,
-  Command,
-  type Frame,
-  MILTER_VERSION,
-  type Negotiated,
-  ProtocolFlag,
-  Reply,
-} from './protocol.js';
+import { NO_REPLY_FLAG, negotiate } from './negotiate.js';
+import { Command, type Frame, MILTER_VERSION, type Negotiated, ProtocolFlag, Reply } from './protocol.js';
 
 /** Options of a milter session (and of the server that opens one per MTA connection). */
 export interface MilterOptions {
   /** The engine every message runs through; started by the server's `listen`. */
   readonly engine: Engine;
+  /**
+   * When the MTA hears our answers.
+   * - `each-command` (default): after every command, so a refused recipient is refused at
+   *   RCPT and a refused client at CONNECT; the MTA waits for each answer.
+   * - `end-of-message`: the MTA does not wait (the no-reply flags `SMFIP_NR_CONN`, `_HELO`,
+   *   `_MAIL`, `_RCPT`, `_BODY`, as rspamd's milter asks); the engine still runs every phase
+   *   as it happens, and a refusal found at an envelope phase is given at end of message, a
+   *   refused recipient among accepted ones is removed with DELRCPT.
+   */
+  readonly replyAt?: 'each-command' | 'end-of-message';
   /**
    * While a verdict is pending, send PROGRESS this often (ms), so that the MTA's timeout
    * (Postfix `milter_content_timeout`, 300 s; `milter_command_timeout`, 30 s) does not fire.
@@ -48,68 +43,12 @@ export interface MilterOptions {
   readonly log?: Logger;
 }
 
-/** Modifications we may ask for, when the MTA offers them. */
-const WANTED_ACTIONS = ActionFlag.ADDHDRS | ActionFlag.CHGHDRS | ActionFlag.QUARANTINE;
-/** Steps we skip and replies we do not send, when the MTA offers to. */
-const WANTED_PROTOCOL =
-  ProtocolFlag.NOUNKNOWN |
-  ProtocolFlag.NODATA |
-  ProtocolFlag.NR_HDR |
-  ProtocolFlag.NR_EOH |
-  ProtocolFlag.HDR_LEADSPC;
-
-/** The protocol flag that says a command gets no reply. */
-const NO_REPLY_FLAG: Record<string, number> = {
-  [Command.CONNECT]: ProtocolFlag.NR_CONN,
-  [Command.HELO]: ProtocolFlag.NR_HELO,
-  [Command.MAIL]: ProtocolFlag.NR_MAIL,
-  [Command.RCPT]: ProtocolFlag.NR_RCPT,
-  [Command.DATA]: ProtocolFlag.NR_DATA,
-  [Command.UNKNOWN]: ProtocolFlag.NR_UNKN,
-  [Command.HEADER]: ProtocolFlag.NR_HDR,
-  [Command.EOH]: ProtocolFlag.NR_EOH,
-  [Command.BODY]: ProtocolFlag.NR_BODY,
-};
-
-/** The action bit a modification needs. */
-const ACTION_BIT: Partial<Record<MilterAction['cmd'], number>> = {
-  h: ActionFlag.ADDHDRS,
-  i: ActionFlag.ADDHDRS,
-  m: ActionFlag.CHGHDRS,
-  q: ActionFlag.QUARANTINE,
-};
-
 /** Frames queued before the socket is paused (the MTA waits for most replies anyway). */
 const QUEUE_HIGH = 16;
 
-/** Encodes one milter action as a reply frame. */
-export function encodeAction(a: MilterAction, leadingSpace = false): Buffer {
-  const value = (v: string) => (leadingSpace && v && !/^[ \t]/.test(v) ? ` ${v}` : v);
-  switch (a.cmd) {
-    case 'y':
-      return encodeFrame(a.cmd, joinStrings(a.text));
-    case 'q':
-      return encodeFrame(a.cmd, joinStrings(a.reason));
-    case 'h':
-      return encodeFrame(a.cmd, joinStrings(a.header, value(a.value)));
-    case 'i':
-    case 'm': {
-      const index = Buffer.alloc(4);
-      index.writeUInt32BE(a.index >>> 0, 0);
-      return encodeFrame(a.cmd, Buffer.concat([index, joinStrings(a.header, a.value ? value(a.value) : '')]));
-    }
-    default:
-      return encodeFrame(a.cmd);
-  }
-}
+const CONTINUE = encodeFrame(Reply.CONTINUE);
 
-/** The reply to an envelope phase: the final answer when there is one, else continue. */
-function phaseAction(v: Verdict): MilterAction {
-  if (v.disposition === 'reject' || v.disposition === 'tempfail' || v.disposition === 'discard') {
-    return toMilter(v).at(-1) as MilterAction;
-  }
-  return { cmd: 'c', name: 'continue' };
-}
+type MutableInfo = { -readonly [K in keyof ConnectionInfo]: ConnectionInfo[K] };
 
 /** One MTA connection: frames in, engine calls, replies out, strictly in order. */
 export class MilterSession {
@@ -117,14 +56,24 @@ export class MilterSession {
   private readonly queue: Frame[] = [];
   private running = false;
   private closed = false;
-  private negotiated: Negotiated | undefined;
+  private negotiated: Negotiated = { version: MILTER_VERSION, actions: 0, protocol: 0 };
   private readonly macros = new Map<string, Map<string, string>>();
   private conn: Connection | undefined;
+  /** The connection facts given to the engine; `user` is filled in once `{auth_authen}` arrives. */
+  private info: MutableInfo | undefined;
   private tx: Transaction | undefined;
   private subject: string | undefined;
   /** Header fields of the message so far: written to the engine in one piece at EOH. */
   private headerBlock: Buffer[] = [];
   private headerBytes = 0;
+  /** Bytes written to the engine for this message, and whether the MTA was told to skip the rest. */
+  private written = 0;
+  private skipped = false;
+  /** `end-of-message`: a refusal of the connection (CONNECT, HELO) or the transaction (MAIL). */
+  private connRefusal: Verdict | undefined;
+  private txRefusal: Verdict | undefined;
+  /** `end-of-message`: recipients the engine refused, as the MTA gave them, with the verdict. */
+  private refusedRcpts: { raw: string; verdict: Verdict }[] = [];
   private readonly log: Logger;
   private readonly progressInterval: number;
 
@@ -135,6 +84,8 @@ export class MilterSession {
     this.decoder = new FrameDecoder(options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE);
     this.log = options.log ?? options.engine.log;
     this.progressInterval = options.progressInterval ?? 10_000;
+    // Replies are small and the MTA waits for them: no Nagle delay.
+    socket.setNoDelay(true);
     socket.setTimeout(options.idleTimeout ?? 900_000, () => socket.destroy());
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.log.debug({ err }, 'milter connection error'));
@@ -184,9 +135,8 @@ export class MilterSession {
     if (!this.closed && !this.socket.destroyed) this.socket.write(frame);
   }
 
-  private replies(command: string): boolean {
-    const flag = NO_REPLY_FLAG[command];
-    return !(flag && this.negotiated && (this.negotiated.protocol & flag) !== 0);
+  private has(flag: number): boolean {
+    return (this.negotiated.protocol & flag) !== 0;
   }
 
   /** Awaits engine work, sending PROGRESS meanwhile so the MTA keeps waiting. */
@@ -199,14 +149,26 @@ export class MilterSession {
     }
   }
 
-  private reply(command: string, action: MilterAction): void {
-    if (this.replies(command)) this.send(encodeAction(action));
+  /** Answers an envelope phase, or (no reply negotiated) keeps a refusal for end of message. */
+  private answer(command: string, v: Verdict, keep: (v: Verdict) => void): void {
+    const flag = NO_REPLY_FLAG[command] ?? 0;
+    if (!this.has(flag)) this.send(isFinal(v) ? encodeAction(phaseAction(v)) : CONTINUE);
+    else if (isFinal(v)) keep(v);
+  }
+
+  private proceed(command: string): void {
+    if (!this.has(NO_REPLY_FLAG[command] ?? 0)) this.send(CONTINUE);
   }
 
   private needTx(what: string): Transaction {
     if (!this.tx)
       throw new MilterError('MEF_MILTER_PROTOCOL', `${what} outside a transaction (no MAIL before it)`);
     return this.tx;
+  }
+
+  /** A refusal kept for end of message: the rest of the mail need not reach the engine. */
+  private get refused(): Verdict | undefined {
+    return this.connRefusal ?? this.txRefusal;
   }
 
   private async handle(frame: Frame): Promise<void> {
@@ -223,33 +185,33 @@ export class MilterSession {
         return this.connect(data);
       case Command.HELO: {
         const conn = this.needConn('HELO');
+        if (this.refused) return this.proceed(command);
         const v = await this.withProgress(conn.helo(splitStrings(data)[0] ?? ''));
-        return this.reply(command, phaseAction(v));
+        return this.answer(command, v, (r) => {
+          this.connRefusal = r;
+        });
       }
-      case Command.MAIL: {
-        const conn = this.needConn('MAIL');
-        await this.endTransaction();
-        const { address, params } = parseAddressArgs(data);
-        this.tx = conn.transaction();
-        const v = await this.withProgress(this.tx.mailFrom(address, params));
-        return this.reply(command, phaseAction(v));
-      }
+      case Command.MAIL:
+        return this.mail(data);
       case Command.RCPT: {
+        const tx = this.needTx('RCPT');
+        if (this.refused) return this.proceed(command);
         const { address, params } = parseAddressArgs(data);
-        const v = await this.withProgress(this.needTx('RCPT').rcptTo(address, params));
-        return this.reply(command, phaseAction(v));
+        const v = await this.withProgress(tx.rcptTo(address, params));
+        return this.answer(command, v, (r) => {
+          this.refusedRcpts.push({ raw: splitStrings(data)[0] ?? `<${address}>`, verdict: r });
+        });
       }
       case Command.DATA:
       case Command.UNKNOWN:
-        return this.reply(command, { cmd: 'c', name: 'continue' });
+        return this.proceed(command);
       case Command.HEADER:
         return this.header(data);
       case Command.EOH:
-        await this.flushHeaders(this.needTx('EOH'), true);
-        return this.reply(command, { cmd: 'c', name: 'continue' });
+        if (!this.refused) await this.flushHeaders(this.needTx('EOH'), true);
+        return this.proceed(command);
       case Command.BODY:
-        await this.withProgress(this.needTx('BODY').write(data));
-        return this.reply(command, { cmd: 'c', name: 'continue' });
+        return this.body(data);
       case Command.BODYEOB:
         return this.endOfMessage(data);
       case Command.ABORT:
@@ -271,18 +233,11 @@ export class MilterSession {
   }
 
   private optneg(data: Buffer): void {
-    const offer = parseOptneg(data);
-    if (offer.version < 2) {
-      throw new MilterError('MEF_MILTER_VERSION', `the MTA offered milter protocol version ${offer.version}`);
-    }
-    const version = Math.min(offer.version, MILTER_VERSION);
-    // Flags beyond what an old MTA knows are not ours to ask for.
-    const protocol = version >= 6 ? WANTED_PROTOCOL & offer.protocol : 0;
-    this.negotiated = { version, actions: WANTED_ACTIONS & offer.actions, protocol };
+    this.negotiated = negotiate(parseOptneg(data), this.options.replyAt ?? 'each-command');
     const out = Buffer.alloc(12);
-    out.writeUInt32BE(version, 0);
+    out.writeUInt32BE(this.negotiated.version, 0);
     out.writeUInt32BE(this.negotiated.actions, 4);
-    out.writeUInt32BE(protocol, 8);
+    out.writeUInt32BE(this.negotiated.protocol, 8);
     this.send(encodeFrame(Reply.OPTNEG, out));
   }
 
@@ -298,68 +253,119 @@ export class MilterSession {
     const ip = info.family === '4' || info.family === '6' ? info.address : '127.0.0.1';
     const macros = this.macros.get(Command.CONNECT);
     const localPort = Number(macros?.get('daemon_port'));
-    this.conn = this.options.engine.connection({
+    this.info = {
       clientAddress: ip.replace(/^IPv6:/i, ''),
       ...(info.port ? { clientPort: info.port } : {}),
       ...(reverse ? { reverseName: info.hostname } : {}),
       ...(macros?.get('daemon_addr') ? { localAddress: macros.get('daemon_addr') as string } : {}),
       ...(localPort > 0 ? { localPort } : {}),
-    });
+    };
+    this.conn = this.options.engine.connection(this.info);
     const v = await this.withProgress(this.conn.connect());
-    this.reply(Command.CONNECT, phaseAction(v));
+    this.answer(Command.CONNECT, v, (r) => {
+      this.connRefusal = r;
+    });
+  }
+
+  private async mail(data: Buffer): Promise<void> {
+    const conn = this.needConn('MAIL');
+    // The MAIL macros came just before this command: they belong to the new transaction.
+    const macros = this.macros.get(Command.MAIL);
+    await this.endTransaction();
+    if (macros) this.macros.set(Command.MAIL, macros);
+    const { address, params } = parseAddressArgs(data);
+    this.tx = conn.transaction();
+    if (this.connRefusal) return this.proceed(Command.MAIL);
+    // An authenticated client (Postfix: smtpd_sasl_auth_enable; the macro is in
+    // milter_mail_macros by default) sends outbound mail, as the relay's submission port.
+    const user = macros?.get('auth_authen');
+    if (user && this.info && this.info.user === undefined) {
+      this.info.user = user;
+      this.info.direction = 'outbound';
+    }
+    const v = await this.withProgress(this.tx.mailFrom(address, params));
+    this.answer(Command.MAIL, v, (r) => {
+      this.txRefusal = r;
+    });
   }
 
   private async header(data: Buffer): Promise<void> {
-    const [name = '', value = ''] = splitStrings(data);
-    const lead = this.negotiated && (this.negotiated.protocol & ProtocolFlag.HDR_LEADSPC) !== 0;
-    // Folded lines may come with bare LF; the message the stages see uses CRLF throughout.
-    const text = `${name}:${lead ? '' : ' '}${value}`.replace(/\r?\n/g, '\r\n');
-    if (this.subject === undefined && name.toLowerCase() === 'subject') this.subject = value.trim();
     const tx = this.needTx('HEADER');
-    const field = Buffer.from(`${text}\r\n`, 'latin1');
-    this.headerBlock.push(field);
-    this.headerBytes += field.length;
-    // One write per header block, not per field; a huge block still goes on in bounded pieces.
-    if (this.headerBytes >= 64 * 1024) await this.flushHeaders(tx, false);
-    this.reply(Command.HEADER, { cmd: 'c', name: 'continue' });
+    if (!this.refused) {
+      const [name = '', value = ''] = splitStrings(data);
+      // Folded lines may come with bare LF; the message the stages see uses CRLF throughout.
+      const text = `${name}:${this.has(ProtocolFlag.HDR_LEADSPC) ? '' : ' '}${value}`.replace(
+        /\r?\n/g,
+        '\r\n',
+      );
+      if (this.subject === undefined && name.toLowerCase() === 'subject') this.subject = value.trim();
+      const field = Buffer.from(`${text}\r\n`, 'latin1');
+      this.headerBlock.push(field);
+      this.headerBytes += field.length;
+      // One write per header block, not per field; a huge block still goes on in bounded pieces.
+      if (this.headerBytes >= 64 * 1024) await this.flushHeaders(tx, false);
+    }
+    this.proceed(Command.HEADER);
   }
 
   private async flushHeaders(tx: Transaction, end: boolean): Promise<void> {
     if (end) this.headerBlock.push(Buffer.from('\r\n'));
-    const block = Buffer.concat(this.headerBlock);
+    const block =
+      this.headerBlock.length === 1 ? (this.headerBlock[0] as Buffer) : Buffer.concat(this.headerBlock);
     this.headerBlock = [];
     this.headerBytes = 0;
-    if (block.length) await this.withProgress(tx.write(block));
+    if (block.length) await this.write(tx, block);
+  }
+
+  private async write(tx: Transaction, bytes: Buffer): Promise<void> {
+    this.written += bytes.length;
+    await this.withProgress(tx.write(bytes));
+  }
+
+  private async body(data: Buffer): Promise<void> {
+    const tx = this.needTx('BODY');
+    if (!this.refused && !this.skipped) await this.write(tx, data);
+    // Past the engine's size limit the stages have stopped reading (the limit policy decides
+    // the verdict): the MTA need not send the rest.
+    if (
+      !this.skipped &&
+      this.has(ProtocolFlag.SKIP) &&
+      (this.refused || this.written > this.options.engine.limits.maxMessageBytes)
+    ) {
+      this.skipped = true;
+      this.log.debug({ bytes: this.written }, 'milter: no stage reads more of this body; SKIP');
+      return this.send(encodeFrame(Reply.SKIP));
+    }
+    this.proceed(Command.BODY);
   }
 
   private async endOfMessage(data: Buffer): Promise<void> {
     const tx = this.needTx('end of message');
+    const refusal = this.refused ?? this.allRecipientsRefused();
+    if (refusal) {
+      this.send(encodeAction(phaseAction(refusal)));
+      return this.endTransaction();
+    }
     // No EOH (the MTA skipped it, SMFIP_NOEOH): the fields gathered so far still count.
     if (this.headerBlock.length) await this.flushHeaders(tx, false);
-    if (data.length) await this.withProgress(tx.write(data));
+    if (data.length && !this.skipped) await this.write(tx, data);
     const v = await this.withProgress(tx.end());
-    const actions = this.permitted(v);
-    for (const a of actions) this.send(encodeAction(a, this.leadingSpace()));
+    const frames = permittedActions(v, this.negotiated.actions, this.subject, this.log).map((a) =>
+      encodeAction(a, this.has(ProtocolFlag.HDR_LEADSPC)),
+    );
+    if (v.disposition === 'accept' || v.disposition === 'quarantine') {
+      // The last frame is the final answer; recipient removals go before it.
+      frames.splice(-1, 0, ...this.refusedRcpts.map((r) => encodeDelRcpt(r.raw)));
+    }
+    // One write for the whole answer.
+    this.send(frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames));
     await this.endTransaction();
   }
 
-  private leadingSpace(): boolean {
-    return this.negotiated !== undefined && (this.negotiated.protocol & ProtocolFlag.HDR_LEADSPC) !== 0;
-  }
-
-  /** The verdict's actions, without modifications the MTA did not allow. */
-  private permitted(v: Verdict): MilterAction[] {
-    const allowed = this.negotiated?.actions ?? 0;
-    const out: MilterAction[] = [];
-    for (const a of toMilter(v, this.subject)) {
-      const bit = ACTION_BIT[a.cmd];
-      if (bit !== undefined && (allowed & bit) === 0) {
-        this.log.warn({ action: a.name }, 'milter: the MTA did not allow this modification; skipped');
-        continue;
-      }
-      out.push(a);
-    }
-    return out;
+  /** `end-of-message`: every recipient was refused, so the message is answered with the last refusal. */
+  private allRecipientsRefused(): Verdict | undefined {
+    if (!this.refusedRcpts.length || (this.tx?.context.recipients.length ?? 0) > 0) return undefined;
+    return this.refusedRcpts.at(-1)?.verdict;
   }
 
   private async endTransaction(): Promise<void> {
@@ -368,6 +374,10 @@ export class MilterSession {
     this.subject = undefined;
     this.headerBlock = [];
     this.headerBytes = 0;
+    this.written = 0;
+    this.skipped = false;
+    this.txRefusal = undefined;
+    this.refusedRcpts = [];
     for (const c of [
       Command.MAIL,
       Command.RCPT,
@@ -385,6 +395,8 @@ export class MilterSession {
     await this.endTransaction();
     const conn = this.conn;
     this.conn = undefined;
+    this.info = undefined;
+    this.connRefusal = undefined;
     await conn?.close();
   }
 

@@ -6,7 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { greets } from './probes.js';
 import {
   fileTail,
@@ -38,6 +38,10 @@ export interface PostfixOptions {
   readonly hostname?: string;
   /** How long to wait for smtpd's greeting, in ms (postfix-script checks the whole tree). Default 60,000. */
   readonly startTimeoutMs?: number;
+  /** More `main.cf` lines (SMTP AUTH, for example). */
+  readonly mainCf?: readonly string[];
+  /** Files written under the configuration folder before start (`sasl/smtpd.conf`, ...). */
+  readonly confFiles?: Readonly<Record<string, string>>;
 }
 
 export interface PostfixServer extends RunningServer {
@@ -136,7 +140,11 @@ export async function startPostfix(options: PostfixOptions): Promise<PostfixServ
   // master takes its lock in data_directory as the mail owner.
   spawnSync('chown', ['postfix', join(dir, 'data')]);
   const port = await freePort();
-  writeFileSync(join(dir, 'main.cf'), `${mainCf(dir, options).join('\n')}\n`);
+  writeFileSync(join(dir, 'main.cf'), `${[...mainCf(dir, options), ...(options.mainCf ?? [])].join('\n')}\n`);
+  for (const [name, text] of Object.entries(options.confFiles ?? {})) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
   writeFileSync(join(dir, 'master.cf'), `${masterCf(port).join('\n')}\n`);
   const maillog = join(dir, 'maillog');
   const log = () => (existsSync(maillog) ? readFileSync(maillog, 'utf8') : '');

@@ -93,7 +93,7 @@ function workers(port: number, options: RspamdOptions, controlPort?: number, mil
   milter = yes;
   timeout = 120s;
   upstream "local" { default = yes; self_scan = yes; }
-  count = 2;
+  count = ${options.workers ?? 2};
 }`);
   }
   return out.join('\n');

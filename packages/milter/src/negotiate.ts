@@ -1,0 +1,57 @@
+import { MilterError } from './errors.js';
+import { ActionFlag, Command, MILTER_VERSION, type Negotiated, ProtocolFlag } from './protocol.js';
+
+/** Modifications we may ask for, when the MTA offers them. */
+const WANTED_ACTIONS = ActionFlag.ADDHDRS | ActionFlag.CHGHDRS | ActionFlag.QUARANTINE;
+/** Steps we skip and replies we do not send, when the MTA offers to. */
+const WANTED_PROTOCOL =
+  ProtocolFlag.NOUNKNOWN |
+  ProtocolFlag.NODATA |
+  ProtocolFlag.NR_HDR |
+  ProtocolFlag.NR_EOH |
+  ProtocolFlag.HDR_LEADSPC;
+/** The replies `end-of-message` does without. */
+const DEFERRED_REPLIES =
+  ProtocolFlag.NR_CONN |
+  ProtocolFlag.NR_HELO |
+  ProtocolFlag.NR_MAIL |
+  ProtocolFlag.NR_RCPT |
+  ProtocolFlag.NR_BODY;
+
+/** The protocol flag that says a command gets no reply. */
+export const NO_REPLY_FLAG: Record<string, number> = {
+  [Command.CONNECT]: ProtocolFlag.NR_CONN,
+  [Command.HELO]: ProtocolFlag.NR_HELO,
+  [Command.MAIL]: ProtocolFlag.NR_MAIL,
+  [Command.RCPT]: ProtocolFlag.NR_RCPT,
+  [Command.DATA]: ProtocolFlag.NR_DATA,
+  [Command.UNKNOWN]: ProtocolFlag.NR_UNKN,
+  [Command.HEADER]: ProtocolFlag.NR_HDR,
+  [Command.EOH]: ProtocolFlag.NR_EOH,
+  [Command.BODY]: ProtocolFlag.NR_BODY,
+};
+
+/**
+ * Option negotiation: the version both sides speak, the modifications we may make and the
+ * steps and replies we do without, each only when the MTA offers it.
+ */
+export function negotiate(offer: Negotiated, replyAt: 'each-command' | 'end-of-message'): Negotiated {
+  if (offer.version < 2) {
+    throw new MilterError('MEF_MILTER_VERSION', `the MTA offered milter protocol version ${offer.version}`);
+  }
+  const version = Math.min(offer.version, MILTER_VERSION);
+  let actions = WANTED_ACTIONS;
+  let wanted = WANTED_PROTOCOL;
+  if (replyAt === 'end-of-message') {
+    actions |= ActionFlag.DELRCPT;
+    wanted |= DEFERRED_REPLIES;
+    // A refused recipient among accepted ones needs DELRCPT; without it, RCPT is answered.
+    if ((offer.actions & ActionFlag.DELRCPT) === 0) wanted &= ~ProtocolFlag.NR_RCPT;
+  } else {
+    // Each BODY chunk is answered, so the answer can be SKIP once no stage reads any more.
+    wanted |= ProtocolFlag.SKIP;
+  }
+  // Flags beyond what an old MTA knows are not ours to ask for.
+  const protocol = version >= 6 ? wanted & offer.protocol : 0;
+  return { version, actions: actions & offer.actions, protocol };
+}
