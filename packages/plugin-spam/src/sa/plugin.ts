@@ -1,6 +1,13 @@
-import { definePlugin, type ErrorPolicy, invalidOption, type Plugin } from '@mef/core';
-import { checkNumber, checkPolicy, round2 } from '../options.js';
-import { skipDeclaredOversize } from '../plugins/common.js';
+import {
+  checkErrorPolicy,
+  checkNumber,
+  definePlugin,
+  type ErrorPolicy,
+  invalidOption,
+  type Plugin,
+} from '@mef/core';
+import { readCapped } from '../plugins/capped.js';
+import { checkPrefix, round2, skipDeclaredOversize } from '../plugins/common.js';
 import { loadSaRules } from './load.js';
 import type { SaRuleSet } from './rule-set.js';
 
@@ -37,14 +44,11 @@ export interface SpamassassinRulesPlugin extends Plugin {
 export function spamassassinRules(options: SpamassassinRulesOptions): SpamassassinRulesPlugin {
   if (!options.ruleSet && !options.dirs)
     throw invalidOption('dirs', options.dirs, 'a list of folders or a ruleSet');
-  const maxSize = checkNumber('maxSize', options.maxSize, 1) ?? 512 * 1024;
-  const skippedScore = checkNumber('skippedScore', options.skippedScore, -1000, 1000) ?? 0;
-  const timeout = checkNumber('timeout', options.timeout, 1);
-  const onError = checkPolicy('onError', options.onError) ?? 'accept';
-  const prefix = options.prefix ?? 'SA_';
-  if (typeof prefix !== 'string' || !/^[A-Z0-9_]*$/.test(prefix)) {
-    throw invalidOption('prefix', prefix, 'UPPER_SNAKE text');
-  }
+  const maxSize = checkNumber('maxSize', options.maxSize, { min: 1 }) ?? 512 * 1024;
+  const skippedScore = checkNumber('skippedScore', options.skippedScore, { min: -1000, max: 1000 }) ?? 0;
+  const timeout = checkNumber('timeout', options.timeout, { min: 1 });
+  const onError = checkErrorPolicy('onError', options.onError) ?? 'accept';
+  const prefix = checkPrefix(options.prefix, 'SA_');
   const ruleSet = options.ruleSet ?? loadSaRules({ dirs: options.dirs ?? [] });
   const group = 'spamassassin';
   return definePlugin({
@@ -55,26 +59,15 @@ export function spamassassinRules(options: SpamassassinRulesOptions): Spamassass
     ruleSet,
     async message(ctx) {
       if (skipDeclaredOversize(ctx, 'SA_RULES_SKIPPED_SIZE', maxSize, skippedScore, group)) return;
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let over = false;
-      // Bounded: past the cap the pass goes on but nothing more is held.
-      for await (const chunk of ctx.message.raw() as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (over) continue;
-        if (size > maxSize) {
-          over = true;
-          chunks.length = 0;
-        } else chunks.push(chunk);
-      }
-      if (over) {
+      const { bytes, size } = await readCapped(ctx.message.raw(), maxSize);
+      if (bytes === undefined) {
         ctx.findings.symbol('SA_RULES_SKIPPED_SIZE', skippedScore, {
           group,
           options: [`${size} > ${maxSize}`],
         });
         return;
       }
-      const result = ruleSet.check(Buffer.concat(chunks, size));
+      const result = ruleSet.check(bytes);
       for (const h of result.hits) {
         ctx.findings.symbol(`${prefix}${h.name.toUpperCase()}`, round2(h.score), {
           group,
