@@ -332,6 +332,11 @@ Examples:
       '--scores <file>',
       'also fit the rule and Bayes scores together and write them to this file (for `mef scan --scores`)',
     )
+    .option(
+      '--sa-rules <dir>',
+      'with --scores, also fit the scores of the SpamAssassin rule files of this folder (repeatable)',
+      collect,
+    )
     .option('--ext <list>', EXT_HELP, extensions)
     .addOption(
       new Option(
@@ -351,6 +356,7 @@ Examples:
         model?: string;
         redis?: string;
         scores?: string;
+        saRules?: string[];
         eval?: number | true;
         minLearns?: number;
         ext?: string[];
@@ -362,6 +368,7 @@ Examples:
             model: flags.model ?? defaultModelPath(env),
             ...(flags.redis ? { redis: flags.redis } : {}),
             ...(flags.scores ? { scores: flags.scores } : {}),
+            ...(flags.saRules ? { saRules: flags.saRules } : {}),
             ...(flags.eval !== undefined ? { evalShare: flags.eval === true ? 0.2 : flags.eval } : {}),
             ...(flags.minLearns !== undefined ? { minLearns: flags.minLearns } : {}),
             ...(flags.ext ? { extensions: flags.ext } : {}),

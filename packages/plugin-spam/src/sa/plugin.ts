@@ -23,6 +23,12 @@ export interface SpamassassinRulesOptions {
   readonly skippedScore?: number;
   /** Prefix of the symbols (rule `FOO` becomes `SA_FOO`). Default `SA_`. */
   readonly prefix?: string;
+  /**
+   * Scores by symbol (`SA_FOO`), such as the `rules` of a scores file written by
+   * `mef train --sa-rules DIR --scores FILE`: they replace the rule files' scores. A rule not
+   * named keeps its own score.
+   */
+  readonly scores?: Readonly<Record<string, number>>;
   /** Plugin name. Default `spamassassin-rules`. */
   readonly name?: string;
   /** Stage timeout in ms. */
@@ -49,6 +55,12 @@ export function spamassassinRules(options: SpamassassinRulesOptions): Spamassass
   const timeout = checkNumber('timeout', options.timeout, { min: 1 });
   const onError = checkErrorPolicy('onError', options.onError) ?? 'accept';
   const prefix = checkPrefix(options.prefix, 'SA_');
+  const scores = options.scores ?? {};
+  if (typeof scores !== 'object' || scores === null) {
+    throw invalidOption('scores', scores, 'an object of symbol scores');
+  }
+  for (const [symbol, score] of Object.entries(scores))
+    checkNumber(`scores.${symbol}`, score, { min: -1000, max: 1000 });
   const ruleSet = options.ruleSet ?? loadSaRules({ dirs: options.dirs ?? [] });
   const group = 'spamassassin';
   return definePlugin({
@@ -69,7 +81,8 @@ export function spamassassinRules(options: SpamassassinRulesOptions): Spamassass
       }
       const result = ruleSet.check(bytes);
       for (const h of result.hits) {
-        ctx.findings.symbol(`${prefix}${h.name.toUpperCase()}`, round2(h.score), {
+        const symbol = saSymbol(prefix, h.name);
+        ctx.findings.symbol(symbol, round2(scores[symbol] ?? h.score), {
           group,
           ...(h.description ? { description: h.description } : {}),
           ...(h.count > 1 ? { options: [`${h.count} hits`] } : {}),
@@ -77,4 +90,24 @@ export function spamassassinRules(options: SpamassassinRulesOptions): Spamassass
       }
     },
   });
+}
+
+/** The symbol a rule's hit is recorded as: `SA_` (the prefix) and the rule name in upper case. */
+function saSymbol(prefix: string, rule: string): string {
+  return `${prefix}${rule.toUpperCase()}`;
+}
+
+/**
+ * The symbols {@link spamassassinRules} records for one message, for fitting their scores
+ * (`mef train --sa-rules`): each reported rule that hit, or `SA_RULES_SKIPPED_SIZE` alone for a
+ * message over `maxSize` (default 512 KiB), as the stage would see it.
+ */
+export function spamassassinRuleSymbols(
+  ruleSet: SaRuleSet,
+  raw: Buffer,
+  options: { readonly prefix?: string; readonly maxSize?: number } = {},
+): string[] {
+  const prefix = checkPrefix(options.prefix, 'SA_');
+  if (raw.length > (options.maxSize ?? 512 * 1024)) return ['SA_RULES_SKIPPED_SIZE'];
+  return ruleSet.check(raw).hits.map((h) => saSymbol(prefix, h.name));
 }
