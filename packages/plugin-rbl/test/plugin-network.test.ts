@@ -5,7 +5,7 @@ import { genericList, rbl } from '../src/index.js';
 import { lists } from './helpers/lists.js';
 import { type CountingProxy, countingProxy, type SilentServer, silentServer } from './helpers/udp.js';
 
-const { zen, dbl, clean } = lists();
+const { port, zen, dbl, clean } = lists();
 
 describe('rbl() in the engine, over a slow or silent network', () => {
   describe('through a counting proxy', () => {
