@@ -50,6 +50,11 @@ export function createProgram(io: Io, exit: (code: number) => void): Command {
       '--scores <file>',
       'also fit the rule and Bayes scores together and write them to this file (for `mef scan --scores`)',
     )
+    .option(
+      '--sa-rules <dir>',
+      'with --scores, also fit the scores of the SpamAssassin rule files of this folder (repeatable)',
+      collect,
+    )
     .option('--ext <list>', EXT_HELP, extensions)
     .addOption(
       new Option(
@@ -69,6 +74,7 @@ export function createProgram(io: Io, exit: (code: number) => void): Command {
         model?: string;
         redis?: string;
         scores?: string;
+        saRules?: string[];
         eval?: number | true;
         minLearns?: number;
         ext?: string[];
@@ -80,6 +86,7 @@ export function createProgram(io: Io, exit: (code: number) => void): Command {
             model: flags.model ?? defaultModelPath(env),
             ...(flags.redis ? { redis: flags.redis } : {}),
             ...(flags.scores ? { scores: flags.scores } : {}),
+            ...(flags.saRules ? { saRules: flags.saRules } : {}),
             ...(flags.eval !== undefined ? { evalShare: flags.eval === true ? 0.2 : flags.eval } : {}),
             ...(flags.minLearns !== undefined ? { minLearns: flags.minLearns } : {}),
             ...(flags.ext ? { extensions: flags.ext } : {}),

@@ -74,6 +74,11 @@ export interface TrainRunOptions {
   readonly redis?: string;
   /** Also fit the rule and Bayes scores on the trained messages and write them here. */
   readonly scores?: string;
+  /**
+   * SpamAssassin rule folders run natively on every trained message, so that `scores` fits
+   * their weights too (for `mef scan --sa-rules DIR --scores FILE`). Needs `scores`.
+   */
+  readonly saRules?: readonly string[];
   /** Share held out for evaluation (0 < share < 1), or undefined to train on everything. */
   readonly evalShare?: number;
   readonly minLearns?: number;
@@ -125,6 +130,9 @@ async function writeScores(
 
 /** `mef train`: learns the labelled messages; resolves with the exit code. */
 export async function runTrain(o: TrainRunOptions): Promise<number> {
+  if (o.saRules && !o.scores)
+    throw new ConfigError('--sa-rules: fits rule scores, so it needs --scores FILE');
+  const saRules = o.saRules ? spam.loadSaRules({ dirs: o.saRules }) : undefined;
   const store = o.redis ? redisStore(o.redis) : undefined;
   const plugin = bayes({
     ...(store ? { store } : { file: o.model }),
@@ -140,7 +148,7 @@ export async function runTrain(o: TrainRunOptions): Promise<number> {
   const progress = new Progress(o.tty, o.stderr, total);
   const held: { label: Label; features: MessageFeatures }[] = [];
   // Every trained message's features, when scores are fitted (they are learned from all of them).
-  const forScores: { label: Label; features: MessageFeatures }[] = [];
+  const forScores: spam.ScoringItem[] = [];
   let unreadable = 0;
   let done = 0;
   let current: Label = 'spam';
@@ -178,8 +186,17 @@ export async function runTrain(o: TrainRunOptions): Promise<number> {
   const result = await plugin.train(items(), {
     extract: async (item: InputItem) => {
       if (item.stream === undefined) throw new Error(item.error);
-      const features = await extract(item.stream);
-      if (o.scores) forScores.push({ label: current, features });
+      if (!saRules) {
+        const features = await extract(item.stream);
+        if (o.scores) forScores.push({ label: current, features });
+        return features;
+      }
+      // The native SpamAssassin rules read the whole message: hold it once for both.
+      const chunks: Buffer[] = [];
+      for await (const chunk of item.stream) chunks.push(chunk as Buffer);
+      const raw = Buffer.concat(chunks);
+      const features = await extract(Readable.from([raw]));
+      forScores.push({ label: current, features, extraHits: spam.spamassassinRuleSymbols(saRules, raw) });
       return features;
     },
     onProgress: (p) => {

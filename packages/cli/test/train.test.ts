@@ -176,6 +176,38 @@ describe('mef train', () => {
     expect(bad.stderr).toMatch(/scores: Scores file .*bad\.json: has format "other", expected mef-scores\/1/);
   });
 
+  it('fits the SpamAssassin rules with --sa-rules, whose scores mef scan --sa-rules --scores applies', async () => {
+    const rules = '/usr/share/spamassassin';
+    expect(existsSync(rules), 'apt-get install spamassassin').toBe(true);
+    const dir = tempDir();
+    const model = join(dir, 'bayes.json');
+    const scoresFile = join(dir, 'scores.json');
+    const args = ['--spam', spamDir, '--ham', hamDir, '--model', model, '--min-learns', '30'];
+    const t = await mef(['train', ...args, '--sa-rules', rules, '--scores', scoresFile]);
+    expect(t.code, t.stderr).toBe(0);
+    const scores = JSON.parse(readFileSync(scoresFile, 'utf8')) as { rules: Record<string, number> };
+    const fitted = Object.keys(scores.rules).filter((n) => n.startsWith('SA_'));
+    // Rules the training messages hit got a weight of their own, beside the built-in rules'.
+    expect(fitted.length).toBeGreaterThan(20);
+    expect(Object.keys(scores.rules)).toContain('HTML_ONLY');
+    const files = readdirSync(spamDir)
+      .slice(0, 10)
+      .map((f) => join(spamDir, f));
+    const out = jsonLines(
+      (await mef(['scan', '--json', '--bayes', model, '--sa-rules', rules, '--scores', scoresFile, ...files]))
+        .stdout,
+    );
+    const sa = out
+      .flatMap((o) => o.symbols as { name: string; score: number }[])
+      .filter((s) => s.name in scores.rules && s.name.startsWith('SA_'));
+    expect(sa.length).toBeGreaterThan(0);
+    for (const s of sa) expect(s.score).toBe(Math.round((scores.rules[s.name] as number) * 100) / 100);
+    // The rules are fitted, so the flag is refused without a scores file to write.
+    const alone = await mef(['train', ...args, '--sa-rules', rules]);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toMatch(/--sa-rules: fits rule scores, so it needs --scores FILE/);
+  });
+
   it('uses the model given with --bayes, and exits 2 when that file does not exist', async () => {
     const model = join(tempDir(), 'bayes.json');
     await mef(['train', '--spam', spamDir, '--ham', hamDir, '--model', model]);

@@ -1,7 +1,18 @@
 import { isIP } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import { Transform, type TransformCallback } from 'node:stream';
-import { definePlugin, type ErrorPolicy, invalidOption, type MessageContext, type Plugin } from '@mef/core';
+import {
+  checkBoolean,
+  checkEnum,
+  checkErrorPolicy,
+  checkNumber,
+  checkPluginName,
+  definePlugin,
+  type ErrorPolicy,
+  invalidOption,
+  type MessageContext,
+  type Plugin,
+} from '@mef/core';
 import type * as Mailauth from 'mailauth';
 import type { ARCResult, DKIMVerifyResult, DMARCResult, SPFResult } from 'mailauth';
 import { CORE_RANGE } from './core-range.js';
@@ -88,7 +99,6 @@ class Cap extends Transform {
 }
 
 const NO_ANSWER = new Set(['ENOTFOUND', 'ENODATA']);
-const ACTIONS = new Set(['reject', 'quarantine', 'score']);
 
 /** A message's view of the resolver: it counts answers and failures, and stops on abort. */
 function tracked(resolver: AuthResolver, signal: AbortSignal) {
@@ -112,11 +122,6 @@ function tracked(resolver: AuthResolver, signal: AbortSignal) {
   return { fn, stats };
 }
 
-function boolOption(name: string, v: unknown): boolean {
-  if (v !== undefined && typeof v !== 'boolean') throw invalidOption(name, v, 'true or false');
-  return v !== false;
-}
-
 /** `Name: value` of a header line mailauth formatted. */
 function splitField(line: string): [string, string] | undefined {
   const i = line.indexOf(':');
@@ -130,35 +135,20 @@ function splitField(line: string): [string, string] | undefined {
  */
 export function auth(options: AuthOptions): Plugin {
   if (!options || typeof options !== 'object') throw invalidOption('options', options, 'an options object');
-  const name = options.name ?? 'auth';
-  if (typeof name !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(name)) {
-    throw invalidOption('name', options.name, 'a kebab-case plugin name');
-  }
-  const onError = options.onError ?? 'accept';
-  if (!['accept', 'tempfail', 'reject'].includes(onError)) {
-    throw invalidOption('onError', options.onError, "'accept', 'tempfail' or 'reject'");
-  }
-  const wantSpf = boolOption('spf', options.spf);
-  const wantDkim = boolOption('dkim', options.dkim);
-  const wantDmarc = boolOption('dmarc', options.dmarc);
-  const wantArc = boolOption('arc', options.arc);
-  const addHeaders = boolOption('headers', options.headers);
-  const dmarcReject = options.dmarcReject ?? 'score';
-  if (!ACTIONS.has(dmarcReject)) {
-    throw invalidOption('dmarcReject', options.dmarcReject, "'reject', 'quarantine' or 'score'");
-  }
-  const dmarcQuarantine = options.dmarcQuarantine ?? 'score';
-  if (dmarcQuarantine !== 'quarantine' && dmarcQuarantine !== 'score') {
-    throw invalidOption('dmarcQuarantine', options.dmarcQuarantine, "'quarantine' or 'score'");
-  }
-  const positive = (opt: string, v: unknown) => {
-    if (v !== undefined && !(typeof v === 'number' && Number.isFinite(v) && v > 0)) {
-      throw invalidOption(opt, v, 'a positive number');
-    }
-  };
-  positive('maxSize', options.maxSize);
-  positive('stageTimeout', options.stageTimeout);
-  positive('minBitLength', options.minBitLength);
+  const name = checkPluginName(options.name, 'auth');
+  const onError = checkErrorPolicy('onError', options.onError) ?? 'accept';
+  const wantSpf = checkBoolean('spf', options.spf) ?? true;
+  const wantDkim = checkBoolean('dkim', options.dkim) ?? true;
+  const wantDmarc = checkBoolean('dmarc', options.dmarc) ?? true;
+  const wantArc = checkBoolean('arc', options.arc) ?? true;
+  const addHeaders = checkBoolean('headers', options.headers) ?? true;
+  const dmarcReject =
+    checkEnum('dmarcReject', options.dmarcReject, ['reject', 'quarantine', 'score'] as const) ?? 'score';
+  const dmarcQuarantine =
+    checkEnum('dmarcQuarantine', options.dmarcQuarantine, ['quarantine', 'score'] as const) ?? 'score';
+  const maxSize = checkNumber('maxSize', options.maxSize, { min: 1 }) ?? 32 * 1024 * 1024;
+  const stageTimeout = checkNumber('stageTimeout', options.stageTimeout, { min: 1 });
+  const minBitLength = checkNumber('minBitLength', options.minBitLength, { min: 1, integer: true }) ?? 1024;
   const scores: Record<string, number> = { ...authSymbols };
   for (const [k, v] of Object.entries(options.scores ?? {})) {
     if (!(k in authSymbols)) throw invalidOption(`scores.${k}`, k, 'a symbol of @mef/plugin-auth');
@@ -182,8 +172,6 @@ export function auth(options: AuthOptions): Plugin {
       ...(options.tries !== undefined ? { tries: options.tries } : {}),
     });
   }
-  const maxSize = options.maxSize ?? 32 * 1024 * 1024;
-  const minBitLength = options.minBitLength ?? 1024;
   const needMessage = wantDkim || wantDmarc || wantArc;
   const group = 'auth';
 
@@ -327,7 +315,7 @@ export function auth(options: AuthOptions): Plugin {
     name,
     core: CORE_RANGE,
     priority: options.priority ?? 60,
-    timeout: options.stageTimeout ?? resolver.timeout * 8 + 2000,
+    timeout: stageTimeout ?? resolver.timeout * 8 + 2000,
     onError,
     async setup() {
       await loadMailauth();

@@ -1,5 +1,5 @@
 import { promises as dns } from 'node:dns';
-import { invalidOption } from '@mef/core';
+import { checkNumber, invalidOption } from '@mef/core';
 import { parseServer } from '@mef/plugin-rbl';
 
 /** The resolver function mailauth calls: `(name, rrtype)` answers as `dns.promises.resolve` does. */
@@ -51,14 +51,8 @@ export function createResolver(options: AuthResolverOptions): AuthResolver {
     );
   }
   const list = servers.map((s, i) => parseServer(s, `servers[${i}]`));
-  const timeout = options.timeout ?? 2000;
-  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout < 1) {
-    throw invalidOption('timeout', options.timeout, 'a number of milliseconds >= 1');
-  }
-  const tries = options.tries ?? 2;
-  if (!Number.isInteger(tries) || tries < 1 || tries > 10) {
-    throw invalidOption('tries', options.tries, 'an integer from 1 to 10');
-  }
+  const timeout = checkNumber('timeout', options.timeout, { min: 1 }) ?? 2000;
+  const tries = checkNumber('tries', options.tries, { min: 1, max: 10, integer: true }) ?? 2;
   // c-ares retries within our deadline; the deadline below bounds the whole lookup.
   const resolver = new dns.Resolver({ timeout: Math.max(1, Math.floor(timeout / tries)), tries });
   resolver.setServers(list);

@@ -1,6 +1,6 @@
 import { promises as dns } from 'node:dns';
 import { isIP } from 'node:net';
-import { invalidOption } from '@mef/core';
+import { checkNumber, invalidOption } from '@mef/core';
 import { type CachedAnswer, MemoryCache, type RblCache } from './cache.js';
 import { RblError } from './errors.js';
 import { Limiter } from './limiter.js';
@@ -51,13 +51,6 @@ export interface DnsClientStats {
 }
 
 const NEGATIVE = new Set(['ENOTFOUND', 'ENODATA']);
-
-function checkNumber(name: string, v: unknown, min: number, integer = false): void {
-  if (v === undefined) return;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {
-    throw invalidOption(name, v, `${integer ? 'an integer' : 'a number'} >= ${min}`);
-  }
-}
 
 /** Checks a server address; returns it in the form `Resolver.setServers` takes. */
 export function parseServer(server: unknown, option = 'servers'): string {
@@ -113,13 +106,13 @@ export class DnsListClient {
       );
     }
     this.servers = servers.map((s, i) => parseServer(s, `servers[${i}]`));
-    checkNumber('timeout', options.timeout, 1);
-    checkNumber('tries', options.tries, 1, true);
-    checkNumber('concurrency', options.concurrency, 1, true);
-    checkNumber('negativeTtl', options.negativeTtl, 0);
-    checkNumber('minTtl', options.minTtl, 0);
-    checkNumber('maxTtl', options.maxTtl, 0);
-    checkNumber('txtTtl', options.txtTtl, 0);
+    checkNumber('timeout', options.timeout, { min: 1 });
+    checkNumber('tries', options.tries, { min: 1, integer: true });
+    checkNumber('concurrency', options.concurrency, { min: 1, integer: true });
+    checkNumber('negativeTtl', options.negativeTtl, { min: 0 });
+    checkNumber('minTtl', options.minTtl, { min: 0 });
+    checkNumber('maxTtl', options.maxTtl, { min: 0 });
+    checkNumber('txtTtl', options.txtTtl, { min: 0 });
     const cache = options.cache;
     if (cache !== undefined && cache !== false) {
       if (typeof cache !== 'object' || typeof cache.get !== 'function' || typeof cache.set !== 'function') {

@@ -1,4 +1,10 @@
+/**
+ * Core's address helpers, re-exported where this package's README has always listed them
+ * (and where `@mef/relay` imports them from): one implementation, in `@mef/core`.
+ */
+export { addressDomain, networkList, normalizeDomain, normalizeIp } from '@mef/core';
 export { type CachedAnswer, MemoryCache, type MemoryCacheOptions, type RblCache } from './cache.js';
+export { type ListHealth, RblChecker, type RblHit, type RblOutcome } from './checker.js';
 export {
   type DnsClientOptions,
   type DnsClientStats,
@@ -11,29 +17,20 @@ export { decodeEntities, findLinkHosts, type LinkTargets, linkTargets } from './
 export {
   type CompiledList,
   compileList,
-  type ListHealth,
   type RblCheck,
-  RblChecker,
-  type RblHit,
   type RblListConfig,
-  type RblOutcome,
   type RblProbe,
   type RblReplyTemplate,
-} from './lists.js';
-export { type PendingReject, type RblListing, type RblOptions, type RblState, rbl } from './plugin.js';
+} from './list-config.js';
+export type { RblOptions } from './options.js';
+export { rbl } from './plugin.js';
 export { dnswl, genericList, type PresetOptions, spamhausDbl, spamhausZen, surblMulti } from './presets.js';
-export {
-  addressDomain,
-  domainQueryName,
-  ipQueryName,
-  ipv6Nibbles,
-  normalizeDomain,
-  normalizeIp,
-} from './query.js';
-export { isReservedIp, networkList, receivedHops } from './received.js';
+export { domainQueryName, ipQueryName } from './query.js';
+export { isReservedIp, receivedHops } from './received.js';
 export {
   type AnswerMeaning,
   ReturnCodeMap,
   type ReturnCodeRule,
   spamhausErrorCodes,
 } from './return-codes.js';
+export type { PendingReject, RblListing, RblState } from './state.js';

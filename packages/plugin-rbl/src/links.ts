@@ -1,5 +1,5 @@
+import { normalizeIp } from '@mef/core';
 import { parse } from 'tldts';
-import { normalizeIp } from './query.js';
 
 const URL_RE = /\b(?:https?|ftp):\/\/[^\s<>"'`{}|\\^[\]]*(?:\[[0-9a-f:.]+\][^\s<>"'`{}|\\^]*)?/gi;
 const WWW_RE =

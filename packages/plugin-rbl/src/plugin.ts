@@ -1,237 +1,36 @@
 import {
-  type ErrorPolicy,
+  addressDomain,
+  decodeText,
   type HealthResult,
-  invalidOption,
   type MessageContext,
+  normalizeIp,
   type Plugin,
   type RcptContext,
   type SetupContext,
   type StageContext,
-  type StageErrorKind,
 } from '@mef/core';
-import { parse as parseDomain } from 'tldts';
+import type { RblOutcome } from './checker.js';
 import { CORE_RANGE } from './core-range.js';
-import { type DnsClientOptions, DnsListClient } from './dns-client.js';
-import type { RblError } from './errors.js';
 import { findLinkHosts, linkTargets } from './links.js';
-import { compileList, type RblCheck, RblChecker, type RblListConfig, type RblOutcome } from './lists.js';
-import { addressDomain, normalizeDomain, normalizeIp } from './query.js';
-import { networkList, receivedHops } from './received.js';
-
-/** One listing found in a transaction, for later stages (`ctx.state.rbl`). */
-export interface RblListing {
-  readonly zone: string;
-  readonly check: RblCheck;
-  readonly target: string;
-  readonly symbols: readonly string[];
-  readonly allowlist: boolean;
-  readonly txt?: string;
-}
-
-/** What this plugin leaves in `ctx.state.rbl` for later stages. */
-export interface RblState {
-  /** Every listing found so far in this connection and transaction. */
-  readonly listings: RblListing[];
-  /** True once an allowlist listed the client, HELO or sender: this plugin's rejects are off. */
-  allowlisted: boolean;
-  /** Symbols recorded so far (each symbol counts once per transaction). */
-  readonly recorded: Set<string>;
-  /** A reject deferred to RCPT. */
-  pendingRcpt?: PendingReject;
-}
-
-export interface PendingReject {
-  readonly reply: { code: number; enhanced: string; text: string };
-  readonly reason: string;
-}
-
-declare module '@mef/core' {
-  interface TransactionState {
-    /** What `@mef/plugin-rbl` found so far in this connection and transaction. */
-    rbl?: RblState;
-  }
-}
-
-/** Options of {@link rbl}. */
-export interface RblOptions extends Omit<DnsClientOptions, 'servers'> {
-  /**
-   * The DNS servers to ask (`127.0.0.1:53`, `[::1]:5353`). Required: there is no implicit
-   * fallback to the system resolver, whose answers a blocklist may refuse or poison.
-   */
-  servers: readonly string[];
-  /** The lists, such as `[spamhausZen(), spamhausDbl()]`. */
-  lists: readonly RblListConfig[];
-  /** Plugin name (default `rbl`). */
-  name?: string;
-  /** What a lookup failure turns into (default `accept`: a missing opinion does not delay mail). */
-  onError?: ErrorPolicy;
-  /** Stage timeout in ms (default: twice the DNS timeout plus 1 s: an A and a TXT lookup). */
-  stageTimeout?: number;
-  /** Stage priority (default 50: before content scanners, so an allowlist can skip them). */
-  priority?: number;
-  /** Seconds between health probes (default 300; 0 probes only at start). */
-  probeInterval?: number;
-  /** Probe every list in `setup` (default true). */
-  probeAtStart?: boolean;
-  /** Seconds a list stays out of service after an error answer (default 300). */
-  outOfService?: number;
-  /** Link extraction for `uri` and `uri-ip` lists. */
-  links?: {
-    /** `parts`: the text/* parts that are not attachments (default); `text`: the engine's extracted text. */
-    source?: 'parts' | 'text';
-    /** Bytes read of each text part (default 1 MiB). */
-    maxBytes?: number;
-    /** Most link targets (domains and IPs) looked up per message (default 50). */
-    maxLookups?: number;
-  };
-  /** `Received` hops for `received` lists. */
-  received?: {
-    /** Most hops looked up (default 3). */
-    maxHops?: number;
-    /** Your own relays' networks (CIDRs): their hops are trusted, not looked up. */
-    trusted?: readonly string[];
-  };
-  /** A shared client (several plugins, one cache); the plugin then does not create its own. */
-  client?: DnsListClient;
-}
-
-const LABEL: Record<RblCheck, string> = {
-  client: 'Client host',
-  received: 'Relay host',
-  helo: 'HELO name',
-  mailfrom: 'Sender domain',
-  from: 'From domain',
-  uri: 'Link domain',
-  'uri-ip': 'Link host',
-};
-
-const ERROR_KIND: Record<string, StageErrorKind> = {
-  MEF_RBL_TIMEOUT: 'timeout',
-  MEF_RBL_UNAVAILABLE: 'unavailable',
-  MEF_RBL_LIST_ERROR: 'protocol',
-};
-
-type Phase = 'connect' | 'helo' | 'mailFrom' | 'message';
-
-function cleanTxt(txt: string): string {
-  return txt
-    .replace(/[\x00-\x1f\x7f]+/g, ' ')
-    .trim()
-    .slice(0, 200);
-}
-
-/** The address of a `From` header value. */
-function fromAddress(value: string): string | undefined {
-  const angle = /<([^<>]*@[^<>]*)>\s*$/.exec(value) ?? /<([^<>]*@[^<>]*)>/.exec(value);
-  if (angle?.[1]) return angle[1];
-  return /[^\s<>,;:"()]+@[^\s<>,;:"()]+/.exec(value)?.[0];
-}
-
-/** The full name and its registrable domain (when different): what RHSBLs are asked. */
-function domainTargets(name: string | undefined): string[] {
-  const d = name === undefined ? undefined : normalizeDomain(name);
-  // A single label (`localhost`, a bare host name) is no domain a list could know.
-  if (!d?.includes('.')) return [];
-  const reg = parseDomain(d).domain;
-  return reg && reg !== d ? [d, reg] : [d];
-}
-
-function decodeText(bytes: Buffer, charset: string | undefined): string {
-  try {
-    return new TextDecoder(charset ?? 'utf-8').decode(bytes);
-  } catch {
-    return bytes.toString('latin1');
-  }
-}
+import type { RblCheck } from './list-config.js';
+import { type RblOptions, resolveOptions } from './options.js';
+import { domainTargets, fromAddress } from './query.js';
+import { receivedHops } from './received.js';
+import { recordOutcomes } from './record.js';
+import { stateOf } from './state.js';
 
 /**
  * The DNS list plugin: DNSBL for the client IP and `Received` hops, RHSBL for the HELO
  * name and sender domains, URIBL for the links in the body, DNSWL allowlists.
  */
 export function rbl(options: RblOptions): Plugin {
-  if (!options || typeof options !== 'object') throw invalidOption('options', options, 'an options object');
-  if (!Array.isArray(options.lists) || options.lists.length === 0) {
-    throw invalidOption('lists', options.lists, 'a non-empty list of DNS lists such as [spamhausZen()]');
-  }
-  const name = options.name ?? 'rbl';
-  if (typeof name !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(name)) {
-    throw invalidOption('name', options.name, 'a kebab-case plugin name');
-  }
-  const onError = options.onError ?? 'accept';
-  if (!['accept', 'tempfail', 'reject'].includes(onError)) {
-    throw invalidOption('onError', options.onError, "'accept', 'tempfail' or 'reject'");
-  }
-  const nonNegative = (opt: string, v: unknown, integer = false) => {
-    if (v !== undefined && (typeof v !== 'number' || !(v >= 0) || (integer && !Number.isInteger(v)))) {
-      throw invalidOption(opt, v, integer ? 'a non-negative integer' : 'a non-negative number');
-    }
-  };
-  nonNegative('probeInterval', options.probeInterval);
-  nonNegative('outOfService', options.outOfService);
-  nonNegative('links.maxBytes', options.links?.maxBytes, true);
-  nonNegative('links.maxLookups', options.links?.maxLookups, true);
-  nonNegative('received.maxHops', options.received?.maxHops, true);
-  if (
-    options.stageTimeout !== undefined &&
-    !(typeof options.stageTimeout === 'number' && options.stageTimeout > 0)
-  ) {
-    throw invalidOption('stageTimeout', options.stageTimeout, 'a positive number of milliseconds');
-  }
-  const source = options.links?.source ?? 'parts';
-  if (source !== 'parts' && source !== 'text')
-    throw invalidOption('links.source', source, "'parts' or 'text'");
-  let trusted: ReturnType<typeof networkList> | undefined;
-  try {
-    trusted = options.received?.trusted ? networkList(options.received.trusted) : undefined;
-  } catch {
-    throw invalidOption(
-      'received.trusted',
-      options.received?.trusted,
-      'a list of CIDRs such as "192.0.2.0/24"',
-    );
-  }
-
-  const lists = options.lists.map((l, i) => compileList(l, i));
-  const ownClient = options.client === undefined;
-  // The client throws a TypeError when no servers are given: never the system resolver.
-  const client =
-    options.client ??
-    new DnsListClient({
-      servers: options.servers,
-      ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
-      ...(options.tries !== undefined ? { tries: options.tries } : {}),
-      ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
-      ...(options.cache !== undefined ? { cache: options.cache } : {}),
-      ...(options.negativeTtl !== undefined ? { negativeTtl: options.negativeTtl } : {}),
-      ...(options.minTtl !== undefined ? { minTtl: options.minTtl } : {}),
-      ...(options.maxTtl !== undefined ? { maxTtl: options.maxTtl } : {}),
-      ...(options.txtTtl !== undefined ? { txtTtl: options.txtTtl } : {}),
-    });
-  const checker = new RblChecker(client, lists, {
-    ...(options.outOfService !== undefined ? { outOfService: options.outOfService } : {}),
-  });
-  const probeInterval = (options.probeInterval ?? 300) * 1000;
-  const maxBytes = options.links?.maxBytes ?? 1024 * 1024;
-  const maxLookups = options.links?.maxLookups ?? 50;
-  const maxHops = options.received?.maxHops ?? 3;
+  const settings = resolveOptions(options);
+  const { name, onError, source, trusted, client, ownClient, lists, checker } = settings;
+  const { probeInterval, maxBytes, maxLookups, maxHops } = settings;
   let timer: NodeJS.Timeout | undefined;
   let log: SetupContext['log'] | undefined;
 
   const has = (check: RblCheck) => checker.listsFor(check).length > 0;
-
-  /** The transaction's state; MAIL FROM forks the connection's so that transactions stay apart. */
-  const stateOf = (ctx: StageContext, fork = false): RblState => {
-    const cur = ctx.state.rbl;
-    if (cur && !fork) return cur;
-    const next: RblState = {
-      listings: [...(cur?.listings ?? [])],
-      allowlisted: cur?.allowlisted ?? false,
-      recorded: new Set(cur?.recorded ?? []),
-      ...(cur?.pendingRcpt ? { pendingRcpt: cur.pendingRcpt } : {}),
-    };
-    ctx.state.rbl = next;
-    return next;
-  };
 
   const probeAll = async () => {
     const health = await checker.probeAll();
@@ -247,89 +46,6 @@ export function rbl(options: RblOptions): Plugin {
     }
   };
 
-  /** Records the outcomes of one phase and applies rejects and skips. */
-  const apply = (ctx: StageContext, phase: Phase, outcomes: readonly RblOutcome[]) => {
-    const state = stateOf(ctx);
-    const symbols = new Map<string, { score: number; options: string[]; description?: string }>();
-    const errors: string[] = [];
-    let firstError: RblError | undefined;
-    let reject: { outcome: RblOutcome } | undefined;
-    for (const o of outcomes) {
-      if (o.status === 'error' || o.status === 'out-of-service') {
-        const err = o.error;
-        errors.push(`${o.list.zone}:${err?.code ?? 'MEF_RBL_UNAVAILABLE'}`);
-        if (o.status === 'error' && err && !firstError) firstError = err;
-        continue;
-      }
-      if (o.status !== 'listed') continue;
-      const names: string[] = [];
-      for (const hit of o.hits) {
-        const symbol = o.check === 'received' ? `RECEIVED_${hit.symbol.replace(/^RBL_/, '')}` : hit.symbol;
-        names.push(symbol);
-        const opts = [`${o.check}:${o.target}`, hit.answer];
-        const entry = symbols.get(symbol);
-        if (entry) entry.options.push(...opts);
-        else
-          symbols.set(symbol, {
-            score: hit.score,
-            options: opts,
-            ...(hit.description !== undefined ? { description: hit.description } : {}),
-          });
-        if (hit.rejects && !reject) reject = { outcome: o };
-      }
-      if (o.txt !== undefined) symbols.get(names[0] ?? '')?.options.push(cleanTxt(o.txt));
-      state.listings.push({
-        zone: o.list.zone,
-        check: o.check,
-        target: o.target,
-        symbols: names,
-        allowlist: o.list.allowlist,
-        ...(o.txt !== undefined ? { txt: cleanTxt(o.txt) } : {}),
-      });
-      if (o.list.allowlist) {
-        state.allowlisted = true;
-        for (const stage of o.list.skip) ctx.findings.skip(stage, `${o.target} is listed by ${o.list.zone}`);
-      }
-    }
-    for (const [symbol, s] of symbols) {
-      if (state.recorded.has(symbol)) continue;
-      state.recorded.add(symbol);
-      ctx.findings.symbol(symbol, s.score, {
-        group: 'rbl',
-        options: s.options,
-        ...(s.description !== undefined ? { description: s.description } : {}),
-      });
-    }
-    if (errors.length) {
-      ctx.findings.symbol('RBL_ERROR', 0, { group: 'rbl', options: errors });
-      if (firstError) {
-        ctx.findings.error(ERROR_KIND[firstError.code] ?? 'unavailable', firstError.code, firstError.message);
-      }
-    }
-    if (!reject || state.allowlisted) return;
-    const o = reject.outcome;
-    const list = o.list;
-    const txt = list.txt && o.txt !== undefined ? `; ${cleanTxt(o.txt)}` : '';
-    const target = o.check === 'client' || o.check === 'received' ? `[${o.target}]` : o.target;
-    const text = (list.reply.text ?? `${LABEL[o.check]} {target} blocked using {zone}{txt}`)
-      .replaceAll('{target}', target)
-      .replaceAll('{zone}', list.zone)
-      .replaceAll('{txt}', txt);
-    const deferred = list.reject === 'rcpt' && phase !== 'message';
-    const early = !deferred && (phase === 'connect' || phase === 'helo');
-    const reply = {
-      code: list.reply.code ?? (early ? 554 : 550),
-      enhanced: list.reply.enhanced ?? '5.7.1',
-      text,
-    };
-    const reason = `${o.target} listed by ${list.zone}`;
-    if (deferred) {
-      if (!state.pendingRcpt) state.pendingRcpt = { reply, reason };
-      return;
-    }
-    ctx.findings.force('reject', { reply, reason });
-  };
-
   const runChecks = (jobs: [RblCheck, string][]): Promise<RblOutcome[]> =>
     Promise.all(jobs.map(([check, target]) => checker.check(check, target))).then((r) => r.flat());
 
@@ -337,7 +53,7 @@ export function rbl(options: RblOptions): Plugin {
     name,
     core: CORE_RANGE,
     priority: options.priority ?? 50,
-    timeout: options.stageTimeout ?? client.timeout * 2 + 1000,
+    timeout: settings.stageTimeout ?? client.timeout * 2 + 1000,
     onError,
 
     async setup(ctx: SetupContext) {
@@ -367,14 +83,14 @@ export function rbl(options: RblOptions): Plugin {
       stateOf(ctx, true);
       const ip = normalizeIp(ctx.tx.clientAddress);
       if (!ip || !has('client')) return;
-      apply(ctx, 'connect', await checker.check('client', ip));
+      recordOutcomes(ctx, 'connect', await checker.check('client', ip));
     },
 
     async helo(ctx: StageContext) {
       if (!has('helo')) return;
       const targets = domainTargets(ctx.tx.helo);
       if (!targets.length) return;
-      apply(ctx, 'helo', await runChecks(targets.map((t) => ['helo', t])));
+      recordOutcomes(ctx, 'helo', await runChecks(targets.map((t) => ['helo', t])));
     },
 
     async mailFrom(ctx: StageContext) {
@@ -383,7 +99,7 @@ export function rbl(options: RblOptions): Plugin {
       if (!has('mailfrom')) return;
       const targets = domainTargets(addressDomain(ctx.tx.mailFrom?.address));
       if (!targets.length) return;
-      apply(ctx, 'mailFrom', await runChecks(targets.map((t) => ['mailfrom', t])));
+      recordOutcomes(ctx, 'mailFrom', await runChecks(targets.map((t) => ['mailfrom', t])));
     },
 
     rcptTo(ctx: RcptContext) {
@@ -470,7 +186,7 @@ export function rbl(options: RblOptions): Plugin {
           options: [`${dropped} link target(s) over the limit of ${maxLookups} not looked up`],
         });
       }
-      apply(ctx, 'message', outcomes);
+      recordOutcomes(ctx, 'message', outcomes);
     },
   };
   return plugin;

@@ -1,4 +1,4 @@
-import type { RblListConfig } from './lists.js';
+import type { RblListConfig } from './list-config.js';
 import { spamhausErrorCodes } from './return-codes.js';
 
 /** Overrides accepted by every preset (the zone too, for a mirror or a Data Query Service key). */

@@ -1,5 +1,5 @@
 import { BlockList, isIPv4 } from 'node:net';
-import { normalizeIp } from './query.js';
+import { inNetworks, normalizeIp } from '@mef/core';
 
 const RESERVED_V4 = [
   ['0.0.0.0', 8],
@@ -19,36 +19,6 @@ const RESERVED_V6 = [
   ['fe80::', 10],
   ['ff00::', 8],
 ] as const;
-
-/**
- * A BlockList of CIDRs (`192.0.2.0/24`, `2001:db8::/32`) or single addresses. Strict, because
- * a lax parser opens a relay: `/33`, `/-1`, `/abc` and an empty prefix (`10.0.0.0/`, which
- * `Number('')` would read as `/0`) are refused with a TypeError quoting the entry.
- */
-export function networkList(cidrs: readonly string[]): BlockList {
-  const list = new BlockList();
-  for (const c of cidrs) {
-    if (typeof c !== 'string') throw new TypeError(`Not an address or CIDR: ${JSON.stringify(c)}`);
-    const slash = c.indexOf('/');
-    const addr = slash === -1 ? c : c.slice(0, slash);
-    const bits = slash === -1 ? undefined : c.slice(slash + 1);
-    const ip = addr.trim() === addr && !addr.includes('%') ? normalizeIp(addr) : undefined;
-    if (!ip) throw new TypeError(`Not an address or CIDR: ${JSON.stringify(c)}`);
-    const family = isIPv4(ip) ? 'ipv4' : 'ipv6';
-    if (bits === undefined) {
-      list.addAddress(ip, family);
-      continue;
-    }
-    const max = family === 'ipv4' ? 32 : 128;
-    if (!/^\d{1,3}$/.test(bits) || Number(bits) > max) {
-      throw new TypeError(
-        `Not an address or CIDR: ${JSON.stringify(c)} (the prefix length must be 0 to ${max})`,
-      );
-    }
-    list.addSubnet(ip, Number(bits), family);
-  }
-  return list;
-}
 
 const reserved = (() => {
   const list = new BlockList();
@@ -81,7 +51,7 @@ export function receivedHops(
     const m = /\[(?:ipv6:)?([0-9a-f:.]+)\]/i.exec(fromPart) ?? /\(([0-9a-f:.]{7,})\)/i.exec(fromPart);
     const ip = m?.[1] ? normalizeIp(m[1]) : undefined;
     if (!ip || isReservedIp(ip) || exclude.has(ip) || out.includes(ip)) continue;
-    if (options.trusted?.check(ip, isIPv4(ip) ? 'ipv4' : 'ipv6')) continue;
+    if (options.trusted && inNetworks(options.trusted, ip)) continue;
     out.push(ip);
   }
   return out;

@@ -27,9 +27,15 @@ export interface RivalResult {
 }
 
 /** Writes the messages of one class as one file each, the mbox line removed, for the learners. */
-async function writeClass(dir: string, messages: readonly CorpusMessage[]): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  for (const m of messages) await writeFile(join(dir, `${m.folder}.${m.id}`), m.raw);
+/** Writes the training messages one file each, under `work/spam` and `work/ham`. */
+async function writeClasses(work: string, messages: readonly CorpusMessage[]): Promise<void> {
+  for (const label of ['spam', 'ham'] as const) {
+    const dir = join(work, label);
+    await mkdir(dir, { recursive: true });
+    for (const m of messages) {
+      if (m.label === label) await writeFile(join(dir, `${m.folder}.${m.id}`), m.raw);
+    }
+  }
 }
 
 /** Runs `worker` over `items`, `limit` at a time. */
@@ -76,14 +82,7 @@ export async function spamdRival(
   const server = await startSpamd({ bayes: true });
   const work = await mkdtemp(join(tmpdir(), 'mef-salearn-'));
   try {
-    await writeClass(
-      join(work, 'spam'),
-      train.filter((m) => m.label === 'spam'),
-    );
-    await writeClass(
-      join(work, 'ham'),
-      train.filter((m) => m.label === 'ham'),
-    );
+    await writeClasses(work, train);
     const t0 = performance.now();
     for (const cls of ['spam', 'ham'] as const) {
       log(`sa-learn --${cls} (${(await readdir(join(work, cls))).length} messages)`);
@@ -125,14 +124,7 @@ export async function rspamdRival(
   let server: Awaited<ReturnType<typeof startRspamd>> | undefined;
   try {
     server = await startRspamd({ bayesRedisPort: redis.port });
-    await writeClass(
-      join(work, 'spam'),
-      train.filter((m) => m.label === 'spam'),
-    );
-    await writeClass(
-      join(work, 'ham'),
-      train.filter((m) => m.label === 'ham'),
-    );
+    await writeClasses(work, train);
     const t0 = performance.now();
     for (const cls of ['spam', 'ham'] as const) {
       log(`rspamc learn_${cls}`);

@@ -13,6 +13,8 @@ export const spamErrorCodes = {
   MEF_SPAM_RSPAMD_UNAVAILABLE: 'rspamd could not be reached (connection refused, reset or closed early).',
   MEF_SPAM_RSPAMD_TIMEOUT: 'rspamd did not answer within the timeout.',
   MEF_SPAM_RSPAMD_PROTOCOL: 'rspamd answered with a non-200 status or a body that is not the /checkv2 JSON.',
+  MEF_SPAM_RSPAMD_TOO_LARGE:
+    'The message passed the rspamd stage maxSize while it was streamed: the upload is stopped and `RSPAMD_SKIPPED_SIZE` recorded instead of an error.',
 } as const;
 
 /** A code defined by this package. */

@@ -7,16 +7,7 @@ export {
 } from './bayes/classifier.js';
 export { MemoryStore, type MemoryStoreOptions } from './bayes/memory-store.js';
 export { type RedisClientLike, RedisStore, type RedisStoreOptions } from './bayes/redis-store.js';
-export {
-  type BayesStore,
-  dayOf,
-  type ExpireOptions,
-  type Label,
-  type LearnOutcome,
-  type StoreTotals,
-  type Token,
-  type TokenCounts,
-} from './bayes/store.js';
+export * from './bayes/store.js';
 export { type TokenizerOptions, tokenId, tokenIds, tokenize } from './bayes/tokenizer.js';
 export { type TrainingItem, type TrainingProgress, type TrainOptions, train } from './bayes/trainer.js';
 export {
@@ -64,7 +55,7 @@ export {
   type SpamassassinPlugin,
   spamassassin,
 } from './plugins/spamassassin-plugin.js';
-export { Analysis, addressDomain, baseDomain, type HtmlLink, isIpHost, urlHost } from './rules/analysis.js';
+export { Analysis, baseDomain, type HtmlLink, isIpHost, urlHost } from './rules/analysis.js';
 export { builtinRules, GTUBE } from './rules/builtin.js';
 export { defineRule, type Rule, type RuleResult } from './rules/rule.js';
 export { type RuleConfig, type RuleHit, RuleSet } from './rules/rule-set.js';
@@ -96,6 +87,7 @@ export { PerlRegexError, splitPerlMatch, type TranslatedRegex, translatePerlRege
 export {
   type SpamassassinRulesOptions,
   type SpamassassinRulesPlugin,
+  spamassassinRuleSymbols,
   spamassassinRules,
 } from './sa/plugin.js';
 export type { SaRelay, SaRelays } from './sa/received.js';

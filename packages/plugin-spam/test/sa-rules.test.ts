@@ -2,7 +2,7 @@ import { expectVerdict, runPlugin } from '@mef/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GTUBE } from '../src/rules/builtin.js';
 import { installedSaRulesDir, loadSaRules } from '../src/sa/load.js';
-import { spamassassinRules } from '../src/sa/plugin.js';
+import { spamassassinRuleSymbols, spamassassinRules } from '../src/sa/plugin.js';
 import type { SaRuleSet } from '../src/sa/rule-set.js';
 import { eml, goodHeaders } from './support/features.js';
 
@@ -102,8 +102,27 @@ describe('spamassassinRules() as a stage', () => {
     expect(v.symbols.map((s) => s.name)).toEqual(['SA_RULES_SKIPPED_SIZE']);
   });
 
-  it('refuses a missing folder or a bad prefix with a TypeError that names the option', () => {
+  it('refuses a missing folder, a bad prefix or a bad score with a TypeError that names the option', () => {
     expect(() => spamassassinRules({ dirs: ['/nonexistent/sa'] })).toThrow(/dirs/);
     expect(() => spamassassinRules({ ruleSet: rules, prefix: 'bad-prefix' })).toThrow(/prefix/);
+    expect(() => spamassassinRules({ ruleSet: rules, scores: { SA_GTUBE: Number.NaN } })).toThrow(
+      /scores\.SA_GTUBE/,
+    );
+  });
+
+  it('gives fitted scores (mef train --sa-rules) to the symbols they name; other rules keep their own', async () => {
+    const message = eml(goodHeaders.replace('Message-ID', 'X-Gone'), `Test\n${GTUBE}\n`);
+    const symbols = spamassassinRuleSymbols(rules, Buffer.from(message));
+    expect(symbols).toEqual(expect.arrayContaining(['SA_GTUBE', 'SA_MISSING_MID']));
+    const stage = spamassassinRules({ ruleSet: rules, scores: { SA_GTUBE: 2.5, BUILTIN_RULE: 1 } });
+    const v = await runPlugin(stage, message);
+    expectVerdict(v).toHaveSymbol('SA_GTUBE', 2.5);
+    const own = rules.rules.find((r) => r.name === 'MISSING_MID')?.score as number;
+    expectVerdict(v).toHaveSymbol('SA_MISSING_MID', Math.round(own * 100) / 100);
+    // The same symbols as the stage records; a message over maxSize is the skip symbol alone.
+    expect(v.symbols.map((s) => s.name).sort()).toEqual([...symbols].sort());
+    expect(spamassassinRuleSymbols(rules, Buffer.from(message), { maxSize: 10 })).toEqual([
+      'SA_RULES_SKIPPED_SIZE',
+    ]);
   });
 });

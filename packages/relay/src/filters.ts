@@ -208,7 +208,9 @@ export function buildFilters(config: FilterSettings, options: BuildFiltersOption
   }
   if (config.rules?.spamassassin?.length) {
     try {
-      use(spam.spamassassinRules({ dirs: config.rules.spamassassin }), 'spam');
+      // Scores fitted by `mef train --sa-rules --scores` replace the rule files' own.
+      const scores = learned ? { scores: learned.rules } : {};
+      use(spam.spamassassinRules({ dirs: config.rules.spamassassin, ...scores }), 'spam');
     } catch (err) {
       throw new TypeError(`rules.spamassassin: ${(err as Error).message}`);
     }

@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
-import { definePlugin, type ErrorPolicy, type Plugin, type ScoreAction, type ScoredContext } from '@mef/core';
+import {
+  checkErrorPolicy,
+  checkNumber,
+  definePlugin,
+  type ErrorPolicy,
+  type Plugin,
+  type ScoreAction,
+  type ScoredContext,
+} from '@mef/core';
 import { CORE_RANGE } from '../core-range.js';
-import { checkNumber, checkPolicy } from '../options.js';
 import { recordFailure } from '../plugins/common.js';
 import { clientNetwork } from './network.js';
 import { type GreylistStore, MemoryGreylistStore } from './store.js';
@@ -43,14 +50,14 @@ type TripletState = 'new' | 'early' | 'pass';
  * the greylist threshold is never greylisted. Runs at the `scored` phase, after the score.
  */
 export function greylist(options: GreylistOptions = {}): Plugin {
-  const delay = checkNumber('delay', options.delay, 0) ?? 300_000;
-  const window = checkNumber('window', options.window, 1) ?? DAY;
+  const delay = checkNumber('delay', options.delay, { min: 0 }) ?? 300_000;
+  const window = checkNumber('window', options.window, { min: 1 }) ?? DAY;
   if (window <= delay) {
     throw new TypeError(`Invalid option window: expected more than delay (${delay}), got ${window}`);
   }
-  const remember = checkNumber('remember', options.remember, 1) ?? 35 * DAY;
-  const v4 = checkNumber('ipv4Prefix', options.ipv4Prefix, 0, 32) ?? 24;
-  const v6 = checkNumber('ipv6Prefix', options.ipv6Prefix, 0, 128) ?? 64;
+  const remember = checkNumber('remember', options.remember, { min: 1 }) ?? 35 * DAY;
+  const v4 = checkNumber('ipv4Prefix', options.ipv4Prefix, { min: 0, max: 32 }) ?? 24;
+  const v6 = checkNumber('ipv6Prefix', options.ipv6Prefix, { min: 0, max: 128 }) ?? 64;
   const actions = options.actions ?? ['greylist', 'add_header'];
   for (const a of actions) {
     if (a !== 'greylist' && a !== 'add_header') {
@@ -59,8 +66,8 @@ export function greylist(options: GreylistOptions = {}): Plugin {
       );
     }
   }
-  const onError = checkPolicy('onError', options.onError) ?? 'accept';
-  const timeout = checkNumber('timeout', options.timeout, 1);
+  const onError = checkErrorPolicy('onError', options.onError) ?? 'accept';
+  const timeout = checkNumber('timeout', options.timeout, { min: 1 });
   const now = options.now ?? Date.now;
   const store: GreylistStore = options.store ?? new MemoryGreylistStore({ now });
   const skipSubmission = options.skipSubmission !== false;

@@ -1,4 +1,12 @@
-import { definePlugin, type ErrorPolicy, invalidOption, type Plugin } from '@mef/core';
+import {
+  checkErrorPolicy,
+  checkNumber,
+  checkString,
+  definePlugin,
+  type ErrorPolicy,
+  invalidOption,
+  type Plugin,
+} from '@mef/core';
 import { BayesClassifier, type Classification, type ClassifierOptions } from '../bayes/classifier.js';
 import { MemoryStore } from '../bayes/memory-store.js';
 import type { BayesStore } from '../bayes/store.js';
@@ -8,8 +16,8 @@ import { collectFeatures } from '../collect.js';
 import { CORE_RANGE } from '../core-range.js';
 import { SpamError } from '../errors.js';
 import type { MessageFeatures } from '../features.js';
-import { checkNumber, checkPolicy, checkString, round2 } from '../options.js';
 import { type BayesBand, bandScore } from '../scores/scores-file.js';
+import { round2 } from './common.js';
 
 /** Options of {@link bayes}. */
 export interface BayesOptions extends ClassifierOptions {
@@ -88,12 +96,12 @@ export function bayes(options: BayesOptions = {}): BayesPlugin {
     throw invalidOption('store', options.store, 'a BayesStore (memory or Redis)');
   }
   const grading = {
-    spamThreshold: checkNumber('spamThreshold', options.spamThreshold, 0.5, 1) ?? 0.9,
-    hamThreshold: checkNumber('hamThreshold', options.hamThreshold, 0, 0.5) ?? 0.1,
-    spamScore: checkNumber('spamScore', options.spamScore, 0) ?? 5.5,
-    hamScore: -Math.abs(checkNumber('hamScore', options.hamScore, -1000, 1000) ?? -3),
+    spamThreshold: checkNumber('spamThreshold', options.spamThreshold, { min: 0.5, max: 1 }) ?? 0.9,
+    hamThreshold: checkNumber('hamThreshold', options.hamThreshold, { min: 0, max: 0.5 }) ?? 0.1,
+    spamScore: checkNumber('spamScore', options.spamScore, { min: 0 }) ?? 5.5,
+    hamScore: -Math.abs(checkNumber('hamScore', options.hamScore, { min: -1000, max: 1000 }) ?? -3),
   };
-  checkNumber('minLearns', options.minLearns, 0);
+  checkNumber('minLearns', options.minLearns, { min: 0 });
   const bands = options.bands;
   if (
     bands !== undefined &&
@@ -113,8 +121,8 @@ export function bayes(options: BayesOptions = {}): BayesPlugin {
     if (score === 0) return undefined;
     return { name: score > 0 ? 'BAYES_SPAM' : 'BAYES_HAM', score, options: [`${(p * 100).toFixed(2)}%`] };
   };
-  const timeout = checkNumber('timeout', options.timeout, 1);
-  const onError = checkPolicy('onError', options.onError) ?? 'accept';
+  const timeout = checkNumber('timeout', options.timeout, { min: 1 });
+  const onError = checkErrorPolicy('onError', options.onError) ?? 'accept';
   let store: BayesStore = options.store ?? new MemoryStore();
   let classifier = new BayesClassifier(store, options);
   let loaded = options.store !== undefined || file === undefined;

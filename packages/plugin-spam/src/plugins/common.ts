@@ -1,4 +1,14 @@
-import type { Findings, HealthResult, StageContext, StageErrorKind } from '@mef/core';
+import {
+  checkErrorPolicy,
+  checkNumber,
+  checkString,
+  type ErrorPolicy,
+  type Findings,
+  type HealthResult,
+  invalidOption,
+  type StageContext,
+  type StageErrorKind,
+} from '@mef/core';
 import { SpamError } from '../errors.js';
 
 /** Records a client failure as an error finding; the stage's onError policy decides. */
@@ -50,4 +60,43 @@ export function skipDeclaredOversize(
   if (declared === undefined || declared <= maxSize) return false;
   ctx.findings.symbol(symbol, score, { group, options: [`declared ${declared} > ${maxSize}`] });
   return true;
+}
+
+/** A score rounded to two decimals, as the engines report them. */
+export function round2(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
+/** A symbol prefix: UPPER_SNAKE text, possibly empty; `fallback` when none was given. */
+export function checkPrefix(value: unknown, fallback: string): string {
+  const prefix = value ?? fallback;
+  if (typeof prefix !== 'string' || !/^[A-Z0-9_]*$/.test(prefix)) {
+    throw invalidOption('prefix', prefix, 'UPPER_SNAKE text');
+  }
+  return prefix;
+}
+
+/** The options the spamd and rspamd stages share. */
+export interface EngineStageOptions {
+  readonly host?: string;
+  readonly port?: number;
+  readonly timeout?: number;
+  readonly maxSize?: number;
+  readonly skippedScore?: number;
+  readonly onError?: ErrorPolicy;
+}
+
+/** Checks the options shared by the spamd and rspamd stages and fills in their defaults. */
+export function checkEngineOptions(
+  options: EngineStageOptions,
+  defaultMaxSize: number,
+): { timeout: number; maxSize: number; skippedScore: number; onError: ErrorPolicy } {
+  checkNumber('port', options.port, { min: 1, max: 65535, integer: true });
+  checkString('host', options.host);
+  return {
+    timeout: checkNumber('timeout', options.timeout, { min: 1 }) ?? 30_000,
+    maxSize: checkNumber('maxSize', options.maxSize, { min: 1 }) ?? defaultMaxSize,
+    skippedScore: checkNumber('skippedScore', options.skippedScore, { min: -1000, max: 1000 }) ?? 0,
+    onError: checkErrorPolicy('onError', options.onError) ?? 'accept',
+  };
 }

@@ -1,10 +1,15 @@
-import { Transform, type TransformCallback } from 'node:stream';
 import { type Disposition, definePlugin, type ErrorPolicy, invalidOption, type Plugin } from '@mef/core';
 import { RspamdClient, type RspamdClientOptions, type RspamdResult } from '../clients/rspamd-client.js';
 import { CORE_RANGE } from '../core-range.js';
-import { SpamError } from '../errors.js';
-import { checkNumber, checkPolicy, checkString, round2 } from '../options.js';
-import { pingHealth, recordFailure, skipDeclaredOversize } from './common.js';
+import { capUpload } from './capped.js';
+import {
+  checkEngineOptions,
+  checkPrefix,
+  pingHealth,
+  recordFailure,
+  round2,
+  skipDeclaredOversize,
+} from './common.js';
 
 /** What an rspamd action turns into. `symbol` only records it; `tag` adds `X-Spam: Yes`. */
 export type RspamdActionMapping = Disposition | 'greylist' | 'tag' | 'rewrite-subject' | 'symbol';
@@ -54,35 +59,10 @@ const DEFAULT_ACTIONS: Readonly<Record<string, RspamdActionMapping>> = Object.fr
   quarantine: 'quarantine',
 });
 
-/** Counts bytes and fails past the cap (the request is then aborted, the source drained). */
-class Cap extends Transform {
-  size = 0;
-  over = false;
-  constructor(private readonly max: number) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.size += chunk.length;
-    if (this.size > this.max) {
-      this.over = true;
-      cb(new SpamError('MEF_SPAM_RSPAMD_UNAVAILABLE', `message exceeds maxSize ${this.max}`));
-      return;
-    }
-    cb(null, chunk);
-  }
-}
-
 /** rspamd's `/checkv2` as a plugin: symbols, score, action, milter headers and replies. */
 export function rspamd(options: RspamdOptions = {}): RspamdPlugin {
-  checkNumber('port', options.port, 1, 65535);
-  checkString('host', options.host);
-  const timeout = checkNumber('timeout', options.timeout, 1) ?? 30_000;
-  const maxSize = checkNumber('maxSize', options.maxSize, 1) ?? 10 * 1024 * 1024;
-  const skippedScore = checkNumber('skippedScore', options.skippedScore, -1000, 1000) ?? 0;
-  const prefix = options.prefix ?? '';
-  if (typeof prefix !== 'string' || !/^[A-Z0-9_]*$/.test(prefix))
-    throw invalidOption('prefix', prefix, 'UPPER_SNAKE text');
-  const onError = checkPolicy('onError', options.onError) ?? 'accept';
+  const { timeout, maxSize, skippedScore, onError } = checkEngineOptions(options, 10 * 1024 * 1024);
+  const prefix = checkPrefix(options.prefix, '');
   const allowed = new Set([
     'accept',
     'tempfail',
@@ -115,28 +95,12 @@ export function rspamd(options: RspamdOptions = {}): RspamdPlugin {
       const raw = ctx.message.raw();
       const headersP = ctx.message.headers();
       headersP.catch(() => undefined);
-      const cap = new Cap(maxSize);
-      raw.pipe(cap);
-      let ended = false;
-      const drained = new Promise<void>((resolve) => {
-        raw.once('end', () => {
-          ended = true;
-          resolve();
-        });
-        raw.once('close', resolve);
-        raw.once('error', () => resolve());
-      });
-      // A source that breaks off (aborted upload) must end the upload too, or rspamd would
-      // wait for the rest of a chunked body until the timeout.
-      raw.once('close', () => {
-        if (!ended) cap.destroy(new Error('the message source ended before the end of the message'));
-      });
-      raw.once('error', (err) => cap.destroy(err));
+      const upload = capUpload(raw, maxSize);
       const tx = ctx.tx;
       let result: RspamdResult;
       try {
         result = await client.check(
-          cap,
+          upload.stream,
           {
             ip: tx.clientAddress,
             ...(tx.helo ? { helo: tx.helo } : {}),
@@ -151,21 +115,18 @@ export function rspamd(options: RspamdOptions = {}): RspamdPlugin {
         );
       } catch (err) {
         // Keep the one pass flowing: whatever rspamd did, read the raw view to its end.
-        raw.unpipe(cap);
-        raw.resume();
-        await drained;
-        if (cap.over) {
+        await upload.settle();
+        if (upload.stream.over) {
           ctx.findings.symbol('RSPAMD_SKIPPED_SIZE', skippedScore, {
             group,
-            options: [`${cap.size}+ > ${maxSize}`],
+            options: [`${upload.stream.size}+ > ${maxSize}`],
           });
           return;
         }
         recordFailure(ctx.findings, err, 'MEF_SPAM_RSPAMD_PROTOCOL');
         return;
       }
-      raw.resume();
-      await drained;
+      await upload.settle();
       if (result.error !== undefined) {
         ctx.findings.error('protocol', 'MEF_SPAM_RSPAMD_PROTOCOL', `rspamd error: ${result.error}`);
         return;

@@ -1,7 +1,6 @@
-import { definePlugin, type ErrorPolicy, type Plugin } from '@mef/core';
+import { checkErrorPolicy, checkNumber, definePlugin, type ErrorPolicy, type Plugin } from '@mef/core';
 import { collectFeatures } from '../collect.js';
 import { CORE_RANGE } from '../core-range.js';
-import { checkNumber, checkPolicy } from '../options.js';
 import { type RuleConfig, RuleSet } from '../rules/rule-set.js';
 
 /** Options of {@link spamRules}. */
@@ -21,8 +20,8 @@ export interface SpamRulesPlugin extends Plugin {
 /** The built-in spam rules as a plugin: each hit becomes a symbol in group `spam`. */
 export function spamRules(options: SpamRulesOptions = {}): SpamRulesPlugin {
   const ruleSet = new RuleSet(options);
-  const timeout = checkNumber('timeout', options.timeout, 1);
-  const onError = checkPolicy('onError', options.onError) ?? 'accept';
+  const timeout = checkNumber('timeout', options.timeout, { min: 1 });
+  const onError = checkErrorPolicy('onError', options.onError) ?? 'accept';
   return definePlugin({
     name: options.name ?? 'spam-rules',
     core: CORE_RANGE,

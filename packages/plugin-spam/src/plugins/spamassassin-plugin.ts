@@ -1,8 +1,15 @@
-import { definePlugin, type ErrorPolicy, invalidOption, type Plugin } from '@mef/core';
+import { checkNumber, definePlugin, type ErrorPolicy, invalidOption, type Plugin } from '@mef/core';
 import { SpamdClient, type SpamdClientOptions } from '../clients/spamd-client.js';
 import { CORE_RANGE } from '../core-range.js';
-import { checkNumber, checkPolicy, checkString, round2 } from '../options.js';
-import { pingHealth, recordFailure, skipDeclaredOversize } from './common.js';
+import { readCapped } from './capped.js';
+import {
+  checkEngineOptions,
+  checkPrefix,
+  pingHealth,
+  recordFailure,
+  round2,
+  skipDeclaredOversize,
+} from './common.js';
 
 /** Options of {@link spamassassin}. */
 export interface SpamassassinOptions extends SpamdClientOptions {
@@ -41,16 +48,9 @@ export function spamassassin(options: SpamassassinOptions = {}): SpamassassinPlu
   if (!['REPORT', 'SYMBOLS', 'CHECK'].includes(command)) {
     throw invalidOption('command', command, "'REPORT', 'SYMBOLS' or 'CHECK'");
   }
-  checkNumber('port', options.port, 1, 65535);
-  checkString('host', options.host);
-  const timeout = checkNumber('timeout', options.timeout, 1) ?? 30_000;
-  const maxSize = checkNumber('maxSize', options.maxSize, 1) ?? 1024 * 1024;
-  const skippedScore = checkNumber('skippedScore', options.skippedScore, -1000, 1000) ?? 0;
-  const spamScore = checkNumber('spamScore', options.spamScore, -1000, 1000) ?? 1;
-  const prefix = options.prefix ?? 'SA_';
-  if (typeof prefix !== 'string' || !/^[A-Z0-9_]*$/.test(prefix))
-    throw invalidOption('prefix', prefix, 'UPPER_SNAKE text');
-  const onError = checkPolicy('onError', options.onError) ?? 'accept';
+  const { timeout, maxSize, skippedScore, onError } = checkEngineOptions(options, 1024 * 1024);
+  const spamScore = checkNumber('spamScore', options.spamScore, { min: -1000, max: 1000 }) ?? 1;
+  const prefix = checkPrefix(options.prefix, 'SA_');
   const client = new SpamdClient({ ...options, timeout });
   const group = 'spamassassin';
 
@@ -67,24 +67,14 @@ export function spamassassin(options: SpamassassinOptions = {}): SpamassassinPlu
       const raw = ctx.message.raw();
       // A bounded buffer: spamd wants Content-length first. Past the cap, keep reading (the one
       // pass must go on) but drop what was held.
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let over = false;
-      for await (const chunk of raw as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (over) continue;
-        if (size > maxSize) {
-          over = true;
-          chunks.length = 0;
-        } else chunks.push(chunk);
-      }
-      if (over) {
+      const { bytes, size } = await readCapped(raw, maxSize);
+      if (bytes === undefined) {
         ctx.findings.symbol('SPAMD_SKIPPED_SIZE', skippedScore, { group, options: [`${size} > ${maxSize}`] });
         return;
       }
       let result: Awaited<ReturnType<SpamdClient['scan']>>;
       try {
-        result = await client.scan(command, Buffer.concat(chunks, size), {
+        result = await client.scan(command, bytes, {
           ...(options.user ? { user: options.user } : {}),
           signal: ctx.signal,
         });

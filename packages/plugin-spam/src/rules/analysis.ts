@@ -81,15 +81,6 @@ export function baseDomain(host: string): string {
   return labels.slice(-2).join('.');
 }
 
-/** Domain of the first address in a header value (`Name <a@b.c>` or `a@b.c`). */
-export function addressDomain(value: string | undefined): string | undefined {
-  if (!value) return undefined;
-  const m =
-    /<[^<>@\s]{0,128}@([^<>\s]{1,255})>/.exec(value) ??
-    /[^\s<>"@,;:]{1,64}@([A-Za-z0-9.-]{1,255})/.exec(value);
-  return m?.[1]?.toLowerCase().replace(/\.$/, '');
-}
-
 /** True for a dotted IPv4 address or a bracketed IPv6 literal. */
 export function isIpHost(host: string): boolean {
   return (

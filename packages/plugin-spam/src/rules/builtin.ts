@@ -1,4 +1,5 @@
-import { addressDomain, baseDomain, isIpHost, urlHost } from './analysis.js';
+import { addressDomain } from '@mef/core';
+import { baseDomain, isIpHost, urlHost } from './analysis.js';
 import { defineRule, type Rule } from './rule.js';
 
 /** The GTUBE test string (SpamAssassin's Generic Test for Unsolicited Bulk Email). */

@@ -9,15 +9,13 @@
  * escapes, Unicode properties) throws {@link PerlRegexError} with the reason.
  */
 import {
-  HSPACE_CLASS,
   hex2,
   literalAtom,
   PerlRegexError,
   readCodeEscape,
-  SPACE_CLASS,
+  SIMPLE_ESCAPES,
   translateClass,
   UNSUPPORTED_ESCAPES,
-  VSPACE_CLASS,
 } from './perl-syntax.js';
 
 export { PerlRegexError, splitPerlMatch } from './perl-syntax.js';
@@ -186,51 +184,18 @@ class Translator {
     }
     if (c in UNSUPPORTED_ESCAPES) throw new PerlRegexError(UNSUPPORTED_ESCAPES[c] as string);
     this.p += 2;
+    const simple = SIMPLE_ESCAPES[c];
+    if (simple?.assertion !== undefined) {
+      this.out += simple.assertion;
+      this.atomStart = -1;
+      return;
+    }
+    if (simple?.atom !== undefined) {
+      const atom = simple.atom;
+      this.atom(() => atom);
+      return;
+    }
     switch (c) {
-      case 'z':
-        this.out += '(?![\\s\\S])';
-        this.atomStart = -1;
-        return;
-      case 'Z':
-        this.out += '(?=\\n?(?![\\s\\S]))';
-        this.atomStart = -1;
-        return;
-      case 'A':
-        this.out += '(?<![\\s\\S])';
-        this.atomStart = -1;
-        return;
-      case 'b':
-      case 'B':
-        this.out += `\\${c}`;
-        this.atomStart = -1;
-        return;
-      case 's':
-        this.atom(() => `[${SPACE_CLASS}]`);
-        return;
-      case 'S':
-        this.atom(() => `[^${SPACE_CLASS}]`);
-        return;
-      case 'h':
-        this.atom(() => `[${HSPACE_CLASS}]`);
-        return;
-      case 'H':
-        this.atom(() => `[^${HSPACE_CLASS}]`);
-        return;
-      case 'v':
-        this.atom(() => `[${VSPACE_CLASS}]`);
-        return;
-      case 'V':
-        this.atom(() => `[^${VSPACE_CLASS}]`);
-        return;
-      case 'R':
-        this.atom(() => `(?:\\r\\n|[${VSPACE_CLASS}])`);
-        return;
-      case 'd':
-      case 'D':
-      case 'w':
-      case 'W':
-        this.atom(() => `\\${c}`);
-        return;
       case 'c': {
         const ctl = src[this.p];
         if (ctl === undefined) throw new PerlRegexError('trailing \\c');

@@ -274,3 +274,26 @@ export function splitPerlMatch(text: string): { pattern: string; modifiers: stri
   }
   throw new PerlRegexError('unterminated pattern');
 }
+
+/**
+ * Escapes that translate to a fixed piece of JavaScript: an `assertion` (no atom, so nothing
+ * to quantify) or an `atom`. Perl's `\s`, `\h` and `\v` are spelled out as byte classes.
+ */
+export const SIMPLE_ESCAPES: Readonly<Record<string, { assertion?: string; atom?: string }>> = {
+  z: { assertion: '(?![\\s\\S])' },
+  Z: { assertion: '(?=\\n?(?![\\s\\S]))' },
+  A: { assertion: '(?<![\\s\\S])' },
+  b: { assertion: '\\b' },
+  B: { assertion: '\\B' },
+  s: { atom: `[${SPACE_CLASS}]` },
+  S: { atom: `[^${SPACE_CLASS}]` },
+  h: { atom: `[${HSPACE_CLASS}]` },
+  H: { atom: `[^${HSPACE_CLASS}]` },
+  v: { atom: `[${VSPACE_CLASS}]` },
+  V: { atom: `[^${VSPACE_CLASS}]` },
+  R: { atom: `(?:\\r\\n|[${VSPACE_CLASS}])` },
+  d: { atom: '\\d' },
+  D: { atom: '\\D' },
+  w: { atom: '\\w' },
+  W: { atom: '\\W' },
+};

@@ -1,7 +1,14 @@
-import { definePlugin, type ErrorPolicy, invalidOption, type Plugin } from '@mef/core';
+import {
+  checkErrorPolicy,
+  checkNumber,
+  definePlugin,
+  type ErrorPolicy,
+  invalidOption,
+  type Plugin,
+} from '@mef/core';
 import { CORE_RANGE } from '../core-range.js';
-import { checkNumber, checkPolicy, round2 } from '../options.js';
-import { skipDeclaredOversize } from '../plugins/common.js';
+import { readCapped } from '../plugins/capped.js';
+import { checkPrefix, round2, skipDeclaredOversize } from '../plugins/common.js';
 import { loadSaRules } from './load.js';
 import type { SaRuleSet } from './rule-set.js';
 
@@ -17,6 +24,12 @@ export interface SpamassassinRulesOptions {
   readonly skippedScore?: number;
   /** Prefix of the symbols (rule `FOO` becomes `SA_FOO`). Default `SA_`. */
   readonly prefix?: string;
+  /**
+   * Scores by symbol (`SA_FOO`), such as the `rules` of a scores file written by
+   * `mef train --sa-rules DIR --scores FILE`: they replace the rule files' scores. A rule not
+   * named keeps its own score.
+   */
+  readonly scores?: Readonly<Record<string, number>>;
   /** Plugin name. Default `spamassassin-rules`. */
   readonly name?: string;
   /** Stage timeout in ms. */
@@ -38,14 +51,17 @@ export interface SpamassassinRulesPlugin extends Plugin {
 export function spamassassinRules(options: SpamassassinRulesOptions): SpamassassinRulesPlugin {
   if (!options.ruleSet && !options.dirs)
     throw invalidOption('dirs', options.dirs, 'a list of folders or a ruleSet');
-  const maxSize = checkNumber('maxSize', options.maxSize, 1) ?? 512 * 1024;
-  const skippedScore = checkNumber('skippedScore', options.skippedScore, -1000, 1000) ?? 0;
-  const timeout = checkNumber('timeout', options.timeout, 1);
-  const onError = checkPolicy('onError', options.onError) ?? 'accept';
-  const prefix = options.prefix ?? 'SA_';
-  if (typeof prefix !== 'string' || !/^[A-Z0-9_]*$/.test(prefix)) {
-    throw invalidOption('prefix', prefix, 'UPPER_SNAKE text');
+  const maxSize = checkNumber('maxSize', options.maxSize, { min: 1 }) ?? 512 * 1024;
+  const skippedScore = checkNumber('skippedScore', options.skippedScore, { min: -1000, max: 1000 }) ?? 0;
+  const timeout = checkNumber('timeout', options.timeout, { min: 1 });
+  const onError = checkErrorPolicy('onError', options.onError) ?? 'accept';
+  const prefix = checkPrefix(options.prefix, 'SA_');
+  const scores = options.scores ?? {};
+  if (typeof scores !== 'object' || scores === null) {
+    throw invalidOption('scores', scores, 'an object of symbol scores');
   }
+  for (const [symbol, score] of Object.entries(scores))
+    checkNumber(`scores.${symbol}`, score, { min: -1000, max: 1000 });
   const ruleSet = options.ruleSet ?? loadSaRules({ dirs: options.dirs ?? [] });
   const group = 'spamassassin';
   return definePlugin({
@@ -56,28 +72,18 @@ export function spamassassinRules(options: SpamassassinRulesOptions): Spamassass
     ruleSet,
     async message(ctx) {
       if (skipDeclaredOversize(ctx, 'SA_RULES_SKIPPED_SIZE', maxSize, skippedScore, group)) return;
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let over = false;
-      // Bounded: past the cap the pass goes on but nothing more is held.
-      for await (const chunk of ctx.message.raw() as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (over) continue;
-        if (size > maxSize) {
-          over = true;
-          chunks.length = 0;
-        } else chunks.push(chunk);
-      }
-      if (over) {
+      const { bytes, size } = await readCapped(ctx.message.raw(), maxSize);
+      if (bytes === undefined) {
         ctx.findings.symbol('SA_RULES_SKIPPED_SIZE', skippedScore, {
           group,
           options: [`${size} > ${maxSize}`],
         });
         return;
       }
-      const result = ruleSet.check(Buffer.concat(chunks, size));
+      const result = ruleSet.check(bytes);
       for (const h of result.hits) {
-        ctx.findings.symbol(`${prefix}${h.name.toUpperCase()}`, round2(h.score), {
+        const symbol = saSymbol(prefix, h.name);
+        ctx.findings.symbol(symbol, round2(scores[symbol] ?? h.score), {
           group,
           ...(h.description ? { description: h.description } : {}),
           ...(h.count > 1 ? { options: [`${h.count} hits`] } : {}),
@@ -85,4 +91,24 @@ export function spamassassinRules(options: SpamassassinRulesOptions): Spamassass
       }
     },
   });
+}
+
+/** The symbol a rule's hit is recorded as: `SA_` (the prefix) and the rule name in upper case. */
+function saSymbol(prefix: string, rule: string): string {
+  return `${prefix}${rule.toUpperCase()}`;
+}
+
+/**
+ * The symbols {@link spamassassinRules} records for one message, for fitting their scores
+ * (`mef train --sa-rules`): each reported rule that hit, or `SA_RULES_SKIPPED_SIZE` alone for a
+ * message over `maxSize` (default 512 KiB), as the stage would see it.
+ */
+export function spamassassinRuleSymbols(
+  ruleSet: SaRuleSet,
+  raw: Buffer,
+  options: { readonly prefix?: string; readonly maxSize?: number } = {},
+): string[] {
+  const prefix = checkPrefix(options.prefix, 'SA_');
+  if (raw.length > (options.maxSize ?? 512 * 1024)) return ['SA_RULES_SKIPPED_SIZE'];
+  return ruleSet.check(raw).hits.map((h) => saSymbol(prefix, h.name));
 }

@@ -28,6 +28,12 @@ export const BAYES_BAND_EDGES: readonly number[] = [0, 0.01, 0.05, 0.2, 0.4, 0.6
 export interface ScoringItem {
   readonly features: MessageFeatures;
   readonly label: Label;
+  /**
+   * Symbols of other rule sources that hit this message, fitted beside the built-in rules:
+   * what `spamassassinRuleSymbols` gives for SpamAssassin's rules run natively
+   * (`mef train --sa-rules`).
+   */
+  readonly extraHits?: readonly string[];
 }
 
 /** Options of {@link learnScores}. */
@@ -92,7 +98,7 @@ export async function learnScores(
   const digests = tokens.map((t) => messageDigest(t));
   const hits = items.map((it) => {
     const out = ruleSet.run(it.features).hits.map((h) => h.name);
-    for (const n of options.extraRules?.(it.features) ?? []) {
+    for (const n of [...(options.extraRules?.(it.features) ?? []), ...(it.extraHits ?? [])]) {
       if (!names.has(n)) names.set(n, names.size);
       out.push(n);
     }
