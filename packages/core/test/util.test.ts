@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   addressDomain,
   checkBoolean,
+  checkDnsServer,
   checkEnum,
   checkErrorPolicy,
   checkNumber,
@@ -89,5 +90,17 @@ describe('addresses and networks', () => {
   it('decode text in its charset', () => {
     expect(decodeText(Buffer.from([0xe9]), 'iso-8859-1')).toBe('é');
     expect(decodeText(Buffer.from('ok'), 'x-unknown')).toBe('ok');
+  });
+});
+
+describe('checkDnsServer', () => {
+  it('takes an IP address with an optional port and refuses names and bad ports', () => {
+    expect(checkDnsServer('127.0.0.1:5353')).toBe('127.0.0.1:5353');
+    expect(checkDnsServer('192.0.2.53')).toBe('192.0.2.53:53');
+    expect(checkDnsServer('[::1]:53')).toBe('[::1]:53');
+    expect(checkDnsServer('::1')).toBe('[::1]:53');
+    for (const bad of ['dns.example', '127.0.0.1:0', '127.0.0.1:70000', 5353]) {
+      expect(() => checkDnsServer(bad, 'dns')).toThrow(/Invalid option dns/);
+    }
   });
 });

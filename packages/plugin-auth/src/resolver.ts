@@ -1,6 +1,5 @@
 import { promises as dns } from 'node:dns';
-import { checkNumber, invalidOption } from '@mef/core';
-import { parseServer } from '@mef/plugin-rbl';
+import { checkDnsServer, checkNumber, invalidOption } from '@mef/core';
 
 /** The resolver function mailauth calls: `(name, rrtype)` answers as `dns.promises.resolve` does. */
 export type DnsResolveFunction = (name: string, rrtype: string) => Promise<unknown>;
@@ -50,7 +49,7 @@ export function createResolver(options: AuthResolverOptions): AuthResolver {
       'a non-empty list of DNS servers such as ["127.0.0.1:53"] (the system resolver is never used)',
     );
   }
-  const list = servers.map((s, i) => parseServer(s, `servers[${i}]`));
+  const list = servers.map((s, i) => checkDnsServer(s, `servers[${i}]`));
   const timeout = checkNumber('timeout', options.timeout, { min: 1 }) ?? 2000;
   const tries = checkNumber('tries', options.tries, { min: 1, max: 10, integer: true }) ?? 2;
   // c-ares retries within our deadline; the deadline below bounds the whole lookup.

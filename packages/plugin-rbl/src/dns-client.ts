@@ -1,6 +1,5 @@
 import { promises as dns } from 'node:dns';
-import { isIP } from 'node:net';
-import { checkNumber, invalidOption } from '@mef/core';
+import { checkDnsServer, checkNumber, invalidOption } from '@mef/core';
 import { type CachedAnswer, MemoryCache, type RblCache } from './cache.js';
 import { RblError } from './errors.js';
 import { Limiter } from './limiter.js';
@@ -52,29 +51,6 @@ export interface DnsClientStats {
 
 const NEGATIVE = new Set(['ENOTFOUND', 'ENODATA']);
 
-/** Checks a server address; returns it in the form `Resolver.setServers` takes. */
-export function parseServer(server: unknown, option = 'servers'): string {
-  if (typeof server !== 'string') throw invalidOption(option, server, 'an IP address with an optional port');
-  const s = server.trim();
-  let host: string;
-  let port: string | undefined;
-  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
-  const v4 = /^([\d.]+)(?::(\d+))?$/.exec(s);
-  if (bracket) [, host = '', port] = bracket;
-  else if (v4) [, host = '', port] = v4;
-  else host = s;
-  const family = isIP(host);
-  const p = port === undefined ? 53 : Number(port);
-  if (!family || !Number.isInteger(p) || p < 1 || p > 65535) {
-    throw invalidOption(
-      option,
-      server,
-      'an IP address with an optional port, such as "127.0.0.1:5353" or "[::1]:53"',
-    );
-  }
-  return family === 6 ? `[${host}]:${p}` : `${host}:${p}`;
-}
-
 /**
  * Asks DNS lists through an explicitly configured resolver: per-lookup deadline, bounded
  * concurrency, a TTL-respecting cache (negative answers too) and coalescing of identical
@@ -105,7 +81,7 @@ export class DnsListClient {
         'a non-empty list of DNS servers such as ["127.0.0.1:53"] (the system resolver is never used implicitly)',
       );
     }
-    this.servers = servers.map((s, i) => parseServer(s, `servers[${i}]`));
+    this.servers = servers.map((s, i) => checkDnsServer(s, `servers[${i}]`));
     checkNumber('timeout', options.timeout, { min: 1 });
     checkNumber('tries', options.tries, { min: 1, integer: true });
     checkNumber('concurrency', options.concurrency, { min: 1, integer: true });

@@ -10,7 +10,6 @@ export {
   type DnsClientStats,
   DnsListClient,
   type LookupAnswer,
-  parseServer,
 } from './dns-client.js';
 export { RblError, type RblErrorCode, rblErrorCodes } from './errors.js';
 export { decodeEntities, findLinkHosts, type LinkTargets, linkTargets } from './links.js';

@@ -1,5 +1,5 @@
 export { addressDomain, normalizeDomain } from './address.js';
-export { clientAddress, expandIpv6, inNetworks, networkList, normalizeIp } from './net.js';
+export { checkDnsServer, clientAddress, expandIpv6, inNetworks, networkList, normalizeIp } from './net.js';
 export {
   checkBoolean,
   checkEnum,

@@ -1,4 +1,5 @@
-import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import { BlockList, isIP, isIPv4, isIPv6 } from 'node:net';
+import { invalidOption } from '../errors.js';
 
 /**
  * IP address helpers shared by the engine, the hosts and the plugins: one normalisation (so an
@@ -94,4 +95,31 @@ export function inNetworks(list: BlockList, ip: string): boolean {
   const addr = normalizeIp(ip);
   if (!addr) return false;
   return list.check(addr, isIPv4(addr) ? 'ipv4' : 'ipv6');
+}
+
+/**
+ * Checks a DNS server option (`"127.0.0.1:5353"`, `"[::1]:53"`, `"192.0.2.53"`: an IP address
+ * with an optional port, 53 by default) and returns it in the form `Resolver.setServers` takes.
+ * Plugins that query DNS take their resolver from options, never from the system.
+ */
+export function checkDnsServer(server: unknown, option = 'servers'): string {
+  if (typeof server !== 'string') throw invalidOption(option, server, 'an IP address with an optional port');
+  const s = server.trim();
+  let host: string;
+  let port: string | undefined;
+  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
+  const v4 = /^([\d.]+)(?::(\d+))?$/.exec(s);
+  if (bracket) [, host = '', port] = bracket;
+  else if (v4) [, host = '', port] = v4;
+  else host = s;
+  const family = isIP(host);
+  const p = port === undefined ? 53 : Number(port);
+  if (!family || !Number.isInteger(p) || p < 1 || p > 65535) {
+    throw invalidOption(
+      option,
+      server,
+      'an IP address with an optional port, such as "127.0.0.1:5353" or "[::1]:53"',
+    );
+  }
+  return family === 6 ? `[${host}]:${p}` : `${host}:${p}`;
 }
