@@ -2,12 +2,12 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRelay, type Relay } from '@mef/relay';
+import { type SinkServer as Sink, startSink } from '@mef/test-servers';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { getDomain, linkRelay, type RelayLink, recordTransaction, searchTransactions } from '../src/index.js';
 import { type Fixture, PASSWORDS, startFixture } from './support/fixture.js';
 import { relayConfig, sendMail, waitFor } from './support/relay.js';
-import { type Sink, startSink } from './support/smtp-sink.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 // `MEF_UPDATE_SCREENSHOTS=1` writes the pictures the docs show; otherwise they go to a temp folder.
@@ -41,7 +41,7 @@ beforeAll(async () => {
       submission: 'smtp.relay.test:587',
     },
     {},
-    { a: sink.address, b: sink.address },
+    { a: `127.0.0.1:${sink.port}`, b: `127.0.0.1:${sink.port}` },
   );
   // Older traffic, so that the chart has days to draw: plain accepted mail.
   for (let i = 1; i < 10; i++) {
@@ -63,10 +63,13 @@ beforeAll(async () => {
   // The relay, as `mef relay` runs with `admin.database`: settings from the same SQLite file,
   // each verdict into its log, the sink as both domains' destination.
   link = await linkRelay(fx.config.database, { pollMs: 500 });
-  relay = createRelay(relayConfig('mx1.relay.test', { 'a.test': { destination: sink.address } }), {
-    domainSettings: link.domainSettings,
-    onTransaction: link.onTransaction,
-  });
+  relay = createRelay(
+    relayConfig('mx1.relay.test', { 'a.test': { destination: `127.0.0.1:${sink.port}` } }),
+    {
+      domainSettings: link.domainSettings,
+      onTransaction: link.onTransaction,
+    },
+  );
   relayPort = (await relay.listen()).smtp;
   browser = await chromium.launch({
     executablePath: CHROMIUM,

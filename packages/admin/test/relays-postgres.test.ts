@@ -1,10 +1,9 @@
+import { createDatabase, type SinkServer as Sink, startSink } from '@mef/test-servers';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { searchTransactions } from '../src/index.js';
 import { Client } from './support/client.js';
 import { type Fixture, PASSWORDS, startFixture } from './support/fixture.js';
-import { createDatabase } from './support/postgres.js';
 import { type RelayProcess, relayConfig, sendMail, startRelayProcess, waitFor } from './support/relay.js';
-import { type Sink, startSink } from './support/smtp-sink.js';
 
 // Two relays, each in a process of its own, and the admin interface share one real PostgreSQL
 // (started by the global setup on 127.0.0.1). The relays are told nothing but the database.
@@ -15,10 +14,10 @@ let relays: RelayProcess[] = [];
 beforeAll(async () => {
   const url = await createDatabase(inject('postgresUrl'), 'admin_relays');
   sink = await startSink();
-  fx = await startFixture(url, {}, {}, { a: sink.address, b: sink.address });
+  fx = await startFixture(url, {}, {}, { a: `127.0.0.1:${sink.port}`, b: `127.0.0.1:${sink.port}` });
   const started = await Promise.allSettled(
     ['mx1.relay.test', 'mx2.relay.test'].map((name) =>
-      startRelayProcess(url, relayConfig(name, { 'a.test': { destination: sink.address } })),
+      startRelayProcess(url, relayConfig(name, { 'a.test': { destination: `127.0.0.1:${sink.port}` } })),
     ),
   );
   relays = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
@@ -61,7 +60,7 @@ describe('two relay processes and the interface on one PostgreSQL', () => {
     // The settings form as the browser posts it with the monitor box unticked.
     const res = await alice.post('/domains/a.test/settings', {
       _csrf: csrf,
-      destination: sink.address,
+      destination: `127.0.0.1:${sink.port}`,
       'scanners.antivirus': 'on',
       'scanners.spam': 'on',
       'scanners.rbl': 'on',

@@ -7,6 +7,8 @@ import {
   domainsSchema,
 } from './domain-settings.js';
 
+export type { DomainSettings, DomainSettingsSource, TransactionRecord } from './domain-settings.js';
+
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s/[\]]+):\d{1,5}$/, {
   error: 'a "host:port" address such as "192.0.2.10:25" or "[2001:db8::1]:25"',
 });
