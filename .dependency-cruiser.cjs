@@ -6,7 +6,8 @@ const CORE = '^packages/core/';
 const PLUGINS = '^packages/plugin-[^/]+/';
 const HOSTS = '^packages/(milter|smtp-server|haraka-plugin-mef|relay|cli|admin)/';
 /** Code that ships in a package. */
-const SHIPPED = '^packages/[^/]+/src/';
+/** Code that ships in a package (test-servers is private: it is test code). */
+const SHIPPED = '^packages/(?!test-servers/)[^/]+/src/';
 /** Ways a package can declare a dependency. */
 const DECLARED = ['npm', 'npm-dev', 'npm-peer', 'npm-optional', 'npm-bundled'];
 /** The workspace's shared tools, declared once in the root package.json. */
@@ -14,7 +15,7 @@ const ROOT_TOOLS = `node_modules/(${Object.keys(require('./package.json').devDep
   .map((n) => n.replace(/[.+]/g, '\\$&'))
   .join('|')})/`;
 /** Where the test-server starters may be used: tests, benchmarks and examples. */
-const TEST_CODE = '^(packages/[^/]+/(test|scripts)/|bench/|examples/|test/)';
+const TEST_CODE = '^(packages/[^/]+/(test|scripts)/|packages/test-servers/|bench/|examples/|test/)';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
