@@ -7,7 +7,7 @@
  * points at the staged sibling, npm packages at the staged root node_modules, which links to the
  * workspace's), so the copy resolves like the workspace without installing anything.
  */
-import { cpSync, mkdirSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { type PublishedPackage, publishedPackages } from '../../scripts/pack/packages.js';
 
@@ -21,7 +21,16 @@ export function stageWorkspace(root: string, dest: string): PublishedPackage[] {
   mkdirSync(join(dest, 'packages'), { recursive: true });
   for (const f of ROOT_FILES) cpSync(join(root, f), join(dest, f));
   symlinkSync(join(root, 'node_modules'), join(dest, 'node_modules'), 'dir');
-  for (const pkg of publishedPackages(root)) {
+  const published = publishedPackages(root);
+  // Private packages (test-servers) are not packed, but `pnpm pack` reads the version of each
+  // workspace devDependency it rewrites: they are linked in as they are.
+  for (const entry of readdirSync(join(root, 'packages'), { withFileTypes: true })) {
+    const dir = join(root, 'packages', entry.name);
+    if (entry.isDirectory() && !published.some((p) => p.dir === dir)) {
+      symlinkSync(dir, join(dest, 'packages', entry.name), 'dir');
+    }
+  }
+  for (const pkg of published) {
     const to = join(dest, 'packages', basename(pkg.dir));
     cpSync(pkg.dir, to, {
       recursive: true,
