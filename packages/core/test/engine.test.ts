@@ -1,3 +1,5 @@
+// Over 400 lines: the engine contract (registration, phases, policies, errors) tested in one
+// place; the message pass, stage completion and limits have files of their own.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import pkg from '../package.json' with { type: 'json' };

@@ -1,3 +1,5 @@
+// Just over 400 lines: the one-pass pipeline's views (headers, parts, raw, text) and
+// backpressure, tested together because they share one pass.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';

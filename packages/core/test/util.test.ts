@@ -1,8 +1,11 @@
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import {
   addressDomain,
+  capSource,
   checkBoolean,
   checkDnsServer,
+  checkDnsServers,
   checkEnum,
   checkErrorPolicy,
   checkNumber,
@@ -102,5 +105,44 @@ describe('checkDnsServer', () => {
     for (const bad of ['dns.example', '127.0.0.1:0', '127.0.0.1:70000', 5353]) {
       expect(() => checkDnsServer(bad, 'dns')).toThrow(/Invalid option dns/);
     }
+  });
+});
+
+describe('checkDnsServers and capSource', () => {
+  it('checks every server of a non-empty list', () => {
+    expect(checkDnsServers(['127.0.0.1:5353', '::1'])).toEqual(['127.0.0.1:5353', '[::1]:53']);
+    expect(() => checkDnsServers([])).toThrow(/system resolver is never used/);
+    expect(() => checkDnsServers(['127.0.0.1', 'ns.example'])).toThrow(/Invalid option servers\[1\]/);
+  });
+
+  it('passes bytes up to the cap, fails with the stage error past it, and still drains the source', async () => {
+    const small = capSource(
+      Readable.from([Buffer.from('abc'), Buffer.from('def')]),
+      6,
+      () => new Error('big'),
+    );
+    const got: Buffer[] = [];
+    for await (const c of small.stream) got.push(c as Buffer);
+    expect(Buffer.concat(got).toString()).toBe('abcdef');
+    await small.settle();
+
+    let read = 0;
+    const source = Readable.from(
+      (function* () {
+        for (let i = 0; i < 5; i++) {
+          read++;
+          yield Buffer.from('xxxx');
+        }
+      })(),
+    );
+    const big = capSource(source, 6, (m) => new Error(`over ${m}`));
+    await expect(
+      (async () => {
+        for await (const _ of big.stream);
+      })(),
+    ).rejects.toThrow('over 6');
+    expect(big.stream.over).toBe(true);
+    await big.settle();
+    expect(read).toBe(5);
   });
 });

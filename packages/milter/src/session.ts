@@ -1,3 +1,9 @@
+/**
+ * One milter connection: frames in, the engine's phases as each command arrives, answers out.
+ * Just over 400 lines on purpose: the command dispatch and its per-connection state (macros,
+ * negotiated flags, deferred refusals) read best in one place; frames, actions and
+ * negotiation are in their own files.
+ */
 import type { Socket } from 'node:net';
 import type { Connection, ConnectionInfo, Engine, Logger, Transaction, Verdict } from '@mef/core';
 import { encodeAction, encodeDelRcpt, isFinal, permittedActions, phaseAction } from './actions.js';

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { hostname as osHostname } from 'node:os';
-import { Transform, type TransformCallback } from 'node:stream';
 import {
+  capSource,
   checkBoolean,
   checkEnum,
   checkErrorPolicy,
@@ -78,24 +78,6 @@ function loadMailauth(): Promise<typeof Mailauth> {
     (mod) => (mod as unknown as { default?: typeof Mailauth }).default ?? mod,
   );
   return mailauthLoad;
-}
-
-/** Counts bytes and fails past the cap. */
-class Cap extends Transform {
-  size = 0;
-  over = false;
-  constructor(private readonly max: number) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.size += chunk.length;
-    if (this.size > this.max) {
-      this.over = true;
-      cb(new Error(`message exceeds maxSize ${this.max}`));
-      return;
-    }
-    cb(null, chunk);
-  }
 }
 
 const NO_ANSWER = new Set(['ENOTFOUND', 'ENODATA']);
@@ -190,27 +172,12 @@ export function auth(options: AuthOptions): Plugin {
 
     let dkim: DKIMVerifyResult | undefined;
     if (raw) {
-      const cap = new Cap(maxSize);
-      let ended = false;
-      const drained = new Promise<void>((resolve) => {
-        raw.once('end', () => {
-          ended = true;
-          resolve();
-        });
-        raw.once('close', resolve);
-        raw.once('error', () => resolve());
-      });
-      raw.once('close', () => {
-        if (!ended) cap.destroy(new Error('the message source ended before the end of the message'));
-      });
-      raw.once('error', (err) => cap.destroy(err));
-      raw.pipe(cap);
+      const upload = capSource(raw, maxSize, (m) => new Error(`message exceeds maxSize ${m}`));
+      const cap = upload.stream;
       try {
         dkim = await dkimVerify(cap, { resolver: lookup, sender, minBitLength });
       } catch (err) {
-        raw.unpipe(cap);
-        raw.resume();
-        await drained;
+        await upload.settle();
         if (cap.over) {
           ctx.findings.symbol('AUTH_SKIPPED_SIZE', scores.AUTH_SKIPPED_SIZE, {
             group,
@@ -226,8 +193,7 @@ export function auth(options: AuthOptions): Plugin {
           return;
         }
       }
-      raw.resume();
-      await drained;
+      await upload.settle();
     }
 
     const record = (symbol: AuthSymbol, opts: readonly string[]) => {

@@ -1,5 +1,5 @@
 import { promises as dns } from 'node:dns';
-import { checkDnsServer, checkNumber, invalidOption } from '@mef/core';
+import { checkDnsServers, checkNumber, invalidOption } from '@mef/core';
 
 /** The resolver function mailauth calls: `(name, rrtype)` answers as `dns.promises.resolve` does. */
 export type DnsResolveFunction = (name: string, rrtype: string) => Promise<unknown>;
@@ -41,15 +41,7 @@ function dnsError(code: string, message: string, cause?: unknown): Error & { cod
  */
 export function createResolver(options: AuthResolverOptions): AuthResolver {
   if (!options || typeof options !== 'object') throw invalidOption('options', options, 'an options object');
-  const { servers } = options;
-  if (!Array.isArray(servers) || servers.length === 0) {
-    throw invalidOption(
-      'servers',
-      servers,
-      'a non-empty list of DNS servers such as ["127.0.0.1:53"] (the system resolver is never used)',
-    );
-  }
-  const list = servers.map((s, i) => checkDnsServer(s, `servers[${i}]`));
+  const list = checkDnsServers(options.servers);
   const timeout = checkNumber('timeout', options.timeout, { min: 1 }) ?? 2000;
   const tries = checkNumber('tries', options.tries, { min: 1, max: 10, integer: true }) ?? 2;
   // c-ares retries within our deadline; the deadline below bounds the whole lookup.

@@ -1,5 +1,5 @@
 import { promises as dns } from 'node:dns';
-import { checkDnsServer, checkNumber, invalidOption } from '@mef/core';
+import { checkDnsServers, checkNumber, invalidOption } from '@mef/core';
 import { type CachedAnswer, MemoryCache, type RblCache } from './cache.js';
 import { RblError } from './errors.js';
 import { Limiter } from './limiter.js';
@@ -73,15 +73,7 @@ export class DnsListClient {
 
   constructor(options: DnsClientOptions) {
     if (!options || typeof options !== 'object') throw invalidOption('options', options, 'an options object');
-    const { servers } = options;
-    if (!Array.isArray(servers) || servers.length === 0) {
-      throw invalidOption(
-        'servers',
-        servers,
-        'a non-empty list of DNS servers such as ["127.0.0.1:53"] (the system resolver is never used implicitly)',
-      );
-    }
-    this.servers = servers.map((s, i) => checkDnsServer(s, `servers[${i}]`));
+    this.servers = checkDnsServers(options.servers);
     checkNumber('timeout', options.timeout, { min: 1 });
     checkNumber('tries', options.tries, { min: 1, integer: true });
     checkNumber('concurrency', options.concurrency, { min: 1, integer: true });

@@ -1,5 +1,13 @@
 export { addressDomain, normalizeDomain } from './address.js';
-export { checkDnsServer, clientAddress, expandIpv6, inNetworks, networkList, normalizeIp } from './net.js';
+export {
+  checkDnsServer,
+  checkDnsServers,
+  clientAddress,
+  expandIpv6,
+  inNetworks,
+  networkList,
+  normalizeIp,
+} from './net.js';
 export {
   checkBoolean,
   checkEnum,
@@ -10,3 +18,4 @@ export {
   checkStrings,
   type NumberRule,
 } from './options.js';
+export { type CappedSource, CappedStream, capSource } from './stream.js';

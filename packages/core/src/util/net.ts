@@ -123,3 +123,18 @@ export function checkDnsServer(server: unknown, option = 'servers'): string {
   }
   return family === 6 ? `[${host}]:${p}` : `${host}:${p}`;
 }
+
+/**
+ * Checks a list of DNS servers (each as {@link checkDnsServer}): a plugin that queries DNS is
+ * given its resolver explicitly and never falls back to the system's.
+ */
+export function checkDnsServers(value: unknown, option = 'servers'): string[] {
+  if (!Array.isArray(value) || value.length === 0) {
+    throw invalidOption(
+      option,
+      value,
+      'a non-empty list of DNS servers such as ["127.0.0.1:53"] (the system resolver is never used)',
+    );
+  }
+  return value.map((s, i) => checkDnsServer(s, `${option}[${i}]`));
+}

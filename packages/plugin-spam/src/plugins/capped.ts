@@ -1,4 +1,5 @@
-import { type Readable, Transform, type TransformCallback } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { type CappedSource, capSource } from '@mef/core';
 import { SpamError } from '../errors.js';
 
 /**
@@ -31,59 +32,14 @@ export async function readCapped(raw: Readable, max: number): Promise<CappedMess
   return { bytes: over ? undefined : Buffer.concat(chunks, size), size };
 }
 
-/** Counts bytes and fails with `MEF_SPAM_RSPAMD_TOO_LARGE` past the cap. */
-export class ByteCap extends Transform {
-  /** Bytes seen so far. */
-  size = 0;
-  /** True once the cap was passed. */
-  over = false;
-  constructor(private readonly max: number) {
-    super();
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.size += chunk.length;
-    if (this.size > this.max) {
-      this.over = true;
-      cb(new SpamError('MEF_SPAM_RSPAMD_TOO_LARGE', `message exceeds maxSize ${this.max}`));
-      return;
-    }
-    cb(null, chunk);
-  }
-}
-
-/** A capped upload of `raw`, and the way to finish it whatever the other side did. */
-export interface CappedUpload {
-  /** The stream to send: `raw`'s bytes, failing past the cap or when `raw` breaks off. */
-  readonly stream: ByteCap;
-  /** Stops sending and reads `raw` to its end, so the one pass goes on. */
-  settle(): Promise<void>;
-}
-
-/** Pipes `raw` through a {@link ByteCap} of `max` bytes. */
-export function capUpload(raw: Readable, max: number): CappedUpload {
-  const stream = new ByteCap(max);
-  let ended = false;
-  const drained = new Promise<void>((resolve) => {
-    raw.once('end', () => {
-      ended = true;
-      resolve();
-    });
-    raw.once('close', resolve);
-    raw.once('error', () => resolve());
-  });
-  // A source that breaks off (aborted upload) must end the upload too, or the peer would
-  // wait for the rest of a chunked body until the timeout.
-  raw.once('close', () => {
-    if (!ended) stream.destroy(new Error('the message source ended before the end of the message'));
-  });
-  raw.once('error', (err) => stream.destroy(err));
-  raw.pipe(stream);
-  return {
-    stream,
-    async settle() {
-      raw.unpipe(stream);
-      raw.resume();
-      await drained;
-    },
-  };
+/**
+ * Pipes `raw` through core's capped stream of `max` bytes, failing with
+ * `MEF_SPAM_RSPAMD_TOO_LARGE` past the cap (rspamd reads the upload as it comes).
+ */
+export function capUpload(raw: Readable, max: number): CappedSource {
+  return capSource(
+    raw,
+    max,
+    (m) => new SpamError('MEF_SPAM_RSPAMD_TOO_LARGE', `message exceeds maxSize ${m}`),
+  );
 }

@@ -7,6 +7,9 @@
  * pattern), atomic groups and possessive quantifiers (emulated with a captured look-ahead).
  * What JavaScript cannot express (recursion, conditionals, `\K`, `\G`, branch reset, case
  * escapes, Unicode properties) throws {@link PerlRegexError} with the reason.
+ *
+ * Over 400 lines on purpose: one scanner over the pattern whose cases share its position and
+ * group state; the simple escapes live in `perl-syntax.ts`.
  */
 import {
   hex2,
