@@ -4,7 +4,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -167,4 +167,32 @@ export async function eventually<T>(check: () => T | undefined, ms: number, what
     if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await sleep(50);
   }
+}
+
+/**
+ * Waits as {@link waitReady} for a server whose files live in `dir`; when it never gets ready,
+ * `dir` is removed too. Resolves with its pid, `dir`, and a `stop()` that ends the process
+ * (SIGTERM, SIGKILL after `graceMs`) and removes `dir`.
+ */
+export async function readyInDir(
+  name: string,
+  child: ChildProcess,
+  dir: string,
+  probe: () => Promise<boolean>,
+  options: { timeoutMs: number; intervalMs?: number; log?: () => string; graceMs?: number },
+): Promise<{ pid: number; dir: string; stop(): Promise<void> }> {
+  try {
+    await waitReady(name, child, probe, options);
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    pid: child.pid ?? 0,
+    dir,
+    stop: async () => {
+      await stopChild(child, 'SIGTERM', options.graceMs ?? 5000);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

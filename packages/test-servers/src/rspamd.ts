@@ -3,18 +3,10 @@
  * at an unused loopback port, so it makes no lookup of its own.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { answers } from './probes.js';
-import {
-  freePort,
-  outputTail,
-  type RunningServer,
-  requireBinary,
-  stopChild,
-  tempDir,
-  waitReady,
-} from './process.js';
+import { freePort, outputTail, type RunningServer, readyInDir, requireBinary, tempDir } from './process.js';
 
 export interface RspamdServer extends RunningServer {
   readonly pid: number;
@@ -173,27 +165,24 @@ export async function startRspamd(options: RspamdOptions = {}): Promise<RspamdSe
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  try {
-    await waitReady('rspamd', child, () => answers(port, 'GET /ping HTTP/1.0\r\n\r\n', /pong/), {
+  const ready = await readyInDir(
+    'rspamd',
+    child,
+    dir,
+    () => answers(port, 'GET /ping HTTP/1.0\r\n\r\n', /pong/),
+    {
       // A cold start compiles rspamd's regex cache: about 6.5 s of CPU, much longer on a busy machine.
       timeoutMs: options.startTimeoutMs ?? 180_000,
       intervalMs: 100,
       log: outputTail(child),
-    });
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
+      graceMs: 10_000,
+    },
+  );
   return {
     host: '127.0.0.1',
     port,
-    pid: child.pid ?? 0,
-    dir,
+    ...ready,
     ...(controlPort ? { controlPort } : {}),
     ...(milterPort ? { milterPort } : {}),
-    stop: async () => {
-      await stopChild(child, 'SIGTERM', 10_000);
-      rmSync(dir, { recursive: true, force: true });
-    },
   };
 }

@@ -1,17 +1,9 @@
 /** A private SpamAssassin spamd on loopback: DNS off, its site config and Bayes files in its own folder. */
 import { spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { answers } from './probes.js';
-import {
-  freePort,
-  outputTail,
-  type RunningServer,
-  requireBinary,
-  stopChild,
-  tempDir,
-  waitReady,
-} from './process.js';
+import { freePort, outputTail, type RunningServer, readyInDir, requireBinary, tempDir } from './process.js';
 
 export interface SpamdServer extends RunningServer {
   readonly pid: number;
@@ -82,25 +74,13 @@ export async function startSpamd(options: SpamdOptions = {}): Promise<SpamdServe
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const log = outputTail(child);
-  try {
-    await waitReady('spamd', child, () => answers(port, 'PING SPAMC/1.5\r\n\r\n', /SPAMD\/\d\.\d 0 PONG/), {
-      timeoutMs: options.startTimeoutMs ?? 120_000,
-      intervalMs: 100,
-      log,
-    });
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
-  return {
-    host: '127.0.0.1',
-    port,
-    pid: child.pid ?? 0,
+  // Killing the parent takes its children down.
+  const ready = await readyInDir(
+    'spamd',
+    child,
     dir,
-    // Killing the parent takes its children down.
-    stop: async () => {
-      await stopChild(child);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+    () => answers(port, 'PING SPAMC/1.5\r\n\r\n', /SPAMD\/\d\.\d 0 PONG/),
+    { timeoutMs: options.startTimeoutMs ?? 120_000, intervalMs: 100, log },
+  );
+  return { host: '127.0.0.1', port, ...ready };
 }
