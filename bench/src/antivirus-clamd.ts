@@ -15,7 +15,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createEngine, type Engine } from '@mef/core';
+import { createEngine, type Engine } from '@mef/core/hosts';
 import { ClamdClient, clamav, type ScanMode } from '@mef/plugin-antivirus';
 import { requireBinary, startClamd } from '@mef/test-servers';
 import { makeZip } from '@mef/test-servers/zip';

@@ -11,7 +11,8 @@
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { createEngine, type Plugin } from '@mef/core';
+import type { Plugin } from '@mef/core';
+import { createEngine } from '@mef/core/hosts';
 import { machineLine, median, table, time } from './machine.js';
 import { splitterDecode } from './mailsplit.lib.js';
 

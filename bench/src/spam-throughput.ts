@@ -14,7 +14,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { createEngine } from '@mef/core';
+import { createEngine } from '@mef/core/hosts';
 import { bayes, createFeatureExtractor, MemoryStore, spamRules } from '@mef/plugin-spam';
 import { startRspamd, startSpamd, which } from '@mef/test-servers';
 import { corpusDir, isTraining, loadCorpus } from '@mef/test-servers/corpus';

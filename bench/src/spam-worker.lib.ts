@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { createEngine } from '@mef/core';
+import { createEngine } from '@mef/core/hosts';
 import { bayes, MemoryStore, spamRules } from '@mef/plugin-spam';
 
 const [model, ...files] = process.argv.slice(2);

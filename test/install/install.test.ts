@@ -61,10 +61,11 @@ describe('the packed packages installed with npm outside the workspace', () => {
   it('loads every entry with import and with require, with the same names', () => {
     const specs = [...tarballs.keys()].flatMap((name) => entryPoints(app, name));
     expect(specs).toContain('@mef/core/testing');
+    expect(specs).toContain('@mef/core/hosts');
     expect(loadProblems(app, specs)).toEqual([]);
   });
 
-  it.each(['scan.mjs', 'scan.cjs'])('scans with @mef/core and two plugins (%s)', (script) => {
+  it.each(['scan.mjs', 'scan.cjs'])('scans with @mef/core/hosts and two plugins (%s)', (script) => {
     const r = exec(app, process.execPath, [script, ...samples]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);

@@ -1,6 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createEngine, toSmtpReply, type Verdict } from '@mef/core';
+import type { Verdict } from '@mef/core';
+import { createEngine, toSmtpReply } from '@mef/core/hosts';
 import { doubleExtension, gtube } from './stages.js';
 
 /** Scans every `.eml` in a folder and returns the verdicts in file order. */

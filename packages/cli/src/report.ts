@@ -1,4 +1,5 @@
-import { type Disposition, type Thresholds, toSmtpReply, type Verdict } from '@mef/core';
+import type { Disposition, Thresholds, Verdict } from '@mef/core';
+import { toSmtpReply } from '@mef/core/hosts';
 
 /** One scanned message as `mef scan --json` prints it (one JSON object per line). */
 export interface ScanResult {

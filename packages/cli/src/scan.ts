@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import type { Engine, ScanEnvelope } from '@mef/core';
+import type { Engine, ScanEnvelope } from '@mef/core/hosts';
 import { type InputItem, inputs } from './input.js';
 import { isUnscanned, type ScanResult, Summary, TablePrinter, toResult } from './report.js';
 

@@ -1,4 +1,4 @@
-import { createEngine, type Engine, type EngineOptions, type ScanEnvelope } from '@mef/core';
+import { createEngine, type Engine, type EngineOptions, type ScanEnvelope } from '@mef/core/hosts';
 import { type BuiltFilters, buildFilters } from '@mef/relay';
 import {
   ConfigError,

@@ -8,26 +8,6 @@
 export * from './context.js';
 export { PLUGIN_NAME } from './engine/registration.js';
 export * from './errors.js';
-// The host API, also here so that hosts written before `@mef/core/hosts` keep working.
-export {
-  type Connection,
-  createEngine,
-  defaultLimitPolicy,
-  defaultReply,
-  Engine,
-  type EngineOptions,
-  formatReply,
-  type HarakaAnswer,
-  harakaCodes,
-  type LimitPolicy,
-  type MilterAction,
-  type Policy,
-  type ScanEnvelope,
-  type Transaction,
-  toHaraka,
-  toMilter,
-  toSmtpReply,
-} from './hosts/index.js';
 export type { AmbiguityKind } from './message/ambiguity.js';
 export { HeaderBlock, type HeaderField } from './message/header-block.js';
 export { defaultLimits, type LimitName, type Limits } from './message/limits.js';

@@ -3,7 +3,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import pkg from '../package.json' with { type: 'json' };
-import { coreVersion, createEngine, MefError, PLUGIN_NAME, type Plugin } from '../src/index.js';
+import { createEngine } from '../src/hosts/index.js';
+import { coreVersion, MefError, PLUGIN_NAME, type Plugin } from '../src/index.js';
 import { buildMessage, expectVerdict, runPlugin } from '../src/testing/index.js';
 
 const msg = buildMessage({ text: 'hello' });

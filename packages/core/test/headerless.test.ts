@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createEngine, type Plugin } from '../src/index.js';
+import { createEngine } from '../src/hosts/index.js';
+import type { Plugin } from '../src/index.js';
 import { expectVerdict, runPlugin } from '../src/testing/index.js';
 
 const body = 'Hello Bob,\r\nplease find the invoice below.\r\n\r\nBuy now at http://spam.example/\r\n';

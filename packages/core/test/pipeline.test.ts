@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { createEngine, type MimePart, type Plugin } from '../src/index.js';
+import { createEngine } from '../src/hosts/index.js';
+import type { MimePart, Plugin } from '../src/index.js';
 import { buildMessage, expectVerdict, runPlugin } from '../src/testing/index.js';
 import { corpusFiles } from './helpers.js';
 

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { createEngine, type Logger, type Plugin } from '../src/index.js';
+import { createEngine } from '../src/hosts/index.js';
+import type { Logger, Plugin } from '../src/index.js';
 import { expectVerdict, runPlugin, shapes } from '../src/testing/index.js';
 
 /**

@@ -1,13 +1,7 @@
-import { Connection, type Transaction, toSmtpReply } from '@mef/core/hosts';
+import { Connection, type Transaction } from '@mef/core/hosts';
 import { describe, expectTypeOf, test } from 'vitest';
-import {
-  createEngine,
-  type Plugin,
-  toSmtpReply as rootToSmtpReply,
-  type StageError,
-  type TransactionState,
-  type Verdict,
-} from '../src/index.js';
+import { createEngine } from '../src/hosts/index.js';
+import type { Plugin, StageError, TransactionState, Verdict } from '../src/index.js';
 import { buildMessage, streamSuite } from '../src/testing/index.js';
 
 // Checked by vitest's type-check mode (and `tsc --build`): a wrong use must not compile, and an
@@ -59,7 +53,6 @@ describe('public types', () => {
     // @ts-expect-error hosts open connections with engine.connection()
     new Connection();
     expectTypeOf(tx.findings.errors).toEqualTypeOf<readonly StageError[]>();
-    expectTypeOf(toSmtpReply).toEqualTypeOf(rootToSmtpReply);
   });
 
   test('the scored hook sees the verdict', () => {

@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  decide,
-  defaultThresholds,
-  formatReply,
-  harakaCodes,
-  type SymbolHit,
-  scoreAction,
-  toHaraka,
-  toMilter,
-  toSmtpReply,
-} from '../src/index.js';
+import { formatReply, harakaCodes, toHaraka, toMilter, toSmtpReply } from '../src/hosts/index.js';
+import { decide, defaultThresholds, type SymbolHit, scoreAction } from '../src/index.js';
 
 const sym = (name: string, score: number): SymbolHit => ({ name, score, stage: 't' });
 const none = { symbols: [], forced: [], errors: [], mutations: [] };

@@ -1,14 +1,7 @@
 import { Writable } from 'node:stream';
 import { buildEngine, resolveConfig, validateConfig } from '@mef/cli';
-import {
-  type Connection,
-  type Engine,
-  type HeaderMutation,
-  harakaCodes,
-  type Transaction,
-  toHaraka,
-  type Verdict,
-} from '@mef/core';
+import type { HeaderMutation, Verdict } from '@mef/core';
+import { type Connection, type Engine, harakaCodes, type Transaction, toHaraka } from '@mef/core/hosts';
 import type {
   HarakaAddress,
   HarakaConnection,

@@ -1,4 +1,4 @@
-import { createEngine } from '@mef/core';
+import { createEngine } from '@mef/core/hosts';
 import { createMilterServer } from '@mef/milter';
 import { bannedAttachments } from '@mef/plugin-antivirus';
 import { spamRules } from '@mef/plugin-spam';

@@ -1,4 +1,5 @@
-import { type Logger, type MilterAction, toMilter, type Verdict } from '@mef/core';
+import type { Logger, Verdict } from '@mef/core';
+import { type MilterAction, toMilter } from '@mef/core/hosts';
 import { encodeFrame, joinStrings } from './frame.js';
 import { ActionFlag, Reply } from './protocol.js';
 

@@ -5,7 +5,8 @@
  * negotiation are in their own files.
  */
 import type { Socket } from 'node:net';
-import type { Connection, ConnectionInfo, Engine, Logger, Transaction, Verdict } from '@mef/core';
+import type { ConnectionInfo, Logger, Verdict } from '@mef/core';
+import type { Connection, Engine, Transaction } from '@mef/core/hosts';
 import { encodeAction, encodeDelRcpt, isFinal, permittedActions, phaseAction } from './actions.js';
 import { MilterError } from './errors.js';
 import {

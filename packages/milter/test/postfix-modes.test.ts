@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEngine, type Engine, type Logger, type Plugin } from '@mef/core';
+import type { Logger, Plugin } from '@mef/core';
+import { createEngine, type Engine } from '@mef/core/hosts';
 import { GTUBE, spamRules } from '@mef/plugin-spam';
 import {
   eventually,

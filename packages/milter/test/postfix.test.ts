@@ -2,7 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createEngine, type Engine, type Plugin } from '@mef/core';
+import type { Plugin } from '@mef/core';
+import { createEngine, type Engine } from '@mef/core/hosts';
 import { bannedAttachments, clamav } from '@mef/plugin-antivirus';
 import { GTUBE, spamRules } from '@mef/plugin-spam';
 import {

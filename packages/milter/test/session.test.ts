@@ -1,4 +1,5 @@
-import { createEngine, type Engine, type Plugin } from '@mef/core';
+import type { Plugin } from '@mef/core';
+import { createEngine, type Engine } from '@mef/core/hosts';
 import { GTUBE, spamRules } from '@mef/plugin-spam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {

@@ -7,7 +7,7 @@
  *   await engine.start();
  *   const verdict = await engine.scan(messageStream, { clientAddress, mailFrom, recipients });
  */
-import { createEngine, type Engine } from '@mef/core';
+import { createEngine, type Engine } from '@mef/core/hosts';
 import { bannedAttachments, clamav } from '@mef/plugin-antivirus';
 
 export function createAntivirusEngine(options: { clamd: string[]; onError?: 'tempfail' | 'accept' }): Engine {

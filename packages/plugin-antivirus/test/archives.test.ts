@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { createEngine } from '@mef/core';
+import { createEngine } from '@mef/core/hosts';
 import { makeZip } from '@mef/test-servers/zip';
 import { afterAll, describe, expect, it } from 'vitest';
 import { archiveKind, bannedAttachments, inspectArchive, readTnef } from '../src/index.js';

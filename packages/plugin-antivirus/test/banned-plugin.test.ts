@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { createEngine, type Verdict } from '@mef/core';
+import type { Verdict } from '@mef/core';
+import { createEngine } from '@mef/core/hosts';
 import { expectVerdict, runPlugin } from '@mef/core/testing';
 import { makeZip } from '@mef/test-servers/zip';
 import { describe, expect, it } from 'vitest';

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createEngine, type Verdict } from '@mef/core';
+import type { Verdict } from '@mef/core';
+import { createEngine } from '@mef/core/hosts';
 import { makeZip } from '@mef/test-servers/zip';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { clamav } from '../src/index.js';

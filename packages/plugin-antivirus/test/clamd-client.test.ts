@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { createEngine } from '@mef/core';
+import { createEngine } from '@mef/core/hosts';
 import { type ClamdServer, startClamd } from '@mef/test-servers';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { AntivirusError, ClamdClient, clamav, parseScanReply } from '../src/index.js';

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { createEngine, type Engine } from '@mef/core';
+import { createEngine, type Engine } from '@mef/core/hosts';
 import { makeZip } from '@mef/test-servers/zip';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bannedAttachments, clamav } from '../src/index.js';

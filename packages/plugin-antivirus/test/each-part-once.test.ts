@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { createEngine, type Engine, type Verdict } from '@mef/core';
+import type { Verdict } from '@mef/core';
+import { createEngine, type Engine } from '@mef/core/hosts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bannedAttachments, type ClamdClient, clamav } from '../src/index.js';
 import { eicar } from './support/eicar.js';

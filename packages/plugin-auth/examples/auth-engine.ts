@@ -1,4 +1,4 @@
-import { createEngine, type Engine } from '@mef/core';
+import { createEngine, type Engine } from '@mef/core/hosts';
 import { auth } from '@mef/plugin-auth';
 
 /** An engine that checks SPF, DKIM, DMARC and ARC, and rejects what DMARC says to reject. */

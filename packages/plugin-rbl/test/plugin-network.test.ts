@@ -1,4 +1,4 @@
-import { createEngine } from '@mef/core';
+import { createEngine } from '@mef/core/hosts';
 import { buildMessage, expectVerdict, runPlugin } from '@mef/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { genericList, rbl } from '../src/index.js';

@@ -1,4 +1,5 @@
-import { createEngine, type Plugin } from '@mef/core';
+import type { Plugin } from '@mef/core';
+import { createEngine } from '@mef/core/hosts';
 import { buildMessage, expectVerdict, runPlugin } from '@mef/core/testing';
 import { describe, expect, it, vi } from 'vitest';
 import { DnsListClient, dnswl, genericList, type RblOptions, rbl } from '../src/index.js';

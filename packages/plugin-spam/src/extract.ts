@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { createEngine, type Engine, type EngineOptions } from '@mef/core';
+import { createEngine, type Engine, type EngineOptions } from '@mef/core/hosts';
 import { collectFeatures } from './collect.js';
 import { CORE_RANGE } from './core-range.js';
 import type { MessageFeatures } from './features.js';

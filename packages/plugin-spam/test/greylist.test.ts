@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createEngine, type Plugin } from '@mef/core';
+import type { Plugin } from '@mef/core';
+import { createEngine } from '@mef/core/hosts';
 import { expectVerdict, runPlugin } from '@mef/core/testing';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';

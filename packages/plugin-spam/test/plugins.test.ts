@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEngine } from '@mef/core';
+import { createEngine } from '@mef/core/hosts';
 import { expectVerdict, runPlugin } from '@mef/core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createFeatureExtractor } from '../src/extract.js';

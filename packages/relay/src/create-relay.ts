@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { createEngine, type Engine, type Logger, networkList, type Plugin, type Thresholds } from '@mef/core';
+import { type Logger, networkList, type Plugin, type Thresholds } from '@mef/core';
+import { createEngine, type Engine } from '@mef/core/hosts';
 import pino from 'pino';
 import { z } from 'zod';
 import { ClientPool } from './client-pool.js';

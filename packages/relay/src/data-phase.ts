@@ -4,7 +4,8 @@
  * ends the destination's transaction too, and records the transaction once.
  */
 import type { Readable } from 'node:stream';
-import type { Transaction, Verdict } from '@mef/core';
+import type { Verdict } from '@mef/core';
+import type { Transaction } from '@mef/core/hosts';
 import type { SMTPServerDataStream } from 'smtp-server';
 import { deliver } from './deliver.js';
 import { dropClient } from './onward.js';

@@ -1,4 +1,5 @@
-import type { EnvelopeAddress, Transaction, Verdict } from '@mef/core';
+import type { EnvelopeAddress, Verdict } from '@mef/core';
+import type { Transaction } from '@mef/core/hosts';
 import { fromDestination, fromVerdict } from './replies.js';
 import type { RelayStats, Route } from './session.js';
 import type { SmtpClient } from './smtp-client.js';

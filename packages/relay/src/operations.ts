@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import type { Engine, Verdict } from '@mef/core';
+import type { Verdict } from '@mef/core';
+import type { Engine } from '@mef/core/hosts';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { TransactionRecord } from './schema.js';
 

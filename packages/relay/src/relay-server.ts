@@ -7,7 +7,8 @@
  * DATA `data-phase.ts`, the forward client `smtp-client.ts`, limits `watchdog.ts` and `per-ip.ts`.
  */
 import type { BlockList } from 'node:net';
-import { type Engine, inNetworks } from '@mef/core';
+import { inNetworks } from '@mef/core';
+import type { Engine } from '@mef/core/hosts';
 import {
   SMTPServer,
   type SMTPServerAddress,

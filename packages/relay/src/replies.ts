@@ -1,4 +1,5 @@
-import { toSmtpReply, type Verdict } from '@mef/core';
+import type { Verdict } from '@mef/core';
+import { toSmtpReply } from '@mef/core/hosts';
 import type { SmtpReply } from './smtp-client.js';
 
 /** An error smtp-server turns into a reply: the code, and the enhanced code in the text. */

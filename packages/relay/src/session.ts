@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
-import type { Connection, Engine, Transaction, Verdict } from '@mef/core';
+import type { Verdict } from '@mef/core';
+import type { Connection, Engine, Transaction } from '@mef/core/hosts';
 import type { SMTPServerDataStream } from 'smtp-server';
 import type { RelayTxState } from './relay-stage.js';
 import type { DomainSettings } from './schema.js';

@@ -1,4 +1,4 @@
-import { createEngine } from '@mef/core';
+import { createEngine } from '@mef/core/hosts';
 import { bannedAttachments } from '@mef/plugin-antivirus';
 import { spamRules } from '@mef/plugin-spam';
 import { useEngine } from '@mef/smtp-server';

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
-import { type Connection, type Engine, type Transaction, toSmtpReply, type Verdict } from '@mef/core';
+import type { Verdict } from '@mef/core';
+import { type Connection, type Engine, type Transaction, toSmtpReply } from '@mef/core/hosts';
 import type { SMTPServer, SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 
 /** An SMTP error as smtp-server sends it: `responseCode` and the text. */

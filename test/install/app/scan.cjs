@@ -1,5 +1,5 @@
 // Run in the scratch project: a real scan with the installed packages, loaded as CommonJS.
-const { createEngine } = require('@mef/core');
+const { createEngine } = require('@mef/core/hosts');
 const { bannedAttachments } = require('@mef/plugin-antivirus');
 const { spamRules } = require('@mef/plugin-spam');
 const scanFiles = require('./scan-files.cjs');

@@ -1,6 +1,6 @@
 // Run in the scratch project: a real scan with the installed packages, loaded as ESM.
 import { createRequire } from 'node:module';
-import { createEngine } from '@mef/core';
+import { createEngine } from '@mef/core/hosts';
 import { bannedAttachments } from '@mef/plugin-antivirus';
 import { spamRules } from '@mef/plugin-spam';
 

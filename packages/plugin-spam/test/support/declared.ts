@@ -1,4 +1,5 @@
-import { createEngine, type Plugin, type Verdict } from '@mef/core';
+import type { Plugin, Verdict } from '@mef/core';
+import { createEngine } from '@mef/core/hosts';
 
 /** Runs one message through a full transaction whose MAIL FROM declares a SIZE. */
 export async function scanWithDeclaredSize(plugin: Plugin, message: Buffer, size: number): Promise<Verdict> {
