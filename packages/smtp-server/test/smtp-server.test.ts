@@ -1,7 +1,7 @@
 import { createEngine, type Engine, type Plugin } from '@mef/core';
 import { bannedAttachments } from '@mef/plugin-antivirus';
 import { GTUBE, spamRules } from '@mef/plugin-spam';
-import { createTransport } from 'nodemailer';
+import { smtpClient } from '@mef/test-servers/smtp-client';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../examples/server.js';
@@ -27,13 +27,7 @@ function send(
     attachments?: { filename: string; content: string }[];
   },
 ) {
-  return createTransport({
-    host: '127.0.0.1',
-    port,
-    secure: false,
-    ignoreTLS: true,
-    name: mail.name ?? 'client.test',
-  }).sendMail({
+  return smtpClient(port, { name: mail.name ?? 'client.test' }).sendMail({
     from: 'sender@example.test',
     to: mail.to ?? 'user@example.test',
     subject: mail.subject ?? 'hello',
