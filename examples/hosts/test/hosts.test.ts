@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeFrame, FrameDecoder, joinStrings, splitStrings } from '@mef/milter';
 import { freePort } from '@mef/test-servers';
-import { createTransport } from 'nodemailer';
+import { smtpClient } from '@mef/test-servers/smtp-client';
 import { describe, expect, it } from 'vitest';
 import { startHaraka } from '../src/haraka.js';
 import { startMilter } from '../src/milter.js';
@@ -11,13 +11,7 @@ import { startSmtpServer } from '../src/smtp-server.js';
 const GTUBE = ['XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-', 'STANDARD-ANTI-UBE-TEST-EMAIL*C.34X'].join('');
 
 function send(port: number, text: string) {
-  return createTransport({
-    host: '127.0.0.1',
-    port,
-    secure: false,
-    ignoreTLS: true,
-    name: 'client.test',
-  }).sendMail({
+  return smtpClient(port).sendMail({
     from: 'a@example.test',
     to: 'b@example.test',
     subject: 'hello',

@@ -1,5 +1,5 @@
 import { type SinkServer as Sink, smtpSinkPath, startSink } from '@mef/test-servers';
-import { createTransport } from 'nodemailer';
+import { smtpClient } from '@mef/test-servers/smtp-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exampleRelay } from '../src/main.js';
 
@@ -28,14 +28,7 @@ describe('the example host', () => {
     });
     const { smtp } = await relay.listen();
     try {
-      const transport = createTransport({
-        host: '127.0.0.1',
-        port: smtp,
-        secure: false,
-        ignoreTLS: true,
-        name: 'client.test',
-      });
-      const info = await transport.sendMail({
+      const info = await smtpClient(smtp).sendMail({
         from: 'a@example.test',
         to: 'alice@example.net',
         subject: 'hi',

@@ -1,4 +1,4 @@
-import { MefError, type MefErrorOptions } from '@mef/core';
+import { mefErrorClass } from '@mef/core';
 
 /** The codes `@mef/admin` defines, with a one-line meaning each. */
 export const adminErrorCodes = {
@@ -14,9 +14,6 @@ export const adminErrorCodes = {
 export type AdminErrorCode = keyof typeof adminErrorCodes;
 
 /** A failure of the admin store or server. `code` is one of {@link adminErrorCodes}. */
-export class AdminError extends MefError {
-  constructor(code: AdminErrorCode, message: string, options: MefErrorOptions = {}) {
-    super(code, message, options);
-    this.name = 'AdminError';
-  }
-}
+export const AdminError = mefErrorClass<AdminErrorCode>('AdminError');
+/** An instance of {@link AdminError}. */
+export type AdminError = InstanceType<typeof AdminError>;

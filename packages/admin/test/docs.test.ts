@@ -2,31 +2,19 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compareErrorDocs } from '@mef/core/testing';
+import { errorDocsSuite } from '@mef/core/testing';
 import { describe, expect, it, vi } from 'vitest';
 import * as api from '../src/index.js';
 import { adminErrorCodes, openStore, searchTransactions } from '../src/index.js';
 
 const readme = fileURLToPath(new URL('../README.md', import.meta.url));
 
-describe('docs/reference/errors.md', () => {
-  it('lists exactly the codes this package defines', async () => {
-    const page = fileURLToPath(new URL('../../../docs/reference/errors.md', import.meta.url));
-    expect(await compareErrorDocs(page, '@mef/admin', adminErrorCodes)).toEqual({
-      undocumented: [],
-      unknown: [],
-    });
-  });
+errorDocsSuite({ describe, it }, '@mef/admin', {
+  codes: adminErrorCodes,
+  packageDir: new URL('..', import.meta.url),
 });
 
 describe('README', () => {
-  it('lists every error code, and no code that does not exist', async () => {
-    expect(await compareErrorDocs(readme, 'Errors', adminErrorCodes)).toEqual({
-      undocumented: [],
-      unknown: [],
-    });
-  });
-
   it('names only exports that exist', () => {
     const text = readFileSync(readme, 'utf8');
     const section = text.slice(text.indexOf('## API'), text.indexOf('## Options'));

@@ -6,6 +6,8 @@
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
+import { buildMessage } from '@mef/core/testing';
+import { freePort } from '@mef/test-servers';
 import { describe, expect, inject, it } from 'vitest';
 import { eicar, GTUBE, jsonLines, mef, message, namesOf, symbolsOf, tempDir } from './helpers.js';
 
@@ -13,43 +15,16 @@ const clamdPort = inject('clamdPort');
 const clamdSocket = inject('clamdSocket');
 const dnsPort = inject('dnsPort');
 
-/** A loopback TCP port with nothing listening. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
+/** EICAR attached as readme.txt, base64. */
 function virusMessage(): string {
-  const b64 = Buffer.from(eicar()).toString('base64');
-  return [
-    'From: a@example.com',
-    'To: b@example.org',
-    'Subject: invoice',
-    'Date: Thu, 26 Nov 2026 10:00:00 +0000',
-    'Message-ID: <virus@example.com>',
-    'MIME-Version: 1.0',
-    'Content-Type: multipart/mixed; boundary="b"',
-    '',
-    '--b',
-    'Content-Type: text/plain',
-    '',
-    'see attached',
-    '--b',
-    'Content-Type: application/octet-stream; name="readme.txt"',
-    'Content-Transfer-Encoding: base64',
-    'Content-Disposition: attachment; filename="readme.txt"',
-    '',
-    b64,
-    '--b--',
-    '',
-  ].join('\r\n');
+  return buildMessage({
+    from: 'a@example.com',
+    to: 'b@example.org',
+    subject: 'invoice',
+    messageId: '<virus@example.com>',
+    text: 'see attached',
+    attachments: [{ filename: 'readme.txt', contentType: 'application/octet-stream', content: eicar() }],
+  }).toString('latin1');
 }
 
 describe('--clamd against a real clamd', () => {
@@ -77,7 +52,7 @@ describe('--clamd against a real clamd', () => {
 
 describe('--clamd failure', () => {
   it('gives tempfail with the error and exits 1 when clamd cannot be reached', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const r = await mef(['scan', '--json', '--clamd', `127.0.0.1:${port}`, 'samples/01-ham.eml']);
     expect(r.code).toBe(1);
     const [o] = jsonLines(r.stdout);
@@ -93,7 +68,7 @@ describe('--clamd failure', () => {
   });
 
   it('accepts with the error recorded and exits 0 under the accept policy of a config file', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const dir = tempDir();
     const file = join(dir, 'mef.yaml');
     writeFileSync(file, `clamav:\n  hosts: ["127.0.0.1:${port}"]\n  onError: accept\n`);
@@ -212,7 +187,7 @@ describe('--dns, --rbl and --uribl against a real rbldnsd', () => {
 
 describe('--dns failure', () => {
   it('records the lookup failure and still gives a verdict (the lists fail open) when the DNS port is closed', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const r = await mef([
       'scan',
       '--json',
@@ -258,7 +233,7 @@ describe('--spamd against a real spamd', () => {
 
 describe('--spamd failure', () => {
   it('records the failure and still gives a verdict (spamd fails open by default) when the port is closed', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const r = await mef(['scan', '--json', '--spamd', `127.0.0.1:${port}`, 'samples/01-ham.eml']);
     expect(r.code).toBe(0);
     const [o] = jsonLines(r.stdout);
@@ -269,7 +244,7 @@ describe('--spamd failure', () => {
   });
 
   it('exits 1 with tempfail when a config file makes spamd failures hold the mail', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const dir = tempDir();
     const file = join(dir, 'mef.yaml');
     writeFileSync(file, `spamassassin:\n  host: "127.0.0.1:${port}"\n  onError: tempfail\n`);
@@ -300,7 +275,7 @@ describe('--rspamd against a real rspamd', () => {
 
 describe('--rspamd failure', () => {
   it('records the failure and still gives a verdict when the port is closed', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const r = await mef(['scan', '--json', '--rspamd', `http://127.0.0.1:${port}`, 'samples/01-ham.eml']);
     expect(r.code).toBe(0);
     const [o] = jsonLines(r.stdout);

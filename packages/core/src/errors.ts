@@ -32,6 +32,58 @@ export class MefError extends Error {
 }
 
 /**
+ * The constructor {@link mefErrorClass} returns: `new XError(code, message, options)` builds a
+ * {@link MefError} whose `code` is one of the package's codes, with the extra `fields` given in
+ * `options` copied onto it.
+ */
+export interface MefErrorClass<Code extends string, Fields extends object = object> {
+  new (code: Code, message: string, options?: MefErrorOptions & Partial<Fields>): MefErrorOf<Code, Fields>;
+  /** Typed as an instance, so that `err instanceof XError` narrows `err.code` to the codes. */
+  readonly prototype: MefErrorOf<Code, Fields>;
+}
+
+/** An error made by a {@link MefErrorClass}: a {@link MefError} with a typed `code` and extra fields. */
+export type MefErrorOf<Code extends string, Fields extends object = object> = MefError & {
+  readonly code: Code;
+} & Readonly<Partial<Fields>>;
+
+/**
+ * Makes a package's error class: a subclass of {@link MefError} named `name`, whose code is
+ * typed as one of the package's codes. Every package declares its error this way, so each has
+ * the same shape and `instanceof` works for the package's class and for `MefError`.
+ *
+ * ```ts
+ * export const rblErrorCodes = { MEF_RBL_TIMEOUT: 'A query got no answer in time.' } as const;
+ * export const RblError = mefErrorClass<keyof typeof rblErrorCodes, { zone: string }>('RblError', ['zone']);
+ * export type RblError = InstanceType<typeof RblError>;
+ * throw new RblError('MEF_RBL_TIMEOUT', 'no answer', { kind: 'timeout', zone: 'zen.example' });
+ * ```
+ *
+ * @param name - the class name, shown as `err.name` and in stack traces.
+ * @param fields - the names of extra options kept on the error (such as a DNS list's `zone`).
+ */
+export function mefErrorClass<Code extends string, Fields extends object = object>(
+  name: string,
+  fields: readonly (keyof Fields & string)[] = [],
+): MefErrorClass<Code, Fields> {
+  const named = {
+    [name]: class extends MefError {
+      constructor(code: Code, message: string, options: MefErrorOptions & Partial<Fields> = {}) {
+        super(code, message, options);
+        this.name = name;
+        for (const field of fields) {
+          Object.defineProperty(this, field, {
+            value: (options as Record<string, unknown>)[field],
+            enumerable: true,
+          });
+        }
+      }
+    },
+  };
+  return named[name] as unknown as MefErrorClass<Code, Fields>;
+}
+
+/**
  * The codes the core defines, with a one-line meaning each. Plugins define their own
  * (`MEF_AV_*`, `MEF_SPAM_*`, `MEF_RBL_*`) in the same shape.
  */

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GTUBE } from '@mef/plugin-spam';
@@ -13,6 +13,7 @@ import {
   startHaraka,
   startSink,
   swaksTo as swaks,
+  swaksAttach,
 } from '@mef/test-servers';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
@@ -76,18 +77,7 @@ describe('Haraka with haraka-plugin-mef (deployed with pnpm deploy)', () => {
   });
 
   it('refuses EICAR found by clamd', async () => {
-    const file = join(tmpdir(), `mef-eicar-${process.pid}.txt`);
-    writeFileSync(file, EICAR);
-    const r = await swaks(haraka.port, [
-      '--to',
-      'user@dest.test',
-      '--attach-type',
-      'application/octet-stream',
-      '--attach-name',
-      'eicar.txt',
-      '--attach',
-      `@${file}`,
-    ]);
+    const r = await swaks(haraka.port, ['--to', 'user@dest.test', ...swaksAttach('eicar.txt', EICAR)]);
     expect(r.output).toMatch(/<\*\* 5\d\d .*Eicar-Test-Signature/i);
   });
 

@@ -1,4 +1,4 @@
-import { MefError, type MefErrorOptions } from '@mef/core';
+import { mefErrorClass } from '@mef/core';
 
 /** The codes `@mef/milter` defines, with a one-line meaning each. */
 export const milterErrorCodes = {
@@ -13,9 +13,6 @@ export const milterErrorCodes = {
 export type MilterErrorCode = keyof typeof milterErrorCodes;
 
 /** A milter protocol failure. `code` is one of {@link milterErrorCodes}. */
-export class MilterError extends MefError {
-  constructor(code: MilterErrorCode, message: string, options: MefErrorOptions = {}) {
-    super(code, message, options);
-    this.name = 'MilterError';
-  }
-}
+export const MilterError = mefErrorClass<MilterErrorCode>('MilterError');
+/** An instance of {@link MilterError}. */
+export type MilterError = InstanceType<typeof MilterError>;

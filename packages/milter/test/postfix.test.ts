@@ -1,6 +1,3 @@
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Plugin } from '@mef/core';
 import { createEngine, type Engine } from '@mef/core/hosts';
@@ -18,6 +15,7 @@ import {
   startPostfix,
   startSink,
   swaksTo as swaks,
+  swaksAttach,
 } from '@mef/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMilterServer, type MilterServer } from '../src/index.js';
@@ -82,18 +80,7 @@ describe('Postfix with smtpd_milters pointing at the MEF milter', () => {
   });
 
   it('refuses EICAR found by clamd', async () => {
-    const file = join(tmpdir(), `mef-eicar-${process.pid}.txt`);
-    writeFileSync(file, EICAR);
-    const r = await swaks(postfix.port, [
-      '--to',
-      'user@dest.test',
-      '--attach-type',
-      'application/octet-stream',
-      '--attach-name',
-      'eicar.txt',
-      '--attach',
-      `@${file}`,
-    ]);
+    const r = await swaks(postfix.port, ['--to', 'user@dest.test', ...swaksAttach('eicar.txt', EICAR)]);
     expect(r.output).toMatch(/<\*\* 5\d\d 5\.7\.\d .*Eicar-Test-Signature/i);
   });
 
@@ -128,20 +115,10 @@ describe('Postfix with smtpd_milters pointing at the MEF milter', () => {
   });
 
   it('quarantines a banned attachment into the hold queue', async () => {
-    const file = join(tmpdir(), `mef-setup-${process.pid}.exe`);
-    // Plain text under a banned name: the name alone is the finding (no real-type match).
-    writeFileSync(file, 'plain text, not a program');
     const before = postfix.held().length;
-    const r = await swaks(postfix.port, [
-      '--to',
-      'user@dest.test',
-      '--attach-type',
-      'application/octet-stream',
-      '--attach-name',
-      'setup.exe',
-      '--attach',
-      `@${file}`,
-    ]);
+    // Plain text under a banned name: the name alone is the finding (no real-type match).
+    const attachment = swaksAttach('setup.exe', 'plain text, not a program');
+    const r = await swaks(postfix.port, ['--to', 'user@dest.test', ...attachment]);
     expect(r.status, r.output).toBe(0);
     await eventually(() => (postfix.held().length > before ? true : undefined), 10_000, 'a held message');
   });

@@ -1,4 +1,4 @@
-import { MefError, type MefErrorOptions, type StageErrorKind } from '@mef/core';
+import { mefErrorClass } from '@mef/core';
 
 /**
  * The codes this package defines, with a one-line meaning each. They are recorded as
@@ -17,19 +17,7 @@ export const antivirusErrorCodes = {
 /** A code defined by this package. */
 export type AntivirusErrorCode = keyof typeof antivirusErrorCodes;
 
-/** An error of the clamd client; `kind` says how the stage failed. */
-export class AntivirusError extends MefError {
-  /** How the scan failed, in the engine's terms. */
-  override readonly kind: StageErrorKind;
-
-  constructor(
-    code: AntivirusErrorCode,
-    kind: StageErrorKind,
-    message: string,
-    options: MefErrorOptions = {},
-  ) {
-    super(code, message, options);
-    this.name = 'AntivirusError';
-    this.kind = kind;
-  }
-}
+/** An error of the clamd client or the clamav plugin; `kind` says how the stage failed. */
+export const AntivirusError = mefErrorClass<AntivirusErrorCode>('AntivirusError');
+/** An instance of {@link AntivirusError}. */
+export type AntivirusError = InstanceType<typeof AntivirusError>;

@@ -1,30 +1,18 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { compareErrorDocs } from '@mef/core/testing';
+import { errorDocsSuite } from '@mef/core/testing';
 import { describe, expect, it } from 'vitest';
 import * as api from '../src/index.js';
 import { antivirusErrorCodes, bannedSymbols, clamavSymbols } from '../src/index.js';
 
 const readme = fileURLToPath(new URL('../README.md', import.meta.url));
 
-describe('docs/reference/errors.md', () => {
-  it('lists exactly the codes this package defines', async () => {
-    const page = fileURLToPath(new URL('../../../docs/reference/errors.md', import.meta.url));
-    expect(await compareErrorDocs(page, '@mef/plugin-antivirus', antivirusErrorCodes)).toEqual({
-      undocumented: [],
-      unknown: [],
-    });
-  });
+errorDocsSuite({ describe, it }, '@mef/plugin-antivirus', {
+  codes: antivirusErrorCodes,
+  packageDir: new URL('..', import.meta.url),
 });
 
 describe('README', () => {
-  it('lists every error code, and no code that does not exist', async () => {
-    expect(await compareErrorDocs(readme, 'Errors', antivirusErrorCodes)).toEqual({
-      undocumented: [],
-      unknown: [],
-    });
-  });
-
   it('lists every symbol with its default score', async () => {
     const text = await readFile(readme, 'utf8');
     const rows = new Map(

@@ -1,4 +1,4 @@
-import { MefError, type MefErrorOptions } from '@mef/core';
+import { mefErrorClass } from '@mef/core';
 
 /** The codes `@mef/plugin-auth` defines, with a one-line meaning each. */
 export const authErrorCodes = {
@@ -12,9 +12,6 @@ export const authErrorCodes = {
 export type AuthErrorCode = keyof typeof authErrorCodes;
 
 /** An authentication failure. `code` is one of {@link authErrorCodes}. */
-export class AuthError extends MefError {
-  constructor(code: AuthErrorCode, message: string, options: MefErrorOptions = {}) {
-    super(code, message, options);
-    this.name = 'AuthError';
-  }
-}
+export const AuthError = mefErrorClass<AuthErrorCode>('AuthError');
+/** An instance of {@link AuthError}. */
+export type AuthError = InstanceType<typeof AuthError>;

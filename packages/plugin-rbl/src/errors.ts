@@ -1,4 +1,4 @@
-import { MefError, type MefErrorOptions } from '@mef/core';
+import { mefErrorClass } from '@mef/core';
 
 /** The codes `@mef/plugin-rbl` defines, with a one-line meaning each. */
 export const rblErrorCodes = {
@@ -16,14 +16,7 @@ export const rblErrorCodes = {
 /** A code defined by `@mef/plugin-rbl`. */
 export type RblErrorCode = keyof typeof rblErrorCodes;
 
-/** A DNS list failure. `code` is one of {@link rblErrorCodes}. */
-export class RblError extends MefError {
-  /** The zone queried, when the error belongs to one list. */
-  readonly zone: string | undefined;
-
-  constructor(code: RblErrorCode, message: string, options: MefErrorOptions & { zone?: string } = {}) {
-    super(code, message, options);
-    this.name = 'RblError';
-    this.zone = options.zone;
-  }
-}
+/** A DNS list failure. `code` is one of {@link rblErrorCodes}; `zone` is the zone queried, when the error belongs to one list. */
+export const RblError = mefErrorClass<RblErrorCode, { zone: string }>('RblError', ['zone']);
+/** An instance of {@link RblError}. */
+export type RblError = InstanceType<typeof RblError>;

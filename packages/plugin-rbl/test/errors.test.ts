@@ -1,36 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { errorDocsSuite } from '@mef/core/testing';
+import { describe, it } from 'vitest';
 import { rblErrorCodes } from '../src/index.js';
 
-const root = join(import.meta.dirname, '..');
-const readme = readFileSync(join(root, 'README.md'), 'utf8');
-const sources = readdirSync(join(root, 'src'))
-  .filter((f) => f.endsWith('.ts') && f !== 'errors.ts')
-  .map((f) => readFileSync(join(root, 'src', f), 'utf8'))
-  .join('\n');
-
-describe('error codes', () => {
-  it('documents every code in the README with the same meaning', () => {
-    const rows = new Map(
-      [...readme.matchAll(/^\|\s*`(MEF_RBL_[A-Z_]+)`\s*\|\s*(.+?)\s*\|$/gm)].map((m) => [m[1], m[2]]),
-    );
-    for (const [code, meaning] of Object.entries(rblErrorCodes)) expect(rows.get(code), code).toBe(meaning);
-  });
-
-  it('defines every MEF_RBL_ code that the README or the sources name', () => {
-    const named = new Set([...`${readme}\n${sources}`.matchAll(/MEF_RBL_[A-Z_]+/g)].map((m) => m[0]));
-    expect([...named].sort()).toEqual(Object.keys(rblErrorCodes).sort());
-  });
-});
-
-describe('docs/reference/errors.md', () => {
-  it('lists exactly the codes this package defines', async () => {
-    const { compareErrorDocs } = await import('@mef/core/testing');
-    const page = join(root, '..', '..', 'docs', 'reference', 'errors.md');
-    expect(await compareErrorDocs(page, '@mef/plugin-rbl', rblErrorCodes)).toEqual({
-      undocumented: [],
-      unknown: [],
-    });
-  });
+errorDocsSuite({ describe, it }, '@mef/plugin-rbl', {
+  codes: rblErrorCodes,
+  packageDir: new URL('..', import.meta.url),
 });

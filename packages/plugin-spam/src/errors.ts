@@ -1,4 +1,4 @@
-import { MefError, type MefErrorOptions } from '@mef/core';
+import { mefErrorClass } from '@mef/core';
 
 /** Codes this package defines, with a one-line meaning each. */
 export const spamErrorCodes = {
@@ -21,12 +21,6 @@ export const spamErrorCodes = {
 export type SpamErrorCode = keyof typeof spamErrorCodes;
 
 /** An error of this package; `code` is one of {@link spamErrorCodes}. */
-export class SpamError extends MefError {
-  override readonly code: SpamErrorCode;
-
-  constructor(code: SpamErrorCode, message: string, options: MefErrorOptions = {}) {
-    super(code, message, options);
-    this.name = 'SpamError';
-    this.code = code;
-  }
-}
+export const SpamError = mefErrorClass<SpamErrorCode>('SpamError');
+/** An instance of {@link SpamError}. */
+export type SpamError = InstanceType<typeof SpamError>;

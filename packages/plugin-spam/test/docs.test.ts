@@ -1,30 +1,18 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { compareErrorDocs } from '@mef/core/testing';
+import { errorDocsSuite } from '@mef/core/testing';
 import { describe, expect, it } from 'vitest';
 import * as api from '../src/index.js';
 import { builtinRules, spamErrorCodes } from '../src/index.js';
 
 const readme = fileURLToPath(new URL('../README.md', import.meta.url));
 
-describe('docs/reference/errors.md', () => {
-  it('lists exactly the codes this package defines', async () => {
-    const page = fileURLToPath(new URL('../../../docs/reference/errors.md', import.meta.url));
-    expect(await compareErrorDocs(page, '@mef/plugin-spam', spamErrorCodes)).toEqual({
-      undocumented: [],
-      unknown: [],
-    });
-  });
+errorDocsSuite({ describe, it }, '@mef/plugin-spam', {
+  codes: spamErrorCodes,
+  packageDir: new URL('..', import.meta.url),
 });
 
 describe('README', () => {
-  it('lists every error code, and no code that does not exist', async () => {
-    expect(await compareErrorDocs(readme, 'Errors', spamErrorCodes)).toEqual({
-      undocumented: [],
-      unknown: [],
-    });
-  });
-
   it('lists every built-in rule with its default score', async () => {
     const full = await readFile(readme, 'utf8');
     const text = full.slice(full.indexOf('Rules (group `spam`)'), full.indexOf('Other stages:'));

@@ -2,21 +2,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Plugin } from '@mef/core';
 import { shapes } from '@mef/core/testing';
 import { type RunningServer, startRedis } from '@mef/test-servers';
-import { createTransport } from 'nodemailer';
+import { smtpClient } from '@mef/test-servers/smtp-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { relay, sink, useCleanup } from './support/harness.js';
 
 useCleanup();
 
 function sendRaw(port: number, raw: Buffer, to = 'alice@customer.test') {
-  const transport = createTransport({
-    host: '127.0.0.1',
-    port,
-    secure: false,
-    ignoreTLS: true,
-    name: 'client.test',
-  });
-  return transport.sendMail({ envelope: { from: 'sender@example.test', to: [to] }, raw });
+  return smtpClient(port).sendMail({ envelope: { from: 'sender@example.test', to: [to] }, raw });
 }
 
 /** Gives every message a fixed score: a stand-in for the spam rules scoring 5. */

@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import type { Plugin } from '@mef/core';
-import { createTransport } from 'nodemailer';
+import { buildMessage } from '@mef/core/testing';
+import { smtpClient } from '@mef/test-servers/smtp-client';
 import { describe, expect, it } from 'vitest';
 import { Dialog, message, startTransaction } from './support/dialog.js';
 import { onCleanup, relay, sink, useCleanup } from './support/harness.js';
@@ -30,27 +31,13 @@ describe('inbound features', () => {
       },
     );
     // 127.0.0.2 is the RFC 5782 test entry; the client connects from it.
-    const listed = createTransport({
-      host: '127.0.0.1',
-      port,
-      secure: false,
-      ignoreTLS: true,
-      name: 'client.test',
-      localAddress: '127.0.0.2',
-    });
+    const listed = smtpClient(port, { localAddress: '127.0.0.2' });
     await expect(
       listed.sendMail({ from: 'a@example.test', to: 'x@a.test', subject: 's', text: 'hi' }),
     ).rejects.toMatchObject({
       responseCode: 554,
     });
-    const clean = createTransport({
-      host: '127.0.0.1',
-      port,
-      secure: false,
-      ignoreTLS: true,
-      name: 'client.test',
-      localAddress: '127.0.0.1',
-    });
+    const clean = smtpClient(port, { localAddress: '127.0.0.1' });
     const info = await clean.sendMail({ from: 'a@example.test', to: 'x@a.test', subject: 's', text: 'hi' });
     expect(info.response).toMatch(/^250/);
   });
@@ -71,25 +58,22 @@ describe('inbound features', () => {
     );
     const d = await startTransaction(port);
     expect(await d.cmd('RCPT TO:<victim@a.test>')).toMatch(/^250/);
-    const mime = [
-      'From: a@example.test',
-      'To: victim@a.test',
-      'Subject: invoice',
-      'MIME-Version: 1.0',
-      'Content-Type: multipart/mixed; boundary="b"',
-      '',
-      '--b',
-      'Content-Type: text/plain',
-      '',
-      'see attached',
-      '--b',
-      'Content-Type: application/octet-stream; name="invoice.exe"',
-      'Content-Disposition: attachment; filename="invoice.exe"',
-      'Content-Transfer-Encoding: base64',
-      '',
-      'TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
-      '--b--',
-    ].join('\r\n');
+    const mime = buildMessage({
+      from: 'a@example.test',
+      to: 'victim@a.test',
+      subject: 'invoice',
+      text: 'see attached',
+      attachments: [
+        {
+          filename: 'invoice.exe',
+          contentType: 'application/octet-stream',
+          content: Buffer.from(
+            'TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
+            'base64',
+          ),
+        },
+      ],
+    }).toString('latin1');
     expect(await data(d, mime)).toMatch(/^250/);
     d.close();
     const [msg] = s.messages();
@@ -106,14 +90,7 @@ describe('inbound features', () => {
       domains: { 'a.test': { destination: `127.0.0.1:${s.port}` } },
       tls: { key: tls.key, cert: tls.cert },
     });
-    const t = createTransport({
-      host: '127.0.0.1',
-      port,
-      secure: false,
-      requireTLS: true,
-      tls: { rejectUnauthorized: false },
-      name: 'client.test',
-    });
+    const t = smtpClient(port, { ignoreTLS: false, requireTLS: true, tls: { rejectUnauthorized: false } });
     const info = await t.sendMail({ from: 'a@example.test', to: 'x@a.test', subject: 's', text: 'over tls' });
     expect(info.response).toMatch(/^250/);
     expect(s.messages()[0]).toMatch(/by relay\.test with ESMTPS id/);

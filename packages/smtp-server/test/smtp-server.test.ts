@@ -2,7 +2,7 @@ import type { Plugin } from '@mef/core';
 import { createEngine, type Engine } from '@mef/core/hosts';
 import { bannedAttachments } from '@mef/plugin-antivirus';
 import { GTUBE, spamRules } from '@mef/plugin-spam';
-import { createTransport } from 'nodemailer';
+import { smtpClient } from '@mef/test-servers/smtp-client';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../examples/server.js';
@@ -28,13 +28,7 @@ function send(
     attachments?: { filename: string; content: string }[];
   },
 ) {
-  return createTransport({
-    host: '127.0.0.1',
-    port,
-    secure: false,
-    ignoreTLS: true,
-    name: mail.name ?? 'client.test',
-  }).sendMail({
+  return smtpClient(port, { name: mail.name ?? 'client.test' }).sendMail({
     from: 'sender@example.test',
     to: mail.to ?? 'user@example.test',
     subject: mail.subject ?? 'hello',

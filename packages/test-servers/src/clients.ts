@@ -44,3 +44,11 @@ export function smtpSource(
   const bin = requireBinary('smtp-source', 'postfix', ['/usr/lib/postfix/sbin']);
   return run(bin, [...args, `127.0.0.1:${port}`], timeoutMs);
 }
+
+/**
+ * swaks arguments that attach `content` under the file name `name` as
+ * application/octet-stream (swaks base64-encodes it; no file is written).
+ */
+export function swaksAttach(name: string, content: string): string[] {
+  return ['--attach-type', 'application/octet-stream', '--attach-name', name, '--attach', content];
+}

@@ -17,7 +17,7 @@ export {
   TEST_FILE_SIGNATURE,
   TESTFILES_DIR,
 } from './clamd.js';
-export { type ClientResult, smtpSource, swaks, swaksTo } from './clients.js';
+export { type ClientResult, smtpSource, swaks, swaksAttach, swaksTo } from './clients.js';
 export { type HarakaOptions, type HarakaServer, startHaraka } from './haraka.js';
 export { type NamedServer, startNamed, txt, type Zone } from './named.js';
 export { type PostfixMilter, type PostfixOptions, type PostfixServer, startPostfix } from './postfix.js';

@@ -3,18 +3,10 @@
  * for SPF, DKIM, DMARC and MX records.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dnsAnswers } from './probes.js';
-import {
-  freeTcpUdpPort,
-  outputTail,
-  type RunningServer,
-  requireBinary,
-  stopChild,
-  tempDir,
-  waitReady,
-} from './process.js';
+import { freeTcpUdpPort, type RunningServer, readyOnFreePort, requireBinary, tempDir } from './process.js';
 
 /** One zone that named serves: records in zone-file syntax, relative to `origin`. */
 export interface Zone {
@@ -81,33 +73,23 @@ export async function startNamed(
     writeFileSync(join(dir, `z${i}.zone`), zoneFile(z));
     return `zone "${z.origin}" { type primary; file "${join(dir, `z${i}.zone`)}"; };`;
   });
-  let lastError = '';
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freeTcpUdpPort();
-    const conf = join(dir, 'named.conf');
-    writeFileSync(conf, namedConf(dir, port, zoneConf));
-    const child = spawn(bin, ['-g', '-c', conf, '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
-    try {
-      await waitReady('named', child, () => dnsAnswers(port, zones[0]?.origin ?? '.', 'SOA', false), {
-        timeoutMs: options.startTimeoutMs ?? 10_000,
-        log: outputTail(child),
-      });
-    } catch (err) {
-      lastError = (err as Error).message;
-      await stopChild(child, 'SIGKILL');
-      continue;
-    }
-    return {
-      host: '127.0.0.1',
-      port,
-      pid: child.pid ?? 0,
-      server: `127.0.0.1:${port}`,
-      async stop() {
-        await stopChild(child, 'SIGTERM', 3000);
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  }
-  rmSync(dir, { recursive: true, force: true });
-  throw new Error(`named did not start: ${lastError}`);
+  const conf = join(dir, 'named.conf');
+  const started = await readyOnFreePort(
+    'named',
+    dir,
+    freeTcpUdpPort,
+    (port) => {
+      writeFileSync(conf, namedConf(dir, port, zoneConf));
+      return spawn(bin, ['-g', '-c', conf, '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    },
+    (port) => dnsAnswers(port, zones[0]?.origin ?? '.', 'SOA', false),
+    { timeoutMs: options.startTimeoutMs ?? 10_000, graceMs: 3000 },
+  );
+  return {
+    host: '127.0.0.1',
+    port: started.port,
+    pid: started.pid,
+    server: `127.0.0.1:${started.port}`,
+    stop: started.stop,
+  };
 }

@@ -169,6 +169,18 @@ export async function eventually<T>(check: () => T | undefined, ms: number, what
   }
 }
 
+/** A started server's process and folder: `stop()` ends it (SIGTERM, SIGKILL after `graceMs`) and removes `dir`. */
+function owned(child: ChildProcess, dir: string, graceMs: number) {
+  return {
+    pid: child.pid ?? 0,
+    dir,
+    stop: async () => {
+      await stopChild(child, 'SIGTERM', graceMs);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /**
  * Waits as {@link waitReady} for a server whose files live in `dir`; when it never gets ready,
  * `dir` is removed too. Resolves with its pid, `dir`, and a `stop()` that ends the process
@@ -187,12 +199,40 @@ export async function readyInDir(
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
-  return {
-    pid: child.pid ?? 0,
-    dir,
-    stop: async () => {
-      await stopChild(child, 'SIGTERM', options.graceMs ?? 5000);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return owned(child, dir, options.graceMs ?? 5000);
+}
+
+/**
+ * Starts a server that is told its port on the command line (named, rbldnsd), whose files live
+ * in `dir`. Another process may take the port between `pickPort` and the server's bind, so a
+ * try that is not ready within `timeoutMs` is killed and the next free port tried, `attempts`
+ * times at most (default 5). When every try failed, `dir` is removed and the last error is
+ * thrown. Resolves as {@link readyInDir}, with the port.
+ */
+export async function readyOnFreePort(
+  name: string,
+  dir: string,
+  pickPort: () => Promise<number>,
+  spawnAt: (port: number) => ChildProcess,
+  probe: (port: number) => Promise<boolean>,
+  options: { timeoutMs: number; graceMs?: number; attempts?: number },
+): Promise<{ port: number; pid: number; dir: string; stop(): Promise<void> }> {
+  let lastError = '';
+  for (let attempt = 0; attempt < (options.attempts ?? 5); attempt++) {
+    const port = await pickPort();
+    const child = spawnAt(port);
+    try {
+      await waitReady(name, child, () => probe(port), {
+        timeoutMs: options.timeoutMs,
+        log: outputTail(child),
+      });
+    } catch (err) {
+      lastError = (err as Error).message;
+      await stopChild(child, 'SIGKILL');
+      continue;
+    }
+    return { port, ...owned(child, dir, options.graceMs ?? 5000) };
+  }
+  rmSync(dir, { recursive: true, force: true });
+  throw new Error(`${name} did not start: ${lastError}`);
 }

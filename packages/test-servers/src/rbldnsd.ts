@@ -1,17 +1,9 @@
 /** A private rbldnsd (DNS blocklists, and simple A/TXT/MX zones) on a free loopback UDP port. */
 import { spawn } from 'node:child_process';
-import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dnsAnswers } from './probes.js';
-import {
-  freeUdpPort,
-  outputTail,
-  type RunningServer,
-  requireBinary,
-  stopChild,
-  tempDir,
-  waitReady,
-} from './process.js';
+import { freeUdpPort, type RunningServer, readyOnFreePort, requireBinary, tempDir } from './process.js';
 
 /** One zone data file: `zone` served from `content` with rbldnsd's dataset `type`. */
 export interface ZoneFile {
@@ -45,36 +37,19 @@ export async function startRbldnsd(
     chmodSync(join(dir, file), 0o644);
     return `${z.zone}:${z.type}:${file}`;
   });
-  let lastError = '';
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freeUdpPort();
-    const args = ['-n', '-b', `127.0.0.1/${port}`, '-w', dir, '-t', '300', '-c', '60s'];
-    args.push('-p', join(dir, 'rbldnsd.pid'));
-    // rbldnsd drops privileges to `rbldns` when started as root.
-    if (process.getuid?.() === 0) args.push('-u', 'rbldns');
-    const child = spawn(bin, [...args, ...specs], { stdio: ['ignore', 'ignore', 'pipe'] });
-    try {
-      await waitReady('rbldnsd', child, () => dnsAnswers(port, zones[0]?.zone ?? 'health.invalid', 'A'), {
-        timeoutMs: options.startTimeoutMs ?? 5_000,
-        log: outputTail(child),
-      });
-    } catch (err) {
-      lastError = (err as Error).message;
-      await stopChild(child, 'SIGKILL');
-      continue;
-    }
-    return {
-      host: '127.0.0.1',
-      port,
-      pid: child.pid ?? 0,
-      dir,
-      server: `127.0.0.1:${port}`,
-      async stop() {
-        await stopChild(child, 'SIGTERM', 2000);
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  }
-  rmSync(dir, { recursive: true, force: true });
-  throw new Error(`rbldnsd did not start: ${lastError}`);
+  const started = await readyOnFreePort(
+    'rbldnsd',
+    dir,
+    freeUdpPort,
+    (port) => {
+      const args = ['-n', '-b', `127.0.0.1/${port}`, '-w', dir, '-t', '300', '-c', '60s'];
+      args.push('-p', join(dir, 'rbldnsd.pid'));
+      // rbldnsd drops privileges to `rbldns` when started as root.
+      if (process.getuid?.() === 0) args.push('-u', 'rbldns');
+      return spawn(bin, [...args, ...specs], { stdio: ['ignore', 'ignore', 'pipe'] });
+    },
+    (port) => dnsAnswers(port, zones[0]?.zone ?? 'health.invalid', 'A'),
+    { timeoutMs: options.startTimeoutMs ?? 5_000, graceMs: 2000 },
+  );
+  return { host: '127.0.0.1', ...started, server: `127.0.0.1:${started.port}` };
 }

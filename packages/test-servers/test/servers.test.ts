@@ -1,3 +1,9 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   answers,
@@ -10,6 +16,7 @@ import {
   startRedis,
   startSink,
 } from '../src/index.js';
+import { freePort, readyOnFreePort } from '../src/process.js';
 
 describe('a server that is not installed', () => {
   it('fails with the Debian package and the install script, never a skip', () => {
@@ -54,5 +61,70 @@ describe('starters', () => {
     await expect(failing).rejects.toThrow(MissingServerError);
     expect(port).toBeGreaterThan(0);
     expect(await answers(port, 'PING\r\n', /PONG/)).toBe(false);
+  });
+});
+
+describe('readyOnFreePort', () => {
+  /** A node child that greets on the port it is given, or exits at once when the port is taken. */
+  const listenAt = (port: number) =>
+    spawn(
+      process.execPath,
+      [
+        '-e',
+        `require('node:net').createServer((s) => s.end('220 ready\\r\\n')).listen(${port}, '127.0.0.1').on('error', () => process.exit(3))`,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+
+  it('tries the next free port when the first is taken, and removes the folder on stop()', async () => {
+    const held = createServer().listen(0, '127.0.0.1');
+    await once(held, 'listening');
+    const taken = (held.address() as AddressInfo).port;
+    const dir = mkdtempSync(join(tmpdir(), 'mef-retry-'));
+    const ports = [taken];
+    try {
+      const server = await readyOnFreePort(
+        'listener',
+        dir,
+        async () => ports.shift() ?? freePort(),
+        listenAt,
+        (port) => greets(port),
+        { timeoutMs: 5000, graceMs: 1000 },
+      );
+      expect(server.port).not.toBe(taken);
+      expect(await greets(server.port)).toBe(true);
+      await server.stop();
+      expect(existsSync(dir)).toBe(false);
+      expect(await greets(server.port)).toBe(false);
+    } finally {
+      held.close();
+    }
+  });
+
+  it('gives up after its attempts with the last error, and removes the folder', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mef-retry-'));
+    let tries = 0;
+    const held = createServer().listen(0, '127.0.0.1');
+    await once(held, 'listening');
+    const taken = (held.address() as AddressInfo).port;
+    try {
+      await expect(
+        readyOnFreePort(
+          'listener',
+          dir,
+          async () => {
+            tries++;
+            return taken;
+          },
+          listenAt,
+          greets,
+          { timeoutMs: 2000, attempts: 3 },
+        ),
+      ).rejects.toThrow(/^listener did not start: listener exited \(3\) before it was ready/);
+      expect(tries).toBe(3);
+      expect(existsSync(dir)).toBe(false);
+    } finally {
+      held.close();
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { RelayConfigInput } from '@mef/relay';
-import { createTransport } from 'nodemailer';
+import { smtpClient } from '@mef/test-servers/smtp-client';
 
 export const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
 
@@ -79,12 +79,7 @@ export interface Sent {
 
 /** Sends GTUBE (or `body`) through the relay at `port` with nodemailer; resolves with the reply. */
 export async function sendMail(port: number, to: string, messageId: string, body = GTUBE): Promise<Sent> {
-  const transport = createTransport({
-    host: '127.0.0.1',
-    port,
-    secure: false,
-    ignoreTLS: true,
-    name: 'client.test',
+  const transport = smtpClient(port, {
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,
     socketTimeout: 30_000,

@@ -4,7 +4,13 @@
  * runner's `describe` and `it`.
  */
 
-export { compareErrorDocs, type ErrorDocsOptions, errorDocsSuite } from './error-docs.js';
+export {
+  compareErrorDocs,
+  type ErrorDocsDifferences,
+  type ErrorDocsOptions,
+  errorDocsSuite,
+  undefinedSourceCodes,
+} from './error-docs.js';
 export { expectVerdict, formatVerdict, VerdictAssertion } from './expect.js';
 export type { StreamExpectation } from './expectation.js';
 export {

@@ -153,7 +153,9 @@ class ClamavFindings {
     if (oversize === 'tempfail') {
       recordError(
         ctx,
-        new AntivirusError('MEF_AV_SIZE_LIMIT', 'limit', `Message not scanned for viruses: ${detail}`),
+        new AntivirusError('MEF_AV_SIZE_LIMIT', `Message not scanned for viruses: ${detail}`, {
+          kind: 'limit',
+        }),
       );
       ctx.findings.tempfail(
         { code: 452, enhanced: '4.3.4', text: 'Message too large to scan for viruses, try again later' },

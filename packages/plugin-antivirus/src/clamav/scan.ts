@@ -67,14 +67,10 @@ class MessageScan {
     this.failures.push(
       err instanceof AntivirusError
         ? err
-        : new AntivirusError(
-            'MEF_AV_CLAMD_UNAVAILABLE',
-            'unavailable',
-            String((err as Error)?.message ?? err),
-            {
-              cause: err,
-            },
-          ),
+        : new AntivirusError('MEF_AV_CLAMD_UNAVAILABLE', String((err as Error)?.message ?? err), {
+            kind: 'unavailable',
+            cause: err,
+          }),
     );
   }
 
@@ -138,8 +134,8 @@ class MessageScan {
             this.failures.push(
               new AntivirusError(
                 'MEF_AV_CLAMD_ERROR',
-                /size limit/i.test(r.message) ? 'limit' : 'protocol',
                 `clamd answered ${JSON.stringify(r.raw)} for ${where}`,
+                { kind: /size limit/i.test(r.message) ? 'limit' : 'protocol' },
               ),
             );
           }

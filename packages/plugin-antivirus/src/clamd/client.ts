@@ -100,9 +100,8 @@ export class ClamdClient {
     const allTimeouts = errors.every((e) => e.code === 'MEF_AV_CLAMD_TIMEOUT');
     throw new AntivirusError(
       allTimeouts ? 'MEF_AV_CLAMD_TIMEOUT' : 'MEF_AV_CLAMD_UNAVAILABLE',
-      allTimeouts ? 'timeout' : 'unavailable',
       errors.map((e) => e.message).join('; '),
-      { cause: last },
+      { kind: allTimeouts ? 'timeout' : 'unavailable', cause: last },
     );
   }
 
@@ -128,8 +127,8 @@ export class ClamdClient {
           finish(
             new AntivirusError(
               'MEF_AV_CLAMD_TIMEOUT',
-              'timeout',
               `clamd at ${describeAddress(address)} did not answer ${name} within ${this.timeout} ms`,
+              { kind: 'timeout' },
             ),
           ),
         Math.min(this.timeout, this.connectTimeout + 5000),
@@ -139,7 +138,7 @@ export class ClamdClient {
         const nul = got.indexOf('\0');
         if (nul !== -1) finish(undefined, got.slice(0, nul));
         else if (got.length > MAX_REPLY) {
-          finish(new AntivirusError('MEF_AV_CLAMD_PROTOCOL', 'protocol', 'clamd reply too long'));
+          finish(new AntivirusError('MEF_AV_CLAMD_PROTOCOL', 'clamd reply too long', { kind: 'protocol' }));
         }
       });
       socket.on('error', () => {});
@@ -149,8 +148,8 @@ export class ClamdClient {
           finish(
             new AntivirusError(
               'MEF_AV_CLAMD_UNAVAILABLE',
-              'unavailable',
               `clamd at ${describeAddress(address)} closed the connection without answering ${name}`,
+              { kind: 'unavailable' },
             ),
           );
       });
@@ -162,11 +161,9 @@ export class ClamdClient {
   async ping(signal?: AbortSignal): Promise<void> {
     const r = await this.command('PING', signal);
     if (r.trim() !== 'PONG') {
-      throw new AntivirusError(
-        'MEF_AV_CLAMD_PROTOCOL',
-        'protocol',
-        `clamd answered ${JSON.stringify(r)} to PING`,
-      );
+      throw new AntivirusError('MEF_AV_CLAMD_PROTOCOL', `clamd answered ${JSON.stringify(r)} to PING`, {
+        kind: 'protocol',
+      });
     }
   }
 
@@ -174,11 +171,9 @@ export class ClamdClient {
   async version(signal?: AbortSignal): Promise<string> {
     const r = (await this.command('VERSION', signal)).trim();
     if (!/^ClamAV /.test(r)) {
-      throw new AntivirusError(
-        'MEF_AV_CLAMD_PROTOCOL',
-        'protocol',
-        `clamd answered ${JSON.stringify(r)} to VERSION`,
-      );
+      throw new AntivirusError('MEF_AV_CLAMD_PROTOCOL', `clamd answered ${JSON.stringify(r)} to VERSION`, {
+        kind: 'protocol',
+      });
     }
     return r;
   }

@@ -21,7 +21,8 @@ export function errnoOf(err: unknown): string | undefined {
 
 /** The error a scan ends with when its caller's signal aborts it. */
 export function abortError(signal: AbortSignal): AntivirusError {
-  return new AntivirusError('MEF_AV_CLAMD_TIMEOUT', 'timeout', 'clamd scan aborted', {
+  return new AntivirusError('MEF_AV_CLAMD_TIMEOUT', 'clamd scan aborted', {
+    kind: 'timeout',
     cause: signal.reason,
   });
 }
@@ -52,9 +53,8 @@ export function connectOnce(addr: ClamdAddress, timeout: number, signal?: AbortS
       reject(
         new AntivirusError(
           'MEF_AV_CLAMD_UNAVAILABLE',
-          'unavailable',
           `Cannot connect to clamd at ${describeAddress(addr)}: ${errnoOf(err) ?? err.message}`,
-          { cause: err },
+          { kind: 'unavailable', cause: err },
         ),
       );
     };
@@ -69,8 +69,8 @@ export function connectOnce(addr: ClamdAddress, timeout: number, signal?: AbortS
       reject(
         new AntivirusError(
           'MEF_AV_CLAMD_TIMEOUT',
-          'timeout',
           `Connecting to clamd at ${describeAddress(addr)} took more than ${timeout} ms`,
+          { kind: 'timeout' },
         ),
       );
     }, timeout);

@@ -107,8 +107,8 @@ export class InstreamSession {
         reject(
           new AntivirusError(
             'MEF_AV_CLAMD_TIMEOUT',
-            'timeout',
             `clamd at ${describeAddress(this.address)} did not ${what} within ${ms} ms`,
+            { kind: 'timeout' },
           ),
         );
       }, ms);
@@ -199,21 +199,19 @@ export class InstreamSession {
       const code = errnoOf(this.socketError);
       throw new AntivirusError(
         'MEF_AV_CLAMD_UNAVAILABLE',
-        'unavailable',
         `clamd at ${describeAddress(this.address)} closed the connection without a reply${code ? ` (${code})` : ''}`,
-        { cause: this.socketError },
+        { kind: 'unavailable', cause: this.socketError },
       );
     }
     if (this.reply.length > MAX_REPLY) {
-      throw new AntivirusError('MEF_AV_CLAMD_PROTOCOL', 'protocol', 'clamd reply too long');
+      throw new AntivirusError('MEF_AV_CLAMD_PROTOCOL', 'clamd reply too long', { kind: 'protocol' });
     }
     if (!this.replyComplete && this.socketError !== undefined) {
       // A reset in the middle of the reply: what we have is a fragment, not an answer.
       throw new AntivirusError(
         'MEF_AV_CLAMD_UNAVAILABLE',
-        'unavailable',
         `clamd at ${describeAddress(this.address)} reset the connection in the middle of its reply (${errnoOf(this.socketError) ?? this.socketError.message})`,
-        { cause: this.socketError },
+        { kind: 'unavailable', cause: this.socketError },
       );
     }
     if (this.requestId === undefined) return parseScanReply(this.reply);
@@ -224,8 +222,8 @@ export class InstreamSession {
     if (unnumbered.kind === 'error') return unnumbered;
     throw new AntivirusError(
       'MEF_AV_CLAMD_PROTOCOL',
-      'protocol',
       `clamd session reply ${JSON.stringify(this.reply.slice(0, 100))} is not for request ${this.requestId}`,
+      { kind: 'protocol' },
     );
   }
 

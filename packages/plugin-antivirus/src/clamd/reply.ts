@@ -32,8 +32,8 @@ export function parseScanReply(input: string): ClamdReply {
   if (!text.startsWith('stream: ')) {
     throw new AntivirusError(
       'MEF_AV_CLAMD_PROTOCOL',
-      'protocol',
       `Unexpected clamd reply: ${JSON.stringify(raw.slice(0, 200))}`,
+      { kind: 'protocol' },
     );
   }
   text = text.slice('stream: '.length);
@@ -45,7 +45,7 @@ export function parseScanReply(input: string): ClamdReply {
   }
   throw new AntivirusError(
     'MEF_AV_CLAMD_PROTOCOL',
-    'protocol',
     `Unexpected clamd reply: ${JSON.stringify(raw.slice(0, 200))}`,
+    { kind: 'protocol' },
   );
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, smtpSinkPath } from '@mef/test-servers';
-import { createTransport } from 'nodemailer';
+import { smtpClient } from '@mef/test-servers/smtp-client';
 import { createRelay } from '../../src/index.js';
 
 /** How the destination behaves for a while: smtp-sink flags, or `down` (not running). */
@@ -112,14 +112,7 @@ export async function noLossRun(options: {
   const accepted: string[] = [];
   let next = 0;
   const sender = async () => {
-    const transport = createTransport({
-      host: '127.0.0.1',
-      port: smtp,
-      secure: false,
-      ignoreTLS: true,
-      name: 'client.test',
-      connectionTimeout: 10_000,
-    });
+    const transport = smtpClient(smtp, { connectionTimeout: 10_000 });
     for (;;) {
       const i = next++;
       if (i >= options.messages) return;

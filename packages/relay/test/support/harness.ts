@@ -1,6 +1,6 @@
 import type { Plugin } from '@mef/core';
 import { type SinkServer as Sink, startSink } from '@mef/test-servers';
-import { createTransport } from 'nodemailer';
+import { smtpClient } from '@mef/test-servers/smtp-client';
 import { afterEach } from 'vitest';
 import { type CreateRelayOptions, createRelay, type Relay, type RelayConfigInput } from '../../src/index.js';
 
@@ -62,14 +62,7 @@ export function send(
     headers?: Record<string, string>;
   },
 ) {
-  const transport = createTransport({
-    host: '127.0.0.1',
-    port,
-    secure: false,
-    ignoreTLS: true,
-    name: 'client.test',
-  });
-  return transport.sendMail({
+  return smtpClient(port).sendMail({
     from: mail.from ?? 'sender@example.test',
     to: mail.to,
     subject: mail.subject ?? 'test',
