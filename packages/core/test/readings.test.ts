@@ -107,6 +107,43 @@ describe('readings of an ambiguous message', () => {
     expect(r2.parts.some((p) => p.content === PAYLOAD && p.filename === 'evil.exe')).toBe(true);
   });
 
+  it('offers each part once to every stage: a part before the finding is not offered again by the second reading', async () => {
+    // The attached message (an attachment, so the splitter leaves it closed) is noticed only
+    // after the pdf has gone by; the second reading starts from the top and meets it again.
+    const inner = `${HEAD}Content-Type: application/octet-stream; name="inner.bin"\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.from('INNER').toString('base64')}\r\n`;
+    const pdf = `Content-Type: application/pdf; name="a.pdf"\r\nContent-Disposition: attachment; filename="a.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n${b64}\r\n`;
+    const msg = `${HEAD}Content-Type: multipart/mixed; boundary="B"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nhello\r\n--B\r\n${pdf}--B\r\nContent-Type: message/rfc822\r\nContent-Disposition: attachment; filename="fwd.eml"\r\n\r\n${inner}\r\n--B--\r\n`;
+    const seen: Record<string, string[]> = { a: [], b: [] };
+    const engine = createEngine();
+    for (const name of ['a', 'b'])
+      engine.use({
+        name,
+        message(ctx) {
+          ctx.message.parts({}, async (part) => {
+            const body = await collect(part.content);
+            seen[name]?.push(`${part.filename ?? ''}|${part.contentType}|${body.toString('latin1')}`);
+          });
+        },
+      });
+    await engine.start();
+    try {
+      await engine.scan(msg, { mailFrom: 'a@example.test', recipients: ['b@example.test'] });
+    } finally {
+      await engine.stop();
+    }
+    for (const list of Object.values(seen)) {
+      expect(new Set(list).size).toBe(list.length);
+      expect(list.filter((p) => p === `a.pdf|application/pdf|${PAYLOAD}`)).toHaveLength(1);
+      expect(list.filter((p) => p.startsWith('|text/plain|hello'))).toHaveLength(1);
+      // The inner part, which only the second reading opens, is offered.
+      expect(list).toContain('inner.bin|application/octet-stream|INNER');
+    }
+    // The same bytes under another name are another part.
+    const renamed = twoBoundaries.replace('\r\n--IN--', `\r\n--IN\r\n${pdf.replace(/a\.pdf/g, 'b.pdf')}--IN--`);
+    const { parts } = await read(renamed);
+    expect(parts.filter((p) => p.content === PAYLOAD).map((p) => p.filename).sort()).toEqual(['b.pdf', 'evil.exe']);
+  });
+
   it('offers every attachment mailparser finds in the crafted messages', async () => {
     const messages = [
       twoBoundaries,

@@ -198,6 +198,7 @@ export class PartDispatcher {
     decoder.on('error', () => {
       /* a broken encoding ends the part; the rest of the message goes on */
     });
+    this.options.readings.leafOpen(node);
     const feeds = matched.length
       ? offerPart(matched, {
           partId:

@@ -5,7 +5,10 @@
  * decoder reads further). When something is found, the kept bytes are read again under the
  * policies where mail clients part ways, and every leaf that the splitter's reading did not
  * offer is offered to the stages as a part of its own (`partId` `<reading>:<path>`).
- * A well-formed message costs a few header scans and a copy of its bytes kept until the end.
+ * Each part offered carries a fingerprint (name, type, decoded bytes): a part of another reading
+ * with the same one as a part offered before is not offered again, to any stage.
+ * A well-formed message costs a few header scans, a copy of its bytes and references to its
+ * decoded parts, kept until the end (hashed only if the message is read again).
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { MessageView } from '../plugin.js';
@@ -136,8 +139,15 @@ export function mimeReadings(view: MessageView): Promise<MimeReadingsReport> {
   return reports.get(view) ?? Promise.resolve(EMPTY);
 }
 
-const keyOf = (filename: string | false | undefined, type: string, digest: string) =>
-  `${filename || ''}\0${type}\0${digest}`;
+/** What makes two parts the same: name, type and decoded bytes. */
+const keyOf = (filename: string | false | undefined, type: string | false, digest: string) =>
+  `${filename || ''}\0${(type || 'text/plain').toLowerCase()}\0${digest}`;
+
+/** The decoded bytes of a leaf of the splitter's reading, held until the message ends. */
+interface HeldLeaf {
+  readonly node: ReadingNode;
+  readonly chunks: Buffer[];
+}
 
 /** The readings of one message pass. */
 export class Readings {
@@ -153,7 +163,16 @@ export class Readings {
   sniffing: ReadingNode | undefined;
   /** The leaf whose decoded bytes are looked at, fingerprint and uuencode/yEnc (the pass checks this before calling {@link decoded}). */
   watched: ReadingNode | undefined;
+  /** Leaves fingerprinted as they flow (from the first finding on). */
   private readonly hashing = new Map<ReadingNode, Hash>();
+  /**
+   * Leaves seen while nothing was found yet: their decoded chunks are held (no copy, no hash)
+   * and fingerprinted only if the message is read again. They are bounded with the kept
+   * bytes (decoding never makes a part larger), and dropped when those overflow.
+   */
+  private held: HeldLeaf[] = [];
+  private heldOpen: HeldLeaf | undefined;
+  /** Fingerprints of every part offered so far: a part of another reading with the same one is not offered again. */
   private readonly offered = new Set<string>();
   private resolveReport!: (r: MimeReadingsReport) => void;
   private readonly report = new Promise<MimeReadingsReport>((r) => {
@@ -180,8 +199,10 @@ export class Readings {
     if (!this.active || this.overflow) return;
     const need = this.kept + chunk.length;
     if (need > Math.min(this.flagged ? MAX_KEPT : MAX_KEPT_UNFLAGGED, this.limits.maxMessageBytes)) {
+      // Not read again: no fingerprint is needed either.
       this.overflow = true;
       this.store = undefined;
+      this.dropHeld();
       return;
     }
     if (!this.store || need > this.store.length) {
@@ -213,9 +234,23 @@ export class Readings {
       (node.filename || node.disposition === 'attachment' || !text)
     )
       this.sniffing = node;
-    // From the first finding on, leaves are fingerprinted so another reading offers only what differs.
-    if (this.flagged) this.hashing.set(node, createHash('sha1'));
-    if (this.flagged || (text && !this.containers.has('embedded'))) this.watched = node;
+  }
+
+  /**
+   * A leaf of the splitter's reading is decoded (some stage or the text view wants it). Every
+   * such leaf gets a fingerprint, so another reading offers only what differs. Before the
+   * first finding its chunks are only held (most messages are never read again); from the
+   * first finding on it is hashed as it flows.
+   */
+  leafOpen(node: ReadingNode): void {
+    if (!this.active) return;
+    this.watched = node;
+    if (this.overflow) return;
+    if (this.flagged) this.hashing.set(node, createHash('sha256'));
+    else {
+      this.heldOpen = { node, chunks: [] };
+      this.held.push(this.heldOpen);
+    }
   }
 
   /** Looks at the first undecoded body chunk of an attachment that does not say base64. */
@@ -226,7 +261,19 @@ export class Readings {
 
   /** Sees a leaf's decoded bytes: fingerprints it, and notices uuencode or yEnc inside text. */
   decoded(node: ReadingNode, data: Buffer): void {
-    this.hashing.get(node)?.update(data);
+    const open = this.heldOpen;
+    if (open?.node === node) {
+      if (this.overflow) this.dropHeld();
+      else if (this.flagged) {
+        // Found something while this leaf flows: it is hashed from here on.
+        const hash = createHash('sha256');
+        for (const c of open.chunks) hash.update(c);
+        hash.update(data);
+        this.hashing.set(node, hash);
+        this.held.pop();
+        this.heldOpen = undefined;
+      } else open.chunks.push(data);
+    } else this.hashing.get(node)?.update(data);
     if (
       !this.containers.has('embedded') &&
       (node.contentType || 'text/plain').startsWith('text/') &&
@@ -239,10 +286,26 @@ export class Readings {
 
   /** A leaf of the splitter's reading ended. */
   leafEnd(node: ReadingNode): void {
+    if (this.heldOpen?.node === node) this.heldOpen = undefined;
     const h = this.hashing.get(node);
     if (!h) return;
     this.hashing.delete(node);
-    this.offered.add(keyOf(node.filename, node.contentType || 'text/plain', h.digest('hex')));
+    this.offered.add(keyOf(node.filename, node.contentType, h.digest('hex')));
+  }
+
+  private dropHeld(): void {
+    this.held = [];
+    this.heldOpen = undefined;
+  }
+
+  /** Fingerprints the leaves held while nothing was found (the message is read again). */
+  private fingerprintHeld(): void {
+    for (const { node, chunks } of this.held) {
+      const hash = createHash('sha256');
+      for (const c of chunks) hash.update(c);
+      this.offered.add(keyOf(node.filename, node.contentType, hash.digest('hex')));
+    }
+    this.dropHeld();
   }
 
   /** The message ended: reads it again when needed and offers the parts the splitter did not. */
@@ -253,6 +316,7 @@ export class Readings {
     const containers = [...this.containers];
     if (!this.active || (!kinds.length && !containers.length)) {
       this.store = undefined;
+      this.dropHeld();
       this.resolveReport({ ...EMPTY, kinds, containers });
       return;
     }
@@ -262,6 +326,7 @@ export class Readings {
     }
     const message = (this.store ?? Buffer.alloc(0)).subarray(0, this.kept);
     this.store = undefined;
+    this.fingerprintHeld();
     // Header ambiguity needs every policy; containers alone need only the lenient reading,
     // unless it meets an ambiguous header block inside an opened message.
     const structural = (set: Iterable<AmbiguityKind>) => [...set].some((k) => k !== 'encoding-mismatch');
@@ -282,7 +347,7 @@ export class Readings {
           const key = keyOf(
             leaf.filename,
             leaf.contentType,
-            createHash('sha1').update(leaf.content).digest('hex'),
+            createHash('sha256').update(leaf.content).digest('hex'),
           );
           if (this.offered.has(key)) continue;
           this.offered.add(key);
@@ -305,6 +370,7 @@ export class Readings {
   cancel(): void {
     this.done = true;
     this.store = undefined;
+    this.dropHeld();
     this.resolveReport({ ...EMPTY, kinds: [...this.kinds], containers: [...this.containers] });
   }
 }
