@@ -139,9 +139,17 @@ describe('readings of an ambiguous message', () => {
       expect(list).toContain('inner.bin|application/octet-stream|INNER');
     }
     // The same bytes under another name are another part.
-    const renamed = twoBoundaries.replace('\r\n--IN--', `\r\n--IN\r\n${pdf.replace(/a\.pdf/g, 'b.pdf')}--IN--`);
+    const renamed = twoBoundaries.replace(
+      '\r\n--IN--',
+      `\r\n--IN\r\n${pdf.replace(/a\.pdf/g, 'b.pdf')}--IN--`,
+    );
     const { parts } = await read(renamed);
-    expect(parts.filter((p) => p.content === PAYLOAD).map((p) => p.filename).sort()).toEqual(['b.pdf', 'evil.exe']);
+    expect(
+      parts
+        .filter((p) => p.content === PAYLOAD)
+        .map((p) => p.filename)
+        .sort(),
+    ).toEqual(['b.pdf', 'evil.exe']);
   });
 
   it('offers every attachment mailparser finds in the crafted messages', async () => {

@@ -15,7 +15,6 @@ import {
   bannedSettings,
 } from './options.js';
 
-
 /**
  * The banned-attachment policy that mail gateways (amavisd-new, MailScanner) are known for:
  * rules by file name, declared MIME type and real type (magic bytes), applied to attachments
