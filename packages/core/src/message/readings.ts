@@ -1,8 +1,8 @@
 /**
  * Every reading of an ambiguous message. The splitter reads a message once; as it goes, each
  * header block is checked for ambiguity ({@link headerAmbiguity}) and each body for what the
- * splitter leaves closed (attached messages, uuencode and yEnc blocks, base64 that another
- * decoder reads further). When something is found, the kept bytes are read again under the
+ * splitter leaves closed (uuencode and yEnc blocks, base64 that another decoder reads
+ * further; attached messages are opened by a splitter of their own as the pass goes). When something is found, the kept bytes are read again under the
  * policies where mail clients part ways, and every leaf that the splitter's reading did not
  * offer is offered to the stages as a part of its own (`partId` `<reading>:<path>`).
  * Each part offered carries a fingerprint (name, type, decoded bytes): a part of another reading
@@ -20,8 +20,11 @@ import { looksBase64, type ReadPolicy, readMessage } from './mime-reader.js';
 export interface MimeReadingsReport {
   /** The ambiguity kinds found; empty for a well-formed message. */
   readonly kinds: readonly AmbiguityKind[];
-  /** What else made the message be read again: attached messages, uuencode/yEnc blocks. */
-  readonly containers: readonly ('message' | 'embedded')[];
+  /**
+   * What else made the message be read again: uuencode/yEnc blocks in a text body. (Attached
+   * messages are opened by the splitter as the pass goes, to the depth limit.)
+   */
+  readonly containers: readonly 'embedded'[];
   /** The readings run beside the splitter's (empty when none was needed). */
   readonly readings: readonly string[];
   /** Parts offered from those readings. */
@@ -143,10 +146,14 @@ export function mimeReadings(view: MessageView): Promise<MimeReadingsReport> {
 const keyOf = (filename: string | false | undefined, type: string | false, digest: string) =>
   `${filename || ''}\0${(type || 'text/plain').toLowerCase()}\0${digest}`;
 
-/** The decoded bytes of a leaf of the splitter's reading, held until the message ends. */
-interface HeldLeaf {
+/**
+ * A leaf of the splitter's reading as the readings follow it: its decoded chunks held (before
+ * the first finding) or its running hash (from then on).
+ */
+export interface LeafWatch {
   readonly node: ReadingNode;
-  readonly chunks: Buffer[];
+  chunks: Buffer[] | undefined;
+  hash: Hash | undefined;
 }
 
 /** The readings of one message pass. */
@@ -158,20 +165,15 @@ export class Readings {
   private kept = 0;
   private overflow = false;
   private readonly kinds = new Set<AmbiguityKind>();
-  private readonly containers = new Set<'message' | 'embedded'>();
+  private readonly containers = new Set<'embedded'>();
   /** The leaf whose first body chunk is looked at for base64 under another encoding name (the pass checks this before calling {@link body}). */
   sniffing: ReadingNode | undefined;
-  /** The leaf whose decoded bytes are looked at, fingerprint and uuencode/yEnc (the pass checks this before calling {@link decoded}). */
-  watched: ReadingNode | undefined;
-  /** Leaves fingerprinted as they flow (from the first finding on). */
-  private readonly hashing = new Map<ReadingNode, Hash>();
   /**
    * Leaves seen while nothing was found yet: their decoded chunks are held (no copy, no hash)
    * and fingerprinted only if the message is read again. They are bounded with the kept
    * bytes (decoding never makes a part larger), and dropped when those overflow.
    */
-  private held: HeldLeaf[] = [];
-  private heldOpen: HeldLeaf | undefined;
+  private held: LeafWatch[] = [];
   /** Fingerprints of every part offered so far: a part of another reading with the same one is not offered again. */
   private readonly offered = new Set<string>();
   private resolveReport!: (r: MimeReadingsReport) => void;
@@ -216,16 +218,17 @@ export class Readings {
     this.kept = need;
   }
 
-  /** Looks at a node the splitter opened. */
+  /**
+   * Looks at a node a splitter opened. An attached message is opened by a splitter of its own
+   * (`part-dispatcher.ts`), so it is no reason to read the message again.
+   */
   node(node: ReadingNode): void {
     if (!this.active) return;
     this.sniffing = undefined;
-    this.watched = undefined;
     const head = node.headers ? node.headers.build() : undefined;
     if (head) for (const k of headerAmbiguity(head)) this.kinds.add(k);
     if (node.multipart || node.messageNode === true) return;
     const type = node.contentType || 'text/plain';
-    if (type === 'message/rfc822') this.containers.add('message');
     const enc = node.encoding || '';
     const text = type.startsWith('text/');
     if (
@@ -237,20 +240,21 @@ export class Readings {
   }
 
   /**
-   * A leaf of the splitter's reading is decoded (some stage or the text view wants it). Every
+   * A leaf of a splitter's reading is decoded (some stage or the text view wants it). Every
    * such leaf gets a fingerprint, so another reading offers only what differs. Before the
    * first finding its chunks are only held (most messages are never read again); from the
    * first finding on it is hashed as it flows.
    */
-  leafOpen(node: ReadingNode): void {
-    if (!this.active) return;
-    this.watched = node;
-    if (this.overflow) return;
-    if (this.flagged) this.hashing.set(node, createHash('sha256'));
+  leafOpen(node: ReadingNode): LeafWatch | undefined {
+    if (!this.active) return undefined;
+    const watch: LeafWatch = { node, chunks: undefined, hash: undefined };
+    if (this.overflow) return watch;
+    if (this.flagged) watch.hash = createHash('sha256');
     else {
-      this.heldOpen = { node, chunks: [] };
-      this.held.push(this.heldOpen);
+      watch.chunks = [];
+      this.held.push(watch);
     }
+    return watch;
   }
 
   /** Looks at the first undecoded body chunk of an attachment that does not say base64. */
@@ -260,20 +264,19 @@ export class Readings {
   }
 
   /** Sees a leaf's decoded bytes: fingerprints it, and notices uuencode or yEnc inside text. */
-  decoded(node: ReadingNode, data: Buffer): void {
-    const open = this.heldOpen;
-    if (open?.node === node) {
-      if (this.overflow) this.dropHeld();
-      else if (this.flagged) {
+  decoded(watch: LeafWatch, data: Buffer): void {
+    if (watch.chunks) {
+      if (this.flagged && !this.overflow) {
         // Found something while this leaf flows: it is hashed from here on.
         const hash = createHash('sha256');
-        for (const c of open.chunks) hash.update(c);
-        hash.update(data);
-        this.hashing.set(node, hash);
-        this.held.pop();
-        this.heldOpen = undefined;
-      } else open.chunks.push(data);
-    } else this.hashing.get(node)?.update(data);
+        for (const c of watch.chunks) hash.update(c);
+        watch.hash = hash;
+        watch.chunks = undefined;
+        this.held = this.held.filter((w) => w !== watch);
+      } else watch.chunks.push(data);
+    }
+    watch.hash?.update(data);
+    const { node } = watch;
     if (
       !this.containers.has('embedded') &&
       (node.contentType || 'text/plain').startsWith('text/') &&
@@ -284,25 +287,24 @@ export class Readings {
     }
   }
 
-  /** A leaf of the splitter's reading ended. */
-  leafEnd(node: ReadingNode): void {
-    if (this.heldOpen?.node === node) this.heldOpen = undefined;
-    const h = this.hashing.get(node);
-    if (!h) return;
-    this.hashing.delete(node);
-    this.offered.add(keyOf(node.filename, node.contentType, h.digest('hex')));
+  /** A leaf of a splitter's reading ended. */
+  leafEnd(watch: LeafWatch): void {
+    const { hash, node } = watch;
+    if (!hash) return;
+    watch.hash = undefined;
+    this.offered.add(keyOf(node.filename, node.contentType, hash.digest('hex')));
   }
 
   private dropHeld(): void {
+    for (const w of this.held) w.chunks = undefined;
     this.held = [];
-    this.heldOpen = undefined;
   }
 
   /** Fingerprints the leaves held while nothing was found (the message is read again). */
   private fingerprintHeld(): void {
     for (const { node, chunks } of this.held) {
       const hash = createHash('sha256');
-      for (const c of chunks) hash.update(c);
+      for (const c of chunks ?? []) hash.update(c);
       this.offered.add(keyOf(node.filename, node.contentType, hash.digest('hex')));
     }
     this.dropHeld();
