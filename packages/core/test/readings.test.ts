@@ -92,20 +92,66 @@ describe('readings of an ambiguous message', () => {
     const inner = `${HEAD}Content-Type: application/octet-stream; name="evil.exe"\r\nContent-Transfer-Encoding: base64\r\n\r\n${b64}\r\n`;
     const fwd = `${HEAD}Content-Type: multipart/mixed; boundary="B"\r\n\r\n--B\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.from(inner).toString('base64')}\r\n--B--\r\n`;
     const r2 = await read(fwd);
-    expect(r2.report.containers).toEqual(['message']);
-    expect(r2.parts.find((p) => p.filename === 'evil.exe')?.content).toBe(PAYLOAD);
+    // The splitter opens the attached message itself: no second reading is needed for it.
+    expect(r2.report).toMatchObject({ containers: [], readings: [] });
+    expect(r2.parts.find((p) => p.filename === 'evil.exe')).toMatchObject({ id: '1.TEXT', content: PAYLOAD });
   });
 
   it('keeps a large message only once something was found early; a late finding is reported as skipped', async () => {
     const pad = `${'x'.repeat(998)}\r\n`.repeat(9 * 1024);
-    const inner = `${HEAD}Content-Type: application/octet-stream; name="evil.exe"\r\nContent-Transfer-Encoding: base64\r\n\r\n${b64}\r\n`;
-    const late = `${HEAD}Content-Type: multipart/mixed; boundary="B"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\n${pad}--B\r\nContent-Type: message/rfc822\r\nContent-Disposition: attachment\r\n\r\n${inner}\r\n--B--\r\n`;
+    const mismatch = `Content-Type: application/octet-stream; name="evil.exe"\r\nContent-Disposition: attachment; filename="report.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n${b64}\r\n`;
+    const late = `${HEAD}Content-Type: multipart/mixed; boundary="B"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\n${pad}--B\r\n${mismatch}--B--\r\n`;
     const r1 = await read(late);
-    expect(r1.report).toMatchObject({ containers: ['message'], skipped: true, extraParts: 0 });
+    expect(r1.report).toMatchObject({ kinds: ['filename-mismatch'], skipped: true, extraParts: 0 });
     const early = twoBoundaries.replace('clean\r\n', `${pad}clean\r\n`);
     const r2 = await read(early);
     expect(r2.report).toMatchObject({ kinds: ['duplicate-boundary'], skipped: false });
     expect(r2.parts.some((p) => p.content === PAYLOAD && p.filename === 'evil.exe')).toBe(true);
+  });
+
+  it('offers each part once to every stage: a part before the finding is not offered again by the second reading', async () => {
+    // The attached message (an attachment, so the splitter leaves it closed) is noticed only
+    // after the pdf has gone by; the second reading starts from the top and meets it again.
+    const inner = `${HEAD}Content-Type: application/octet-stream; name="inner.bin"\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.from('INNER').toString('base64')}\r\n`;
+    const pdf = `Content-Type: application/pdf; name="a.pdf"\r\nContent-Disposition: attachment; filename="a.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n${b64}\r\n`;
+    const msg = `${HEAD}Content-Type: multipart/mixed; boundary="B"\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nhello\r\n--B\r\n${pdf}--B\r\nContent-Type: message/rfc822\r\nContent-Disposition: attachment; filename="fwd.eml"\r\n\r\n${inner}\r\n--B--\r\n`;
+    const seen: Record<string, string[]> = { a: [], b: [] };
+    const engine = createEngine();
+    for (const name of ['a', 'b'])
+      engine.use({
+        name,
+        message(ctx) {
+          ctx.message.parts({}, async (part) => {
+            const body = await collect(part.content);
+            seen[name]?.push(`${part.filename ?? ''}|${part.contentType}|${body.toString('latin1')}`);
+          });
+        },
+      });
+    await engine.start();
+    try {
+      await engine.scan(msg, { mailFrom: 'a@example.test', recipients: ['b@example.test'] });
+    } finally {
+      await engine.stop();
+    }
+    for (const list of Object.values(seen)) {
+      expect(new Set(list).size).toBe(list.length);
+      expect(list.filter((p) => p === `a.pdf|application/pdf|${PAYLOAD}`)).toHaveLength(1);
+      expect(list.filter((p) => p.startsWith('|text/plain|hello'))).toHaveLength(1);
+      // The inner part, which only the second reading opens, is offered.
+      expect(list).toContain('inner.bin|application/octet-stream|INNER');
+    }
+    // The same bytes under another name are another part.
+    const renamed = twoBoundaries.replace(
+      '\r\n--IN--',
+      `\r\n--IN\r\n${pdf.replace(/a\.pdf/g, 'b.pdf')}--IN--`,
+    );
+    const { parts } = await read(renamed);
+    expect(
+      parts
+        .filter((p) => p.content === PAYLOAD)
+        .map((p) => p.filename)
+        .sort(),
+    ).toEqual(['b.pdf', 'evil.exe']);
   });
 
   it('offers every attachment mailparser finds in the crafted messages', async () => {

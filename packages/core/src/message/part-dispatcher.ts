@@ -4,7 +4,7 @@ import { HeaderBlock } from './header-block.js';
 import type { Limits, OnLimit } from './limits.js';
 import { depthOf, type MimeNode, type SplitterChunk, selects } from './mime-node.js';
 import { endFeed, feedParts, offerPart, type PartFeed, type PartRequest } from './part-offer.js';
-import type { ExtraPart, Readings } from './readings.js';
+import type { ExtraPart, LeafWatch, Readings } from './readings.js';
 import type { PartText, TextCollector } from './text-collector.js';
 
 /** The leaf part being decoded now, and whom it feeds. */
@@ -13,6 +13,26 @@ interface OpenPart {
   decoder: Transform;
   feeds: PartFeed[];
   text: PartText | undefined;
+  watch: LeafWatch | undefined;
+  /** The splitter of an attached message, fed with this leaf's decoded bytes. */
+  inner: PartDispatcher | undefined;
+}
+
+/** Counts shared by the splitter of a message and those of its attached messages. */
+interface PartCount {
+  nodes: number;
+  partsLimited: boolean;
+  depthLimited: boolean;
+}
+
+/** Where an attached message sits in the message that carries it. */
+interface Nesting {
+  /** Depth of the attached message's own root. */
+  depth: number;
+  /** Part id of the message/rfc822 leaf: the inner part ids follow it. */
+  partId: string;
+  /** False when the attached message is an attachment: a reader does not show its text. */
+  text: boolean;
 }
 
 export interface PartDispatcherOptions {
@@ -22,6 +42,9 @@ export interface PartDispatcherOptions {
   requests: readonly PartRequest[];
   text: TextCollector;
   readings: Readings;
+  /** Set for the splitter of an attached message. */
+  nesting?: Nesting;
+  count?: PartCount;
 }
 
 function waitWritable(stream: Writable): Promise<void> {
@@ -50,13 +73,12 @@ export class PartDispatcher {
   private resolveDone!: () => void;
   private dead = false;
   private ended = false;
-  private nodes = 0;
+  private readonly count: PartCount;
   private open: OpenPart | undefined;
-  private partsLimited = false;
-  private depthLimited = false;
 
   constructor(private readonly options: PartDispatcherOptions) {
     const { limits } = options;
+    this.count = options.count ?? { nodes: 0, partsLimited: false, depthLimited: false };
     this.splitter = new Splitter({
       maxHeadSize: limits.maxHeaderBytes,
       // Open forwarded messages unless they are marked as attachments.
@@ -97,10 +119,11 @@ export class PartDispatcher {
     this.splitter.pipe(this.sink);
   }
 
-  /** Writes message bytes into the splitter; resolves when it can take more. */
-  async write(chunk: Buffer): Promise<void> {
-    if (this.dead || this.ended) return;
-    if (!this.splitter.write(chunk) && !this.dead) await waitWritable(this.splitter);
+  /** Writes message bytes into the splitter; returns a promise when it has to wait before taking more. */
+  write(chunk: Buffer): Promise<void> | undefined {
+    if (this.dead || this.ended) return undefined;
+    if (!this.splitter.write(chunk) && !this.dead) return waitWritable(this.splitter);
+    return undefined;
   }
 
   /** Writes bytes without waiting (a few bytes the pass adds itself). */
@@ -168,40 +191,62 @@ export class PartDispatcher {
     return undefined;
   }
 
+  private limitDepth(): void {
+    if (this.count.depthLimited) return;
+    this.count.depthLimited = true;
+    this.options.onLimit('depth', `MIME nesting deeper than ${this.options.limits.maxDepth}`);
+  }
+
   private openNode(node: MimeNode): void {
-    const { limits, onLimit } = this.options;
-    this.nodes++;
-    if (this.nodes > limits.maxParts) {
-      if (!this.partsLimited) {
-        this.partsLimited = true;
+    const { limits, onLimit, nesting } = this.options;
+    const count = this.count;
+    count.nodes++;
+    if (count.nodes > limits.maxParts) {
+      if (!count.partsLimited) {
+        count.partsLimited = true;
         onLimit('parts', `more than ${limits.maxParts} MIME parts`);
       }
       return;
     }
-    const depth = depthOf(node);
+    const depth = (nesting?.depth ?? 0) + depthOf(node);
     if (depth > limits.maxDepth) {
-      if (!this.depthLimited) {
-        this.depthLimited = true;
-        onLimit('depth', `MIME nesting deeper than ${limits.maxDepth}`);
-      }
+      this.limitDepth();
       return;
     }
     // A message/rfc822 node the splitter opened is a container (its parts follow); one it did
-    // not open (an attachment, or a base64-encoded one) is a leaf whose content is the message.
+    // not open (an attachment, or a base64-encoded one) is a leaf whose content is the message:
+    // its decoded bytes go to a splitter of its own, so one parser reads every level.
     if (node.multipart || node.messageNode === true) return;
     const type = (node.contentType || 'text/plain').toLowerCase();
+    const nr = Array.isArray(node.partNr) && node.partNr.length ? node.partNr.join('.') : String(count.nodes);
+    const partId = nesting ? `${nesting.partId}.${nr}` : nr;
+    let inner: PartDispatcher | undefined;
+    if (type === 'message/rfc822') {
+      if (depth + 1 > limits.maxDepth) this.limitDepth();
+      else
+        inner = new PartDispatcher({
+          ...this.options,
+          nesting: {
+            depth: depth + 1,
+            partId,
+            text: (nesting?.text ?? true) && node.disposition !== 'attachment',
+          },
+          count,
+        });
+    }
     const matched = this.options.requests.filter((r) => !r.reader.detached && selects(r.selector, node));
-    const text = this.options.text.partText(type, node.disposition, node.charset);
-    if (!matched.length && !text) return;
+    const text =
+      nesting?.text === false ? undefined : this.options.text.partText(type, node.disposition, node.charset);
+    if (!matched.length && !text && !inner) return;
 
     const decoder = node.getDecoder() as Transform;
     decoder.on('error', () => {
       /* a broken encoding ends the part; the rest of the message goes on */
     });
+    const watch = this.options.readings.leafOpen(node);
     const feeds = matched.length
       ? offerPart(matched, {
-          partId:
-            Array.isArray(node.partNr) && node.partNr.length ? node.partNr.join('.') : String(this.nodes),
+          partId,
           depth,
           contentType: type,
           charset: node.charset || undefined,
@@ -211,7 +256,7 @@ export class PartDispatcher {
           headers: node.headers ? HeaderBlock.parse(node.headers.build()) : new HeaderBlock([], 0),
         })
       : [];
-    this.open = { node, decoder, feeds, text };
+    this.open = { node, decoder, feeds, text, watch, inner };
   }
 
   /** Reads what the decoder has and hands it on; returns a promise only when a reader is slow. */
@@ -226,8 +271,11 @@ export class PartDispatcher {
 
   private deliver(open: OpenPart, data: Buffer): Promise<void> | undefined {
     if (open.text) this.options.text.collect(open.text, data);
-    if (open.node === this.options.readings.watched) this.options.readings.decoded(open.node, data);
-    return feedParts(open.feeds, data);
+    if (open.watch) this.options.readings.decoded(open.watch, data);
+    const fed = feedParts(open.feeds, data);
+    const inner = open.inner?.write(data);
+    if (!inner) return fed;
+    return fed ? Promise.all([fed, inner]).then(() => undefined) : inner;
   }
 
   private async closeOpen(): Promise<void> {
@@ -254,6 +302,7 @@ export class PartDispatcher {
       });
       await this.pump(open);
     }
+    await open.inner?.end();
     this.finishOpen(open);
   }
 
@@ -262,11 +311,12 @@ export class PartDispatcher {
     if (!open) return;
     this.open = undefined;
     open.decoder.destroy();
+    open.inner?.abort();
     this.finishOpen(open);
   }
 
   private finishOpen(open: OpenPart): void {
-    this.options.readings.leafEnd(open.node);
+    if (open.watch) this.options.readings.leafEnd(open.watch);
     for (const feed of open.feeds) endFeed(feed);
     if (open.text) this.options.text.partEnd(open.text);
   }
@@ -290,7 +340,14 @@ export class PartDispatcher {
       transferEncoding: p.transferEncoding,
       headers: HeaderBlock.parse(p.headers),
     });
-    const open: OpenPart = { node, decoder: new PassThrough(), feeds, text: undefined };
+    const open: OpenPart = {
+      node,
+      decoder: new PassThrough(),
+      feeds,
+      text: undefined,
+      watch: undefined,
+      inner: undefined,
+    };
     for (let at = 0; at < p.content.length; at += 64 * 1024) {
       await this.deliver(open, p.content.subarray(at, at + 64 * 1024));
     }

@@ -1,11 +1,14 @@
 /**
  * Every reading of an ambiguous message. The splitter reads a message once; as it goes, each
  * header block is checked for ambiguity ({@link headerAmbiguity}) and each body for what the
- * splitter leaves closed (attached messages, uuencode and yEnc blocks, base64 that another
- * decoder reads further). When something is found, the kept bytes are read again under the
+ * splitter leaves closed (uuencode and yEnc blocks, base64 that another decoder reads
+ * further; attached messages are opened by a splitter of their own as the pass goes). When something is found, the kept bytes are read again under the
  * policies where mail clients part ways, and every leaf that the splitter's reading did not
  * offer is offered to the stages as a part of its own (`partId` `<reading>:<path>`).
- * A well-formed message costs a few header scans and a copy of its bytes kept until the end.
+ * Each part offered carries a fingerprint (name, type, decoded bytes): a part of another reading
+ * with the same one as a part offered before is not offered again, to any stage.
+ * A well-formed message costs a few header scans, a copy of its bytes and references to its
+ * decoded parts, kept until the end (hashed only if the message is read again).
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { MessageView } from '../plugin.js';
@@ -17,8 +20,11 @@ import { looksBase64, type ReadPolicy, readMessage } from './mime-reader.js';
 export interface MimeReadingsReport {
   /** The ambiguity kinds found; empty for a well-formed message. */
   readonly kinds: readonly AmbiguityKind[];
-  /** What else made the message be read again: attached messages, uuencode/yEnc blocks. */
-  readonly containers: readonly ('message' | 'embedded')[];
+  /**
+   * What else made the message be read again: uuencode/yEnc blocks in a text body. (Attached
+   * messages are opened by the splitter as the pass goes, to the depth limit.)
+   */
+  readonly containers: readonly 'embedded'[];
   /** The readings run beside the splitter's (empty when none was needed). */
   readonly readings: readonly string[];
   /** Parts offered from those readings. */
@@ -136,8 +142,19 @@ export function mimeReadings(view: MessageView): Promise<MimeReadingsReport> {
   return reports.get(view) ?? Promise.resolve(EMPTY);
 }
 
-const keyOf = (filename: string | false | undefined, type: string, digest: string) =>
-  `${filename || ''}\0${type}\0${digest}`;
+/** What makes two parts the same: name, type and decoded bytes. */
+const keyOf = (filename: string | false | undefined, type: string | false, digest: string) =>
+  `${filename || ''}\0${(type || 'text/plain').toLowerCase()}\0${digest}`;
+
+/**
+ * A leaf of the splitter's reading as the readings follow it: its decoded chunks held (before
+ * the first finding) or its running hash (from then on).
+ */
+export interface LeafWatch {
+  readonly node: ReadingNode;
+  chunks: Buffer[] | undefined;
+  hash: Hash | undefined;
+}
 
 /** The readings of one message pass. */
 export class Readings {
@@ -148,12 +165,16 @@ export class Readings {
   private kept = 0;
   private overflow = false;
   private readonly kinds = new Set<AmbiguityKind>();
-  private readonly containers = new Set<'message' | 'embedded'>();
+  private readonly containers = new Set<'embedded'>();
   /** The leaf whose first body chunk is looked at for base64 under another encoding name (the pass checks this before calling {@link body}). */
   sniffing: ReadingNode | undefined;
-  /** The leaf whose decoded bytes are looked at, fingerprint and uuencode/yEnc (the pass checks this before calling {@link decoded}). */
-  watched: ReadingNode | undefined;
-  private readonly hashing = new Map<ReadingNode, Hash>();
+  /**
+   * Leaves seen while nothing was found yet: their decoded chunks are held (no copy, no hash)
+   * and fingerprinted only if the message is read again. They are bounded with the kept
+   * bytes (decoding never makes a part larger), and dropped when those overflow.
+   */
+  private held: LeafWatch[] = [];
+  /** Fingerprints of every part offered so far: a part of another reading with the same one is not offered again. */
   private readonly offered = new Set<string>();
   private resolveReport!: (r: MimeReadingsReport) => void;
   private readonly report = new Promise<MimeReadingsReport>((r) => {
@@ -180,8 +201,10 @@ export class Readings {
     if (!this.active || this.overflow) return;
     const need = this.kept + chunk.length;
     if (need > Math.min(this.flagged ? MAX_KEPT : MAX_KEPT_UNFLAGGED, this.limits.maxMessageBytes)) {
+      // Not read again: no fingerprint is needed either.
       this.overflow = true;
       this.store = undefined;
+      this.dropHeld();
       return;
     }
     if (!this.store || need > this.store.length) {
@@ -195,16 +218,17 @@ export class Readings {
     this.kept = need;
   }
 
-  /** Looks at a node the splitter opened. */
+  /**
+   * Looks at a node a splitter opened. An attached message is opened by a splitter of its own
+   * (`part-dispatcher.ts`), so it is no reason to read the message again.
+   */
   node(node: ReadingNode): void {
     if (!this.active) return;
     this.sniffing = undefined;
-    this.watched = undefined;
     const head = node.headers ? node.headers.build() : undefined;
     if (head) for (const k of headerAmbiguity(head)) this.kinds.add(k);
     if (node.multipart || node.messageNode === true) return;
     const type = node.contentType || 'text/plain';
-    if (type === 'message/rfc822') this.containers.add('message');
     const enc = node.encoding || '';
     const text = type.startsWith('text/');
     if (
@@ -213,9 +237,24 @@ export class Readings {
       (node.filename || node.disposition === 'attachment' || !text)
     )
       this.sniffing = node;
-    // From the first finding on, leaves are fingerprinted so another reading offers only what differs.
-    if (this.flagged) this.hashing.set(node, createHash('sha1'));
-    if (this.flagged || (text && !this.containers.has('embedded'))) this.watched = node;
+  }
+
+  /**
+   * A leaf of a splitter's reading is decoded (some stage or the text view wants it). Every
+   * such leaf gets a fingerprint, so another reading offers only what differs. Before the
+   * first finding its chunks are only held (most messages are never read again); from the
+   * first finding on it is hashed as it flows.
+   */
+  leafOpen(node: ReadingNode): LeafWatch | undefined {
+    if (!this.active) return undefined;
+    const watch: LeafWatch = { node, chunks: undefined, hash: undefined };
+    if (this.overflow) return watch;
+    if (this.flagged) watch.hash = createHash('sha256');
+    else {
+      watch.chunks = [];
+      this.held.push(watch);
+    }
+    return watch;
   }
 
   /** Looks at the first undecoded body chunk of an attachment that does not say base64. */
@@ -225,8 +264,19 @@ export class Readings {
   }
 
   /** Sees a leaf's decoded bytes: fingerprints it, and notices uuencode or yEnc inside text. */
-  decoded(node: ReadingNode, data: Buffer): void {
-    this.hashing.get(node)?.update(data);
+  decoded(watch: LeafWatch, data: Buffer): void {
+    if (watch.chunks) {
+      if (this.flagged && !this.overflow) {
+        // Found something while this leaf flows: it is hashed from here on.
+        const hash = createHash('sha256');
+        for (const c of watch.chunks) hash.update(c);
+        watch.hash = hash;
+        watch.chunks = undefined;
+        this.held = this.held.filter((w) => w !== watch);
+      } else watch.chunks.push(data);
+    }
+    watch.hash?.update(data);
+    const { node } = watch;
     if (
       !this.containers.has('embedded') &&
       (node.contentType || 'text/plain').startsWith('text/') &&
@@ -237,12 +287,27 @@ export class Readings {
     }
   }
 
-  /** A leaf of the splitter's reading ended. */
-  leafEnd(node: ReadingNode): void {
-    const h = this.hashing.get(node);
-    if (!h) return;
-    this.hashing.delete(node);
-    this.offered.add(keyOf(node.filename, node.contentType || 'text/plain', h.digest('hex')));
+  /** A leaf of a splitter's reading ended. */
+  leafEnd(watch: LeafWatch): void {
+    const { hash, node } = watch;
+    if (!hash) return;
+    watch.hash = undefined;
+    this.offered.add(keyOf(node.filename, node.contentType, hash.digest('hex')));
+  }
+
+  private dropHeld(): void {
+    for (const w of this.held) w.chunks = undefined;
+    this.held = [];
+  }
+
+  /** Fingerprints the leaves held while nothing was found (the message is read again). */
+  private fingerprintHeld(): void {
+    for (const { node, chunks } of this.held) {
+      const hash = createHash('sha256');
+      for (const c of chunks ?? []) hash.update(c);
+      this.offered.add(keyOf(node.filename, node.contentType, hash.digest('hex')));
+    }
+    this.dropHeld();
   }
 
   /** The message ended: reads it again when needed and offers the parts the splitter did not. */
@@ -253,6 +318,7 @@ export class Readings {
     const containers = [...this.containers];
     if (!this.active || (!kinds.length && !containers.length)) {
       this.store = undefined;
+      this.dropHeld();
       this.resolveReport({ ...EMPTY, kinds, containers });
       return;
     }
@@ -262,6 +328,7 @@ export class Readings {
     }
     const message = (this.store ?? Buffer.alloc(0)).subarray(0, this.kept);
     this.store = undefined;
+    this.fingerprintHeld();
     // Header ambiguity needs every policy; containers alone need only the lenient reading,
     // unless it meets an ambiguous header block inside an opened message.
     const structural = (set: Iterable<AmbiguityKind>) => [...set].some((k) => k !== 'encoding-mismatch');
@@ -282,7 +349,7 @@ export class Readings {
           const key = keyOf(
             leaf.filename,
             leaf.contentType,
-            createHash('sha1').update(leaf.content).digest('hex'),
+            createHash('sha256').update(leaf.content).digest('hex'),
           );
           if (this.offered.has(key)) continue;
           this.offered.add(key);
@@ -305,6 +372,7 @@ export class Readings {
   cancel(): void {
     this.done = true;
     this.store = undefined;
+    this.dropHeld();
     this.resolveReport({ ...EMPTY, kinds: [...this.kinds], containers: [...this.containers] });
   }
 }

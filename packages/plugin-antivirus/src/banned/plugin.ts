@@ -7,7 +7,6 @@ import {
 } from '@mef/core';
 import { CORE_RANGE } from '../core-range.js';
 import { enforce } from '../detection.js';
-import { isOtherReading, SeenParts } from '../seen-parts.js';
 import { examineAttachment, type Hit } from './examine.js';
 import {
   type BannedAttachmentsOptions,
@@ -15,9 +14,6 @@ import {
   type BannedSymbol,
   bannedSettings,
 } from './options.js';
-
-/** Most bytes of another reading's part read to tell whether it repeats one (core holds it whole already). */
-const MAX_REPEAT_CHECK = 32 * 1024 * 1024;
 
 /**
  * The banned-attachment policy that mail gateways (amavisd-new, MailScanner) are known for:
@@ -34,7 +30,6 @@ export function bannedAttachments(options: BannedAttachmentsOptions = {}): Plugi
       return undefined;
     const hits: Hit[] = [];
     const readings = mimeReadings(ctx.message);
-    const seen = new SeenParts();
     ctx.message.parts({}, (part) => {
       // Inline text without a name carries no attachment.
       if (
@@ -45,14 +40,9 @@ export function bannedAttachments(options: BannedAttachmentsOptions = {}): Plugi
         part.skip();
         return;
       }
-      // Two parts are the same for this check when their names, types and bytes are.
-      const key = `${part.filename ?? ''}\0${part.contentType}`;
-      if (!isOtherReading(part.partId))
-        return examineAttachment(part, () => seen.track(part.content, key), settings, hits);
-      return seen.unseen(part.content, key, MAX_REPEAT_CHECK).then((data) => {
-        if (data) return examineAttachment(part, () => [data], settings, hits);
-        return undefined;
-      });
+      // Core offers a part of another reading only when its name, type or bytes differ from
+      // every part offered before: each part is examined once.
+      return examineAttachment(part, () => part.content, settings, hits);
     });
     // ended() resolves once every part handler above (other readings' parts included) has settled.
     return ctx.message.ended().then(async () => decide(ctx, hits, await readings));

@@ -8,7 +8,6 @@ import type { ClamdClient } from '../clamd/client.js';
 import type { InstreamSession } from '../clamd/instream-session.js';
 import { oneLine } from '../detection.js';
 import { AntivirusError } from '../errors.js';
-import { isOtherReading, SeenParts } from '../seen-parts.js';
 import type { ClamavSettings } from './options.js';
 
 /** A detection, and where it was found (`message`, `part 2 (invoice.zip)`). */
@@ -166,7 +165,6 @@ class MessageScan {
   /** Asks for the decoded parts; each goes to a connection of its own as it flows. */
   scanParts(): void {
     const both = this.settings.mode === 'both';
-    const seen = new SeenParts();
     this.ctx.message.parts({}, (part) => {
       if (
         both &&
@@ -179,14 +177,9 @@ class MessageScan {
         return undefined;
       }
       const where = `part ${part.partId}${part.filename ? ` (${oneLine(part.filename)})` : ''}`;
-      // clamd's answer depends on the bytes alone: a part of another reading with the same
-      // bytes as one of the splitter's is not sent again.
-      const read = isOtherReading(part.partId)
-        ? seen
-            .unseen(part.content, '', this.settings.maxSize)
-            .then((data) => (data ? this.feed(slices(data, this.settings.chunkSize), where) : undefined))
-        : this.feed(seen.track(part.content, ''), where);
-      const reply = read.then(
+      // Core offers a part of another reading only when its name, type or bytes differ from
+      // every part offered before, so each part goes to clamd once.
+      const reply = this.feed(part.content, where).then(
         (box) => box?.reply,
         (err) => this.fail(err),
       );
@@ -195,11 +188,6 @@ class MessageScan {
       return reply;
     });
   }
-}
-
-/** A buffer in pieces of at most `size` bytes. */
-function* slices(data: Buffer, size: number): Iterable<Buffer> {
-  for (let at = 0; at < data.length; at += size) yield data.subarray(at, at + size);
 }
 
 /** Scans one message as the settings say, and resolves once every reply is in. */
