@@ -226,11 +226,18 @@ describe('mef relay', () => {
       .stdout()
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { disposition: string; stages?: Record<string, number>; scanMs: number });
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            disposition: string;
+            stages?: Record<string, Record<string, number>>;
+            scanMs: number;
+          },
+      );
     expect(records.map((x) => x.disposition)).toEqual(['accept', 'reject', 'accept']);
     const scanned = records.find((x) => x.disposition === 'reject');
-    expect(Object.keys(scanned?.stages ?? {})).toContain('spam-rules');
-    expect(typeof scanned?.stages?.['spam-rules']).toBe('number');
+    expect(Object.keys(scanned?.stages?.message ?? {})).toContain('spam-rules');
+    expect(typeof scanned?.stages?.message?.['spam-rules']).toBe('number');
     r.child.kill('SIGTERM');
     expect(await new Promise((resolve) => r.child.once('exit', resolve))).toBe(0);
   });

@@ -20,7 +20,6 @@ import {
   type TransactionRecord,
 } from './schema.js';
 import type { RelayStats, Route } from './session.js';
-import { StageClock } from './stage-times.js';
 import { UsersFile } from './users.js';
 
 /**
@@ -105,7 +104,7 @@ function thresholdsOf(config: RelayConfig): Thresholds {
 interface Generation {
   config: RelayConfig;
   engine: Engine;
-  main: Omit<RelayServerOptions, 'pool' | 'onFinished' | 'takeStageTimes'>;
+  main: Omit<RelayServerOptions, 'pool' | 'onFinished'>;
   submission: SubmissionMode | undefined;
   log: TransactionLog | undefined;
 }
@@ -113,7 +112,6 @@ interface Generation {
 function buildGeneration(
   config: RelayConfig,
   options: CreateRelayOptions,
-  clock: StageClock,
   txSettings: (id: string) => Route | undefined,
 ): Generation {
   const relay: RelaySection = config.relay;
@@ -158,7 +156,7 @@ function buildGeneration(
   engine.use(
     relayStage({ hostname: relay.hostname, settingsFor: (rcpt) => domains.get(domainOf(rcpt)), groups }),
   );
-  for (const p of plugins) engine.use(clock.wrap(p.plugin));
+  for (const p of plugins) engine.use(p.plugin);
   const sub = relay.submission;
   const outboundNetworks = networkList(relay.outbound?.networks ?? []);
   return {
@@ -199,10 +197,9 @@ function restartKeys(a: RelaySection, b: RelaySection): string[] {
  * settings on top, and the relay's own stage (Received, loop guard, forged-header removal).
  */
 export function createRelay(input: RelayConfigInput | RelayConfig, options: CreateRelayOptions = {}): Relay {
-  const clock = new StageClock();
   let server: RelayServer | undefined;
   const txSettings = (id: string) => server?.txSettings.get(id);
-  let gen = buildGeneration(parseRelayConfig(input), options, clock, txSettings);
+  let gen = buildGeneration(parseRelayConfig(input), options, txSettings);
   const metrics = new RelayMetrics(
     () => (server?.sessionCount ?? 0) + submission.reduce((n, [, x]) => n + x.sessionCount, 0),
   );
@@ -222,7 +219,7 @@ export function createRelay(input: RelayConfigInput | RelayConfig, options: Crea
     options.onTransaction?.(logged);
   };
   const pool = new ClientPool();
-  const shared = { pool, onFinished, takeStageTimes: (id: string) => clock.take(id) };
+  const shared = { pool, onFinished };
   const mainOptions = (g: Generation): RelayServerOptions => ({ ...g.main, ...shared });
   // A submission listener stays one until a restart, even when a reload drops the section.
   let subMode = gen.submission;
@@ -271,7 +268,7 @@ export function createRelay(input: RelayConfigInput | RelayConfig, options: Crea
     },
     async reload(next) {
       const config = parseRelayConfig(next);
-      const fresh = buildGeneration(config, options, clock, txSettings);
+      const fresh = buildGeneration(config, options, txSettings);
       if (ports) await fresh.engine.start();
       const old = gen;
       gen = fresh;

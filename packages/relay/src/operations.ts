@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { Engine, Verdict } from '@mef/core';
+import type { Engine, StageTimings, Verdict } from '@mef/core';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { TransactionRecord } from './schema.js';
 
@@ -10,10 +10,10 @@ export interface TransactionTimes {
   /** From the verdict to the destination's answer. */
   destinationMs: number;
   /**
-   * Wall time of each stage on this transaction (its MAIL, RCPT, message and scored hooks), ms
-   * by stage name. A message stage runs while the data streams in, so its time includes the upload.
+   * Each stage's time on this transaction, ms by phase and stage name: the verdict's `timings`
+   * as the engine recorded them (a message stage's time is what it added after the last byte).
    */
-  stages?: Record<string, number>;
+  stages?: StageTimings;
 }
 
 /** A pino-compatible line logger. */
