@@ -1,6 +1,14 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { createEngine, type Engine, type Logger, networkList, type Plugin, type Thresholds } from '@mef/core';
+import {
+  createEngine,
+  type Engine,
+  type HealthResult,
+  type Logger,
+  networkList,
+  type Plugin,
+  type Thresholds,
+} from '@mef/core';
 import pino from 'pino';
 import { z } from 'zod';
 import { ClientPool } from './client-pool.js';
@@ -66,6 +74,8 @@ export interface Relay {
   readonly stats: RelayStats;
   /** The Prometheus metrics (also served on `relay.metrics`). */
   readonly metrics: RelayMetrics;
+  /** The scanners' health checks (what `/healthz` serves). */
+  health(): Promise<Record<string, HealthResult>>;
   /** The parsed configuration in use (the reloaded one after {@link Relay.reload}). */
   readonly config: RelayConfig;
   /**
@@ -177,9 +187,23 @@ function buildGeneration(
           next: sub.mx ? { mx: new NextHop(sub.mx.dns, sub.mx.port) } : { smarthost: sub.smarthost ?? '' },
         }
       : undefined,
-    log:
-      options.log ?? (relay.log ? pino({ level: relay.log.level, base: { name: 'mef-relay' } }) : undefined),
+    log: options.log ?? (relay.log ? transactionLog(relay.log.level) : undefined),
   };
+}
+
+/**
+ * pino on standard output, written asynchronously (the event loop never waits for the pipe);
+ * the process id tells the lines of `mef relay`'s workers apart.
+ */
+function transactionLog(level: NonNullable<RelaySection['log']>['level']): pino.Logger {
+  return pino({ level, base: { name: 'mef-relay', pid: process.pid } }, pino.destination({ sync: false }));
+}
+
+/** Writes out what an asynchronous log still holds. */
+function flushLog(log: TransactionLog | undefined): Promise<void> {
+  const flush = (log as Partial<pino.Logger> | undefined)?.flush;
+  if (typeof flush !== 'function') return Promise.resolve();
+  return new Promise((resolve) => flush.call(log, () => resolve()));
 }
 
 /** The keys whose change a reload cannot apply (the sockets are bound). */
@@ -275,6 +299,7 @@ export function createRelay(input: RelayConfigInput | RelayConfig, options: Crea
       s.reconfigure(mainOptions(fresh));
       for (const [l, srv] of submission) srv.reconfigure(subOptions(fresh, l.secure));
       if (ports) retire(old.engine);
+      if (old.log !== fresh.log) void flushLog(old.log);
       return restartKeys(old.config.relay, config.relay);
     },
     async close() {
@@ -285,8 +310,10 @@ export function createRelay(input: RelayConfigInput | RelayConfig, options: Crea
       await pool.clear();
       await Promise.all([gen.engine, ...retired].map((e) => e.stop()));
       retired.clear();
+      await flushLog(gen.log);
     },
     metrics,
+    health: () => gen.engine.health(),
     get ports() {
       return ports;
     },
