@@ -1,9 +1,12 @@
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { isPostgresUrl, linkRelay } from '@mef/admin';
 import { createRelay, type DomainSettingsSource, type TransactionRecord } from '@mef/relay';
 import type { Command } from 'commander';
 import { ConfigError, loadConfigFile, modelExists } from './config.js';
 import type { Io } from './program.js';
+import { processChannel, type RelayChannel, runPrimary, workerChannel } from './relay-cluster.js';
 import { resolveConfig } from './setup.js';
 
 /** Reads the file and its `relay:` section (a file without one is a configuration error). */
@@ -14,9 +17,33 @@ async function load(file: string, env: NodeJS.ProcessEnv) {
   return { ...resolveConfig(parsed, {}, env), relay };
 }
 
-/** The file's configuration with the per-transaction log on unless the file says otherwise. */
-function withLog(config: Awaited<ReturnType<typeof load>>) {
-  return { ...config, relay: { ...config.relay, log: config.relay.log ?? { level: 'info' as const } } };
+type Loaded = Awaited<ReturnType<typeof load>>;
+
+/**
+ * The file's configuration with the per-transaction log on unless the file says otherwise. A
+ * worker leaves `/metrics` to the primary, which serves it for all workers.
+ */
+function withLog(config: Loaded) {
+  const { metrics: _served, ...relay } = config.relay;
+  return {
+    ...config,
+    relay: {
+      ...(cluster.isWorker ? relay : config.relay),
+      log: config.relay.log ?? { level: 'info' as const },
+    },
+  };
+}
+
+/** How many processes serve: `relay.workers`, else one per CPU. */
+function workerCount(config: Loaded): number {
+  return config.relay.workers ?? Math.min(32, availableParallelism());
+}
+
+/** The admin database's location: a PostgreSQL URL, or a file next to the config file. */
+function databaseUrl(config: Loaded, file: string): string | undefined {
+  const database = config.admin?.database;
+  if (!database) return undefined;
+  return isPostgresUrl(database) ? database : resolve(dirname(file), database);
 }
 
 /**
@@ -24,7 +51,9 @@ function withLog(config: Awaited<ReturnType<typeof load>>) {
  * transactions in flight finish). SIGHUP re-reads the whole file and applies it (filters,
  * thresholds, limits, domains, outbound, submission) to new sessions, while open sessions finish
  * on the configuration they started with; a bad file is refused and the running one kept. A new
- * listening address needs a restart. Logs one pino JSON line per transaction.
+ * listening address needs a restart. Logs one pino JSON line per transaction. With
+ * `relay.workers` above 1 (the default is one per CPU) the relay runs as that many processes
+ * (see `relay-cluster.ts`).
  */
 export function addRelayCommand(program: Command, io: Io, exit: (code: number) => void): void {
   const env = io.env ?? process.env;
@@ -36,74 +65,100 @@ export function addRelayCommand(program: Command, io: Io, exit: (code: number) =
     .requiredOption('--config <file>', 'YAML or JSON configuration with a relay: section')
     .action(async (flags: { config: string }) => {
       const config = await load(flags.config, env);
-      let domains: DomainSettingsSource | undefined;
-      // With the admin interface's database, per-domain settings come from it (the file's
-      // domains seed it) and every transaction's metadata goes into its verdict log.
-      const database = config.admin?.database;
-      let onTransaction: ((r: TransactionRecord) => void) | undefined;
-      let closeStore: (() => Promise<void>) | undefined;
-      if (database) {
-        const url = isPostgresUrl(database) ? database : resolve(dirname(flags.config), database);
-        const link = await linkRelay(url, {
-          seed: JSON.parse(JSON.stringify(config.relay.domains)),
-          pollMs: 2000,
-          onError: (err) => io.stderr(`mef relay: admin database: ${err.message}\n`),
-        }).catch((err: Error) => {
-          throw new ConfigError(`admin.database: ${err.message}`);
+      const workers = workerCount(config);
+      if (cluster.isPrimary && workers > 1) {
+        const url = databaseUrl(config, flags.config);
+        // The primary seeds the admin database once; the workers only read and log into it.
+        if (url) await (await link(url, config, io, true)).close();
+        const code = await runPrimary({
+          workers,
+          io,
+          check: async () => {
+            createRelay(withLog(await load(flags.config, env)));
+          },
+          metrics: config.relay.metrics,
+          drainTime: config.relay.limits?.drainTime ?? 60_000,
         });
-        domains = link.domainSettings;
-        onTransaction = link.onTransaction;
-        closeStore = link.close;
+        exit(code);
+        return;
       }
-      let relay: ReturnType<typeof createRelay>;
-      try {
-        // Without a database, each configuration's own `relay.domains` is used (reload included).
-        relay = createRelay(withLog(config), {
-          ...(domains ? { domainSettings: domains } : {}),
-          filters: { exists: modelExists },
-          ...(onTransaction ? { onTransaction } : {}),
-        });
-      } catch (err) {
-        throw new ConfigError((err as Error).message);
-      }
-      const ports = await relay.listen().catch((err: Error) => {
-        throw new ConfigError(`could not start: ${err.message}`);
-      });
-      const r = relay.config.relay;
-      io.stderr(
-        `mef relay: listening on ${r.listen.host}:${ports.smtp} as ${r.hostname} for ${Object.keys(r.domains).join(', ') || 'no domains'}\n`,
-      );
-      // One reload at a time, in the order the signals came.
-      let reloading: Promise<void> = Promise.resolve();
-      const reload = () => {
-        reloading = reloading.then(async () => {
-          try {
-            const next = await load(flags.config, env);
-            const restart = await relay.reload(withLog(next));
-            // With a database, the domains stay the database's; the file only seeded it.
-            const names = database ? 'from the database' : Object.keys(next.relay.domains).join(', ');
-            io.stderr(
-              `mef relay: reloaded ${flags.config}: domains ${names}${
-                restart.length ? `; ${restart.join(', ')} changed and need a restart` : ''
-              }\n`,
-            );
-          } catch (err) {
-            io.stderr(
-              `mef relay: reload refused, keeping the running configuration: ${(err as Error).message}\n`,
-            );
-          }
-        });
-      };
-      process.on('SIGHUP', reload);
-      await new Promise<void>((resolve) => {
-        process.once('SIGTERM', () => resolve());
-        process.once('SIGINT', () => resolve());
-      });
-      process.off('SIGHUP', reload);
-      await reloading;
-      io.stderr('mef relay: stopping (transactions in flight finish first)\n');
-      await relay.close();
-      await closeStore?.();
+      await serve(flags.config, config, io, cluster.isWorker ? workerChannel() : processChannel(io), env);
       exit(0);
     });
+}
+
+/** Links the relay to the admin database (seeding it from the file's domains when `seed`). */
+async function link(url: string, config: Loaded, io: Io, seed: boolean) {
+  return linkRelay(url, {
+    ...(seed ? { seed: JSON.parse(JSON.stringify(config.relay.domains)) } : {}),
+    pollMs: 2000,
+    onError: (err) => io.stderr(`mef relay: admin database: ${err.message}\n`),
+  }).catch((err: Error) => {
+    throw new ConfigError(`admin.database: ${err.message}`);
+  });
+}
+
+/** One relay process: listens, reloads when asked, stops when told. */
+async function serve(
+  file: string,
+  config: Loaded,
+  io: Io,
+  channel: RelayChannel,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
+  let domains: DomainSettingsSource | undefined;
+  // With the admin interface's database, per-domain settings come from it (the file's
+  // domains seed it) and every transaction's metadata goes into its verdict log.
+  const url = databaseUrl(config, file);
+  let onTransaction: ((r: TransactionRecord) => void) | undefined;
+  let closeStore: (() => Promise<void>) | undefined;
+  if (url) {
+    const linked = await link(url, config, io, !cluster.isWorker);
+    domains = linked.domainSettings;
+    onTransaction = linked.onTransaction;
+    closeStore = linked.close;
+  }
+  let relay: ReturnType<typeof createRelay>;
+  try {
+    // Without a database, each configuration's own `relay.domains` is used (reload included).
+    relay = createRelay(withLog(config), {
+      ...(domains ? { domainSettings: domains } : {}),
+      filters: { exists: modelExists },
+      ...(onTransaction ? { onTransaction } : {}),
+    });
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  const ports = await relay.listen().catch((err: Error) => {
+    throw new ConfigError(`could not start: ${err.message}`);
+  });
+  const r = relay.config.relay;
+  channel.listening(
+    `mef relay: listening on ${r.listen.host}:${ports.smtp} as ${r.hostname} for ${Object.keys(r.domains).join(', ') || 'no domains'}\n`,
+  );
+  channel.serveReports(relay);
+  channel.onReload(async () => {
+    try {
+      const next = await load(file, env);
+      const restart = await relay.reload(withLog(next));
+      // With a database, the domains stay the database's; the file only seeded it.
+      const names = url ? 'from the database' : Object.keys(next.relay.domains).join(', ');
+      return {
+        ok: true,
+        text: `mef relay: reloaded ${file}: domains ${names}${
+          restart.length ? `; ${restart.join(', ')} changed and need a restart` : ''
+        }\n`,
+      };
+    } catch (err) {
+      return {
+        ok: false,
+        text: `mef relay: reload refused, keeping the running configuration: ${(err as Error).message}\n`,
+      };
+    }
+  });
+  await channel.stopped();
+  channel.close();
+  if (!cluster.isWorker) io.stderr('mef relay: stopping (transactions in flight finish first)\n');
+  await relay.close();
+  await closeStore?.();
 }

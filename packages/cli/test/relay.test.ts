@@ -37,7 +37,7 @@ async function startRelay(
     err += d.toString();
   });
   cleanups.push(() => child.kill('SIGKILL'));
-  for (let i = 0; i < 200 && !/listening on/.test(err) && child.exitCode === null; i++) await sleep(25);
+  for (let i = 0; i < 1200 && !/listening on/.test(err) && child.exitCode === null; i++) await sleep(25);
   const m = /listening on [^ ]+:(\d+)/.exec(err);
   if (!m) throw new Error(`mef relay did not start: ${err}`);
   return { child, port: Number(m[1]), stdout: () => out, stderr: () => err };
@@ -226,11 +226,18 @@ describe('mef relay', () => {
       .stdout()
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { disposition: string; stages?: Record<string, number>; scanMs: number });
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            disposition: string;
+            stages?: Record<string, Record<string, number>>;
+            scanMs: number;
+          },
+      );
     expect(records.map((x) => x.disposition)).toEqual(['accept', 'reject', 'accept']);
     const scanned = records.find((x) => x.disposition === 'reject');
-    expect(Object.keys(scanned?.stages ?? {})).toContain('spam-rules');
-    expect(typeof scanned?.stages?.['spam-rules']).toBe('number');
+    expect(Object.keys(scanned?.stages?.message ?? {})).toContain('spam-rules');
+    expect(typeof scanned?.stages?.message?.['spam-rules']).toBe('number');
     r.child.kill('SIGTERM');
     expect(await new Promise((resolve) => r.child.once('exit', resolve))).toBe(0);
   });
@@ -248,6 +255,63 @@ describe('mef relay', () => {
     const b = await mef(['config', 'check', join(dir, 'b.json')]);
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/relay\.outbound\.networks\[0\]: .*CIDR.*"127\.0\.0\.0\/33"/);
+  });
+});
+
+describe('mef relay with workers', () => {
+  it('serves from every worker, reloads each on SIGHUP, sums their metrics, and stops them all', async () => {
+    const sink = await startSink();
+    const dir = tempDir();
+    const file = join(dir, 'mef.json');
+    const write = (domains: string[]) =>
+      writeFileSync(
+        file,
+        JSON.stringify({
+          relay: {
+            listen: { host: '127.0.0.1', port: 0 },
+            hostname: 'mx1.example.net',
+            workers: 2,
+            metrics: { host: '127.0.0.1', port: 0 },
+            domains: Object.fromEntries(domains.map((d) => [d, { destination: `127.0.0.1:${sink.port}` }])),
+          },
+        }),
+      );
+    write(['example.net']);
+    const r = await startRelay(file);
+    expect(r.stderr()).toMatch(/\(2 workers; metrics on http:\/\/127\.0\.0\.1:\d+\)/);
+    const records = () =>
+      r
+        .stdout()
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { pid: number; domain: string; disposition: string });
+    // The primary hands each new connection to the next worker in turn.
+    for (let i = 0; i < 4; i++)
+      expect((await smtp(r.port, 'alice@example.net', message(`one ${i}`, 'clean'))).at(-1)).toMatch(/^250/);
+    expect(new Set(records().map((x) => x.pid)).size).toBe(2);
+
+    write(['example.net', 'example.org']);
+    r.child.kill('SIGHUP');
+    for (let i = 0; i < 400 && !/reloaded/.test(r.stderr()); i++) await sleep(25);
+    // One line, once every worker has applied the file.
+    expect(r.stderr()).toMatch(/reloaded .*domains example\.net, example\.org \(2 workers\)/);
+    for (let i = 0; i < 4; i++)
+      expect((await smtp(r.port, 'bob@example.org', message(`two ${i}`, 'clean'))).at(-1)).toMatch(/^250/);
+    const org = records().filter((x) => x.domain === 'example.org');
+    expect(org.map((x) => x.disposition)).toEqual(['accept', 'accept', 'accept', 'accept']);
+    expect(new Set(org.map((x) => x.pid)).size).toBe(2);
+    // Every 250 is a message at the destination.
+    expect(sink.messages().filter((m) => /Subject: (one|two) /.test(m))).toHaveLength(8);
+
+    const metricsUrl = /metrics on (http:\S+)\)/.exec(r.stderr())?.[1] as string;
+    const text = await (await fetch(`${metricsUrl}/metrics`)).text();
+    expect(text).toMatch(/mef_relay_transactions_total\{outcome="accept",direction="inbound"\} 8/);
+    expect((await fetch(`${metricsUrl}/healthz`)).status).toBe(200);
+
+    r.child.kill('SIGTERM');
+    expect(await new Promise((resolve) => r.child.once('exit', resolve))).toBe(0);
+    expect(r.stderr()).toMatch(/stopping/);
   });
 });
 

@@ -97,6 +97,19 @@ export interface ScoreResult {
   readonly action: ScoreAction;
 }
 
+/** The phases whose stage times a verdict carries. */
+export type TimedPhase = 'connect' | 'helo' | 'mailFrom' | 'rcptTo' | 'message' | 'scored';
+
+/**
+ * How long each stage took, in milliseconds (rounded to 0.001), by phase and then by stage
+ * name. An envelope phase's time is the wall time of the stage's hook, from its call until it
+ * settled or its timeout passed (the times of several RCPTs are added up). A message stage
+ * runs while the data streams in, so its `message` time is what it added after the last byte:
+ * from the end of the message until the stage was done (its hook and part handlers settled,
+ * or its timeout passed). Stages that did not run in a phase are not named.
+ */
+export type StageTimings = { readonly [P in TimedPhase]?: Readonly<Record<string, number>> };
+
 /** The engine's decision for a phase or a message. */
 export interface Verdict {
   readonly disposition: Disposition;
@@ -120,6 +133,12 @@ export interface Verdict {
   readonly wouldBe?: Disposition;
   /** True when the mail is classed as spam (a spam reject or a score at or above add-header). */
   readonly spam: boolean;
+  /**
+   * Each stage's time, set by the engine (`decide` alone gives none). A phase verdict names its
+   * own phase; the message verdict names the transaction's phases: MAIL FROM, every RCPT, the
+   * message and the scored phase.
+   */
+  readonly timings?: StageTimings;
 }
 
 /** Order of severity, most severe first. Configurable per engine. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { type Logger, networkList, type Plugin, type Thresholds } from '@mef/core';
+import { type HealthResult, type Logger, networkList, type Plugin, type Thresholds } from '@mef/core';
 import { createEngine, type Engine } from '@mef/core/hosts';
 import pino from 'pino';
 import { z } from 'zod';
@@ -21,7 +21,6 @@ import {
   type TransactionRecord,
 } from './schema.js';
 import type { RelayStats, Route } from './session.js';
-import { StageClock } from './stage-times.js';
 import { UsersFile } from './users.js';
 
 /**
@@ -68,6 +67,8 @@ export interface Relay {
   readonly stats: RelayStats;
   /** The Prometheus metrics (also served on `relay.metrics`). */
   readonly metrics: RelayMetrics;
+  /** The scanners' health checks (what `/healthz` serves). */
+  health(): Promise<Record<string, HealthResult>>;
   /** The parsed configuration in use (the reloaded one after {@link Relay.reload}). */
   readonly config: RelayConfig;
   /**
@@ -106,7 +107,7 @@ function thresholdsOf(config: RelayConfig): Thresholds {
 interface Generation {
   config: RelayConfig;
   engine: Engine;
-  main: Omit<RelayServerOptions, 'pool' | 'onFinished' | 'takeStageTimes'>;
+  main: Omit<RelayServerOptions, 'pool' | 'onFinished'>;
   submission: SubmissionMode | undefined;
   log: TransactionLog | undefined;
 }
@@ -114,7 +115,6 @@ interface Generation {
 function buildGeneration(
   config: RelayConfig,
   options: CreateRelayOptions,
-  clock: StageClock,
   txSettings: (id: string) => Route | undefined,
 ): Generation {
   const relay: RelaySection = config.relay;
@@ -159,7 +159,7 @@ function buildGeneration(
   engine.use(
     relayStage({ hostname: relay.hostname, settingsFor: (rcpt) => domains.get(domainOf(rcpt)), groups }),
   );
-  for (const p of plugins) engine.use(clock.wrap(p.plugin));
+  for (const p of plugins) engine.use(p.plugin);
   const sub = relay.submission;
   const outboundNetworks = networkList(relay.outbound?.networks ?? []);
   return {
@@ -180,9 +180,23 @@ function buildGeneration(
           next: sub.mx ? { mx: new NextHop(sub.mx.dns, sub.mx.port) } : { smarthost: sub.smarthost ?? '' },
         }
       : undefined,
-    log:
-      options.log ?? (relay.log ? pino({ level: relay.log.level, base: { name: 'mef-relay' } }) : undefined),
+    log: options.log ?? (relay.log ? transactionLog(relay.log.level) : undefined),
   };
+}
+
+/**
+ * pino on standard output, written asynchronously (the event loop never waits for the pipe);
+ * the process id tells the lines of `mef relay`'s workers apart.
+ */
+function transactionLog(level: NonNullable<RelaySection['log']>['level']): pino.Logger {
+  return pino({ level, base: { name: 'mef-relay', pid: process.pid } }, pino.destination({ sync: false }));
+}
+
+/** Writes out what an asynchronous log still holds. */
+function flushLog(log: TransactionLog | undefined): Promise<void> {
+  const flush = (log as Partial<pino.Logger> | undefined)?.flush;
+  if (typeof flush !== 'function') return Promise.resolve();
+  return new Promise((resolve) => flush.call(log, () => resolve()));
 }
 
 /** The keys whose change a reload cannot apply (the sockets are bound). */
@@ -200,10 +214,9 @@ function restartKeys(a: RelaySection, b: RelaySection): string[] {
  * settings on top, and the relay's own stage (Received, loop guard, forged-header removal).
  */
 export function createRelay(input: RelayConfigInput | RelayConfig, options: CreateRelayOptions = {}): Relay {
-  const clock = new StageClock();
   let server: RelayServer | undefined;
   const txSettings = (id: string) => server?.txSettings.get(id);
-  let gen = buildGeneration(parseRelayConfig(input), options, clock, txSettings);
+  let gen = buildGeneration(parseRelayConfig(input), options, txSettings);
   const metrics = new RelayMetrics(
     () => (server?.sessionCount ?? 0) + submission.reduce((n, [, x]) => n + x.sessionCount, 0),
   );
@@ -223,7 +236,7 @@ export function createRelay(input: RelayConfigInput | RelayConfig, options: Crea
     options.onTransaction?.(logged);
   };
   const pool = new ClientPool();
-  const shared = { pool, onFinished, takeStageTimes: (id: string) => clock.take(id) };
+  const shared = { pool, onFinished };
   const mainOptions = (g: Generation): RelayServerOptions => ({ ...g.main, ...shared });
   // A submission listener stays one until a restart, even when a reload drops the section.
   let subMode = gen.submission;
@@ -272,13 +285,14 @@ export function createRelay(input: RelayConfigInput | RelayConfig, options: Crea
     },
     async reload(next) {
       const config = parseRelayConfig(next);
-      const fresh = buildGeneration(config, options, clock, txSettings);
+      const fresh = buildGeneration(config, options, txSettings);
       if (ports) await fresh.engine.start();
       const old = gen;
       gen = fresh;
       s.reconfigure(mainOptions(fresh));
       for (const [l, srv] of submission) srv.reconfigure(subOptions(fresh, l.secure));
       if (ports) retire(old.engine);
+      if (old.log !== fresh.log) void flushLog(old.log);
       return restartKeys(old.config.relay, config.relay);
     },
     async close() {
@@ -289,8 +303,10 @@ export function createRelay(input: RelayConfigInput | RelayConfig, options: Crea
       await pool.clear();
       await Promise.all([gen.engine, ...retired].map((e) => e.stop()));
       retired.clear();
+      await flushLog(gen.log);
     },
     metrics,
+    health: () => gen.engine.health(),
     get ports() {
       return ports;
     },

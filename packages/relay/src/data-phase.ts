@@ -25,8 +25,6 @@ export interface DataPhaseOptions {
   relay: RelaySection;
   stats: RelayStats;
   onFinished: OnFinished | undefined;
-  /** The time each stage spent on a transaction, ms by stage name (taken once). */
-  takeStageTimes: ((txId: string) => Record<string, number> | undefined) | undefined;
 }
 
 /** Runs DATA for the session's open transaction; resolves with the 250 text or throws the reply. */
@@ -90,8 +88,7 @@ export async function runData(
     }
     if (s.client && !s.client.usable) dropClient(s);
     s.mailSent = false;
-    const stages = o.takeStageTimes?.(tx.id);
-    if (stages) times.stages = stages;
+    if (verdict?.timings) times.stages = verdict.timings;
     record(s, tx, verdict, disposition, destinationReply, times, o.onFinished);
     s.tx = undefined;
     s.txState = undefined;

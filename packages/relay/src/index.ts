@@ -32,7 +32,13 @@ export {
   presetFor,
 } from './filters.js';
 export { type FilterSettings, filtersSchema, filtersShape, rblListSchema } from './filters-schema.js';
-export { RelayMetrics, type TransactionLog, type TransactionTimes } from './operations.js';
+export {
+  clusterMetricsServer,
+  RelayMetrics,
+  type TransactionLog,
+  type TransactionTimes,
+  type WorkerReport,
+} from './operations.js';
 export { type RelayStageOptions, type RelayTxState, relayStage, type ScannerGroup } from './relay-stage.js';
 export {
   type RelaySection,

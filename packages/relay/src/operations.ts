@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
-import type { Verdict } from '@mef/core';
+import type { HealthResult, StageTimings, Verdict } from '@mef/core';
 import type { Engine } from '@mef/core/hosts';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { TransactionRecord } from './schema.js';
 
 /** Times of one transaction, ms. */
@@ -11,10 +11,10 @@ export interface TransactionTimes {
   /** From the verdict to the destination's answer. */
   destinationMs: number;
   /**
-   * Wall time of each stage on this transaction (its MAIL, RCPT, message and scored hooks), ms
-   * by stage name. A message stage runs while the data streams in, so its time includes the upload.
+   * Each stage's time on this transaction, ms by phase and stage name: the verdict's `timings`
+   * as the engine recorded them (a message stage's time is what it added after the last byte).
    */
-  stages?: Record<string, number>;
+  stages?: StageTimings;
 }
 
 /** A pino-compatible line logger. */
@@ -72,8 +72,49 @@ export class RelayMetrics {
   }
 }
 
+/** What one relay process reports to the primary of `mef relay` for `/metrics` and `/healthz`. */
+export interface WorkerReport {
+  /** `relay.metrics.registry.getMetricsAsJSON()`. */
+  metrics: unknown[];
+  /** `relay.health()`. */
+  health: Record<string, HealthResult>;
+}
+
 /** `/metrics` (Prometheus text) and `/healthz` (the scanners' health: 200 when all are up, else 503). */
 export function metricsServer(metrics: RelayMetrics, engine: () => Engine): Server {
+  return httpServer(
+    async () => ({ text: await metrics.registry.metrics(), type: metrics.registry.contentType }),
+    () => engine().health(),
+  );
+}
+
+/**
+ * `/metrics` and `/healthz` of several relay processes (the workers of `mef relay`), served by
+ * one of them: `collect` asks every worker for its report. Counters and histograms are summed
+ * (prom-client's cluster aggregation); the health is 200 only when every worker's scanners are up,
+ * and names each scanner that is down in any worker.
+ */
+export function clusterMetricsServer(collect: () => Promise<WorkerReport[]>): Server {
+  return httpServer(
+    async () => {
+      const reg = AggregatorRegistry.aggregate(
+        (await collect()).map((r) => r.metrics) as Parameters<typeof AggregatorRegistry.aggregate>[0],
+      );
+      return { text: await reg.metrics(), type: reg.contentType };
+    },
+    async () => {
+      const out: Record<string, HealthResult> = {};
+      for (const r of await collect())
+        for (const [name, h] of Object.entries(r.health)) if (!out[name] || !h.ok) out[name] = h;
+      return out;
+    },
+  );
+}
+
+function httpServer(
+  metrics: () => Promise<{ text: string; type: string }>,
+  health: () => Promise<Record<string, HealthResult>>,
+): Server {
   return createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET') {
@@ -81,27 +122,25 @@ export function metricsServer(metrics: RelayMetrics, engine: () => Engine): Serv
       return;
     }
     if (path === '/metrics') {
-      metrics.registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+      metrics().then(
+        (m) => res.writeHead(200, { 'content-type': m.type }).end(m.text),
         () => res.writeHead(500).end(),
       );
       return;
     }
     if (path === '/healthz') {
-      engine()
-        .health()
-        .then(
-          (h) => {
-            const ok = Object.values(h).every((x) => x.ok);
-            res
-              .writeHead(ok ? 200 : 503, { 'content-type': 'application/json' })
-              .end(JSON.stringify({ ok, scanners: h }));
-          },
-          (err: Error) =>
-            res
-              .writeHead(503, { 'content-type': 'application/json' })
-              .end(JSON.stringify({ ok: false, error: err.message })),
-        );
+      health().then(
+        (h) => {
+          const ok = Object.values(h).every((x) => x.ok);
+          res
+            .writeHead(ok ? 200 : 503, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ ok, scanners: h }));
+        },
+        (err: Error) =>
+          res
+            .writeHead(503, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ ok: false, error: err.message })),
+      );
       return;
     }
     res.writeHead(404).end();

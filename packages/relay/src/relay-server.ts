@@ -49,8 +49,6 @@ export interface RelayServerOptions {
   destinationCa?: Buffer;
   /** Called once per finished transaction. */
   onFinished?: OnFinished;
-  /** The time each stage spent on a transaction (see `StageClock`). */
-  takeStageTimes?: (txId: string) => Record<string, number> | undefined;
 }
 
 type Done = (err?: Error | null) => void;
@@ -264,7 +262,6 @@ export class RelayServer {
     s.route = undefined;
     if (tx) {
       this.txSettings.delete(tx.id);
-      this.options.takeStageTimes?.(tx.id);
       await tx.dispose();
     }
     await endDestinationTransaction(s);
@@ -373,7 +370,6 @@ export class RelayServer {
         relay: this.options.relay,
         stats: this.stats,
         onFinished: this.options.onFinished,
-        takeStageTimes: this.options.takeStageTimes,
       });
     } finally {
       if (id) this.txSettings.delete(id);

@@ -115,6 +115,15 @@ export const relaySchema = z
         'Refuse a client on a DNS blocklist (the rbl lists) at this step; unset: the lists only score',
       ),
     tempDir: z.string().min(1).optional().describe('Folder for the temporary copy of large messages'),
+    workers: z
+      .number()
+      .int()
+      .min(1)
+      .max(32)
+      .optional()
+      .describe(
+        '`mef relay` processes sharing the listening sockets (node:cluster); default: the number of CPUs. Limits apply per process',
+      ),
     metrics: listen
       .optional()
       .describe('Serve Prometheus /metrics and /healthz over HTTP on this address (off unless set)'),

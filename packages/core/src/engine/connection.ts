@@ -5,7 +5,7 @@ import { emptyFindings, type FindingSet, type RecordedFindings } from '../record
 import { clientAddress } from '../util/net.js';
 import type { Verdict } from '../verdict.js';
 import { phaseVerdict } from './decision.js';
-import { runPhase } from './run-stage.js';
+import { newTimes, runPhase, verdictTimings } from './run-stage.js';
 import type { ConnectionScope, EngineRuntime, TransactionFacts } from './runtime.js';
 import { Transaction } from './transaction.js';
 
@@ -80,7 +80,9 @@ export class Connection {
   }
 
   async #connectionPhase(phase: 'connect' | 'helo'): Promise<Verdict> {
+    const times = newTimes();
     const set = await runPhase({
+      times,
       runtime: this.#runtime,
       phase,
       into: this.#findings,
@@ -88,7 +90,7 @@ export class Connection {
       context: () => this.#context(),
       scope: 'connection',
     });
-    return phaseVerdict(this.#runtime, set, this.#context());
+    return phaseVerdict(this.#runtime, set, this.#context(), verdictTimings({ [phase]: times }));
   }
 
   /** Runs the connect phase. */

@@ -1,12 +1,17 @@
 import type { TransactionContext } from '../context.js';
 import type { RecordedFindings } from '../recorder.js';
-import { type DecideInput, decide, type Verdict } from '../verdict.js';
+import { type DecideInput, decide, type StageTimings, type Verdict } from '../verdict.js';
 import type { EngineRuntime } from './runtime.js';
 
 const NO_THRESHOLDS = Object.freeze({ reject: null, addHeader: null, greylist: null });
 
 /** Verdict of an envelope phase: forced dispositions and errors only, no score action. */
-export function phaseVerdict(runtime: EngineRuntime, set: RecordedFindings, tx: TransactionContext): Verdict {
+export function phaseVerdict(
+  runtime: EngineRuntime,
+  set: RecordedFindings,
+  tx: TransactionContext,
+  timings?: StageTimings,
+): Verdict {
   const policy = runtime.policyFor(tx);
   const v = decide({
     symbols: set.symbols,
@@ -17,7 +22,11 @@ export function phaseVerdict(runtime: EngineRuntime, set: RecordedFindings, tx: 
     severity: runtime.severity,
     monitor: policy.monitor,
   });
-  return { ...v, score: { ...v.score, thresholds: policy.thresholds } };
+  return {
+    ...v,
+    score: { ...v.score, thresholds: policy.thresholds },
+    ...(timings ? { timings } : {}),
+  };
 }
 
 /** What the message verdict is decided from: the connection's findings, then the transaction's. */

@@ -5,7 +5,7 @@ import type { MessageContext } from '../plugin.js';
 import { type FindingSet, Recorder } from '../recorder.js';
 import { raceTimeout, TIMED_OUT } from '../timeout.js';
 import type { RegisteredStage } from './registration.js';
-import { stageError, timeoutError } from './run-stage.js';
+import { addTime, type StageTimes, stageError, timeoutError } from './run-stage.js';
 import type { EngineRuntime } from './runtime.js';
 
 /** A stage at work on the message: its reader of the pass, its recorder, and when it is done. */
@@ -15,6 +15,8 @@ export interface MessageStage {
   readonly recorder: Recorder;
   readonly done: Promise<void>;
   readonly abort: AbortController;
+  /** When the stage was done (`performance.now()`), once it is. */
+  readonly doneAt: { at?: number };
 }
 
 /** What starting the message stages needs. */
@@ -67,12 +69,14 @@ export function startMessageStages(start: MessageStart): MessageStage[] {
       result = Promise.reject(err);
     }
     const hook = Promise.resolve(result).catch((err: unknown) => reader.fail('exception', err));
+    const doneAt: { at?: number } = {};
     const done = (async () => {
       await hook;
       await start.passEnded;
       await reader.settled();
+      doneAt.at = performance.now();
     })();
-    started.push({ stage, reader, recorder, done, abort });
+    started.push({ stage, reader, recorder, done, abort, doneAt });
   }
   return started;
 }
@@ -80,13 +84,19 @@ export function startMessageStages(start: MessageStart): MessageStage[] {
 /**
  * After the last byte each stage gets its own timeout to finish what it started (a scanner
  * replies after the last byte it was sent); then its recorder is sealed and it is taken out.
+ * Each stage's time from `lastByte` until it was done (or timed out) is added to `times`.
  */
-export async function finishMessageStages(stages: readonly MessageStage[]): Promise<void> {
+export async function finishMessageStages(
+  stages: readonly MessageStage[],
+  lastByte: number,
+  times: StageTimes,
+): Promise<void> {
   await Promise.all(
-    stages.map(async ({ stage, reader, recorder, done, abort }) => {
+    stages.map(async ({ stage, reader, recorder, done, abort, doneAt }) => {
       if ((await raceTimeout(done, stage.timeout)) === TIMED_OUT) {
         reader.fail('timeout', timeoutError(stage, 'did not finish within'));
       }
+      addTime(times, stage.name, Math.max(0, (doneAt.at ?? performance.now()) - lastByte));
       recorder.seal();
       reader.detach();
       abort.abort();

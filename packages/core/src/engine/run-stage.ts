@@ -3,7 +3,7 @@ import { MefError } from '../errors.js';
 import type { StageContext } from '../plugin.js';
 import { emptyFindings, type FindingSet, mergeFindings, Recorder } from '../recorder.js';
 import { raceTimeout, TIMED_OUT } from '../timeout.js';
-import type { Scope, StageError, StageErrorKind, Verdict } from '../verdict.js';
+import type { Scope, StageError, StageErrorKind, StageTimings, TimedPhase, Verdict } from '../verdict.js';
 import type { RegisteredStage } from './registration.js';
 import type { EngineRuntime } from './runtime.js';
 
@@ -26,6 +26,36 @@ export function timeoutError(stage: RegisteredStage, what: string): MefError {
   });
 }
 
+/** Stage times of one phase, ms by stage name (unrounded; added up over repeated calls). */
+export type StageTimes = Record<string, number>;
+
+/** Stage times by phase, as a transaction or a connection collects them. */
+export type PhaseTimes = { [P in TimedPhase]?: StageTimes };
+
+/** An empty set of stage times (no prototype: a stage may be named `constructor`). */
+export function newTimes(): StageTimes {
+  return Object.create(null) as StageTimes;
+}
+
+/** Adds `ms` to a stage's time. */
+export function addTime(times: StageTimes, stage: string, ms: number): void {
+  times[stage] = (times[stage] ?? 0) + ms;
+}
+
+/** The verdict's `timings`: a rounded copy (0.001 ms) of the phases that ran a stage. */
+export function verdictTimings(phases: PhaseTimes): StageTimings {
+  const out: { [P in TimedPhase]?: Record<string, number> } = {};
+  for (const phase of Object.keys(phases) as TimedPhase[]) {
+    const times = phases[phase] as StageTimes;
+    const names = Object.keys(times);
+    if (names.length === 0) continue;
+    const rounded = newTimes();
+    for (const name of names) rounded[name] = Math.round((times[name] as number) * 1000) / 1000;
+    out[phase] = rounded;
+  }
+  return out;
+}
+
 /** One envelope phase to run on every stage, in order. */
 export type PhaseRun = {
   readonly runtime: EngineRuntime;
@@ -37,6 +67,8 @@ export type PhaseRun = {
   readonly context: () => TransactionContext;
   /** What a forced disposition applies to when the stage names no scope. */
   readonly scope: Scope;
+  /** Where each stage's time is added (one `performance.now()` pair per stage run). */
+  readonly times?: StageTimes;
 } & (
   | { readonly phase: 'connect' | 'helo' | 'mailFrom' | 'close' }
   | { readonly phase: 'rcptTo'; readonly recipient: EnvelopeAddress }
@@ -77,6 +109,7 @@ export async function runPhase(run: PhaseRun): Promise<FindingSet> {
       onLate: runtime.onLate,
     });
     const abort = new AbortController();
+    const started = performance.now();
     const tx = run.context();
     const ctx: StageContext = {
       tx,
@@ -99,6 +132,7 @@ export async function runPhase(run: PhaseRun): Promise<FindingSet> {
       phaseSet.errors.push(stageError(stage, err));
     } finally {
       recorder.seal();
+      if (run.times) addTime(run.times, stage.name, performance.now() - started);
     }
     if (phaseSet.forced.some((f) => f.disposition === 'reject' || f.disposition === 'tempfail')) break;
   }

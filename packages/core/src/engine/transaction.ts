@@ -10,7 +10,14 @@ import { messageInput, phaseVerdict } from './decision.js';
 import { recordLimit } from './limit-findings.js';
 import { finishMessageStages, type MessageStage, startMessageStages } from './message-stages.js';
 import { rewrittenMessage } from './output.js';
-import { runPhase } from './run-stage.js';
+import {
+  addTime,
+  newTimes,
+  type PhaseTimes,
+  runPhase,
+  type StageTimes,
+  verdictTimings,
+} from './run-stage.js';
 import type { ConnectionScope } from './runtime.js';
 
 function upperKeys(params: Record<string, string | true>): Record<string, string | true> {
@@ -39,6 +46,8 @@ export class Transaction {
   readonly #limitsHit = new Set<LimitName>();
   #sourceError: Error | undefined;
   #passEnded: (() => void) | undefined;
+  /** Each stage's time in this transaction's phases (the message verdict carries them). */
+  readonly #times: PhaseTimes = {};
 
   /** @internal Hosts start transactions with `connection.transaction()`. */
   constructor(conn: ConnectionScope, id: string) {
@@ -94,7 +103,10 @@ export class Transaction {
     if (typeof address !== 'string') throw invalidOption('mailFrom', address, 'a string');
     if (this.#mailFrom) throw new MefError('MEF_CORE_PHASE_ORDER', 'MAIL FROM given twice');
     this.#mailFrom = { address, params: upperKeys(params) };
+    const times = newTimes();
+    this.#times.mailFrom = times;
     const set = await runPhase({
+      times,
       runtime: this.#conn.runtime,
       phase: 'mailFrom',
       into: this.#findings,
@@ -102,7 +114,7 @@ export class Transaction {
       context: () => this.context,
       scope: 'transaction',
     });
-    return phaseVerdict(this.#conn.runtime, set, this.context);
+    return phaseVerdict(this.#conn.runtime, set, this.context, verdictTimings({ mailFrom: times }));
   }
 
   /** RCPT TO. A recipient whose verdict is not accept is not added. */
@@ -110,7 +122,9 @@ export class Transaction {
     if (typeof address !== 'string') throw invalidOption('rcptTo', address, 'a string');
     if (!this.#mailFrom) throw new MefError('MEF_CORE_PHASE_ORDER', 'RCPT TO before MAIL FROM');
     const recipient: EnvelopeAddress = { address, params: upperKeys(params) };
+    const times = newTimes();
     const set = await runPhase({
+      times,
       runtime: this.#conn.runtime,
       phase: 'rcptTo',
       recipient,
@@ -118,7 +132,10 @@ export class Transaction {
       context: () => this.context,
       scope: 'recipient',
     });
-    const v = phaseVerdict(this.#conn.runtime, set, this.context);
+    this.#times.rcptTo ??= newTimes();
+    const all = this.#times.rcptTo;
+    for (const name of Object.keys(times)) addTime(all, name, times[name] as number);
+    const v = phaseVerdict(this.#conn.runtime, set, this.context, verdictTimings({ rcptTo: times }));
     if (v.disposition === 'accept') {
       this.#recipients.push(recipient);
       // Symbols and errors of accepted recipients count toward the message.
@@ -247,9 +264,12 @@ export class Transaction {
   }
 
   async #finish(): Promise<Verdict> {
+    const lastByte = performance.now();
     if (!this.#sourceError) await this.#pass?.end();
     this.#passEnded?.();
-    await finishMessageStages(this.#messageStages);
+    const messageTimes: StageTimes = newTimes();
+    this.#times.message = messageTimes;
+    await finishMessageStages(this.#messageStages, lastByte, messageTimes);
     if (this.#sourceError) {
       this.#findings.errors.push({
         stage: 'engine',
@@ -277,7 +297,10 @@ export class Transaction {
     } else if (runtime.stages.some((s) => s.plugin.scored && !this.#skipped.has(s.name))) {
       // Stages that act on the score (greylisting) see the verdict, then it is decided again
       // with what they recorded.
+      const scoredTimes = newTimes();
+      this.#times.scored = scoredTimes;
       const set = await runPhase({
+        times: scoredTimes,
         runtime,
         phase: 'scored',
         verdict,
@@ -296,6 +319,7 @@ export class Transaction {
         });
       }
     }
+    verdict = { ...verdict, timings: verdictTimings(this.#times) };
     this.#verdict = verdict;
     return verdict;
   }
