@@ -14,15 +14,23 @@
  * Run: cd bench && npx tsx --conditions=@mef/source src/milter.ts [messages] [rounds] [sessions]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { buildEngine, resolveConfig } from '@mef/cli';
 import { createMilterServer } from '@mef/milter';
-import { smtpSource, startHaraka, startPostfix, startRspamd, startSink } from '@mef/test-servers';
+import {
+  type SinkServer,
+  smtpSource,
+  startHaraka,
+  startPostfix,
+  startRspamd,
+  startSink,
+} from '@mef/test-servers';
 import { machineLine, median, table } from './machine.js';
 
 const count = Number(process.argv[2] ?? 200);
@@ -42,13 +50,24 @@ function haraka(plugins: string[], sinkPort: number, config: Record<string, stri
   });
 }
 
-/** Sends `count` messages with smtp-source over `sessions` sessions; resolves with msg/s. */
-async function load(port: number): Promise<number> {
+/** Messages the sink has stored (one file each). */
+const stored = (sink: SinkServer): number => readdirSync(sink.dir).length;
+
+/**
+ * Sends `count` messages with smtp-source over `sessions` sessions; resolves with msg/s. Then
+ * waits (untimed, at most 60 s) until the sink has every accepted message: Postfix delivers
+ * after it accepts, and its queue still draining would slow whichever side runs next.
+ */
+async function load(port: number, sink: SinkServer): Promise<number> {
+  const before = stored(sink);
   const started = process.hrtime.bigint();
   const args = ['-s', String(sessions), '-m', String(count), '-l', '2048', '-f', 'bench@source.test'];
   const r = await smtpSource([...args, '-t', 'user@dest.test'], port);
   if (r.status !== 0) throw new Error(`smtp-source failed: ${r.output}`);
-  return count / (Number(process.hrtime.bigint() - started) / 1e9);
+  const rate = count / (Number(process.hrtime.bigint() - started) / 1e9);
+  const until = Date.now() + 60_000;
+  while (stored(sink) < before + count && Date.now() < until) await sleep(100);
+  return rate;
 }
 
 const built = spawnSync(
@@ -96,7 +115,7 @@ try {
   );
   stops.push(() => hkMef.stop());
   const hkRspamd = await haraka(['rspamd'], sink.port, {
-    'rspamd.ini': `host=127.0.0.1\nport=${rspamd.port}\n[reject]\nspam=true\n`,
+    'rspamd.ini': `host=127.0.0.1\nport=${rspamd.port}\n[check]\nlocal_ip=true\nprivate_ip=true\n[reject]\nspam=true\n`,
   });
   stops.push(() => hkRspamd.stop());
 
@@ -113,14 +132,14 @@ try {
   };
   const rates: Record<string, number[]> = Object.fromEntries(Object.keys(sides).map((k) => [k, []]));
   // Warm-up round (not timed): caches, JIT, rspamd's maps.
-  for (const port of Object.values(sides)) await load(port);
+  for (const port of Object.values(sides)) await load(port, sink);
   // Each round starts at a different side: a side's queue still draining to the sink slows
   // whichever side runs next, so no side always follows the same one.
   const entries = Object.entries(sides);
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < entries.length; i++) {
       const [name, port] = entries[(i + r) % entries.length] as [string, number];
-      rates[name]?.push(await load(port));
+      rates[name]?.push(await load(port, sink));
     }
   }
   const med = (k: string) => median(rates[k] ?? []);

@@ -138,6 +138,10 @@ export function hook_mail(
     const htx = connection.transaction;
     if (!conn || !htx) return next();
     await txOf(htx)?.dispose();
+    // An auth plugin (auth/flat_file...) stored the user it accepted: the engine records it,
+    // with the outbound direction.
+    const user = connection.notes.auth_user;
+    if (typeof user === 'string' && user !== '' && conn.info.user === undefined) conn.authenticate(user);
     const tx = conn.transaction();
     htx.notes[TX] = tx;
     answer(next, await tx.mailFrom(addressOf(params[0]), paramsOf(params[1])), htx);
@@ -231,6 +235,8 @@ export function hook_data_post(this: MefPlugin, next: HarakaNext, connection: Ha
         ...(s.options ? { options: s.options } : {}),
       })),
       errors: v.errors.map((e) => `${e.stage}: ${e.code}`),
+      direction: tx.context.direction,
+      ...(tx.context.user !== undefined ? { user: tx.context.user } : {}),
       ...(v.reply ? { reply: v.reply } : {}),
     });
     if (v.disposition === 'accept' || v.disposition === 'quarantine') applyMutations(htx, v.mutations);

@@ -21,20 +21,30 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 const MEF_READER = `exports.hook_data_post = function (next, connection) {
   const r = connection.transaction.results.get('mef');
   if (r) connection.transaction.add_header('X-Mef-Reader', r.disposition + ' ' + r.score + ' ' + r.symbols.length);
+  if (r) connection.transaction.add_header('X-Mef-Who', r.direction + ' ' + (r.user || '-'));
   next();
 };
 `;
 
+/** Haraka's auth/flat_file users (it offers AUTH to a loopback client without TLS). */
+const AUTH_USERS = '[core]\nmethods=PLAIN,LOGIN\n[users]\nalice=secret\n';
+
 /**
- * Haraka with the plugin as `pnpm deploy` made it in its node_modules, `mefYaml` as its
+ * Haraka with auth/flat_file, the plugin as `pnpm deploy` made it in its node_modules, `mefYaml` as its
  * config/mef.yaml, then mef_reader, delivering to the sink.
  */
 async function startMefHaraka(mefYaml: string): Promise<Haraka> {
   const home = mkdtempSync(join(tmpdir(), 'mef-home-'));
   const haraka = await startHaraka({
-    plugins: ['mef', 'mef_reader'],
+    plugins: ['auth/flat_file', 'mef', 'mef_reader'],
     sinkPort: sink.port,
-    config: { me: 'haraka.test\n', 'mef.yaml': mefYaml },
+    config: {
+      me: 'haraka.test\n',
+      'mef.yaml': mefYaml,
+      'auth_flat_file.ini': AUTH_USERS,
+      // Authenticated (relayed) mail goes to the sink too.
+      'smtp_forward.ini': `host=127.0.0.1\nport=${sink.port}\nenable_tls=false\nenable_outbound=true\n`,
+    },
     pluginFiles: { 'mef_reader.js': MEF_READER },
     modules: { 'haraka-plugin-mef': inject('deployed') },
     env: { MEF_HOME: home },
@@ -93,6 +103,35 @@ describe('Haraka with haraka-plugin-mef (deployed with pnpm deploy)', () => {
     expect(msg).toMatch(/^X-Virus-Status: Clean\r?$/m);
     // Another Haraka plugin read MEF's results from transaction.results.
     expect(msg).toMatch(/^X-Mef-Reader: accept -?\d+(\.\d+)? \d+\r?$/m);
+  });
+
+  it('gives the engine the user auth/flat_file accepted, with the outbound direction', async () => {
+    const marker = `auth-${Date.now()}`;
+    const r = await swaks(haraka.port, [
+      '--to',
+      'user@dest.test',
+      '--header',
+      `Subject: ${marker}`,
+      '--auth',
+      'PLAIN',
+      '--auth-user',
+      'alice',
+      '--auth-password',
+      'secret',
+    ]);
+    expect(r.status, r.output).toBe(0);
+    const msg = await eventually(
+      () => sink.messages().find((m) => m.includes(marker)),
+      15_000,
+      'the authenticated message at the sink',
+    );
+    expect(msg).toMatch(/^X-Mef-Who: outbound alice\r?$/m);
+    const plain = await eventually(
+      () => sink.messages().find((m) => m.includes('X-Mef-Who: inbound -')),
+      15_000,
+      'an unauthenticated message at the sink (the clean-message test sent one)',
+    );
+    expect(plain).toBeDefined();
   });
 
   it('defers with 4xx when clamd is down under onError: tempfail', async () => {

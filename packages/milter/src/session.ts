@@ -55,8 +55,6 @@ const QUEUE_HIGH = 16;
 
 const CONTINUE = encodeFrame(Reply.CONTINUE);
 
-type MutableInfo = { -readonly [K in keyof ConnectionInfo]: ConnectionInfo[K] };
-
 /** One MTA connection: frames in, engine calls, replies out, strictly in order. */
 export class MilterSession {
   private readonly decoder: FrameDecoder;
@@ -66,8 +64,6 @@ export class MilterSession {
   private negotiated: Negotiated = { version: MILTER_VERSION, actions: 0, protocol: 0 };
   private readonly macros = new Map<string, Map<string, string>>();
   private conn: Connection | undefined;
-  /** The connection facts given to the engine; `user` is filled in once `{auth_authen}` arrives. */
-  private info: MutableInfo | undefined;
   private tx: Transaction | undefined;
   private subject: string | undefined;
   /** Header fields of the message so far: written to the engine in one piece at EOH. */
@@ -260,14 +256,14 @@ export class MilterSession {
     const ip = info.family === '4' || info.family === '6' ? info.address : '127.0.0.1';
     const macros = this.macros.get(Command.CONNECT);
     const localPort = Number(macros?.get('daemon_port'));
-    this.info = {
+    const facts: ConnectionInfo = {
       clientAddress: ip.replace(/^IPv6:/i, ''),
       ...(info.port ? { clientPort: info.port } : {}),
       ...(reverse ? { reverseName: info.hostname } : {}),
       ...(macros?.get('daemon_addr') ? { localAddress: macros.get('daemon_addr') as string } : {}),
       ...(localPort > 0 ? { localPort } : {}),
     };
-    this.conn = this.options.engine.connection(this.info);
+    this.conn = this.options.engine.connection(facts);
     const v = await this.withProgress(this.conn.connect());
     this.answer(Command.CONNECT, v, (r) => {
       this.connRefusal = r;
@@ -281,15 +277,12 @@ export class MilterSession {
     await this.endTransaction();
     if (macros) this.macros.set(Command.MAIL, macros);
     const { address, params } = parseAddressArgs(data);
+    // An authenticated client (Postfix: smtpd_sasl_auth_enable; the macro is in
+    // milter_mail_macros by default): the engine records the user and the outbound direction.
+    const user = macros?.get('auth_authen');
+    if (user && conn.info.user === undefined) conn.authenticate(user);
     this.tx = conn.transaction();
     if (this.connRefusal) return this.proceed(Command.MAIL);
-    // An authenticated client (Postfix: smtpd_sasl_auth_enable; the macro is in
-    // milter_mail_macros by default) sends outbound mail, as the relay's submission port.
-    const user = macros?.get('auth_authen');
-    if (user && this.info && this.info.user === undefined) {
-      this.info.user = user;
-      this.info.direction = 'outbound';
-    }
     const v = await this.withProgress(this.tx.mailFrom(address, params));
     this.answer(Command.MAIL, v, (r) => {
       this.txRefusal = r;
@@ -402,7 +395,6 @@ export class MilterSession {
     await this.endTransaction();
     const conn = this.conn;
     this.conn = undefined;
-    this.info = undefined;
     this.connRefusal = undefined;
     await conn?.close();
   }

@@ -39,7 +39,8 @@ interface State {
 /**
  * Gives an `SMTPServer` the hooks that run an engine: `onConnect` (connect phase), `onMailFrom`
  * (HELO phase, since smtp-server has no HELO hook, then MAIL FROM), `onRcptTo` (per recipient),
- * `onData` (the message, streamed) and `onClose`. A verdict other than accept becomes an error
+ * `onData` (the message, streamed) and `onClose`. Your own `onAuth` (set it before this call)
+ * still checks passwords; a success gives the engine the user (`connection.authenticate`). A verdict other than accept becomes an error
  * with `responseCode` and MEF's reply text. Start the engine before `server.listen()`.
  */
 export function useEngine(server: SMTPServer, engine: Engine, options: UseEngineOptions = {}): SMTPServer {
@@ -142,6 +143,22 @@ export function useEngine(server: SMTPServer, engine: Engine, options: UseEngine
       })(),
       callback,
     );
+  };
+
+  // Your own onAuth checks the password; a success records the user in the engine (outbound).
+  const userAuth = server.onAuth.bind(server);
+  server.onAuth = (auth, session, callback) => {
+    userAuth(auth, session, (err, response) => {
+      const conn = states.get(session.id)?.conn;
+      if (!err && response?.user !== undefined && conn && auth.username) {
+        try {
+          conn.authenticate(auth.username);
+        } catch (e) {
+          return callback(failed(e));
+        }
+      }
+      callback(err, response);
+    });
   };
 
   const userClose = server.onClose.bind(server);

@@ -117,3 +117,57 @@ describe('useEngine', () => {
     expect((err as { response: string }).response).not.toMatch(/\d\.\d\.\d \d\.\d\.\d/);
   });
 });
+
+describe('useEngine with SMTP AUTH', () => {
+  const seen: { user: string | undefined; direction: string }[] = [];
+  let engine: Engine;
+  let server: SMTPServer;
+  let port: number;
+
+  beforeAll(async () => {
+    engine = createEngine().use({
+      name: 'who',
+      mailFrom: (ctx) => {
+        seen.push({ user: ctx.tx.user, direction: ctx.tx.direction });
+      },
+    });
+    await engine.start();
+    server = useEngine(
+      new SMTPServer({
+        authOptional: true,
+        allowInsecureAuth: true,
+        disabledCommands: ['STARTTLS'],
+        onAuth: (auth, _session, callback) =>
+          auth.username === 'alice' && auth.password === 'secret'
+            ? callback(null, { user: 'alice' })
+            : callback(new Error('Invalid username or password')),
+      }),
+      engine,
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.server.address() as { port: number }).port;
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await engine.stop();
+  });
+
+  const transport = (auth?: { user: string; pass: string }) =>
+    createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, ...(auth ? { auth } : {}) });
+  const mail = { from: 'alice@example.test', to: 'bob@example.test', subject: 'hi', text: 'hi' };
+
+  it('gives the engine the user your onAuth accepted, with the outbound direction', async () => {
+    await transport({ user: 'alice', pass: 'secret' }).sendMail(mail);
+    expect(seen.at(-1)).toEqual({ user: 'alice', direction: 'outbound' });
+  });
+
+  it('leaves an unauthenticated client inbound, and a failed AUTH changes nothing', async () => {
+    await transport().sendMail(mail);
+    expect(seen.at(-1)).toEqual({ user: undefined, direction: 'inbound' });
+    const before = seen.length;
+    await expect(transport({ user: 'alice', pass: 'wrong' }).sendMail(mail)).rejects.toMatchObject({
+      responseCode: 535,
+    });
+    expect(seen.length).toBe(before);
+  });
+});

@@ -19,7 +19,6 @@ function makeId(): string {
 /** One SMTP connection. Hosts open it with `engine.connection(info)`. */
 export class Connection {
   readonly id: string;
-  readonly info: ConnectionInfo;
   /** Shared state of the connection; each transaction starts with a copy. */
   readonly state: TransactionState = {};
   readonly #runtime: EngineRuntime;
@@ -27,6 +26,8 @@ export class Connection {
   readonly #skipped = new Map<string, string>();
   readonly #clientAddress: string;
   readonly #scope: ConnectionScope;
+  /** The host's facts, copied: a host changing its own object later changes nothing here. */
+  #info: ConnectionInfo;
   #heloName: string | undefined;
   #closed = false;
   #txCount = 0;
@@ -35,7 +36,7 @@ export class Connection {
   constructor(runtime: EngineRuntime, info: ConnectionInfo) {
     this.#runtime = runtime;
     this.id = info.id ?? makeId();
-    this.info = info;
+    this.#info = Object.freeze({ ...info });
     this.#clientAddress = clientAddress(info.clientAddress);
     this.#scope = {
       runtime,
@@ -44,6 +45,11 @@ export class Connection {
       state: this.state,
       context: (tx) => this.#context(tx),
     };
+  }
+
+  /** The connection facts: as the host gave them, with `user` and `direction` once authenticated. */
+  get info(): ConnectionInfo {
+    return this.#info;
   }
 
   /** The HELO or EHLO argument, once given. */
@@ -66,12 +72,12 @@ export class Connection {
       id: tx?.id ?? this.id,
       connectionId: this.id,
       clientAddress: this.#clientAddress,
-      clientPort: this.info.clientPort ?? 0,
-      reverseName: this.info.reverseName,
+      clientPort: this.#info.clientPort ?? 0,
+      reverseName: this.#info.reverseName,
       helo: this.#heloName,
-      tls: this.info.tls,
-      user: this.info.user,
-      direction: this.info.direction ?? 'inbound',
+      tls: this.#info.tls,
+      user: this.#info.user,
+      direction: this.#info.direction ?? 'inbound',
       mailFrom: tx?.mailFrom,
       recipients: tx?.recipients ?? [],
       state: tx?.state ?? this.state,
@@ -103,6 +109,25 @@ export class Connection {
     if (typeof name !== 'string') throw invalidOption('helo', name, 'a string');
     this.#heloName = name;
     return await this.#connectionPhase('helo');
+  }
+
+  /**
+   * Records the user the client authenticated as (SMTP AUTH; a milter's `{auth_authen}`).
+   * Every phase that runs after it sees `user`, and `direction: 'outbound'`: an authenticated
+   * client submits mail, as on a submission port. Call it between transactions (SMTP allows
+   * AUTH only there); a transaction already started sees the user from its next phase on.
+   * Calling it again with the same user does nothing; with another user it throws
+   * `MEF_CORE_PHASE_ORDER`, since SMTP allows one successful AUTH per session.
+   */
+  authenticate(user: string): void {
+    if (typeof user !== 'string' || user === '') throw invalidOption('user', user, 'a non-empty string');
+    if (this.#closed) throw new MefError('MEF_CORE_PHASE_ORDER', 'connection is closed');
+    const current = this.#info.user;
+    if (current === user && this.#info.direction === 'outbound') return;
+    if (current !== undefined && current !== user) {
+      throw new MefError('MEF_CORE_PHASE_ORDER', `already authenticated as ${JSON.stringify(current)}`);
+    }
+    this.#info = Object.freeze({ ...this.#info, user, direction: 'outbound' });
   }
 
   /** Starts a transaction (after MAIL FROM the host calls `mailFrom` on it). */
