@@ -5,7 +5,6 @@
  * joined once first (a line-anchored twin of each pattern): a rule whose twin finds nothing
  * there cannot hit any line, so most rules cost one scan of the text, not one per line.
  */
-import { setFlagsFromString } from 'node:v8';
 import type { SaConfig, SaSkip } from './cf-parser.js';
 import { compileRules, type SaCompiledRule, type SaRuleInfo } from './compile.js';
 import { SA_EVALS, type SaEvalContext } from './eval.js';
@@ -71,20 +70,24 @@ function countMatches(re: RegExp, text: string, max: number): number {
   return n;
 }
 
-let eagerRegExps = false;
+/** A subject long enough for V8 to compile a pattern to machine code on its first run. */
+const WARM_SUBJECT = ' x'.repeat(600);
 
 /**
- * Has V8 compile each regular expression to machine code at once. By default V8 runs a
- * pattern in its bytecode interpreter first and compiles it only later ("tier-up"); with some
- * 1,500 patterns each run about once per message, most of them stayed interpreted, and a
- * message cost 1.7 times the CPU (measured with `node --cpu-prof` on the SpamAssassin corpus,
- * see docs/benchmarks.md). The flag is process-wide; it changes how V8 compiles a pattern, never
- * what the pattern matches. Set once, before the rules are compiled.
+ * Runs each pattern once over a 1,200-character subject. V8 runs a new pattern in its
+ * bytecode interpreter and compiles it to machine code only later, but at once when the
+ * subject is 1,000 characters or more. Without this, most of the rule patterns, each run a
+ * few times per message on short lines and header values, stayed interpreted, and a message
+ * cost about 1.7 times the CPU (`node --cpu-prof` on the SpamAssassin corpus). It touches only
+ * our own patterns: nothing of V8's process-wide settings changes.
  */
-function compileRegExpsEagerly(): void {
-  if (eagerRegExps) return;
-  setFlagsFromString('--no-regexp-tier-up');
-  eagerRegExps = true;
+function warmUp(...patterns: (RegExp | undefined)[]): void {
+  for (const re of patterns) {
+    if (!re) continue;
+    re.lastIndex = 0;
+    re.test(WARM_SUBJECT);
+    re.lastIndex = 0;
+  }
 }
 
 /** A compiled rule set. */
@@ -96,7 +99,6 @@ export class SaRuleSet {
   private readonly metaOrder: readonly SaCompiledRule[];
 
   constructor(config: SaConfig) {
-    compileRegExpsEagerly();
     const { rules, skipped } = compileRules(config);
     this.rules = rules;
     this.skipped = skipped;
@@ -110,6 +112,7 @@ export class SaRuleSet {
     }
     this.byType = byType;
     this.metaOrder = orderMetas(byType.meta ?? []);
+    for (const r of rules) if (r.matcher.kind === 'regex') warmUp(r.matcher.re, r.matcher.scan);
   }
 
   /** The loaded rules as `mef rules` lists them. */
