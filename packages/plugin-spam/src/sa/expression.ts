@@ -16,9 +16,14 @@ export class ExpressionError extends Error {
 export interface Expression {
   readonly names: readonly string[];
   evaluate(value: (name: string) => number): number;
+  /**
+   * The same expression over an array of values: `slot(name)` gives each name's index in it
+   * (-1: always 0). Bound once, it reads numbers by index instead of calling back per name.
+   */
+  bind(slot: (name: string) => number): (values: ArrayLike<number>) => number;
 }
 
-type Node = (value: (name: string) => number) => number;
+type Node<E> = (env: E) => number;
 
 const TOKEN = /\s*(\d+(?:\.\d+)?|[A-Za-z_][\w:.]*(?:\([^()]*\))?|&&|\|\||[<>=!]=|[-+*/()<>!])/y;
 
@@ -75,15 +80,13 @@ function apply(op: string, a: number, b: number): number {
   }
 }
 
-/** Parses an expression; names are rule names (or `version`, `plugin(X)` in conditions). */
-export function parseExpression(text: string): Expression {
-  const tokens = tokenize(text);
-  if (tokens.length === 0) throw new ExpressionError('empty expression');
+/** Parses tokens into a closure whose names read through `leaf`. */
+function build<E>(tokens: readonly string[], leaf: (name: string) => Node<E>): { root: Node<E>; names: string[] } {
   const names = new Set<string>();
   let i = 0;
   const peek = () => tokens[i];
 
-  function binary(level: number): Node {
+  function binary(level: number): Node<E> {
     if (level === BINARY.length) return unary();
     let left = binary(level + 1);
     const ops = BINARY[level] as readonly string[];
@@ -98,7 +101,7 @@ export function parseExpression(text: string): Expression {
     return left;
   }
 
-  function unary(): Node {
+  function unary(): Node<E> {
     const t = peek();
     if (t === '!') {
       i++;
@@ -113,7 +116,7 @@ export function parseExpression(text: string): Expression {
     return primary();
   }
 
-  function primary(): Node {
+  function primary(): Node<E> {
     const t = tokens[i++];
     if (t === undefined) throw new ExpressionError('expression ends early');
     if (t === '(') {
@@ -127,12 +130,29 @@ export function parseExpression(text: string): Expression {
     }
     if (/^[A-Za-z_]/.test(t)) {
       names.add(t);
-      return (v) => v(t);
+      return leaf(t);
     }
     throw new ExpressionError(`unexpected ${t}`);
   }
 
   const root = binary(0);
   if (i !== tokens.length) throw new ExpressionError(`unexpected ${tokens[i]}`);
-  return { names: [...names], evaluate: (v) => root(v) };
+  return { root, names: [...names] };
+}
+
+/** Parses an expression; names are rule names (or `version`, `plugin(X)` in conditions). */
+export function parseExpression(text: string): Expression {
+  const tokens = tokenize(text);
+  if (tokens.length === 0) throw new ExpressionError('empty expression');
+  const { root, names } = build<(name: string) => number>(tokens, (t) => (v) => v(t));
+  return {
+    names,
+    evaluate: (v) => root(v),
+    bind(slot) {
+      return build<ArrayLike<number>>(tokens, (t) => {
+        const k = slot(t);
+        return k < 0 ? () => 0 : (a) => a[k] as number;
+      }).root;
+    },
+  };
 }

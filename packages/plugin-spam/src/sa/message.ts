@@ -85,6 +85,7 @@ export class SaMessage {
   readonly mime: SaMime;
   readonly pristine: string;
   private readonly cache = new Map<string, string[]>();
+  private readonly strings = new Map<string, string | undefined>();
   private bodyCache: string[] | undefined;
   private rawbodyCache: string[] | undefined;
   private urisCache: string[] | undefined;
@@ -173,9 +174,11 @@ export class SaMessage {
 
   /** The string a header rule matches, or undefined when the header is absent. */
   headerString(request: string, headers?: readonly SaHeader[]): string | undefined {
+    if (!headers && this.strings.has(request)) return this.strings.get(request);
     const vals = this.get(request, headers);
-    if (vals.length === 0) return undefined;
-    return vals.join((vals[0] as string).endsWith('\n') ? '' : '\n');
+    const out = vals.length === 0 ? undefined : vals.join((vals[0] as string).endsWith('\n') ? '' : '\n');
+    if (!headers) this.strings.set(request, out);
+    return out;
   }
 
   /** The relays of the Received headers, with inferred trust. */

@@ -5,7 +5,6 @@
  * joined once first (a line-anchored twin of each pattern): a rule whose twin finds nothing
  * there cannot hit any line, so most rules cost one scan of the text, not one per line.
  */
-import { setFlagsFromString } from 'node:v8';
 import type { SaConfig, SaSkip } from './cf-parser.js';
 import { compileRules, type SaCompiledRule, type SaRuleInfo } from './compile.js';
 import { SA_EVALS, type SaEvalContext } from './eval.js';
@@ -38,20 +37,59 @@ export interface SaCheckOptions {
   readonly maxFullBytes?: number;
 }
 
+/** A literal with the hashes of its 3-byte substrings, computed once. */
+interface GatedLiteral {
+  readonly text: string;
+  readonly grams: Int32Array;
+}
+
+const GRAM_BITS = 20;
+const GRAM_MASK = (1 << GRAM_BITS) - 1;
+
+function gramHash(a: number, b: number, c: number): number {
+  const x = ((a & 0xff) << 16) | ((b & 0xff) << 8) | (c & 0xff);
+  return (x ^ (x >>> GRAM_BITS)) & GRAM_MASK;
+}
+
+function gated(literals: readonly string[] | undefined): readonly GatedLiteral[] | undefined {
+  if (!literals) return undefined;
+  return literals.map((text) => {
+    const grams = new Set<number>();
+    for (let i = 0; i + 3 <= text.length; i++)
+      grams.add(gramHash(text.charCodeAt(i), text.charCodeAt(i + 1), text.charCodeAt(i + 2)));
+    return { text, grams: Int32Array.from(grams) };
+  });
+}
+
 /**
- * The lower-cased text with its set of 3-byte substrings: a literal whose first and last
- * three bytes never occur cannot occur, so most literal checks are two set look-ups.
+ * The lower-cased text with a bit per hash of each 3-byte substring in it: a literal one of
+ * whose substrings never occurs cannot occur, so most literal checks are a few bit tests and
+ * no string search. One bit set, reused from text to text (a check runs synchronously).
  */
 class LiteralIndex {
-  private readonly grams = new Set<string>();
-  constructor(readonly lower: string) {
-    for (let i = 0; i + 3 <= lower.length; i++) this.grams.add(lower.slice(i, i + 3));
+  private readonly bits = new Uint32Array(1 << (GRAM_BITS - 5));
+  private lower = '';
+
+  reset(lower: string): this {
+    this.lower = lower;
+    const bits = this.bits;
+    bits.fill(0);
+    for (let i = 0; i + 3 <= lower.length; i++) {
+      const h = gramHash(lower.charCodeAt(i), lower.charCodeAt(i + 1), lower.charCodeAt(i + 2));
+      bits[h >>> 5] = (bits[h >>> 5] as number) | (1 << (h & 31));
+    }
+    return this;
   }
 
-  any(literals: readonly string[]): boolean {
-    for (const l of literals) {
-      if (!this.grams.has(l.slice(0, 3)) || !this.grams.has(l.slice(-3))) continue;
-      if (this.lower.includes(l)) return true;
+  any(literals: readonly GatedLiteral[]): boolean {
+    const bits = this.bits;
+    next: for (const l of literals) {
+      const g = l.grams;
+      for (let i = 0; i < g.length; i++) {
+        const h = g[i] as number;
+        if (((bits[h >>> 5] as number) & (1 << (h & 31))) === 0) continue next;
+      }
+      if (this.lower.includes(l.text)) return true;
     }
     return false;
   }
@@ -71,20 +109,37 @@ function countMatches(re: RegExp, text: string, max: number): number {
   return n;
 }
 
-let eagerRegExps = false;
+/** A subject long enough for V8 to compile a pattern to machine code on its first run. */
+const WARM_SUBJECT = ' x'.repeat(600);
 
 /**
- * Has V8 compile each regular expression to machine code at once. By default V8 runs a
- * pattern in its bytecode interpreter first and compiles it only later ("tier-up"); with some
- * 1,500 patterns each run about once per message, most of them stayed interpreted, and a
- * message cost 1.7 times the CPU (measured with `node --cpu-prof` on the SpamAssassin corpus,
- * see docs/benchmarks.md). The flag is process-wide; it changes how V8 compiles a pattern, never
- * what the pattern matches. Set once, before the rules are compiled.
+ * Runs each pattern once over a 1,200-character subject. V8 runs a new pattern in its
+ * bytecode interpreter and compiles it to machine code only later, but at once when the
+ * subject is 1,000 characters or more. Without this, most of the rule patterns, each run a
+ * few times per message on short lines and header values, stayed interpreted, and a message
+ * cost about 1.7 times the CPU (`node --cpu-prof` on the SpamAssassin corpus). It touches only
+ * our own patterns: nothing of V8's process-wide settings changes.
  */
-function compileRegExpsEagerly(): void {
-  if (eagerRegExps) return;
-  setFlagsFromString('--no-regexp-tier-up');
-  eagerRegExps = true;
+function warmUp(...patterns: (RegExp | undefined)[]): void {
+  for (const re of patterns) {
+    if (!re) continue;
+    re.lastIndex = 0;
+    re.test(WARM_SUBJECT);
+    re.lastIndex = 0;
+  }
+}
+
+/** A rule as a run uses it: its slot in the counts array and its literals' hashes. */
+interface Runnable {
+  readonly rule: SaCompiledRule;
+  readonly slot: number;
+  readonly gates: readonly GatedLiteral[] | undefined;
+}
+
+/** A meta rule bound to the counts array. */
+interface BoundMeta {
+  readonly slot: number;
+  readonly evaluate: (counts: ArrayLike<number>) => number;
 }
 
 /** A compiled rule set. */
@@ -92,24 +147,31 @@ export class SaRuleSet {
   readonly rules: readonly SaCompiledRule[];
   readonly skipped: readonly SaSkip[];
   private readonly lists: ReadonlyMap<string, readonly string[]>;
-  private readonly byType: Readonly<Record<string, readonly SaCompiledRule[]>>;
-  private readonly metaOrder: readonly SaCompiledRule[];
+  private readonly byType: Readonly<Record<string, readonly Runnable[]>>;
+  private readonly metas: readonly BoundMeta[];
+  private readonly literalIndex = new LiteralIndex();
 
   constructor(config: SaConfig) {
-    compileRegExpsEagerly();
     const { rules, skipped } = compileRules(config);
     this.rules = rules;
     this.skipped = skipped;
     this.lists = config.lists;
-    const byType: Record<string, SaCompiledRule[]> = {};
-    for (const r of rules) {
-      const key = r.matcher.kind === 'meta' ? 'meta' : r.matcher.kind === 'eval' ? 'eval' : r.type;
+    const slots = new Map(rules.map((r, i) => [r.name, i]));
+    const byType: Record<string, Runnable[]> = {};
+    rules.forEach((rule, slot) => {
+      const m = rule.matcher;
+      const key = m.kind === 'meta' ? 'meta' : m.kind === 'eval' ? 'eval' : rule.type;
       const list = byType[key] ?? [];
-      list.push(r);
+      list.push({ rule, slot, gates: m.kind === 'regex' ? gated(m.literals) : undefined });
       byType[key] = list;
-    }
+    });
     this.byType = byType;
-    this.metaOrder = orderMetas(byType.meta ?? []);
+    const slot = (name: string) => slots.get(name) ?? -1;
+    this.metas = orderMetas(rules.filter((r) => r.matcher.kind === 'meta')).map((r) => ({
+      slot: slot(r.name),
+      evaluate: r.matcher.kind === 'meta' ? r.matcher.expr.bind(slot) : () => 0,
+    }));
+    for (const r of rules) if (r.matcher.kind === 'regex') warmUp(r.matcher.re, r.matcher.scan);
   }
 
   /** The loaded rules as `mef rules` lists them. */
@@ -129,61 +191,63 @@ export class SaRuleSet {
   /** Runs every rule on one message (raw bytes, or a message already parsed). */
   check(input: Buffer | string | SaMessage, options: SaCheckOptions = {}): SaResult {
     const msg = input instanceof SaMessage ? input : new SaMessage(input, options.maxPartBytes ?? 50_000);
-    const hits = new Map<string, number>();
-    const add = (r: SaCompiledRule, n: number) => {
-      if (n > 0) hits.set(r.name, Math.min(n, r.maxHits));
+    // Each rule's hit count, by its index in `rules`.
+    const counts = new Float64Array(this.rules.length);
+    const add = (x: Runnable, n: number) => {
+      if (n > 0) counts[x.slot] = Math.min(n, x.rule.maxHits);
     };
     const ctx: SaEvalContext = { message: msg, lists: this.lists };
-    for (const r of this.byType.header ?? []) add(r, this.header(r, msg));
-    for (const r of this.byType.mimeheader ?? []) add(r, this.mimeheader(r, msg));
     const byt = this.byType;
+    for (const x of byt.header ?? []) add(x, this.header(x.rule, msg));
+    for (const x of byt.mimeheader ?? []) add(x, this.mimeheader(x.rule, msg));
     if (byt.body) this.lines(byt.body, msg.bodyLines(), add);
     if (byt.rawbody) this.lines(byt.rawbody, msg.rawbodyLines(), add);
     if (byt.full) {
       const full = msg.pristine.slice(0, options.maxFullBytes ?? 512 * 1024);
       const lower = gateText(full);
-      for (const r of byt.full) {
-        const m = r.matcher;
+      for (const x of byt.full) {
+        const m = x.rule.matcher;
         if (m.kind !== 'regex' || (m.literals && !m.literals.some((l) => lower.includes(l)))) continue;
-        add(r, countMatches(m.re, full, r.maxHits));
+        add(x, countMatches(m.re, full, x.rule.maxHits));
       }
     }
     if (byt.uri) {
       const uris = msg.uris();
-      for (const r of byt.uri) {
-        if (r.matcher.kind !== 'regex') continue;
+      for (const x of byt.uri) {
+        const m = x.rule.matcher;
+        if (m.kind !== 'regex') continue;
         let n = 0;
         for (const u of uris) {
-          n += countMatches(r.matcher.re, u, r.maxHits - n);
-          if (n >= r.maxHits) break;
+          n += countMatches(m.re, u, x.rule.maxHits - n);
+          if (n >= x.rule.maxHits) break;
         }
-        add(r, n);
+        add(x, n);
       }
     }
-    for (const r of byt.eval ?? []) {
-      if (r.matcher.kind !== 'eval') continue;
-      const fn = SA_EVALS[r.matcher.call.name];
+    for (const x of byt.eval ?? []) {
+      const m = x.rule.matcher;
+      if (m.kind !== 'eval') continue;
+      const fn = SA_EVALS[m.call.name];
       if (!fn) continue;
       try {
-        add(r, fn(ctx, r.matcher.call.args) ? 1 : 0);
+        add(x, fn(ctx, m.call.args) ? 1 : 0);
       } catch {
         // A function that trips on odd content is a miss, as in SpamAssassin.
       }
     }
-    for (const r of this.metaOrder) {
-      if (r.matcher.kind !== 'meta') continue;
-      const v = r.matcher.expr.evaluate((name) => hits.get(name) ?? 0);
-      if (v) hits.set(r.name, 1);
-    }
+    for (const meta of this.metas) if (meta.evaluate(counts)) counts[meta.slot] = 1;
     const out: SaHit[] = [];
+    const all = new Map<string, number>();
     let score = 0;
-    for (const r of this.rules) {
-      const n = hits.get(r.name);
-      if (!n || r.sub) continue;
+    this.rules.forEach((r, i) => {
+      const n = counts[i] as number;
+      if (!n) return;
+      all.set(r.name, n);
+      if (r.sub) return;
       out.push({ name: r.name, score: r.score, description: r.description, count: n });
       score += r.score;
-    }
-    return { hits: out, score: Math.round(score * 1000) / 1000, all: hits };
+    });
+    return { hits: out, score: Math.round(score * 1000) / 1000, all };
   }
 
   private header(r: SaCompiledRule, msg: SaMessage): number {
@@ -208,13 +272,9 @@ export class SaRuleSet {
     return 0;
   }
 
-  private lines(
-    rules: readonly SaCompiledRule[],
-    lines: readonly string[],
-    add: (r: SaCompiledRule, n: number) => void,
-  ) {
+  private lines(rules: readonly Runnable[], lines: readonly string[], add: (x: Runnable, n: number) => void) {
     const joined = lines.join('');
-    const index = new LiteralIndex(gateText(joined));
+    const index = this.literalIndex.reset(gateText(joined));
     // Where each line starts in the joined text, to find the line a twin's match is on.
     const starts: number[] = [];
     let at = 0;
@@ -232,16 +292,17 @@ export class SaRuleSet {
       }
       return lo;
     };
-    for (const r of rules) {
+    for (const x of rules) {
+      const r = x.rule;
       const m = r.matcher;
       if (m.kind !== 'regex') continue;
-      if (m.literals && !index.any(m.literals)) continue;
+      if (x.gates && !index.any(x.gates)) continue;
       if (m.scan) {
         const found = m.scan.exec(joined);
         if (!found) continue;
         // Most rules hit once: the line the twin found usually is the hit.
         if (!r.multiple && m.re.test(lines[lineAt(found.index)] as string)) {
-          add(r, 1);
+          add(x, 1);
           continue;
         }
       }
@@ -250,7 +311,7 @@ export class SaRuleSet {
         n += countMatches(m.re, lines[i] as string, r.maxHits - n);
         if (n >= r.maxHits || (!r.multiple && n > 0)) break;
       }
-      add(r, n);
+      add(x, n);
     }
   }
 }
