@@ -20,9 +20,9 @@ export {
   transactionRecordSchema,
 } from './domain-settings.js';
 export {
-  type BuildFiltersOptions,
-  type BuiltFilters,
-  buildFilters,
+  type BuildPluginsOptions,
+  type BuiltPlugins,
+  buildPlugins,
   type DnsListsAt,
   type GroupedPlugin,
   type Preset,
@@ -33,7 +33,7 @@ export {
 } from './filters.js';
 export { type FilterSettings, filtersSchema, filtersShape, rblListSchema } from './filters-schema.js';
 export { RelayMetrics, type TransactionLog, type TransactionTimes } from './operations.js';
-export { type RelayStageOptions, type RelayTxState, relayStage, type ScannerGroup } from './relay-stage.js';
+export { type RelayPluginOptions, type RelayTxState, relayPlugin, type ScannerGroup } from './relay-stage.js';
 export {
   type RelaySection,
   type RelaySectionInput,
