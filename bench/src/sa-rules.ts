@@ -37,7 +37,7 @@ function ours(): number {
 }
 
 const spamd = await startSpamd({ bayes: false });
-const client = new SpamdClient({ port: spamd.port, timeout: 120_000 });
+const client = new SpamdClient({ port: spamd.port, scanTimeout: 120_000 });
 async function theirs(): Promise<number> {
   const start = performance.now();
   for (const m of messages) await client.scan('SYMBOLS', m.raw);

@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Verdict } from '@mef/core';
 import { createEngine, toSmtpReply } from '@mef/core/hosts';
-import { doubleExtension, gtube } from './stages.js';
+import { doubleExtension, gtube } from './plugins.js';
 
 /** Scans every `.eml` in a folder and returns the verdicts in file order. */
 export async function scanFolder(dir: string): Promise<{ file: string; verdict: Verdict }[]> {

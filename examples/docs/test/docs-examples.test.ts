@@ -64,7 +64,7 @@ describe('the extractor', () => {
   it('covers the docs and every package README that has an example', () => {
     const docs = new Set(examples.map((e) => e.doc));
     for (const d of [
-      'docs/guides/writing-a-filter.md',
+      'docs/guides/writing-a-plugin.md',
       'packages/core/README.md',
       'packages/plugin-antivirus/README.md',
       'packages/plugin-rbl/README.md',

@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import type { Plugin } from '@mef/core';
 import { createRelay, type Relay, type RelayConfigInput } from '@mef/relay';
 
-/** Our own stage: one header on every message the relay hands on. */
-export function stampStage(name: string): Plugin {
+/** Our own plugin: one header on every message the relay hands on. */
+export function stampPlugin(name: string): Plugin {
   return {
     name: 'example-stamp',
     message(ctx) {
@@ -20,9 +20,9 @@ export function stampStage(name: string): Plugin {
   };
 }
 
-/** Builds the relay from a configuration object, with the stamp stage after the built-in filters. */
+/** Builds the relay from a configuration object, with the stamp plugin after the built-in ones. */
 export function exampleRelay(config: RelayConfigInput): Relay {
-  return createRelay(config, { stages: [stampStage(config.relay.hostname ?? 'relay')] });
+  return createRelay(config, { plugins: [stampPlugin(config.relay.hostname ?? 'relay')] });
 }
 
 async function main(file: string): Promise<void> {

@@ -17,7 +17,7 @@ afterAll(async () => {
 });
 
 describe('the example host', () => {
-  it('runs the relay with its own stage after the built-in filters', async () => {
+  it('runs the relay with its own plugin after the built-in ones', async () => {
     const relay = exampleRelay({
       bayes: { enabled: false },
       relay: {

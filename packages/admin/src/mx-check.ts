@@ -18,10 +18,10 @@ export interface MxCheck {
 export async function checkMx(
   domain: string,
   expected: readonly string[],
-  options: { servers: readonly string[]; timeoutMs?: number },
+  options: { servers: readonly string[]; queryTimeout?: number },
 ): Promise<MxCheck> {
   if (!options.servers.length) throw new TypeError('checkMx: at least one DNS server is required');
-  const resolver = new dns.Resolver({ timeout: options.timeoutMs ?? 1000, tries: 2 });
+  const resolver = new dns.Resolver({ timeout: options.queryTimeout ?? 1000, tries: 2 });
   resolver.setServers([...options.servers]);
   let records: Array<{ exchange: string; priority: number }>;
   try {

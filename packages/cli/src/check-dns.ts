@@ -49,8 +49,8 @@ export interface CheckDnsOptions {
   /** The DNS server, `host:port` (IP literal; `[v6]:port`). */
   readonly server: string;
   /** Most time for the answer, in ms (default 3,000). */
-  readonly timeout?: number;
-  /** Sends of the query within the timeout (default 3). */
+  readonly queryTimeout?: number;
+  /** Sends of the query within the `queryTimeout` (default 3). */
   readonly tries?: number;
 }
 
@@ -80,7 +80,12 @@ class DnsQueryError extends Error {
 }
 
 /** Sends one MX query over UDP and reads the answer with its TTLs (Node's resolver drops MX TTLs). */
-async function queryMx(domain: string, server: string, timeout: number, tries: number): Promise<MxRecord[]> {
+async function queryMx(
+  domain: string,
+  server: string,
+  queryTimeout: number,
+  tries: number,
+): Promise<MxRecord[]> {
   const { address, port, family } = parseDnsServer(server);
   const id = randomInt(0, 65536);
   const query = packet.encode({
@@ -96,8 +101,8 @@ async function queryMx(domain: string, server: string, timeout: number, tries: n
       let resend: NodeJS.Timeout | undefined;
       const timer = setTimeout(() => {
         if (resend) clearTimeout(resend);
-        reject(new DnsQueryError('TIMEOUT', `no answer from ${server} within ${timeout} ms`));
-      }, timeout);
+        reject(new DnsQueryError('TIMEOUT', `no answer from ${server} within ${queryTimeout} ms`));
+      }, queryTimeout);
       const done = () => {
         clearTimeout(timer);
         if (resend) clearTimeout(resend);
@@ -105,7 +110,7 @@ async function queryMx(domain: string, server: string, timeout: number, tries: n
       const send = () => {
         sent++;
         socket.send(query, port, address);
-        if (sent < tries) resend = setTimeout(send, timeout / tries);
+        if (sent < tries) resend = setTimeout(send, queryTimeout / tries);
       };
       socket.on('error', (err) => {
         done();
@@ -217,7 +222,7 @@ export async function checkDns(domain: string, options: CheckDnsOptions): Promis
   const base = { domain: name, server: options.server, expected };
   let records: MxRecord[];
   try {
-    records = await queryMx(name, options.server, options.timeout ?? 3000, options.tries ?? 3);
+    records = await queryMx(name, options.server, options.queryTimeout ?? 3000, options.tries ?? 3);
   } catch (err) {
     if (!(err instanceof DnsQueryError)) throw err;
     return {

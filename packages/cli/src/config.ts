@@ -88,7 +88,7 @@ export function defaultModelPath(env: NodeJS.ProcessEnv = process.env): string {
 export type ResolvedConfig = MefConfig & {
   thresholds: { reject: number | null; addHeader: number | null; greylist: number | null };
   onError: 'tempfail' | 'accept' | 'reject';
-  timeout: number;
+  stageTimeout: number;
   monitor: boolean;
   concurrency: number;
   envelope: NonNullable<MefConfig['envelope']>;
@@ -102,7 +102,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): ResolvedCon
   return {
     thresholds: { reject: 15, addHeader: 6, greylist: 4 },
     onError: 'tempfail',
-    timeout: 30_000,
+    stageTimeout: 30_000,
     monitor: false,
     concurrency: 8,
     envelope: { ip: '127.0.0.1', from: '', rcpt: [], direction: 'inbound' },

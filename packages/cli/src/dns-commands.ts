@@ -71,14 +71,17 @@ export function addDnsCommands(program: Command, io: Out, exit: (code: number) =
       '--dns <host:port>',
       "the DNS server to ask (default: the first of the system's configured servers)",
     )
-    .option('--timeout <ms>', 'how long to wait for the answer (default 3000)', positiveInt)
+    .option('--query-timeout <ms>', 'how long to wait for the answer (default 3000)', positiveInt)
     .option('--json', 'the result as one JSON object')
     .addHelpText(
       'after',
       '\nExit codes: 0 the MX records are the relays in order; 1 they are not, or DNS failed; 2 usage error.',
     )
     .action(
-      async (domain: string, flags: { expect: string[]; dns?: string; timeout?: number; json?: boolean }) => {
+      async (
+        domain: string,
+        flags: { expect: string[]; dns?: string; queryTimeout?: number; json?: boolean },
+      ) => {
         const server = flags.dns ?? getServers()[0];
         if (!server)
           throw new ConfigError(
@@ -89,7 +92,7 @@ export function addDnsCommands(program: Command, io: Out, exit: (code: number) =
           result = await checkDns(domain, {
             expect: flags.expect,
             server,
-            ...(flags.timeout !== undefined ? { timeout: flags.timeout } : {}),
+            ...(flags.queryTimeout !== undefined ? { queryTimeout: flags.queryTimeout } : {}),
           });
         } catch (err) {
           if (err instanceof TypeError) throw new ConfigError(err.message);

@@ -61,7 +61,7 @@ export function addScanCommand(program: Command, io: Io, exit: (code: number) =>
       `scan in this many threads, for CPU-bound runs on several cores (default 1, at most ${MAX_WORKERS})`,
       workerCount,
     )
-    .option('--timeout <ms>', 'per-stage timeout in ms (default 30000)', positiveInt)
+    .option('--stage-timeout <ms>', 'per-stage timeout in ms (default 30000)', positiveInt)
     .option('--monitor', 'monitor mode: tag, never reject')
     .addHelpText(
       'after',

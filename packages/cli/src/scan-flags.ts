@@ -33,7 +33,7 @@ export interface ScanFlags {
   config?: string;
   concurrency?: number;
   workers?: number;
-  timeout?: number;
+  stageTimeout?: number;
   monitor?: boolean;
 }
 
@@ -89,7 +89,7 @@ function flagsToConfig(f: ScanFlags): Record<string, unknown> {
   if (f.saRules) c.rules = { ...((c.rules as object) ?? {}), spamassassin: f.saRules };
   if (f.attachments === false) c.attachments = { enabled: false };
   if (f.concurrency !== undefined) c.concurrency = f.concurrency;
-  if (f.timeout !== undefined) c.timeout = f.timeout;
+  if (f.stageTimeout !== undefined) c.stageTimeout = f.stageTimeout;
   if (f.monitor) c.monitor = true;
   return c;
 }

@@ -1,5 +1,5 @@
 import { createEngine, type Engine, type EngineOptions, type ScanEnvelope } from '@mef/core/hosts';
-import { type BuiltFilters, buildFilters } from '@mef/relay';
+import { type BuiltPlugins, buildPlugins } from '@mef/relay';
 import {
   ConfigError,
   defaultConfig,
@@ -34,12 +34,12 @@ export function buildEngine(config: ResolvedConfig): BuiltEngine {
   const options: EngineOptions = {
     thresholds: config.thresholds,
     onError: config.onError,
-    stageTimeout: config.timeout,
+    stageTimeout: config.stageTimeout,
     monitor: config.monitor,
   };
-  let built: BuiltFilters;
+  let built: BuiltPlugins;
   try {
-    built = buildFilters(config, { exists: modelExists, probeOnce: true, greylist: false });
+    built = buildPlugins(config, { exists: modelExists, probeOnce: true, greylist: false });
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     // A factory refused an option (TypeError naming it): a configuration error.

@@ -128,7 +128,7 @@ describe('mef check-dns against a real BIND', () => {
       'mx1.example.net',
       '--dns',
       `127.0.0.1:${silentPort}`,
-      '--timeout',
+      '--query-timeout',
       '300',
     ]);
     expect(Date.now() - started).toBeLessThan(3000);

@@ -292,7 +292,7 @@ describe('--rspamd failure', () => {
   });
 });
 
-describe('--timeout', () => {
+describe('--stage-timeout', () => {
   it('bounds a scanner that accepts and never answers (a fake hanging clamd): tempfail after the stage timeout, exit 1', async () => {
     const sockets = new Set<net.Socket>();
     const server = net.createServer((s) => {
@@ -308,7 +308,7 @@ describe('--timeout', () => {
       const r = await mef([
         'scan',
         '--json',
-        '--timeout',
+        '--stage-timeout',
         '700',
         '--clamd',
         `127.0.0.1:${port}`,

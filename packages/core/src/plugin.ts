@@ -207,7 +207,7 @@ export interface Plugin {
    * number bounds each hook, the message work left after the last byte, a stall of the pass
    * by this plugin's reader, and the health probe.
    */
-  readonly timeout?: number;
+  readonly stageTimeout?: number;
   /** What a failure of this stage turns into (default: engine's `onError`). */
   readonly onError?: ErrorPolicy;
 

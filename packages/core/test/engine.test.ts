@@ -204,7 +204,7 @@ describe('lifecycle', () => {
           throw new Error('refused');
         },
       })
-      .use({ name: 'hang', timeout: 50, health: () => new Promise(() => {}) });
+      .use({ name: 'hang', stageTimeout: 50, health: () => new Promise(() => {}) });
     expect(await e.health()).toEqual({
       ok: { ok: true },
       down: { ok: false, detail: 'refused' },
@@ -217,7 +217,7 @@ describe('failure policy', () => {
   for (const policy of ['tempfail', 'accept', 'reject'] as const) {
     it(`turns a timeout into an error finding plus ${policy}`, async () => {
       const v = await runPlugin(
-        { name: 'slow', timeout: 30, onError: policy, mailFrom: () => sleep(1000) },
+        { name: 'slow', stageTimeout: 30, onError: policy, mailFrom: () => sleep(1000) },
         msg,
       );
       expect(v.disposition).toBe(policy);
@@ -304,7 +304,7 @@ describe('failure policy', () => {
     const v = await runPlugin(
       {
         name: 'late',
-        timeout: 20,
+        stageTimeout: 20,
         onError: 'accept',
         mailFrom: (ctx) => {
           late = sleep(60).then(() =>
@@ -321,7 +321,7 @@ describe('failure policy', () => {
   });
 
   it('times out a message stage that never finishes, after the end of the message', async () => {
-    const v = await runPlugin({ name: 'stuck', timeout: 50, message: () => new Promise(() => {}) }, msg);
+    const v = await runPlugin({ name: 'stuck', stageTimeout: 50, message: () => new Promise(() => {}) }, msg);
     expectVerdict(v).toTempfail().toHaveError('MEF_CORE_TIMEOUT');
   });
 });

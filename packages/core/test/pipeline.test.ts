@@ -208,7 +208,7 @@ describe('backpressure', () => {
       [
         {
           name: 'blocker',
-          timeout: 100,
+          stageTimeout: 100,
           onError: 'accept',
           message: (ctx) => {
             ctx.message.raw();

@@ -10,7 +10,7 @@ import {
   streamSuite,
 } from '../src/testing/index.js';
 
-// The example stage of docs/guides/writing-a-filter.md: scores attachments with a banned extension.
+// The example plugin of docs/guides/writing-a-plugin.md: scores attachments with a banned extension.
 function bannedExtensions(options: { extensions: string[]; score?: number }): Plugin {
   const re = new RegExp(
     `\\.(${options.extensions.map((e) => e.replace(/[^a-z0-9]/gi, '')).join('|')})$`,

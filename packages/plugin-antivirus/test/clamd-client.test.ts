@@ -75,7 +75,7 @@ describe('ClamdClient against fake servers', () => {
 
   it('times out a clamd that reads everything and never answers', async () => {
     fake = await fakeClamd(() => {});
-    const c = new ClamdClient({ hosts: [{ host: '127.0.0.1', port: fake.port }], timeout: 300 });
+    const c = new ClamdClient({ hosts: [{ host: '127.0.0.1', port: fake.port }], scanTimeout: 300 });
     const t0 = Date.now();
     await expect(c.scan(Buffer.from('abc'))).rejects.toMatchObject({
       code: 'MEF_AV_CLAMD_TIMEOUT',
@@ -90,7 +90,7 @@ describe('ClamdClient against fake servers', () => {
         if (n > 64 * 1024) s.pause();
       });
     });
-    const c = new ClamdClient({ hosts: [{ host: '127.0.0.1', port: fake.port }], timeout: 500 });
+    const c = new ClamdClient({ hosts: [{ host: '127.0.0.1', port: fake.port }], scanTimeout: 500 });
     let produced = 0;
     const total = 512 * 1024 * 1024;
     const source = new Readable({
@@ -157,7 +157,12 @@ describe('ClamdClient against fake servers', () => {
   it('the engine stage timeout bounds a hang even when the clamd timeout is longer', async () => {
     fake = await fakeClamd(() => {});
     const engine = createEngine().use(
-      clamav({ hosts: [`127.0.0.1:${fake.port}`], timeout: 60_000, stageTimeout: 300, scannedHeader: 'x' }),
+      clamav({
+        hosts: [`127.0.0.1:${fake.port}`],
+        scanTimeout: 60_000,
+        stageTimeout: 300,
+        scannedHeader: 'x',
+      }),
     );
     const t0 = Date.now();
     const v = await engine.scan(mail(), { mailFrom: 'a@example.test', recipients: ['b@example.test'] });
@@ -180,7 +185,7 @@ describe('ClamdClient against fake servers', () => {
   it('a hanging clamd gives a timeout error and the onError policy, not a hung session', async () => {
     fake = await fakeClamd(() => {});
     const engine = createEngine().use(
-      clamav({ hosts: [`127.0.0.1:${fake.port}`], timeout: 300, onError: 'reject' }),
+      clamav({ hosts: [`127.0.0.1:${fake.port}`], scanTimeout: 300, onError: 'reject' }),
     );
     const v = await engine.scan(mail(), { mailFrom: 'a@example.test', recipients: ['b@example.test'] });
     await engine.stop();
@@ -213,9 +218,9 @@ describe('keep-alive (IDSESSION)', () => {
     await c.close();
   });
 
-  it('closes kept connections after keepAliveIdle', async () => {
+  it('closes kept connections after idleTimeout', async () => {
     fake = await fakeClamd((s, ev) => ev.onTerminator(() => s.write('1: stream: OK\0')));
-    const c = new ClamdClient({ hosts: [{ host: '127.0.0.1', port: fake.port }], keepAliveIdle: 50 });
+    const c = new ClamdClient({ hosts: [{ host: '127.0.0.1', port: fake.port }], idleTimeout: 50 });
     await c.scan(Buffer.from('a'));
     expect(c.idleConnections).toBe(1);
     await new Promise((r) => setTimeout(r, 150));

@@ -44,7 +44,7 @@ describe('factory options', () => {
     expect(() => api.clamav({ scannedHeader: 'a\r\nb' })).toThrow(/scannedHeader/);
     let thrown: unknown;
     try {
-      api.clamav({ timeout: 0 });
+      api.clamav({ scanTimeout: 0 });
     } catch (err) {
       thrown = err;
     }

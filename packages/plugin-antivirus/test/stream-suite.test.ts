@@ -53,7 +53,7 @@ describe('the antivirus stream suite fails when clamd is down', () => {
         s.close(() => resolve(p));
       });
     });
-    const down = () => clamav({ hosts: [`127.0.0.1:${closed}`], timeout: 2_000 });
+    const down = () => clamav({ hosts: [`127.0.0.1:${closed}`], scanTimeout: 2_000 });
     await expect(streamChecks.oneByteChunks(down, virus)).rejects.toThrow(
       /recorded error MEF_AV_CLAMD_UNAVAILABLE/,
     );

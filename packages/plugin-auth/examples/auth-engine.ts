@@ -8,7 +8,7 @@ export function createAuthEngine(dns: string): Engine {
       servers: [dns], // your resolver, such as "127.0.0.1:53"; required
       hostname: 'mx1.example.net', // the authserv-id of Authentication-Results
       dmarcReject: 'reject', // p=reject failures get 550 5.7.1; the default only scores
-      timeout: 2000, // per DNS lookup, in ms
+      queryTimeout: 2000, // per DNS lookup, in ms
     }),
   );
 }

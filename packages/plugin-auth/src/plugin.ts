@@ -61,7 +61,7 @@ export interface AuthOptions extends Omit<AuthResolverOptions, 'servers'> {
   name?: string;
   /** What a DNS outage or a mailauth failure turns into (default `accept`: the symbols say DNSFAIL). */
   onError?: ErrorPolicy;
-  /** Stage timeout in ms (default: eight DNS timeouts plus 2 s). */
+  /** Stage timeout in ms (default: eight `queryTimeout`s plus 2 s). */
   stageTimeout?: number;
   /** Stage priority (default 60: after DNS lists, before content scanners). */
   priority?: number;
@@ -150,7 +150,7 @@ export function auth(options: AuthOptions): Plugin {
   } else {
     resolver = createResolver({
       servers: options.servers as readonly string[],
-      ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
+      ...(options.queryTimeout !== undefined ? { queryTimeout: options.queryTimeout } : {}),
       ...(options.tries !== undefined ? { tries: options.tries } : {}),
     });
   }
@@ -281,7 +281,7 @@ export function auth(options: AuthOptions): Plugin {
     name,
     core: CORE_RANGE,
     priority: options.priority ?? 60,
-    timeout: stageTimeout ?? resolver.timeout * 8 + 2000,
+    stageTimeout: stageTimeout ?? resolver.queryTimeout * 8 + 2000,
     onError,
     async setup() {
       await loadMailauth();

@@ -12,16 +12,16 @@ export interface AuthResolverOptions {
    */
   servers: readonly string[];
   /** Most time one lookup may take, in ms (default 2,000). */
-  timeout?: number;
-  /** How many times a query is sent within the timeout (default 2). */
+  queryTimeout?: number;
+  /** How many times a query is sent within the `queryTimeout` (default 2). */
   tries?: number;
 }
 
 /** A resolver bound to explicit servers, with a deadline on each lookup. */
 export interface AuthResolver {
   readonly servers: readonly string[];
-  readonly timeout: number;
-  /** Looks `name` up; rejects with `code` `ETIMEOUT` after the timeout, `ECANCELLED` on abort. */
+  readonly queryTimeout: number;
+  /** Looks `name` up; rejects with `code` `ETIMEOUT` after the `queryTimeout`, `ECANCELLED` on abort. */
   resolve(name: string, rrtype: string, signal?: AbortSignal): Promise<unknown>;
   /** Stops every query in flight. */
   cancel(): void;
@@ -42,15 +42,15 @@ function dnsError(code: string, message: string, cause?: unknown): Error & { cod
 export function createResolver(options: AuthResolverOptions): AuthResolver {
   if (!options || typeof options !== 'object') throw invalidOption('options', options, 'an options object');
   const list = checkDnsServers(options.servers);
-  const timeout = checkNumber('timeout', options.timeout, { min: 1 }) ?? 2000;
+  const queryTimeout = checkNumber('queryTimeout', options.queryTimeout, { min: 1 }) ?? 2000;
   const tries = checkNumber('tries', options.tries, { min: 1, max: 10, integer: true }) ?? 2;
   // c-ares retries within our deadline; the deadline below bounds the whole lookup.
-  const resolver = new dns.Resolver({ timeout: Math.max(1, Math.floor(timeout / tries)), tries });
+  const resolver = new dns.Resolver({ timeout: Math.max(1, Math.floor(queryTimeout / tries)), tries });
   resolver.setServers(list);
 
   return {
     servers: list,
-    timeout,
+    queryTimeout,
     resolve(name, rrtype, signal) {
       const type = String(rrtype).toUpperCase();
       if (!TYPES.has(type)) {
@@ -72,8 +72,8 @@ export function createResolver(options: AuthResolverOptions): AuthResolver {
         const timer = setTimeout(() => {
           if (done) return;
           finish();
-          reject(dnsError('ETIMEOUT', `No DNS answer for ${type} ${name} within ${timeout} ms`));
-        }, timeout);
+          reject(dnsError('ETIMEOUT', `No DNS answer for ${type} ${name} within ${queryTimeout} ms`));
+        }, queryTimeout);
         signal?.addEventListener('abort', onAbort, { once: true });
         resolver.resolve(name, type).then(
           (answer: unknown) => {

@@ -15,7 +15,7 @@ afterAll(async () => {
 });
 
 const plugin = (over: Partial<AuthOptions> = {}) =>
-  auth({ servers: [named.server], timeout: 1000, hostname: 'mx.mef.test', ...over });
+  auth({ servers: [named.server], queryTimeout: 1000, hostname: 'mx.mef.test', ...over });
 
 const envelope = (ip: string, mailFrom: string, helo = 'client.example.test') => ({
   clientAddress: ip,
@@ -191,7 +191,7 @@ describe('auth against a real BIND on loopback', () => {
 
 describe('shared resolver', () => {
   it('answers TXT lookups from the configured server only', async () => {
-    const r = createResolver({ servers: [named.server], timeout: 1000 });
+    const r = createResolver({ servers: [named.server], queryTimeout: 1000 });
     const answer = (await r.resolve('_dmarc.pass.test', 'TXT')) as string[][];
     expect(answer.map((a) => a.join(''))).toEqual(['v=DMARC1; p=reject']);
     const v = await runPlugin(

@@ -31,7 +31,7 @@ describe('auth when DNS fails', () => {
   it('records DNSFAIL symbols and a timeout error when the DNS server never answers (accept by default)', async () => {
     const started = Date.now();
     const v = await runPlugin(
-      auth({ servers: [`127.0.0.1:${silentPort}`], timeout: 300, hostname: 'mx.mef.test' }),
+      auth({ servers: [`127.0.0.1:${silentPort}`], queryTimeout: 300, hostname: 'mx.mef.test' }),
       message('alice@pass.test'),
       envelope,
     );
@@ -42,7 +42,7 @@ describe('auth when DNS fails', () => {
 
   it('tempfails by onError when the DNS server is down', async () => {
     const v = await runPlugin(
-      auth({ servers: [`127.0.0.1:${downPort}`], timeout: 500, onError: 'tempfail' }),
+      auth({ servers: [`127.0.0.1:${downPort}`], queryTimeout: 500, onError: 'tempfail' }),
       message('alice@pass.test'),
       envelope,
     );
@@ -53,7 +53,12 @@ describe('auth when DNS fails', () => {
 
   it('is cut off by its stage timeout', async () => {
     const v = await runPlugin(
-      auth({ servers: [`127.0.0.1:${silentPort}`], timeout: 5000, stageTimeout: 300, onError: 'tempfail' }),
+      auth({
+        servers: [`127.0.0.1:${silentPort}`],
+        queryTimeout: 5000,
+        stageTimeout: 300,
+        onError: 'tempfail',
+      }),
       message('alice@pass.test'),
       envelope,
     );
@@ -75,7 +80,7 @@ describe('options', () => {
     expect(() => auth({ ...ok, dmarcQuarantine: 'reject' as never })).toThrow(/dmarcQuarantine/);
     expect(() => auth({ ...ok, scores: { R_SPF_MAYBE: 1 } as never })).toThrow(/scores\.R_SPF_MAYBE/);
     expect(() => auth({ ...ok, maxSize: -1 })).toThrow(/maxSize/);
-    expect(() => auth({ ...ok, timeout: 0 })).toThrow(/timeout/);
+    expect(() => auth({ ...ok, queryTimeout: 0 })).toThrow(/queryTimeout/);
     expect(() => auth({ ...ok, spf: 'yes' as never })).toThrow(/spf/);
     expect(() => auth({ ...ok, hostname: 'a b' })).toThrow(/hostname/);
   });

@@ -17,7 +17,7 @@ afterAll(async () => {
   await named?.stop();
 });
 
-const make = () => auth({ servers: [named.server], timeout: 2000, hostname: 'mx.mef.test' });
+const make = () => auth({ servers: [named.server], queryTimeout: 2000, hostname: 'mx.mef.test' });
 
 describe('auth: shared stream suite', () => {
   streamSuite({ describe, it }, 'auth', make, {

@@ -165,10 +165,10 @@ export class RblChecker {
     let txt: string | undefined;
     let cached = answer.cached;
     // The reason text gets what is left of the lookup's time: a slow list costs one timeout, not two.
-    const left = this.client.timeout - (performance.now() - started);
+    const left = this.client.queryTimeout - (performance.now() - started);
     if (list.txt && left >= 1) {
       try {
-        const t = await this.client.lookupTxt(name, list.zone, { timeout: left });
+        const t = await this.client.lookupTxt(name, list.zone, { queryTimeout: left });
         cached &&= t.cached;
         if (t.records.length) txt = t.records.join(' ');
       } catch {

@@ -13,9 +13,9 @@ export interface DnsClientOptions {
    */
   servers: readonly string[];
   /** Most time one lookup may take, queueing included, in ms (default 1,000). */
-  timeout?: number;
+  queryTimeout?: number;
   /**
-   * How many times a query is sent within the timeout while no answer has come (default 2:
+   * How many times a query is sent within the `queryTimeout` while no answer has come (default 2:
    * again at half the timeout). A late answer to an earlier send still counts.
    */
   tries?: number;
@@ -58,7 +58,7 @@ const NEGATIVE = new Set(['ENOTFOUND', 'ENODATA']);
  */
 export class DnsListClient {
   readonly servers: readonly string[];
-  readonly timeout: number;
+  readonly queryTimeout: number;
   readonly stats: DnsClientStats = { queries: 0, cacheHits: 0, timeouts: 0, failures: 0 };
   readonly #resolver: dns.Resolver;
   readonly #limiter: Limiter;
@@ -74,7 +74,7 @@ export class DnsListClient {
   constructor(options: DnsClientOptions) {
     if (!options || typeof options !== 'object') throw invalidOption('options', options, 'an options object');
     this.servers = checkDnsServers(options.servers);
-    checkNumber('timeout', options.timeout, { min: 1 });
+    checkNumber('queryTimeout', options.queryTimeout, { min: 1 });
     checkNumber('tries', options.tries, { min: 1, integer: true });
     checkNumber('concurrency', options.concurrency, { min: 1, integer: true });
     checkNumber('negativeTtl', options.negativeTtl, { min: 0 });
@@ -87,10 +87,10 @@ export class DnsListClient {
         throw invalidOption('cache', cache, 'an object with get(key) and set(key, value, ttl), or false');
       }
     }
-    this.timeout = options.timeout ?? 1000;
+    this.queryTimeout = options.queryTimeout ?? 1000;
     this.#tries = options.tries ?? 2;
     // Our own deadline and resends bound the lookup; c-ares gets one try that outlives them.
-    this.#resolver = new dns.Resolver({ timeout: this.timeout, tries: 1 });
+    this.#resolver = new dns.Resolver({ timeout: this.queryTimeout, tries: 1 });
     this.#resolver.setServers([...this.servers]);
     this.#limiter = new Limiter(options.concurrency ?? 32);
     this.#cache = cache === false ? undefined : (cache ?? new MemoryCache());
@@ -130,12 +130,18 @@ export class DnsListClient {
 
   /** Looks up the A records of `name` (a DNSBL query name). */
   lookupA(name: string, zone?: string, options: { fresh?: boolean } = {}): Promise<LookupAnswer> {
-    return this.#lookup('A', name, zone, options.fresh === true, this.timeout);
+    return this.#lookup('A', name, zone, options.fresh === true, this.queryTimeout);
   }
 
   /** Looks up the TXT records of `name` (the reason text of a listing). */
-  lookupTxt(name: string, zone?: string, options: { timeout?: number } = {}): Promise<LookupAnswer> {
-    return this.#lookup('TXT', name, zone, false, Math.min(this.timeout, options.timeout ?? this.timeout));
+  lookupTxt(name: string, zone?: string, options: { queryTimeout?: number } = {}): Promise<LookupAnswer> {
+    return this.#lookup(
+      'TXT',
+      name,
+      zone,
+      false,
+      Math.min(this.queryTimeout, options.queryTimeout ?? this.queryTimeout),
+    );
   }
 
   /** Stops every query in flight (they fail with `MEF_RBL_UNAVAILABLE`). */
@@ -223,7 +229,7 @@ export class DnsListClient {
    * datagram costs part of the budget, not the lookup, and a late answer to an earlier send
    * still counts (c-ares' own retransmits drop those, so c-ares is left at one try).
    */
-  #withDeadline<T>(name: string, run: () => Promise<T>, timeout = this.timeout): Promise<T> {
+  #withDeadline<T>(name: string, run: () => Promise<T>, timeout = this.queryTimeout): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       let free: (() => void) | undefined;

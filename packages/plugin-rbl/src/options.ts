@@ -25,7 +25,7 @@ export interface RblOptions extends Omit<DnsClientOptions, 'servers'> {
   name?: string;
   /** What a lookup failure turns into (default `accept`: a missing opinion does not delay mail). */
   onError?: ErrorPolicy;
-  /** Stage timeout in ms (default: twice the DNS timeout plus 1 s: an A and a TXT lookup). */
+  /** Stage timeout in ms (default: twice the `queryTimeout` plus 1 s: an A and a TXT lookup). */
   stageTimeout?: number;
   /** Stage priority (default 50: before content scanners, so an allowlist can skip them). */
   priority?: number;
@@ -105,7 +105,7 @@ export function resolveOptions(options: RblOptions): RblSettings {
     options.client ??
     new DnsListClient({
       servers: options.servers,
-      ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
+      ...(options.queryTimeout !== undefined ? { queryTimeout: options.queryTimeout } : {}),
       ...(options.tries !== undefined ? { tries: options.tries } : {}),
       ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
       ...(options.cache !== undefined ? { cache: options.cache } : {}),

@@ -53,7 +53,7 @@ export function rbl(options: RblOptions): Plugin {
     name,
     core: CORE_RANGE,
     priority: options.priority ?? 50,
-    timeout: settings.stageTimeout ?? client.timeout * 2 + 1000,
+    stageTimeout: settings.stageTimeout ?? client.queryTimeout * 2 + 1000,
     onError,
 
     async setup(ctx: SetupContext) {

@@ -24,7 +24,7 @@ describe('DnsListClient options', () => {
       /servers\[0\].*"dns\.example\.com"/,
     );
     expect(() => new DnsListClient({ servers: ['127.0.0.1:99999'] })).toThrow(TypeError);
-    expect(() => new DnsListClient({ servers: ['127.0.0.1'], timeout: 0 })).toThrow(/timeout/);
+    expect(() => new DnsListClient({ servers: ['127.0.0.1'], queryTimeout: 0 })).toThrow(/queryTimeout/);
     expect(() => new DnsListClient({ servers: ['127.0.0.1'], concurrency: 1.5 })).toThrow(/concurrency/);
     expect(() => new DnsListClient({ servers: ['127.0.0.1'], cache: {} as RblCache })).toThrow(/cache/);
     expect(new DnsListClient({ servers: ['127.0.0.1', '[::1]:5353', '::1'] }).servers).toEqual([
@@ -135,7 +135,7 @@ describe('DnsListClient against rbldnsd', () => {
       servers: [`127.0.0.1:${proxy.port}`],
       concurrency: 16,
       cache: false,
-      timeout: 3000,
+      queryTimeout: 3000,
     });
     proxy.reset();
     const names = Array.from({ length: 1000 }, (_, i) => `${i % 250}.${Math.floor(i / 250)}.51.198.zen.test`);
@@ -152,7 +152,7 @@ describe('DnsListClient resends', () => {
   it('sends again at half the timeout when a datagram is lost, and gets the answer in time', async () => {
     const lossy = await countingProxy(port, { drop: 1 });
     try {
-      const c = new DnsListClient({ servers: [`127.0.0.1:${lossy.port}`], timeout: 600, cache: false });
+      const c = new DnsListClient({ servers: [`127.0.0.1:${lossy.port}`], queryTimeout: 600, cache: false });
       const t0 = performance.now();
       expect((await c.lookupA('4.2.0.192.zen.test')).records).toEqual(['127.0.0.4']);
       const took = performance.now() - t0;
@@ -164,7 +164,7 @@ describe('DnsListClient resends', () => {
       const lossy2 = await countingProxy(port, { drop: 1 });
       const once = new DnsListClient({
         servers: [`127.0.0.1:${lossy2.port}`],
-        timeout: 300,
+        queryTimeout: 300,
         tries: 1,
         cache: false,
       });
@@ -181,7 +181,7 @@ describe('DnsListClient resends', () => {
   it('takes a late answer to the first send after it has sent again', async () => {
     const slow = await countingProxy(port, { delay: 400 });
     try {
-      const c = new DnsListClient({ servers: [`127.0.0.1:${slow.port}`], timeout: 700, cache: false });
+      const c = new DnsListClient({ servers: [`127.0.0.1:${slow.port}`], queryTimeout: 700, cache: false });
       const t0 = performance.now();
       expect((await c.lookupA('4.2.0.192.zen.test')).records).toEqual(['127.0.0.4']);
       expect(performance.now() - t0).toBeLessThan(700);
@@ -203,7 +203,7 @@ describe('DnsListClient against a silent server', () => {
   });
 
   it('gives up after the configured timeout with MEF_RBL_TIMEOUT', async () => {
-    const c = new DnsListClient({ servers: [`127.0.0.1:${silent.port}`], timeout: 300 });
+    const c = new DnsListClient({ servers: [`127.0.0.1:${silent.port}`], queryTimeout: 300 });
     const t0 = performance.now();
     const err = await c.lookupA('2.0.0.127.zen.test').catch((e: unknown) => e);
     const took = performance.now() - t0;
@@ -217,7 +217,7 @@ describe('DnsListClient against a silent server', () => {
   });
 
   it('bounds the wait of queued lookups too (queueing counts in the timeout)', async () => {
-    const c = new DnsListClient({ servers: [`127.0.0.1:${silent.port}`], timeout: 300, concurrency: 2 });
+    const c = new DnsListClient({ servers: [`127.0.0.1:${silent.port}`], queryTimeout: 300, concurrency: 2 });
     const t0 = performance.now();
     const results = await Promise.allSettled(
       Array.from({ length: 10 }, (_, i) => c.lookupA(`${i}.0.0.127.zen.test`)),
@@ -234,7 +234,7 @@ describe('DnsListClient against a silent server', () => {
     const closed = await silentServer();
     const deadPort = closed.port;
     await closed.close();
-    const c = new DnsListClient({ servers: [`127.0.0.1:${deadPort}`], timeout: 300 });
+    const c = new DnsListClient({ servers: [`127.0.0.1:${deadPort}`], queryTimeout: 300 });
     const t0 = performance.now();
     const err = await c.lookupA('2.0.0.127.zen.test').catch((e: unknown) => e);
     expect(performance.now() - t0).toBeLessThan(800);

@@ -14,7 +14,7 @@ import { countingProxy } from './helpers/udp.js';
 const port = inject('rbldnsdPort');
 
 function checker(lists: RblListConfig[], options: { now?: () => number } = {}) {
-  const client = new DnsListClient({ servers: [`127.0.0.1:${port}`], timeout: 1000 });
+  const client = new DnsListClient({ servers: [`127.0.0.1:${port}`], queryTimeout: 1000 });
   return new RblChecker(client, lists, options);
 }
 
@@ -153,7 +153,7 @@ describe('RblChecker against rbldnsd', () => {
   });
 
   it('probes bypass the cache so that a dead list is noticed', async () => {
-    const client = new DnsListClient({ servers: [`127.0.0.1:${port}`], timeout: 300 });
+    const client = new DnsListClient({ servers: [`127.0.0.1:${port}`], queryTimeout: 300 });
     const c = new RblChecker(client, [zen()]);
     expect((await c.probe(c.lists[0]!)).ok).toBe(true);
     const queries = client.stats.queries;
@@ -164,7 +164,7 @@ describe('RblChecker against rbldnsd', () => {
   it('gives the TXT lookup only what is left of the timeout: a slow list costs one timeout', async () => {
     const slow = await countingProxy(port, { delay: 400 });
     try {
-      const client = new DnsListClient({ servers: [`127.0.0.1:${slow.port}`], timeout: 500, tries: 1 });
+      const client = new DnsListClient({ servers: [`127.0.0.1:${slow.port}`], queryTimeout: 500, tries: 1 });
       const c = new RblChecker(client, [zen()]);
       const t0 = performance.now();
       const [o] = await c.check('client', '192.0.2.4');

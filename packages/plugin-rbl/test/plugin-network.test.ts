@@ -76,7 +76,7 @@ describe('rbl() in the engine, over a slow or silent network', () => {
       const p = rbl({
         servers: [`127.0.0.1:${silent.port}`],
         lists: [zen({ reject: 'connect' }), dbl()],
-        timeout: 300,
+        queryTimeout: 300,
         probeAtStart: false,
         probeInterval: 0,
       });
@@ -97,7 +97,7 @@ describe('rbl() in the engine, over a slow or silent network', () => {
       const p = rbl({
         servers: [`127.0.0.1:${silent.port}`],
         lists: [zen()],
-        timeout: 200,
+        queryTimeout: 200,
         onError: 'tempfail',
         probeAtStart: false,
         probeInterval: 0,
@@ -108,7 +108,7 @@ describe('rbl() in the engine, over a slow or silent network', () => {
 
     it('starts even when the probe gets no answer, and says so in health()', async () => {
       const engine = createEngine().use(
-        rbl({ servers: [`127.0.0.1:${silent.port}`], lists: [zen()], timeout: 200, probeInterval: 0 }),
+        rbl({ servers: [`127.0.0.1:${silent.port}`], lists: [zen()], queryTimeout: 200, probeInterval: 0 }),
       );
       const t0 = performance.now();
       await engine.start();

@@ -41,7 +41,7 @@ describe('rbl() options', () => {
 
   it('is a plugin with metadata and accept as its failure policy', () => {
     const p = plugin();
-    expect(p).toMatchObject({ name: 'rbl', core: '^0.1.0', onError: 'accept', timeout: 3000 });
+    expect(p).toMatchObject({ name: 'rbl', core: '^0.1.0', onError: 'accept', stageTimeout: 3000 });
   });
 });
 

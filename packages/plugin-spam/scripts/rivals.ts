@@ -101,7 +101,7 @@ export async function spamdRival(
     for (const f of await readdir(join(server.dir, 'bayes')))
       await chmod(join(server.dir, 'bayes', f), 0o666);
     const trainSeconds = (performance.now() - t0) / 1000;
-    const client = new SpamdClient({ port: server.port, timeout: 60_000 });
+    const client = new SpamdClient({ port: server.port, scanTimeout: 60_000 });
     log(`spamd scanning ${test.length} messages`);
     const r = await scanAll(test, async (m) => (await client.scan('SYMBOLS', m.raw)).spam);
     return { name: 'spamd', figures: r.figures, failed: r.failed, trainSeconds, scanSeconds: r.seconds };
@@ -138,7 +138,7 @@ export async function rspamdRival(
       );
     }
     const trainSeconds = (performance.now() - t0) / 1000;
-    const client = new RspamdClient({ port: server.port, timeout: 60_000 });
+    const client = new RspamdClient({ port: server.port, scanTimeout: 60_000 });
     log(`rspamd scanning ${test.length} messages`);
     const spamActions = new Set(['reject', 'add header', 'rewrite subject']);
     const r = await scanAll(test, async (m) => spamActions.has((await client.check(m.raw)).action));

@@ -36,7 +36,7 @@ export async function spamdHits(
   port: number,
   concurrency = 2,
 ): Promise<Map<string, Set<string>>> {
-  const client = new SpamdClient({ port, timeout: 120_000 });
+  const client = new SpamdClient({ port, scanTimeout: 120_000 });
   const out = new Map<string, Set<string>>();
   let next = 0;
   const worker = async () => {

@@ -194,7 +194,7 @@ describe('greylist() with Redis', () => {
       .toHaveSymbol('GREYLIST_NEW');
     const down = greylist({
       store: new RedisGreylistStore({ url: 'redis://127.0.0.1:1', prefix }),
-      timeout: 3_000,
+      stageTimeout: 3_000,
     });
     const v = await runPlugin([scoreOf(5), down], message, envelope);
     expectVerdict(v).toAccept().toHaveError('MEF_SPAM_GREYLIST_STORE');

@@ -66,7 +66,7 @@ describe('spamRules()', () => {
 
   it('validates options when the factory runs', () => {
     expect(() => spamRules({ onError: 'maybe' as 'accept' })).toThrow(/onError.*"maybe"/);
-    expect(() => spamRules({ timeout: -1 })).toThrow(/timeout/);
+    expect(() => spamRules({ stageTimeout: -1 })).toThrow(/stageTimeout/);
   });
 });
 

@@ -18,7 +18,7 @@ const gtube = Buffer.from(eml(goodHeaders, `GTUBE test\r\n${GTUBE}\r\n`));
 const port = inject('rspamdPort');
 
 describe('RspamdClient against a real rspamd', () => {
-  const client = new RspamdClient({ port, timeout: 20_000 });
+  const client = new RspamdClient({ port, scanTimeout: 20_000 });
 
   it('answers ping', async () => {
     await expect(client.ping()).resolves.toBeUndefined();
@@ -278,10 +278,10 @@ describe('rspamd against fake servers', () => {
   it('times out on a hang and applies the failure policy', async () => {
     const srv = await fakeServer(() => undefined);
     const t0 = Date.now();
-    const v = await runPlugin(rspamd({ port: srv.port, timeout: 300 }), ham);
+    const v = await runPlugin(rspamd({ port: srv.port, scanTimeout: 300 }), ham);
     expectVerdict(v).toAccept().toHaveError('MEF_SPAM_RSPAMD_TIMEOUT');
     expect(Date.now() - t0).toBeLessThan(3000);
-    const t = await runPlugin(rspamd({ port: srv.port, timeout: 300, onError: 'tempfail' }), ham);
+    const t = await runPlugin(rspamd({ port: srv.port, scanTimeout: 300, onError: 'tempfail' }), ham);
     expectVerdict(t).toTempfail();
     await srv.close();
   });

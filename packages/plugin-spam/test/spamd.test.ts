@@ -17,7 +17,7 @@ const gtube = Buffer.from(eml(goodHeaders, `GTUBE test\r\n${GTUBE}\r\n`));
 const port = inject('spamdPort');
 
 describe('SpamdClient against a real spamd', () => {
-  const client = new SpamdClient({ port, timeout: 20_000 });
+  const client = new SpamdClient({ port, scanTimeout: 20_000 });
 
   it('answers PING', async () => {
     await expect(client.ping()).resolves.toBeUndefined();
@@ -143,7 +143,7 @@ describe('SpamdClient against fake servers', () => {
     const srv = await fakeServer(() => undefined);
     const t0 = Date.now();
     await expect(
-      new SpamdClient({ port: srv.port, timeout: 300 }).scan('CHECK', Buffer.from('x')),
+      new SpamdClient({ port: srv.port, scanTimeout: 300 }).scan('CHECK', Buffer.from('x')),
     ).rejects.toMatchObject({ code: 'MEF_SPAM_SPAMD_TIMEOUT' });
     expect(Date.now() - t0).toBeLessThan(2000);
     await srv.close();

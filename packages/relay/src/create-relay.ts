@@ -5,13 +5,13 @@ import { createEngine, type Engine } from '@mef/core/hosts';
 import pino from 'pino';
 import { z } from 'zod';
 import { ClientPool } from './client-pool.js';
-import { type BuildFiltersOptions, buildFilters, type GroupedPlugin } from './filters.js';
+import { type BuildPluginsOptions, buildPlugins, type GroupedPlugin } from './filters.js';
 import { filtersShape } from './filters-schema.js';
 import { monitorRecord } from './monitor.js';
 import { NextHop } from './next-hop.js';
 import { metricsServer, RelayMetrics, type TransactionLog } from './operations.js';
 import { RelayServer, type RelayServerOptions, type SubmissionMode } from './relay-server.js';
-import { relayStage, type ScannerGroup } from './relay-stage.js';
+import { relayPlugin, type ScannerGroup } from './relay-stage.js';
 import { domainOf } from './replies.js';
 import {
   type DomainSettingsSource,
@@ -37,10 +37,10 @@ export interface CreateRelayOptions {
   domainSettings?: DomainSettingsSource;
   /** Called once per finished transaction, with metadata only. */
   onTransaction?: (record: TransactionRecord) => void;
-  /** Your own stages, run after the built-in filters. */
-  stages?: readonly Plugin[];
-  /** How the Bayes model file is found (see {@link BuildFiltersOptions}). */
-  filters?: BuildFiltersOptions;
+  /** Your own plugins, run after the ones the `filters` section describes. */
+  plugins?: readonly Plugin[];
+  /** How the Bayes model file is found (see {@link BuildPluginsOptions}). */
+  filters?: BuildPluginsOptions;
   /** pino-compatible logger for the engine. */
   logger?: Logger;
   /** Where the per-transaction line goes; default: pino on standard output when `relay.log` is set. */
@@ -119,13 +119,13 @@ function buildGeneration(
 ): Generation {
   const relay: RelaySection = config.relay;
   const domains = options.domainSettings ?? staticDomains(relay.domains);
-  const built = buildFilters(config, {
+  const built = buildPlugins(config, {
     ...options.filters,
     ...(relay.dnsLists ? { dnsListsAt: relay.dnsLists.at } : {}),
   });
   const plugins: GroupedPlugin[] = [
     ...built.plugins,
-    ...(options.stages ?? []).map((plugin) => ({ plugin, group: 'other' as const })),
+    ...(options.plugins ?? []).map((plugin) => ({ plugin, group: 'other' as const })),
   ];
   const groups = new Map<ScannerGroup, string[]>();
   for (const p of plugins) {
@@ -136,7 +136,7 @@ function buildGeneration(
   const engine = createEngine({
     thresholds: base,
     ...(config.onError ? { onError: config.onError } : {}),
-    ...(config.timeout ? { stageTimeout: config.timeout } : {}),
+    ...(config.stageTimeout ? { stageTimeout: config.stageTimeout } : {}),
     ...(config.monitor !== undefined ? { monitor: config.monitor } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
     limits: { maxMessageBytes: relay.maxMessageBytes },
@@ -157,7 +157,7 @@ function buildGeneration(
     },
   });
   engine.use(
-    relayStage({ hostname: relay.hostname, settingsFor: (rcpt) => domains.get(domainOf(rcpt)), groups }),
+    relayPlugin({ hostname: relay.hostname, settingsFor: (rcpt) => domains.get(domainOf(rcpt)), groups }),
   );
   for (const p of plugins) engine.use(p.plugin);
   const sub = relay.submission;

@@ -43,7 +43,7 @@ export const filtersShape = {
     .optional()
     .describe('Score thresholds; null switches an action off'),
   onError: policy.optional().describe('Default failure policy of the scanners'),
-  timeout: ms.optional().describe('Per-stage timeout (ms)'),
+  stageTimeout: ms.optional().describe('Per-stage timeout (ms)'),
   monitor: z.boolean().optional().describe('Monitor mode: tag, never reject'),
   rules: z
     .strictObject({
@@ -89,7 +89,7 @@ export const filtersShape = {
     .strictObject({
       hosts: z.array(z.string().min(1)).min(1).describe('clamd addresses: "host:port" or a socket path'),
       onError: policy.optional(),
-      timeout: ms.optional(),
+      scanTimeout: ms.optional().describe('Wait for the scanner to take the message and answer (ms)'),
       maxSize: z.number().int().positive().optional(),
     })
     .optional()
@@ -100,7 +100,7 @@ export const filtersShape = {
         .union([hostPort, z.string().regex(/^\//)], { error: 'a "host:port" address or a socket path' })
         .describe('spamd address: "host:port" or a unix socket path'),
       onError: policy.optional(),
-      timeout: ms.optional(),
+      scanTimeout: ms.optional().describe('Wait for the scanner to take the message and answer (ms)'),
     })
     .optional()
     .describe('SpamAssassin spamd (off unless configured)'),
@@ -108,7 +108,7 @@ export const filtersShape = {
     .strictObject({
       url: z.url().describe('rspamd worker URL, such as http://127.0.0.1:11333'),
       onError: policy.optional(),
-      timeout: ms.optional(),
+      scanTimeout: ms.optional().describe('Wait for the scanner to take the message and answer (ms)'),
     })
     .optional()
     .describe('rspamd (off unless configured)'),
@@ -127,7 +127,7 @@ export const filtersShape = {
         .optional()
         .describe('Lists checked for link domains'),
       onError: policy.optional(),
-      timeout: ms.optional().describe('DNS timeout (ms)'),
+      queryTimeout: ms.optional().describe('Wait for one DNS query (ms)'),
     })
     .optional()
     .describe('DNS blocklists (off unless configured)'),
@@ -152,7 +152,7 @@ export const filtersShape = {
         .describe('A DMARC failure under p=quarantine: quarantine, or score only (default)'),
       hostname: z.string().min(1).optional().describe('authserv-id of Authentication-Results'),
       onError: policy.optional(),
-      timeout: ms.optional().describe('DNS timeout (ms)'),
+      queryTimeout: ms.optional().describe('Wait for one DNS query (ms)'),
     })
     .optional()
     .describe('SPF, DKIM, DMARC and ARC (off unless configured)'),

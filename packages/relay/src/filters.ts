@@ -123,14 +123,14 @@ export function parseRspamdUrl(value: string): { host: string; port: number } {
   return { host: url.hostname.replace(/^\[|\]$/g, ''), port: url.port ? Number(url.port) : 11333 };
 }
 
-/** A filter stage and the scanner group a domain can switch it off with. */
+/** A plugin and the scanner group a domain can switch it off with. */
 export interface GroupedPlugin {
   readonly plugin: Plugin;
   readonly group: ScannerGroup | 'other';
 }
 
-/** The built filters: stages in order, and the Bayes model in use. */
-export interface BuiltFilters {
+/** The plugins the `filters` section describes, in order, and the Bayes model in use. */
+export interface BuiltPlugins {
   readonly plugins: readonly GroupedPlugin[];
   /** The Bayes model file or Redis URL in use, if any. */
   readonly model: string | undefined;
@@ -139,7 +139,7 @@ export interface BuiltFilters {
 /** Where a listed client is refused: at connect (554), or at each RCPT (550). */
 export type DnsListsAt = 'connect' | 'rcpt';
 
-export interface BuildFiltersOptions {
+export interface BuildPluginsOptions {
   /** Refuse a client on a DNS blocklist at this step; default: the lists only score. */
   dnsListsAt?: DnsListsAt;
   /** The model file `bayes.enabled: auto` looks for when `bayes.model` is not set. */
@@ -166,11 +166,11 @@ function opt<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V 
 }
 
 /**
- * The filter stages a configuration describes, the same for `mef scan` and the relay: DNS lists,
+ * The plugins a configuration's `filters` section describes, the same for `mef scan` and the relay: DNS lists,
  * the built-in rules, Bayes, banned attachments, clamd, spamd, rspamd. A bad option throws a
  * TypeError naming it. Greylisting joins here (group `greylist`) when @mef/plugin-spam has it.
  */
-export function buildFilters(config: FilterSettings, options: BuildFiltersOptions = {}): BuiltFilters {
+export function buildPlugins(config: FilterSettings, options: BuildPluginsOptions = {}): BuiltPlugins {
   const plugins: GroupedPlugin[] = [];
   const use = (plugin: Plugin, group: GroupedPlugin['group']) => plugins.push({ plugin, group });
   if (config.rbl && ((config.rbl.lists?.length ?? 0) > 0 || (config.rbl.uribl?.length ?? 0) > 0)) {
@@ -183,7 +183,7 @@ export function buildFilters(config: FilterSettings, options: BuildFiltersOption
         servers: config.rbl.dns,
         lists,
         ...opt('onError', config.rbl.onError),
-        ...opt('timeout', config.rbl.timeout),
+        ...opt('queryTimeout', config.rbl.queryTimeout),
         ...(options.probeOnce ? { probeInterval: 0 } : {}),
       }),
       'rbl',
@@ -248,7 +248,7 @@ export function buildFilters(config: FilterSettings, options: BuildFiltersOption
         ...opt('dmarcQuarantine', a.dmarcQuarantine),
         ...opt('hostname', a.hostname),
         ...opt('onError', a.onError),
-        ...opt('timeout', a.timeout),
+        ...opt('queryTimeout', a.queryTimeout),
       }),
       'other',
     );
@@ -280,7 +280,7 @@ export function buildFilters(config: FilterSettings, options: BuildFiltersOption
       clamav({
         hosts: config.clamav.hosts,
         ...opt('onError', config.clamav.onError),
-        ...opt('timeout', config.clamav.timeout),
+        ...opt('scanTimeout', config.clamav.scanTimeout),
         ...opt('maxSize', config.clamav.maxSize),
       }),
       'antivirus',
@@ -291,7 +291,7 @@ export function buildFilters(config: FilterSettings, options: BuildFiltersOption
       spam.spamassassin({
         ...parseHostPort(config.spamassassin.host, 'spamassassin.host'),
         ...opt('onError', config.spamassassin.onError),
-        ...opt('timeout', config.spamassassin.timeout),
+        ...opt('scanTimeout', config.spamassassin.scanTimeout),
       }),
       'spam',
     );
@@ -301,7 +301,7 @@ export function buildFilters(config: FilterSettings, options: BuildFiltersOption
       spam.rspamd({
         ...parseRspamdUrl(config.rspamd.url),
         ...opt('onError', config.rspamd.onError),
-        ...opt('timeout', config.rspamd.timeout),
+        ...opt('scanTimeout', config.rspamd.scanTimeout),
       }),
       'spam',
     );

@@ -20,9 +20,9 @@ export {
   transactionRecordSchema,
 } from './domain-settings.js';
 export {
-  type BuildFiltersOptions,
-  type BuiltFilters,
-  buildFilters,
+  type BuildPluginsOptions,
+  type BuiltPlugins,
+  buildPlugins,
   type DnsListsAt,
   type GroupedPlugin,
   type Preset,
@@ -39,7 +39,7 @@ export {
   type TransactionTimes,
   type WorkerReport,
 } from './operations.js';
-export { type RelayStageOptions, type RelayTxState, relayStage, type ScannerGroup } from './relay-stage.js';
+export { type RelayPluginOptions, type RelayTxState, relayPlugin, type ScannerGroup } from './relay-stage.js';
 export {
   type RelaySection,
   type RelaySectionInput,

@@ -62,7 +62,7 @@ export async function ensureClient(s: SessionState, route: Route, o: OnwardOptio
       host,
       port,
       name: o.relay.hostname,
-      timeout: o.relay.destinationTimeout,
+      commandTimeout: o.relay.destinationTimeout,
       tls,
       // `required` means the destination proves who it is: a certificate for its host, signed
       // by the configured CA (or the system store). Opportunistic TLS only encrypts.

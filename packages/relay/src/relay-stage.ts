@@ -27,7 +27,7 @@ declare module '@mef/core' {
 /** Our own headers, and the spam and virus verdict headers a sender could forge. */
 const TRUSTED_HEADER = /^(x-mef-.*|x-spam(-.*)?|x-virus-status)$/i;
 
-export interface RelayStageOptions {
+export interface RelayPluginOptions {
   hostname: string;
   /** The settings of a recipient's domain (inbound), or undefined. */
   settingsFor: (recipient: string) => DomainSettings | undefined;
@@ -54,12 +54,12 @@ function rfc5322Date(d = new Date()): string {
 }
 
 /**
- * The relay's own stage, first of all: applies a domain's scanner switches and sender lists at
+ * The relay's own plugin, registered as the first stage: applies a domain's scanner switches and sender lists at
  * RCPT, and on the message counts the `Received` hops (a loop guard), removes the sender's copies
  * of our verdict headers (`X-MEF-*`, `X-Spam*`, `X-Virus-Status`, as rspamd and amavisd do), and
  * adds the relay's own `Received` field.
  */
-export function relayStage(options: RelayStageOptions): Plugin {
+export function relayPlugin(options: RelayPluginOptions): Plugin {
   return {
     name: 'mef-relay',
     priority: -1000,

@@ -35,7 +35,7 @@ export interface SmtpClientOptions {
   /** Name for EHLO. */
   name: string;
   /** Connect, per-command and per-write timeout, ms. Default 30,000. */
-  timeout?: number;
+  commandTimeout?: number;
   /** Time to wait for the reply to the final dot, ms. Default 600,000 (RFC 5321: 10 minutes). */
   dataTimeout?: number;
   /** STARTTLS policy. Default `none`. */
@@ -117,7 +117,7 @@ export class SmtpClient {
   }
 
   private static async connectPlain(options: SmtpClientOptions): Promise<SmtpClient> {
-    const timeout = options.timeout ?? 30_000;
+    const timeout = options.commandTimeout ?? 30_000;
     const socket = connect({ host: options.host, port: options.port });
     socket.setNoDelay(true);
     try {
@@ -172,7 +172,7 @@ export class SmtpClient {
     };
     const secure = tlsConnect(tlsOptions);
     try {
-      await withTimeout(once(secure, 'secureConnect'), this.options.timeout ?? 30_000, () =>
+      await withTimeout(once(secure, 'secureConnect'), this.options.commandTimeout ?? 30_000, () =>
         secure.destroy(),
       );
     } catch (err) {
@@ -251,7 +251,7 @@ export class SmtpClient {
   private send(
     line: string,
     expect: ReplyExpectation,
-    timeout = this.options.timeout ?? 30_000,
+    timeout = this.options.commandTimeout ?? 30_000,
   ): Promise<SmtpReply> {
     if (/[\r\n]/.test(line))
       return Promise.reject(new SmtpClientError('command contains a line break', 'protocol'));
@@ -320,7 +320,7 @@ export class SmtpClient {
       if (/[\r\n]/.test(mailLine + rcptLine))
         throw new SmtpClientError('command contains a line break', 'protocol');
       if (this.closedError) throw this.closedError;
-      const timeout = this.options.timeout ?? 30_000;
+      const timeout = this.options.commandTimeout ?? 30_000;
       const replies = Promise.all([this.read('ordinary', timeout), this.read('ordinary', timeout)]);
       this.socket.write(`${mailLine}\r\n${rcptLine}\r\n`);
       const [mail, rcpt] = await replies;
@@ -353,7 +353,7 @@ export class SmtpClient {
 
   /** Waits for the socket to drain; a destination that stops reading is dropped after the timeout. */
   private async drained(): Promise<void> {
-    const timeout = this.options.timeout ?? 30_000;
+    const timeout = this.options.commandTimeout ?? 30_000;
     const socket = this.socket;
     const closed = once(socket, 'close');
     closed.catch(() => undefined);

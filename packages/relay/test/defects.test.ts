@@ -253,7 +253,7 @@ describe('defects of the example relay, fixed', () => {
     const { port, relay: r } = await relay(
       { domains: { 'a.test': { destination: `127.0.0.1:${s.port}` } } },
       {},
-      { stages: [slowStage(800)] },
+      { plugins: [slowStage(800)] },
     );
     const sending = send(port, { to: 'x@a.test', text: 'in flight' });
     await sleep(400);

@@ -50,8 +50,8 @@ describe('greylisting in two relays that share one redis-server', () => {
     const s = await sink();
     const greylist = { redis: `redis://127.0.0.1:${redis.port}`, delay: 400 };
     const domains = { 'customer.test': { destination: `127.0.0.1:${s.port}` } };
-    const mx1 = await relay({ hostname: 'mx1.test', domains }, { greylist }, { stages: [scoreOf(5)] });
-    const mx2 = await relay({ hostname: 'mx2.test', domains }, { greylist }, { stages: [scoreOf(5)] });
+    const mx1 = await relay({ hostname: 'mx1.test', domains }, { greylist }, { plugins: [scoreOf(5)] });
+    const mx2 = await relay({ hostname: 'mx2.test', domains }, { greylist }, { plugins: [scoreOf(5)] });
     const raw = Buffer.from('From: sender@example.test\r\nSubject: offer\r\n\r\nHello\r\n');
 
     const first = await sendRaw(mx1.port, raw).then(
@@ -68,7 +68,7 @@ describe('greylisting in two relays that share one redis-server', () => {
     expect(s.messages()).toHaveLength(1);
 
     // Mail under the greylist threshold is never deferred.
-    const low = await relay({ hostname: 'mx3.test', domains }, { greylist }, { stages: [scoreOf(1)] });
+    const low = await relay({ hostname: 'mx3.test', domains }, { greylist }, { plugins: [scoreOf(1)] });
     const lowSent = await sendRaw(low.port, raw, 'bob@customer.test');
     expect(lowSent.response).toMatch(/^250 /);
   });

@@ -139,7 +139,7 @@ describe('inbound features', () => {
     const second = await relay(
       { hostname: 'mx2.test', domains: { 'a.test': { destination: `127.0.0.1:${s.port}` } } },
       {},
-      { stages: [spy] },
+      { plugins: [spy] },
     );
     const first = await relay({ domains: { 'a.test': { destination: `127.0.0.1:${second.port}` } } });
     const d = await Dialog.open(first.port);

@@ -53,7 +53,7 @@ describe('operations', () => {
         metrics: { host: '127.0.0.1', port: 0 },
       },
       // A clamd that is not there: the health check says so.
-      { clamav: { hosts: ['127.0.0.1:1'], onError: 'accept', timeout: 500 } },
+      { clamav: { hosts: ['127.0.0.1:1'], onError: 'accept', scanTimeout: 500 } },
     );
     await send(port, { to: 'x@a.test', text: 'counted' });
     const metricsPort = r.ports?.metrics ?? 0;

@@ -27,7 +27,7 @@ export interface AdminServerOptions {
   /** Session lifetime in ms (default 12 hours). */
   sessionMs?: number;
   /** Timeout of the rollout page's live MX check in ms (default 1,500). */
-  dnsTimeoutMs?: number;
+  queryTimeout?: number;
 }
 
 /** A running (or ready to run) admin web server. */
@@ -193,7 +193,7 @@ export function createAdminServer(
     return reply.redirect('/login', 303);
   });
 
-  registerDomainRoutes(app, store, config, { send, dnsTimeoutMs: options.dnsTimeoutMs ?? 1500 });
+  registerDomainRoutes(app, store, config, { send, queryTimeout: options.queryTimeout ?? 1500 });
   registerOperatorRoutes(app, store, { send });
 
   app.setNotFoundHandler(async (req, reply) => {

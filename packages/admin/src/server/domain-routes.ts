@@ -102,7 +102,7 @@ export function registerDomainRoutes(
   app: FastifyInstance,
   store: Store,
   config: AdminConfig,
-  opts: { send: SendPage; dnsTimeoutMs: number },
+  opts: { send: SendPage; queryTimeout: number },
 ): void {
   const { send } = opts;
 
@@ -183,7 +183,7 @@ export function registerDomainRoutes(
       mx = await checkMx(
         d.domain,
         relays.map((r) => r.name),
-        { servers: config.dns, timeoutMs: opts.dnsTimeoutMs },
+        { servers: config.dns, queryTimeout: opts.queryTimeout },
       );
     }
     const totals = await dispositionTotals(store, d.domain, { direction: 'inbound' });

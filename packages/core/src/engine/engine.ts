@@ -137,7 +137,7 @@ export class Engine {
         try {
           const answer = await raceTimeout(
             Promise.resolve().then(() => s.plugin.health?.()),
-            s.timeout,
+            s.stageTimeout,
           );
           results[s.name] =
             answer === TIMED_OUT

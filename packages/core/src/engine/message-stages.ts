@@ -49,7 +49,7 @@ export function startMessageStages(start: MessageStart): MessageStage[] {
       onLate: runtime.onLate,
     });
     const abort = new AbortController();
-    const reader = new StageReader(stage.name, stage.timeout, (_kind, err) => {
+    const reader = new StageReader(stage.name, stage.stageTimeout, (_kind, err) => {
       findings.errors.push(stageError(stage, err));
       recorder.seal();
       abort.abort(err);
@@ -93,7 +93,7 @@ export async function finishMessageStages(
 ): Promise<void> {
   await Promise.all(
     stages.map(async ({ stage, reader, recorder, done, abort, doneAt }) => {
-      if ((await raceTimeout(done, stage.timeout)) === TIMED_OUT) {
+      if ((await raceTimeout(done, stage.stageTimeout)) === TIMED_OUT) {
         reader.fail('timeout', timeoutError(stage, 'did not finish within'));
       }
       addTime(times, stage.name, Math.max(0, (doneAt.at ?? performance.now()) - lastByte));

@@ -36,7 +36,7 @@ export interface EngineOptions {
   /** Default failure policy for plugins that name none. Default `tempfail`. */
   onError?: ErrorPolicy;
   /**
-   * Default for each plugin's `timeout`, in milliseconds: how long one hook may run, how long
+   * Default for each plugin's `stageTimeout`, in milliseconds: how long one hook may run, how long
    * its message work may take after the last byte, how long it may stall the pass, and how
    * long its health probe may take. Default 30,000.
    */

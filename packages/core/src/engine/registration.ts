@@ -29,8 +29,8 @@ const HOOKS = [
 export interface RegisteredStage {
   readonly plugin: Plugin;
   readonly name: string;
-  /** The plugin's `timeout` or the engine's `stageTimeout`, in ms. */
-  readonly timeout: number;
+  /** The plugin's `stageTimeout` or the engine's, in ms. */
+  readonly stageTimeout: number;
   readonly onError: ErrorPolicy;
   readonly priority: number;
   /** Registration order, which breaks priority ties. */
@@ -55,9 +55,12 @@ function checkShape(p: unknown): asserts p is Plugin {
       throw invalid(`plugin ${plugin.name}: ${h} must be a function`);
     }
   }
-  for (const key of ['timeout', 'priority'] as const) {
+  for (const key of ['stageTimeout', 'priority'] as const) {
     const v = plugin[key];
-    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || (key === 'timeout' && v <= 0))) {
+    if (
+      v !== undefined &&
+      (typeof v !== 'number' || !Number.isFinite(v) || (key === 'stageTimeout' && v <= 0))
+    ) {
       throw invalid(`plugin ${plugin.name}: ${key} must be a number, got ${String(v)}`);
     }
   }
@@ -106,7 +109,7 @@ export function registerStage(
   return {
     plugin,
     name: plugin.name,
-    timeout: plugin.timeout ?? options.stageTimeout ?? 30_000,
+    stageTimeout: plugin.stageTimeout ?? options.stageTimeout ?? 30_000,
     onError: plugin.onError ?? options.onError ?? 'tempfail',
     priority: plugin.priority ?? 100,
     order: registered.length,

@@ -21,7 +21,7 @@ export function stageError(stage: RegisteredStage, err: unknown): StageError {
 
 /** The error a stage that ran out of time records (and its signal is aborted with). */
 export function timeoutError(stage: RegisteredStage, what: string): MefError {
-  return new MefError('MEF_CORE_TIMEOUT', `stage ${stage.name} ${what} ${stage.timeout} ms`, {
+  return new MefError('MEF_CORE_TIMEOUT', `stage ${stage.name} ${what} ${stage.stageTimeout} ms`, {
     kind: 'timeout',
   });
 }
@@ -121,7 +121,7 @@ export async function runPhase(run: PhaseRun): Promise<FindingSet> {
     try {
       const outcome = await raceTimeout(
         Promise.resolve().then(() => callHook(stage, ctx, run)),
-        stage.timeout,
+        stage.stageTimeout,
       );
       if (outcome === TIMED_OUT) {
         const err = timeoutError(stage, 'timed out after');

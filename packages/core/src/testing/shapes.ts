@@ -78,7 +78,7 @@ export interface ShapeSuiteOptions {
   /** Envelope of every run (client address, HELO, sender, recipients). */
   envelope?: ScanEnvelope;
   /** Per-check timeout for the test runner, ms. Default 60,000. */
-  timeout?: number;
+  testTimeout?: number;
 }
 
 /**
@@ -105,7 +105,7 @@ export function shapeSuite(
           });
           meets(v, options.expect, shape);
         },
-        options.timeout ?? 60_000,
+        options.testTimeout ?? 60_000,
       );
     }
   });

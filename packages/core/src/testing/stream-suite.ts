@@ -10,7 +10,7 @@ import { runEngine } from './run.js';
 /** The parts of a test runner the suite needs (vitest, jest, node:test all fit). */
 export interface TestApi {
   describe: (name: string, fn: () => void) => void;
-  it: (name: string, fn: () => Promise<void>, timeout?: number) => void;
+  it: (name: string, fn: () => Promise<void>, testTimeout?: number) => void;
 }
 
 /** Options of the stream suite. */
@@ -26,7 +26,7 @@ export interface StreamSuiteOptions {
   /** Size of the large attachment. Default 100 MiB. */
   largeBytes?: number;
   /** Per-check timeout for the test runner, ms. Default 120,000. */
-  timeout?: number;
+  testTimeout?: number;
 }
 
 function checkOptions(o: StreamSuiteOptions): void {
@@ -257,7 +257,7 @@ async function runWith(
 
 /**
  * Registers the shared stream suite for a streaming stage with your test runner:
- * `streamSuite({ describe, it }, 'my-stage', () => myPlugin(), { message, expect: { symbols: ['MY_SYMBOL'] } })`.
+ * `streamSuite({ describe, it }, 'my-plugin', () => myPlugin(), { message, expect: { symbols: ['MY_SYMBOL'] } })`.
  * Each check fails when the stage misses `expect` on `message` or records an error.
  */
 export function streamSuite(
@@ -267,7 +267,7 @@ export function streamSuite(
   options: StreamSuiteOptions,
 ): void {
   checkOptions(options);
-  const t = options.timeout ?? 120_000;
+  const t = options.testTimeout ?? 120_000;
   api.describe(`${name}: stream suite`, () => {
     api.it('gives the same verdict for 1-byte chunks', () => streamChecks.oneByteChunks(make, options), t);
     api.it(

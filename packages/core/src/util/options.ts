@@ -8,7 +8,7 @@ import type { ErrorPolicy } from '../verdict.js';
  * `MEF_CORE_INVALID_OPTION` TypeError naming the option, what was expected and what came.
  *
  * ```ts
- * const timeout = checkNumber('timeout', options.timeout, { min: 1, integer: true }) ?? 5000;
+ * const queryTimeout = checkNumber('queryTimeout', options.queryTimeout, { min: 1, integer: true }) ?? 5000;
  * ```
  */
 

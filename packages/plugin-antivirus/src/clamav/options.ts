@@ -45,7 +45,7 @@ export interface ClamavOptions {
   /** Time to connect to one host (ms). Default 2000. */
   connectTimeout?: number;
   /** Longest wait for clamd to take a chunk or to answer after the last one (ms). Default 60000. */
-  timeout?: number;
+  scanTimeout?: number;
   /** The stage timeout of the message hook (ms). Default: the engine's. */
   stageTimeout?: number;
   /** Messages (and parts) larger than this are not scanned. Keep it below clamd's StreamMaxLength. Default 24 MiB. */
@@ -79,7 +79,7 @@ export interface ClamavOptions {
   /** Keep clamd connections open between scans (IDSESSION). Default true. */
   keepAlive?: boolean;
   /** Close a kept connection after this long unused (ms), below clamd's IdleTimeout. Default 5000. */
-  keepAliveIdle?: number;
+  idleTimeout?: number;
   /** What a clamd failure gives. Default `tempfail`: mail waits rather than passing unscanned. */
   onError?: ErrorPolicy;
   /** Plugin name. Default `clamav`. */
@@ -92,7 +92,7 @@ export interface ClamavSettings {
   readonly hosts: readonly ClamdAddress[];
   readonly mode: ScanMode;
   readonly connectTimeout: number;
-  readonly timeout: number;
+  readonly scanTimeout: number;
   readonly stageTimeout: number | undefined;
   readonly maxSize: number;
   readonly oversize: 'skip' | 'tempfail' | 'reject';
@@ -107,7 +107,7 @@ export interface ClamavSettings {
   readonly maxConnections: number;
   readonly chunkSize: number;
   readonly keepAlive: boolean;
-  readonly keepAliveIdle: number;
+  readonly idleTimeout: number;
   readonly onError: ErrorPolicy;
 }
 
@@ -171,7 +171,7 @@ export function clamavSettings(options: ClamavOptions): ClamavSettings {
     hosts: rawHosts.map(parseClamdAddress),
     mode: checkEnum<ScanMode>('mode', options.mode, ['raw', 'parts', 'both']) ?? 'both',
     connectTimeout: checkNumber('connectTimeout', options.connectTimeout, { min: 1 }) ?? 2000,
-    timeout: checkNumber('timeout', options.timeout, { min: 1 }) ?? 60_000,
+    scanTimeout: checkNumber('scanTimeout', options.scanTimeout, { min: 1 }) ?? 60_000,
     stageTimeout: checkNumber('stageTimeout', options.stageTimeout, { min: 1 }),
     maxSize: checkNumber('maxSize', options.maxSize, { min: 1, integer: true }) ?? 24 * 1024 * 1024,
     oversize: checkEnum('oversize', options.oversize, ['skip', 'tempfail', 'reject'] as const) ?? 'skip',
@@ -185,7 +185,7 @@ export function clamavSettings(options: ClamavOptions): ClamavSettings {
     maxConnections: checkNumber('maxConnections', options.maxConnections, { min: 1, integer: true }) ?? 4,
     chunkSize: checkNumber('chunkSize', options.chunkSize, { min: 1, integer: true }) ?? 65_536,
     keepAlive: checkBoolean('keepAlive', options.keepAlive) ?? true,
-    keepAliveIdle: checkNumber('keepAliveIdle', options.keepAliveIdle, { min: 1 }) ?? 5000,
+    idleTimeout: checkNumber('idleTimeout', options.idleTimeout, { min: 1 }) ?? 5000,
     onError: checkErrorPolicy('onError', options.onError) ?? 'tempfail',
   };
 }

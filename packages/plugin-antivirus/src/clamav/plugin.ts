@@ -15,10 +15,10 @@ export function clamav(options: ClamavOptions = {}): Plugin & { readonly client:
   const client = new ClamdClient({
     hosts: settings.hosts,
     connectTimeout: settings.connectTimeout,
-    timeout: settings.timeout,
+    scanTimeout: settings.scanTimeout,
     chunkSize: settings.chunkSize,
     keepAlive: settings.keepAlive,
-    keepAliveIdle: settings.keepAliveIdle,
+    idleTimeout: settings.idleTimeout,
     keepAliveMax: Math.max(8, settings.maxConnections),
   });
   const findings = new ClamavFindings(settings, settings.scannedHeader ?? 'MEF ClamAV');
@@ -44,7 +44,7 @@ export function clamav(options: ClamavOptions = {}): Plugin & { readonly client:
       name: settings.name,
       core: CORE_RANGE,
       onError: settings.onError,
-      ...(settings.stageTimeout !== undefined ? { timeout: settings.stageTimeout } : {}),
+      ...(settings.stageTimeout !== undefined ? { stageTimeout: settings.stageTimeout } : {}),
       async setup(ctx) {
         if (settings.scannedHeader !== undefined) return;
         // The version only decorates a header: never hold the engine's start for it.

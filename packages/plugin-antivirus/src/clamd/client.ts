@@ -13,7 +13,7 @@ export interface ClamdClientOptions {
   /** Time to open a connection, per host (ms). Default 2000. */
   readonly connectTimeout?: number;
   /** Longest wait for clamd to take the next chunk or to answer after the last one (ms). Default 60000. */
-  readonly timeout?: number;
+  readonly scanTimeout?: number;
   /** Small chunks are gathered up to this many bytes before they are framed and sent. Default 65536. */
   readonly chunkSize?: number;
   /** How long a host that failed is passed over while another is up (ms). Default 10000. */
@@ -24,7 +24,7 @@ export interface ClamdClientOptions {
    */
   readonly keepAlive?: boolean;
   /** Close a kept connection after this long unused (ms); keep it below clamd's IdleTimeout (30 s). Default 5000. */
-  readonly keepAliveIdle?: number;
+  readonly idleTimeout?: number;
   /** Most unused connections kept open. Default 8. */
   readonly keepAliveMax?: number;
 }
@@ -36,7 +36,7 @@ export interface ClamdClientOptions {
 export class ClamdClient {
   readonly hosts: readonly ClamdAddress[];
   private readonly connectTimeout: number;
-  private readonly timeout: number;
+  private readonly scanTimeout: number;
   private readonly chunkSize: number;
   private readonly retryAfter: number;
   /** Per host index, the time until which it is passed over. */
@@ -50,12 +50,12 @@ export class ClamdClient {
     if (options.hosts.length === 0) throw new TypeError('ClamdClient needs at least one host');
     this.hosts = options.hosts;
     this.connectTimeout = options.connectTimeout ?? 2000;
-    this.timeout = options.timeout ?? 60_000;
+    this.scanTimeout = options.scanTimeout ?? 60_000;
     this.chunkSize = options.chunkSize ?? 65_536;
     this.retryAfter = options.retryAfter ?? 10_000;
     this.pool =
       (options.keepAlive ?? true)
-        ? new SessionPool(options.keepAliveIdle ?? 5000, options.keepAliveMax ?? 8)
+        ? new SessionPool(options.idleTimeout ?? 5000, options.keepAliveMax ?? 8)
         : undefined;
   }
 
@@ -127,11 +127,11 @@ export class ClamdClient {
           finish(
             new AntivirusError(
               'MEF_AV_CLAMD_TIMEOUT',
-              `clamd at ${describeAddress(address)} did not answer ${name} within ${this.timeout} ms`,
+              `clamd at ${describeAddress(address)} did not answer ${name} within ${this.scanTimeout} ms`,
               { kind: 'timeout' },
             ),
           ),
-        Math.min(this.timeout, this.connectTimeout + 5000),
+        Math.min(this.scanTimeout, this.connectTimeout + 5000),
       );
       socket.on('data', (d: Buffer) => {
         got += d.toString('latin1');
@@ -183,11 +183,11 @@ export class ClamdClient {
     const pool = this.pool;
     if (!pool) {
       const { socket, address } = await this.connect(signal);
-      return new InstreamSession(socket, address, this.timeout, this.chunkSize, signal);
+      return new InstreamSession(socket, address, this.scanTimeout, this.chunkSize, signal);
     }
     const conn = await pool.acquire(() => this.connect(signal));
     conn.requests++;
-    return new InstreamSession(conn.socket, conn.address, this.timeout, this.chunkSize, signal, {
+    return new InstreamSession(conn.socket, conn.address, this.scanTimeout, this.chunkSize, signal, {
       requestId: conn.requests,
       release: (reusable) => pool.release(conn, reusable),
     });

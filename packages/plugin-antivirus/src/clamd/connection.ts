@@ -27,8 +27,12 @@ export function abortError(signal: AbortSignal): AntivirusError {
   });
 }
 
-/** Opens one connection to one clamd, within `timeout` ms. */
-export function connectOnce(addr: ClamdAddress, timeout: number, signal?: AbortSignal): Promise<net.Socket> {
+/** Opens one connection to one clamd, within `connectTimeout` ms. */
+export function connectOnce(
+  addr: ClamdAddress,
+  connectTimeout: number,
+  signal?: AbortSignal,
+): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(abortError(signal));
@@ -69,11 +73,11 @@ export function connectOnce(addr: ClamdAddress, timeout: number, signal?: AbortS
       reject(
         new AntivirusError(
           'MEF_AV_CLAMD_TIMEOUT',
-          `Connecting to clamd at ${describeAddress(addr)} took more than ${timeout} ms`,
+          `Connecting to clamd at ${describeAddress(addr)} took more than ${connectTimeout} ms`,
           { kind: 'timeout' },
         ),
       );
-    }, timeout);
+    }, connectTimeout);
     socket.once('connect', onConnect);
     socket.once('error', onError);
     signal?.addEventListener('abort', onAbort, { once: true });

@@ -19,7 +19,7 @@ export class InstreamSession {
   /** Payload bytes accepted so far. */
   bytes = 0;
   private readonly socket: net.Socket;
-  private readonly timeout: number;
+  private readonly scanTimeout: number;
   private readonly chunkSize: number;
   private readonly signal: AbortSignal | undefined;
   /** Hands a kept (IDSESSION) connection back to its pool; undefined for a one-scan connection. */
@@ -43,14 +43,14 @@ export class InstreamSession {
   constructor(
     socket: net.Socket,
     address: ClamdAddress,
-    timeout: number,
+    scanTimeout: number,
     chunkSize: number,
     signal?: AbortSignal,
     session?: { requestId: number; release: (reusable: boolean) => void },
   ) {
     this.socket = socket;
     this.address = address;
-    this.timeout = timeout;
+    this.scanTimeout = scanTimeout;
     this.chunkSize = chunkSize;
     this.signal = signal;
     this.release = session?.release;
@@ -162,7 +162,7 @@ export class InstreamSession {
     for (const p of parts) ok = this.socket.write(p);
     this.socket.uncork();
     while (!ok && this.socket.writableNeedDrain && !this.broken) {
-      await this.nextEvent(this.timeout, 'take the next chunk');
+      await this.nextEvent(this.scanTimeout, 'take the next chunk');
       ok = !this.socket.writableNeedDrain;
     }
     if (ok) {
@@ -183,7 +183,7 @@ export class InstreamSession {
       await this.flush();
       if (!this.broken) this.socket.write(TERMINATOR);
       while (!this.replyDone && !this.closed) {
-        await this.nextEvent(this.timeout, 'answer');
+        await this.nextEvent(this.scanTimeout, 'answer');
       }
       const reply = this.readReply();
       reusable = reply.kind !== 'error' && !this.trailingBytes && !this.connectionLost();

@@ -11,7 +11,7 @@ export interface RspamdClientOptions {
   /** Unix socket path, used instead of host and port when given. */
   readonly socketPath?: string;
   /** Milliseconds for the whole exchange. Default 30,000. */
-  readonly timeout?: number;
+  readonly scanTimeout?: number;
   /** Largest reply accepted, in bytes. Default 8 MiB. */
   readonly maxResponseBytes?: number;
   /** Password header for the controller-protected setups (sent as `Password`). */
@@ -221,7 +221,7 @@ export class RspamdClient {
     signal?: AbortSignal,
   ): Promise<{ status: number; body: Buffer }> {
     const o = this.options;
-    const timeout = o.timeout ?? 30_000;
+    const timeout = o.scanTimeout ?? 30_000;
     const maxBytes = o.maxResponseBytes ?? 8 * 1024 * 1024;
     return new Promise((resolve, reject) => {
       let settled = false;

@@ -10,7 +10,7 @@ export interface SpamdClientOptions {
   /** Unix socket path; used instead of host and port when given. */
   readonly socketPath?: string;
   /** Milliseconds for the whole exchange (connect, send, answer). Default 30,000. */
-  readonly timeout?: number;
+  readonly scanTimeout?: number;
   /** Largest answer accepted, in bytes (PROCESS returns the whole message). Default 32 MiB. */
   readonly maxResponseBytes?: number;
 }
@@ -90,7 +90,7 @@ export class SpamdClient {
       host: options.host ?? '127.0.0.1',
       port: options.port ?? 783,
       socketPath: options.socketPath,
-      timeout: options.timeout ?? 30_000,
+      scanTimeout: options.scanTimeout ?? 30_000,
       maxResponseBytes: options.maxResponseBytes ?? 32 * 1024 * 1024,
     };
   }
@@ -191,9 +191,12 @@ export class SpamdClient {
       const timer = setTimeout(
         () =>
           finish(
-            new SpamError('MEF_SPAM_SPAMD_TIMEOUT', `spamd did not answer ${command} within ${o.timeout} ms`),
+            new SpamError(
+              'MEF_SPAM_SPAMD_TIMEOUT',
+              `spamd did not answer ${command} within ${o.scanTimeout} ms`,
+            ),
           ),
-        o.timeout,
+        o.scanTimeout,
       );
       const onAbort = () =>
         finish(

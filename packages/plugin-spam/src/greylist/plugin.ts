@@ -31,7 +31,7 @@ export interface GreylistOptions {
   /** Authenticated and outbound mail is not greylisted unless this is false. Default true. */
   skipSubmission?: boolean;
   /** Stage timeout (ms); default the engine's. */
-  timeout?: number;
+  stageTimeout?: number;
   /** What a failing store turns into. Default `accept` (a missing memory is no reason to defer). */
   onError?: ErrorPolicy;
   /** Clock (ms since the epoch), for tests. Default `Date.now`. */
@@ -67,7 +67,7 @@ export function greylist(options: GreylistOptions = {}): Plugin {
     }
   }
   const onError = checkErrorPolicy('onError', options.onError) ?? 'accept';
-  const timeout = checkNumber('timeout', options.timeout, { min: 1 });
+  const stageTimeout = checkNumber('stageTimeout', options.stageTimeout, { min: 1 });
   const now = options.now ?? Date.now;
   const store: GreylistStore = options.store ?? new MemoryGreylistStore({ now });
   const skipSubmission = options.skipSubmission !== false;
@@ -130,7 +130,7 @@ export function greylist(options: GreylistOptions = {}): Plugin {
     name: 'greylist',
     core: CORE_RANGE,
     onError,
-    ...(timeout !== undefined ? { timeout } : {}),
+    ...(stageTimeout !== undefined ? { stageTimeout } : {}),
     scored,
     async teardown() {
       await store.close?.();

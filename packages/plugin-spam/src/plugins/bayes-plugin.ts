@@ -41,7 +41,7 @@ export interface BayesOptions extends ClassifierOptions {
   readonly bands?: readonly BayesBand[];
   readonly tokenizer?: TokenizerOptions;
   readonly name?: string;
-  readonly timeout?: number;
+  readonly stageTimeout?: number;
   /** Default `accept`. */
   readonly onError?: ErrorPolicy;
 }
@@ -121,7 +121,7 @@ export function bayes(options: BayesOptions = {}): BayesPlugin {
     if (score === 0) return undefined;
     return { name: score > 0 ? 'BAYES_SPAM' : 'BAYES_HAM', score, options: [`${(p * 100).toFixed(2)}%`] };
   };
-  const timeout = checkNumber('timeout', options.timeout, { min: 1 });
+  const stageTimeout = checkNumber('stageTimeout', options.stageTimeout, { min: 1 });
   const onError = checkErrorPolicy('onError', options.onError) ?? 'accept';
   let store: BayesStore = options.store ?? new MemoryStore();
   let classifier = new BayesClassifier(store, options);
@@ -144,7 +144,7 @@ export function bayes(options: BayesOptions = {}): BayesPlugin {
     name: options.name ?? 'bayes',
     core: CORE_RANGE,
     onError,
-    ...(timeout !== undefined ? { timeout } : {}),
+    ...(stageTimeout !== undefined ? { stageTimeout } : {}),
     get classifier() {
       return classifier;
     },

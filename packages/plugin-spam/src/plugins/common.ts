@@ -80,7 +80,8 @@ export function checkPrefix(value: unknown, fallback: string): string {
 export interface EngineStageOptions {
   readonly host?: string;
   readonly port?: number;
-  readonly timeout?: number;
+  /** Wait for the scanner to take the message and answer, ms. Default 30,000. */
+  readonly scanTimeout?: number;
   readonly maxSize?: number;
   readonly skippedScore?: number;
   readonly onError?: ErrorPolicy;
@@ -90,11 +91,11 @@ export interface EngineStageOptions {
 export function checkEngineOptions(
   options: EngineStageOptions,
   defaultMaxSize: number,
-): { timeout: number; maxSize: number; skippedScore: number; onError: ErrorPolicy } {
+): { scanTimeout: number; maxSize: number; skippedScore: number; onError: ErrorPolicy } {
   checkNumber('port', options.port, { min: 1, max: 65535, integer: true });
   checkString('host', options.host);
   return {
-    timeout: checkNumber('timeout', options.timeout, { min: 1 }) ?? 30_000,
+    scanTimeout: checkNumber('scanTimeout', options.scanTimeout, { min: 1 }) ?? 30_000,
     maxSize: checkNumber('maxSize', options.maxSize, { min: 1 }) ?? defaultMaxSize,
     skippedScore: checkNumber('skippedScore', options.skippedScore, { min: -1000, max: 1000 }) ?? 0,
     onError: checkErrorPolicy('onError', options.onError) ?? 'accept',

@@ -61,7 +61,7 @@ const DEFAULT_ACTIONS: Readonly<Record<string, RspamdActionMapping>> = Object.fr
 
 /** rspamd's `/checkv2` as a plugin: symbols, score, action, milter headers and replies. */
 export function rspamd(options: RspamdOptions = {}): RspamdPlugin {
-  const { timeout, maxSize, skippedScore, onError } = checkEngineOptions(options, 10 * 1024 * 1024);
+  const { scanTimeout, maxSize, skippedScore, onError } = checkEngineOptions(options, 10 * 1024 * 1024);
   const prefix = checkPrefix(options.prefix, '');
   const allowed = new Set([
     'accept',
@@ -80,14 +80,14 @@ export function rspamd(options: RspamdOptions = {}): RspamdPlugin {
   const actions = { ...DEFAULT_ACTIONS, ...options.actions };
   const forceActions = options.forceActions ?? true;
   const milterHeaders = options.milterHeaders ?? true;
-  const client = new RspamdClient({ ...options, timeout });
+  const client = new RspamdClient({ ...options, scanTimeout });
   const group = 'rspamd';
 
   return definePlugin({
     name: options.name ?? 'rspamd',
     core: CORE_RANGE,
     onError,
-    timeout: timeout + 5_000,
+    stageTimeout: scanTimeout + 5_000,
     client,
     health: () => pingHealth(client),
     async message(ctx) {

@@ -7,7 +7,7 @@ import { type RuleConfig, RuleSet } from '../rules/rule-set.js';
 export interface SpamRulesOptions extends RuleConfig {
   /** Plugin name (to run two differently configured sets). Default `spam-rules`. */
   readonly name?: string;
-  readonly timeout?: number;
+  readonly stageTimeout?: number;
   /** Default `accept`: a missing opinion is no reason to delay mail. */
   readonly onError?: ErrorPolicy;
 }
@@ -20,13 +20,13 @@ export interface SpamRulesPlugin extends Plugin {
 /** The built-in spam rules as a plugin: each hit becomes a symbol in group `spam`. */
 export function spamRules(options: SpamRulesOptions = {}): SpamRulesPlugin {
   const ruleSet = new RuleSet(options);
-  const timeout = checkNumber('timeout', options.timeout, { min: 1 });
+  const stageTimeout = checkNumber('stageTimeout', options.stageTimeout, { min: 1 });
   const onError = checkErrorPolicy('onError', options.onError) ?? 'accept';
   return definePlugin({
     name: options.name ?? 'spam-rules',
     core: CORE_RANGE,
     onError,
-    ...(timeout !== undefined ? { timeout } : {}),
+    ...(stageTimeout !== undefined ? { stageTimeout } : {}),
     ruleSet,
     async message(ctx) {
       const features = await collectFeatures(ctx);

@@ -48,10 +48,10 @@ export function spamassassin(options: SpamassassinOptions = {}): SpamassassinPlu
   if (!['REPORT', 'SYMBOLS', 'CHECK'].includes(command)) {
     throw invalidOption('command', command, "'REPORT', 'SYMBOLS' or 'CHECK'");
   }
-  const { timeout, maxSize, skippedScore, onError } = checkEngineOptions(options, 1024 * 1024);
+  const { scanTimeout, maxSize, skippedScore, onError } = checkEngineOptions(options, 1024 * 1024);
   const spamScore = checkNumber('spamScore', options.spamScore, { min: -1000, max: 1000 }) ?? 1;
   const prefix = checkPrefix(options.prefix, 'SA_');
-  const client = new SpamdClient({ ...options, timeout });
+  const client = new SpamdClient({ ...options, scanTimeout });
   const group = 'spamassassin';
 
   return definePlugin({
@@ -59,7 +59,7 @@ export function spamassassin(options: SpamassassinOptions = {}): SpamassassinPlu
     core: CORE_RANGE,
     onError,
     // The engine's stage timeout covers buffering plus the exchange.
-    timeout: timeout + 5_000,
+    stageTimeout: scanTimeout + 5_000,
     client,
     health: () => pingHealth(client),
     async message(ctx) {

@@ -33,7 +33,7 @@ export interface SpamassassinRulesOptions {
   /** Plugin name. Default `spamassassin-rules`. */
   readonly name?: string;
   /** Stage timeout in ms. */
-  readonly timeout?: number;
+  readonly stageTimeout?: number;
   /** Default `accept`. */
   readonly onError?: ErrorPolicy;
 }
@@ -53,7 +53,7 @@ export function spamassassinRules(options: SpamassassinRulesOptions): Spamassass
     throw invalidOption('dirs', options.dirs, 'a list of folders or a ruleSet');
   const maxSize = checkNumber('maxSize', options.maxSize, { min: 1 }) ?? 512 * 1024;
   const skippedScore = checkNumber('skippedScore', options.skippedScore, { min: -1000, max: 1000 }) ?? 0;
-  const timeout = checkNumber('timeout', options.timeout, { min: 1 });
+  const stageTimeout = checkNumber('stageTimeout', options.stageTimeout, { min: 1 });
   const onError = checkErrorPolicy('onError', options.onError) ?? 'accept';
   const prefix = checkPrefix(options.prefix, 'SA_');
   const scores = options.scores ?? {};
@@ -68,7 +68,7 @@ export function spamassassinRules(options: SpamassassinRulesOptions): Spamassass
     name: options.name ?? 'spamassassin-rules',
     core: CORE_RANGE,
     onError,
-    ...(timeout !== undefined ? { timeout } : {}),
+    ...(stageTimeout !== undefined ? { stageTimeout } : {}),
     ruleSet,
     async message(ctx) {
       if (skipDeclaredOversize(ctx, 'SA_RULES_SKIPPED_SIZE', maxSize, skippedScore, group)) return;

@@ -27,7 +27,7 @@ export async function sink(flags: string[] = []): Promise<Sink> {
   return s;
 }
 
-/** A relay on a free loopback port, closed after the test; the built-in filters run (no Bayes model). */
+/** A relay on a free loopback port, closed after the test; the built-in plugins run (no Bayes model). */
 export async function relay(
   relaySection: Record<string, unknown>,
   extra: Partial<RelayConfigInput> = {},

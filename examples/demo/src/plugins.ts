@@ -2,7 +2,7 @@ import type { Plugin } from '@mef/core';
 
 const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
 
-/** Example stage: the GTUBE test string in the text gives a score of 1,000. */
+/** Example plugin: the GTUBE test string in the text gives a score of 1,000. */
 export function gtube(): Plugin {
   return {
     name: 'example-gtube',
@@ -14,7 +14,7 @@ export function gtube(): Plugin {
   };
 }
 
-/** Example stage: an attachment whose name hides an executable behind a document extension. */
+/** Example plugin: an attachment whose name hides an executable behind a document extension. */
 export function doubleExtension(): Plugin {
   const re = /\.(pdf|docx?|xlsx?|jpe?g|png|txt|zip)\s*\.(exe|scr|com|bat|cmd|js|vbs|pif|msi)$/i;
   return {
