@@ -30,6 +30,7 @@ import {
   startPostfix,
   startRspamd,
   startSink,
+  stopList,
 } from '@mef/test-servers';
 import { machineLine, median, table } from './machine.js';
 
@@ -80,44 +81,41 @@ const built = spawnSync(
 );
 if (built.status !== 0) throw new Error(`building haraka-plugin-mef failed: ${built.stderr}`);
 
-const stops: (() => Promise<void>)[] = [];
+const stops = stopList();
 try {
-  const sink = await startSink();
-  stops.push(() => sink.stop());
+  const sink = stops.add(await startSink());
   // One process per filter: rspamd's normal worker and its milter proxy `count = 1` each.
   const rspamd = await startRspamd({
     dbDir: join(tmpdir(), 'mef-bench-rspamd-db'),
     milter: true,
     workers: 1,
   });
-  stops.push(() => rspamd.stop());
+  stops.defer(() => rspamd.stop());
   const { engine } = buildEngine(resolveConfig({ bayes: { enabled: false } }, {}));
-  stops.push(() => engine.stop());
+  stops.defer(() => engine.stop());
   const relayhost = `[127.0.0.1]:${sink.port}`;
   const pfMef: Record<string, number> = {};
   for (const replyAt of ['end-of-message', 'each-command'] as const) {
     const milter = createMilterServer({ engine, replyAt });
     const milterPort = (await milter.listen({ host: '127.0.0.1', port: 0 })) as number;
-    stops.push(() => milter.close());
-    const pf = await startPostfix({ relayhost, milter: { port: milterPort } });
-    stops.push(() => pf.stop());
+    stops.defer(() => milter.close());
+    const pf = stops.add(await startPostfix({ relayhost, milter: { port: milterPort } }));
     pfMef[replyAt] = pf.port;
   }
-  const pfRspamd = await startPostfix({ relayhost, milter: { port: rspamd.milterPort ?? 0 } });
-  stops.push(() => pfRspamd.stop());
+  const pfRspamd = stops.add(await startPostfix({ relayhost, milter: { port: rspamd.milterPort ?? 0 } }));
   const home = await mkdtemp(join(tmpdir(), 'mef-bench-home-'));
-  stops.push(() => rm(home, { recursive: true, force: true }));
+  stops.defer(() => rm(home, { recursive: true, force: true }));
   const hkMef = await haraka(
     ['mef'],
     sink.port,
     { 'mef.yaml': 'bayes: { enabled: false }\n' },
     { MEF_HOME: home },
   );
-  stops.push(() => hkMef.stop());
+  stops.defer(() => hkMef.stop());
   const hkRspamd = await haraka(['rspamd'], sink.port, {
     'rspamd.ini': `host=127.0.0.1\nport=${rspamd.port}\n[check]\nlocal_ip=true\nprivate_ip=true\n[reject]\nspam=true\n`,
   });
-  stops.push(() => hkRspamd.stop());
+  stops.defer(() => hkRspamd.stop());
 
   const sides = {
     'Postfix + mef milter, replyAt: end-of-message (answers at end of message, as rspamd)': pfMef[
@@ -171,6 +169,6 @@ try {
   mkdirSync(join(here, '..', 'results'), { recursive: true });
   writeFileSync(join(here, '..', 'results', 'hosts.md'), `${text}\n`);
 } finally {
-  for (const stop of stops.reverse()) await stop().catch(() => {});
+  await stops.stopAll().catch(() => {});
 }
 process.exit(0);

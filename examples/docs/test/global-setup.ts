@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startAll, startClamd, startRbldnsd, startRedis, startRspamd } from '@mef/test-servers';
+import { startAll, startClamd, startRbldnsd, startRedis, startRspamd, stopList } from '@mef/test-servers';
 import type { TestProject } from 'vitest/node';
 
 declare module 'vitest' {
@@ -11,11 +11,11 @@ declare module 'vitest' {
   }
 }
 
-const stops: (() => Promise<void>)[] = [];
+const stops = stopList();
 
 export async function setup(project: TestProject): Promise<void> {
   const tmp = await mkdtemp(join(tmpdir(), 'mef-docs-'));
-  stops.push(() => rm(tmp, { recursive: true, force: true }));
+  stops.defer(() => rm(tmp, { recursive: true, force: true }));
   // The real list names, served on loopback: the README examples use the lists' defaults.
   const { clamd, dns, rspamd, redis } = await startAll({
     clamd: () => startClamd(),
@@ -28,7 +28,7 @@ export async function setup(project: TestProject): Promise<void> {
     rspamd: () => startRspamd(),
     redis: () => startRedis(),
   });
-  for (const s of [clamd, dns, rspamd, redis]) stops.push(() => s.stop());
+  for (const s of [clamd, dns, rspamd, redis]) stops.add(s);
   project.provide('docsEnv', {
     CLAMD: `127.0.0.1:${clamd.port}`,
     DNS_SERVER: `127.0.0.1:${dns.port}`,
@@ -40,5 +40,5 @@ export async function setup(project: TestProject): Promise<void> {
 }
 
 export async function teardown(): Promise<void> {
-  for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  await stops.stopAll().catch(() => undefined);
 }

@@ -12,6 +12,7 @@ import {
   startClamd,
   startHaraka,
   startSink,
+  stopList,
   swaksTo as swaks,
   swaksAttach,
 } from '@mef/test-servers';
@@ -61,20 +62,17 @@ async function startMefHaraka(mefYaml: string): Promise<Haraka> {
 let clamd: Clamd;
 let sink: Sink;
 let haraka: Haraka;
-const stops: (() => Promise<void>)[] = [];
+const stops = stopList();
 
 beforeAll(async () => {
-  clamd = await startClamd();
-  stops.push(() => clamd.stop());
-  sink = await startSink();
-  stops.push(() => sink.stop());
-  haraka = await startMefHaraka(`clamav:\n  hosts: ['${clamd.address}']\nbayes:\n  enabled: false\n`);
-  stops.push(() => haraka.stop());
+  clamd = stops.add(await startClamd());
+  sink = stops.add(await startSink());
+  haraka = stops.add(
+    await startMefHaraka(`clamav:\n  hosts: ['${clamd.address}']\nbayes:\n  enabled: false\n`),
+  );
 }, 120_000);
 
-afterAll(async () => {
-  for (const stop of stops.reverse()) await stop();
-});
+afterAll(() => stops.stopAll());
 
 describe('Haraka with haraka-plugin-mef (deployed with pnpm deploy)', () => {
   it('loads the plugin from node_modules with the engine of config/mef.yaml', () => {

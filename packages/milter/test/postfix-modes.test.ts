@@ -16,6 +16,7 @@ import {
   type SinkServer as Sink,
   startPostfix,
   startSink,
+  stopList,
   swaksTo as swaks,
 } from '@mef/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -75,11 +76,10 @@ let sink: Sink;
 let engine: Engine;
 let each: Postfix;
 let end: Postfix;
-const stops: (() => Promise<void>)[] = [];
+const stops = stopList();
 
 beforeAll(async () => {
-  sink = await startSink();
-  stops.push(() => sink.stop());
+  sink = stops.add(await startSink());
   engine = createEngine({ stageTimeout: 10_000, limits: { maxMessageBytes: 100_000 } })
     .use(spamRules())
     .use(policy);
@@ -87,25 +87,24 @@ beforeAll(async () => {
   for (const replyAt of ['each-command', 'end-of-message'] as const) {
     const milter = createMilterServer({ engine, replyAt, log });
     ports.push((await milter.listen({ host: '127.0.0.1', port: 0 })) as number);
-    stops.push(() => milter.close());
+    stops.defer(() => milter.close());
   }
-  stops.push(() => engine.stop());
+  stops.defer(() => engine.stop());
   const auth = sasl();
-  stops.push(async () => rmSync(auth.dir, { recursive: true, force: true }));
+  stops.defer(async () => rmSync(auth.dir, { recursive: true, force: true }));
   each = await startPostfix({
     relayhost: `[127.0.0.1]:${sink.port}`,
     milter: { port: ports[0] as number },
     mainCf: ['smtpd_sasl_auth_enable = yes', 'smtpd_sasl_type = cyrus', 'smtpd_sasl_path = smtpd'],
     confFiles: { 'sasl/smtpd.conf': auth.conf },
   });
-  stops.push(() => each.stop());
-  end = await startPostfix({ relayhost: `[127.0.0.1]:${sink.port}`, milter: { port: ports[1] as number } });
-  stops.push(() => end.stop());
+  stops.defer(() => each.stop());
+  end = stops.add(
+    await startPostfix({ relayhost: `[127.0.0.1]:${sink.port}`, milter: { port: ports[1] as number } }),
+  );
 }, 60_000);
 
-afterAll(async () => {
-  for (const stop of stops.reverse()) await stop();
-});
+afterAll(() => stops.stopAll());
 
 const delivered = (marker: string) => sink.messages().find((m) => m.includes(marker));
 

@@ -14,6 +14,7 @@ import {
   startClamd,
   startPostfix,
   startSink,
+  stopList,
   swaksTo as swaks,
   swaksAttach,
 } from '@mef/test-servers';
@@ -42,13 +43,11 @@ let engine: Engine;
 let milter: MilterServer;
 let milterPort: number;
 let postfix: Postfix;
-const stops: (() => Promise<void>)[] = [];
+const stops = stopList();
 
 beforeAll(async () => {
-  clamd = await startClamd();
-  stops.push(() => clamd.stop());
-  sink = await startSink();
-  stops.push(() => sink.stop());
+  clamd = stops.add(await startClamd());
+  sink = stops.add(await startSink());
   engine = createEngine({ stageTimeout: 10_000 })
     .use(spamRules())
     .use(bannedAttachments({ extensions: ['exe'], action: 'quarantine' }))
@@ -56,17 +55,16 @@ beforeAll(async () => {
     .use(testPolicy);
   milter = createMilterServer({ engine, progressInterval: 500 });
   milterPort = (await milter.listen({ host: '127.0.0.1', port: 0 })) as number;
-  stops.push(async () => {
+  stops.defer(async () => {
     await milter.close();
     await engine.stop();
   });
-  postfix = await startPostfix({ relayhost: `[127.0.0.1]:${sink.port}`, milter: { port: milterPort } });
-  stops.push(() => postfix.stop());
+  postfix = stops.add(
+    await startPostfix({ relayhost: `[127.0.0.1]:${sink.port}`, milter: { port: milterPort } }),
+  );
 }, 60_000);
 
-afterAll(async () => {
-  for (const stop of stops.reverse()) await stop();
-});
+afterAll(() => stops.stopAll());
 
 function delivered(marker: string): string | undefined {
   return sink.messages().find((m) => m.includes(marker));

@@ -4,11 +4,11 @@
  * so it asks no outside STUN server.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { greets } from './probes.js';
-import { freePort, type RunningServer, stopChild, tempDir, waitReady } from './process.js';
+import { freePort, type RunningServer, readyInDir, tempDir } from './process.js';
 
 export interface HarakaOptions {
   /** Plugins that run first, in order (names in `config/plugins`). */
@@ -74,25 +74,11 @@ export async function startHaraka(options: HarakaOptions): Promise<HarakaServer>
   child.stdout?.on('data', add);
   child.stderr?.on('data', add);
   const log = () => out;
-  try {
-    await waitReady('Haraka', child, () => greets(port, 2000), {
-      timeoutMs: options.startTimeoutMs ?? 60_000,
-      intervalMs: 100,
-      log: () => out.slice(-4000),
-    });
-  } catch (err) {
-    await stopChild(child, 'SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
-  return {
-    host: '127.0.0.1',
-    port,
-    dir,
-    log,
-    stop: async () => {
-      await stopChild(child, 'SIGTERM', 10_000);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const started = await readyInDir('Haraka', child, dir, () => greets(port, 2000), {
+    timeoutMs: options.startTimeoutMs ?? 60_000,
+    intervalMs: 100,
+    log: () => out.slice(-4000),
+    graceMs: 10_000,
+  });
+  return { host: '127.0.0.1', port, ...started, log };
 }

@@ -39,5 +39,5 @@ export { type RedisServer, startRedis } from './redis.js';
 export { type RspamdOptions, type RspamdServer, startRspamd } from './rspamd.js';
 export { type SinkOptions, type SinkServer, smtpSinkPath, startSink } from './smtp-sink.js';
 export { type SpamdOptions, type SpamdServer, startSpamd } from './spamd.js';
-export { type Started, startAll } from './start-all.js';
+export { type Started, type StopList, startAll, stopList } from './start-all.js';
 export { selfSignedCert, type TestCertificate } from './tls.js';

@@ -1,17 +1,9 @@
 /** Postfix's smtp-sink, a ready SMTP destination that keeps every message it accepts in a folder. */
 import { spawn } from 'node:child_process';
-import { chmodSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { greets } from './probes.js';
-import {
-  freePort,
-  type RunningServer,
-  requireBinary,
-  stopChild,
-  tempDir,
-  waitReady,
-  which,
-} from './process.js';
+import { freePort, type RunningServer, readyInDir, requireBinary, tempDir, which } from './process.js';
 
 const POSTFIX_DIRS = ['/usr/lib/postfix/sbin'];
 
@@ -48,24 +40,18 @@ export async function startSink(options: SinkOptions = {}): Promise<SinkServer> 
   child.stderr?.on('data', (d: Buffer) => {
     log = (log + d.toString('latin1')).slice(-1_000_000);
   });
-  try {
-    await waitReady('smtp-sink', child, () => greets(port), { timeoutMs: 10_000, log: () => log });
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
+  const started = await readyInDir('smtp-sink', child, dir, () => greets(port), {
+    timeoutMs: 10_000,
+    log: () => log,
+  });
   return {
     host: '127.0.0.1',
     port,
-    dir,
+    ...started,
     messages: () =>
       readdirSync(dir)
         .sort()
         .map((f) => readFileSync(join(dir, f), 'latin1')),
     log: () => log,
-    stop: async () => {
-      await stopChild(child);
-      rmSync(dir, { recursive: true, force: true });
-    },
   };
 }

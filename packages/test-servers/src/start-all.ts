@@ -27,3 +27,45 @@ export async function startAll<T extends Record<string, () => Promise<RunningSer
   });
   return out as Started<T>;
 }
+
+/** What {@link stopList} returns: the things a test set up, to stop last first. */
+export interface StopList {
+  /** Keeps `server` (anything with `stop()`) to be stopped by {@link StopList.stopAll}; returns it. */
+  add<T extends { stop(): Promise<void> }>(server: T): T;
+  /** Keeps `stop` (closing a listener, removing a folder) to be run by {@link StopList.stopAll}. */
+  defer(stop: () => Promise<unknown>): void;
+  /**
+   * Runs every kept stop, the last added first, each even when an earlier one failed; then
+   * throws the first failure, if any. The list is empty afterwards.
+   */
+  stopAll(): Promise<void>;
+}
+
+/**
+ * A list of what a test started, stopped in reverse order in its `afterAll`:
+ *
+ * ```ts
+ * const stops = stopList();
+ * beforeAll(async () => { sink = stops.add(await startSink()); });
+ * afterAll(() => stops.stopAll());
+ * ```
+ */
+export function stopList(): StopList {
+  const stops: (() => Promise<unknown>)[] = [];
+  return {
+    add(server) {
+      stops.push(() => server.stop());
+      return server;
+    },
+    defer(stop) {
+      stops.push(stop);
+    },
+    async stopAll() {
+      const failures: unknown[] = [];
+      for (let stop = stops.pop(); stop; stop = stops.pop()) {
+        await stop().catch((err: unknown) => failures.push(err));
+      }
+      if (failures.length) throw failures[0];
+    },
+  };
+}

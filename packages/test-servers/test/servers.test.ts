@@ -15,6 +15,7 @@ import {
   startRbldnsd,
   startRedis,
   startSink,
+  stopList,
 } from '../src/index.js';
 import { freePort, readyOnFreePort } from '../src/process.js';
 
@@ -126,5 +127,23 @@ describe('readyOnFreePort', () => {
     } finally {
       held.close();
     }
+  });
+});
+
+describe('stopList', () => {
+  it('stops the last added first, runs every stop when one fails, throws the first failure', async () => {
+    const order: string[] = [];
+    const stops = stopList();
+    const server = stops.add({ stop: async () => void order.push('server') });
+    stops.defer(async () => {
+      order.push('failing');
+      throw new Error('could not stop');
+    });
+    stops.defer(async () => void order.push('folder'));
+    expect(server).toHaveProperty('stop');
+    await expect(stops.stopAll()).rejects.toThrow('could not stop');
+    expect(order).toEqual(['folder', 'failing', 'server']);
+    await stops.stopAll();
+    expect(order).toHaveLength(3);
   });
 });
