@@ -188,6 +188,23 @@ describe('the pieces of a reading', () => {
     expect(parseValue(v, naive!).params.get('x')).toBe(undefined);
   });
 
+  it("reads parameters as Thunderbird's scan does, and flags where it parts ways", () => {
+    const tb = READ_POLICIES.find((p) => p.name === 'thunderbird')!;
+    const boundary = (v: string) => parseValue(v, tb).params.get('boundary');
+    expect(boundary('multipart/mixed; boundary=IN OUT')).toBe('IN');
+    expect(boundary('multipart/mixed; boundary="IN" junk; boundary*0="OUT"')).toBe('IN');
+    expect(parseValue('multipart/mixed, boundary="IN"', tb)).toMatchObject({ value: 'multipart/mixed' });
+    expect(boundary('multipart/mixed, boundary="IN"')).toBe('IN');
+    expect(boundary('multipart/mixed; boundary="OUT"; boundary*0="I"; boundary*1="N"')).toBe('IN');
+    expect(boundary('multipart/mixed; boundary="a;b"; charset=x')).toBe('a;b');
+    const kinds = (v: string) => headerAmbiguity(Buffer.from(`Content-Type: ${v}\r\n`));
+    expect(kinds('multipart/mixed; boundary=IN OUT')).toEqual(['boundary-syntax']);
+    expect(kinds('multipart/mixed; boundary="IN" junk')).toEqual(['boundary-syntax']);
+    expect(kinds('multipart/mixed, boundary="IN"')).toEqual(['header-syntax']);
+    expect(kinds('multipart/mixed; boundary="IN"; charset=x')).toEqual([]);
+    expect(kinds('multipart/mixed; boundary=IN')).toEqual([]);
+  });
+
   it('splits multipart bodies, decodes forgiving base64 and finds embedded files', () => {
     const body = Buffer.from('pre\r\n--b\r\n\r\none\r\n--b \r\n\r\ntwo\r\n--b--\r\nepilogue');
     expect(splitMultipart(body, 'b').map((p) => p.toString())).toEqual(['\r\none', '\r\ntwo']);

@@ -28,6 +28,12 @@ export interface ReadPolicy {
   readonly filename: 'disposition' | 'type';
   /** Decode as base64 a leaf whose transfer encoding is missing or another, when its body is base64. */
   readonly sniffBase64: boolean;
+  /**
+   * Thunderbird's parameter scan (`nsMIMEHeaderParamImpl.cpp`, `DoParameterInternal`): a `,`
+   * may stand for the first `;`, an unquoted value ends at a blank, the scan stops at a value
+   * not followed by `;`, and an RFC 2231 value wins over a plain one. Unset: split at `;`.
+   */
+  readonly paramScan?: 'thunderbird';
 }
 
 /** One leaf of a reading, decoded. */
@@ -141,17 +147,61 @@ function unquote(v: string, quotes: boolean): string {
   return t;
 }
 
-/** A structured value (`type/sub; a=b`) read under the policy: its value and its parameters. */
-export function parseValue(raw: string, policy: ReadPolicy): { value: string; params: Map<string, string> } {
-  const v = policy.comments ? stripComments(raw) : raw;
-  const [first = '', ...rest] = splitParams(v, policy.quotes);
-  const all = new Map<string, string[]>();
-  const continued = new Map<string, { n: number; v: string; ext: boolean }[]>();
+/** The value and `[name, value]` pairs of a structured value, split at every `;` (quotes as the policy says). */
+function splitPairs(v: string, quotes: boolean): { first: string; pairs: [string, string][] } {
+  const [first = '', ...rest] = splitParams(v, quotes);
+  const pairs: [string, string][] = [];
   for (const p of rest) {
     const eq = p.indexOf('=');
     if (eq <= 0) continue;
-    const key = p.slice(0, eq).trim().toLowerCase();
-    const val = unquote(p.slice(eq + 1), policy.quotes);
+    pairs.push([p.slice(0, eq).trim().toLowerCase(), unquote(p.slice(eq + 1), quotes)]);
+  }
+  return { first, pairs };
+}
+
+/** The value and pairs as Thunderbird scans them (see {@link ReadPolicy.paramScan}). */
+function scanPairs(v: string): { first: string; pairs: [string, string][] } {
+  const end = v.search(/[;,]/);
+  const first = end === -1 ? v : v.slice(0, end);
+  const pairs: [string, string][] = [];
+  let i = end === -1 ? v.length : end + 1;
+  const blank = () => {
+    while (i < v.length && /\s/.test(v[i] as string)) i++;
+  };
+  while (i < v.length) {
+    blank();
+    const eq = v.indexOf('=', i);
+    if (eq === -1) break;
+    const key = v.slice(i, eq).trim().toLowerCase();
+    if (!key || /[\s;"]/.test(key)) break;
+    i = eq + 1;
+    blank();
+    let val = '';
+    if (v[i] === '"') {
+      for (i++; i < v.length && v[i] !== '"'; i++) {
+        if (v[i] === '\\' && i + 1 < v.length) i++;
+        val += v[i];
+      }
+      i++;
+    } else {
+      while (i < v.length && !/[\s;]/.test(v[i] as string)) val += v[i++];
+    }
+    pairs.push([key, val]);
+    blank();
+    if (v[i] !== ';') break;
+    i++;
+  }
+  return { first, pairs };
+}
+
+/** A structured value (`type/sub; a=b`) read under the policy: its value and its parameters. */
+export function parseValue(raw: string, policy: ReadPolicy): { value: string; params: Map<string, string> } {
+  const v = policy.comments ? stripComments(raw) : raw;
+  const thunderbird = policy.paramScan === 'thunderbird';
+  const { first, pairs } = thunderbird ? scanPairs(v) : splitPairs(v, policy.quotes);
+  const all = new Map<string, string[]>();
+  const continued = new Map<string, { n: number; v: string; ext: boolean }[]>();
+  for (const [key, val] of pairs) {
     const m = /^([^*]+)\*(\d+)?(\*)?$/.exec(key);
     if (m && policy.rfc2231) {
       const list = continued.get(m[1] as string) ?? [];
@@ -176,7 +226,8 @@ export function parseValue(raw: string, policy: ReadPolicy): { value: string; pa
       }
     }
     const list = all.get(key) ?? [];
-    list.push(joined);
+    if (thunderbird) list.unshift(joined);
+    else list.push(joined);
     all.set(key, list);
   }
   const params = new Map<string, string>();
