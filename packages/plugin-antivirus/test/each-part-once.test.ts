@@ -1,13 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { createEngine, type Engine, type Verdict } from '@mef/core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { bannedAttachments, type ClamdClient, clamav } from '../src/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ClamdClient } from '../src/index.js';
 import { eicar } from './support/eicar.js';
 import { mail } from './support/mail.js';
-
-const port = inject('clamdPort');
-const envelope = { mailFrom: 'mallory@example.test', recipients: ['bob@example.test'] };
-const options = (v: Verdict, name: string) => v.symbols.find((s) => s.name === name)?.options ?? [];
+import { envelope, symbolOptions as options, useScanEngine } from './support/scan-engine.js';
 
 /** Counts the INSTREAM sessions the client opens, and the bytes each was sent. */
 function countScans(client: ClamdClient): Buffer[] {
@@ -32,16 +28,10 @@ function countScans(client: ClamdClient): Buffer[] {
 }
 
 describe('a message read again scans each part once', () => {
-  let engine: Engine;
+  const scan = useScanEngine();
   let sent: Buffer[];
-  beforeAll(async () => {
-    const plugin = clamav({ hosts: [`127.0.0.1:${port}`], mode: 'parts' });
-    sent = countScans(plugin.client);
-    engine = createEngine().use(plugin).use(bannedAttachments());
-    await engine.start();
-  });
-  afterAll(async () => {
-    await engine.stop();
+  beforeAll(() => {
+    sent = countScans(scan.clamav.client);
   });
 
   it('sends a part seen before an attached message is noticed to clamd once, not again from the second reading', async () => {
@@ -58,7 +48,7 @@ describe('a message read again scans each part once', () => {
       ],
     });
     sent.length = 0;
-    const v = await engine.scan(message, envelope);
+    const v = await scan.engine.scan(message, envelope);
     expect(v.disposition).toBe('reject');
     const virus = options(v, 'CLAMAV_VIRUS');
     expect(virus).toContain('Eicar-Test-Signature.UNOFFICIAL');
@@ -92,7 +82,7 @@ describe('a message read again scans each part once', () => {
       '',
     ].join('\r\n');
     sent.length = 0;
-    const v = await engine.scan(message, envelope);
+    const v = await scan.engine.scan(message, envelope);
     expect(v.disposition).toBe('reject');
     expect(options(v, 'CLAMAV_VIRUS')).toContain('Eicar-Test-Signature.UNOFFICIAL');
     expect(sent.filter((b) => b.equals(eicar()))).toHaveLength(1);
@@ -106,7 +96,7 @@ describe('a message read again scans each part once', () => {
         { contentType: 'message/rfc822', content: inner, filename: 'fwd.eml' },
       ],
     });
-    const v = await engine.scan(message, envelope);
+    const v = await scan.engine.scan(message, envelope);
     expect(v.disposition).toBe('reject');
     expect(options(v, 'BANNED_REAL_TYPE')).toEqual(['part 2: exe']);
   });
