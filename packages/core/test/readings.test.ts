@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { createEngine, type MimePart, type MimeReadingsReport, mimeReadings } from '../src/index.js';
 import { headerAmbiguity } from '../src/message/ambiguity.js';
 import { extractEmbedded } from '../src/message/embedded.js';
-import { decodeBase64, parseValue, readMessage, splitMultipart } from '../src/message/mime-reader.js';
+import { parseValue } from '../src/message/mime-params.js';
+import { decodeBase64, readMessage, splitMultipart } from '../src/message/mime-reader.js';
 import { READ_POLICIES } from '../src/message/readings.js';
 import { corpusFiles } from './helpers.js';
 
