@@ -7,7 +7,8 @@ import { createEngine } from '../src/hosts/index.js';
 import { type MimePart, type MimeReadingsReport, mimeReadings } from '../src/index.js';
 import { headerAmbiguity } from '../src/message/ambiguity.js';
 import { extractEmbedded } from '../src/message/embedded.js';
-import { decodeBase64, parseValue, readMessage, splitMultipart } from '../src/message/mime-reader.js';
+import { parseValue } from '../src/message/mime-params.js';
+import { decodeBase64, readMessage, splitMultipart } from '../src/message/mime-reader.js';
 import { READ_POLICIES } from '../src/message/readings.js';
 import { corpusFiles } from './helpers.js';
 
@@ -187,6 +188,23 @@ describe('the pieces of a reading', () => {
     expect(parseValue(v, lenient!).params.get('x')).toBe('ef');
     expect(parseValue(v, naive!).params.get('boundary')).toBe('c (d)');
     expect(parseValue(v, naive!).params.get('x')).toBe(undefined);
+  });
+
+  it("reads parameters as Thunderbird's scan does, and flags where it parts ways", () => {
+    const tb = READ_POLICIES.find((p) => p.name === 'thunderbird')!;
+    const boundary = (v: string) => parseValue(v, tb).params.get('boundary');
+    expect(boundary('multipart/mixed; boundary=IN OUT')).toBe('IN');
+    expect(boundary('multipart/mixed; boundary="IN" junk; boundary*0="OUT"')).toBe('IN');
+    expect(parseValue('multipart/mixed, boundary="IN"', tb)).toMatchObject({ value: 'multipart/mixed' });
+    expect(boundary('multipart/mixed, boundary="IN"')).toBe('IN');
+    expect(boundary('multipart/mixed; boundary="OUT"; boundary*0="I"; boundary*1="N"')).toBe('IN');
+    expect(boundary('multipart/mixed; boundary="a;b"; charset=x')).toBe('a;b');
+    const kinds = (v: string) => headerAmbiguity(Buffer.from(`Content-Type: ${v}\r\n`));
+    expect(kinds('multipart/mixed; boundary=IN OUT')).toEqual(['boundary-syntax']);
+    expect(kinds('multipart/mixed; boundary="IN" junk')).toEqual(['boundary-syntax']);
+    expect(kinds('multipart/mixed, boundary="IN"')).toEqual(['header-syntax']);
+    expect(kinds('multipart/mixed; boundary="IN"; charset=x')).toEqual([]);
+    expect(kinds('multipart/mixed; boundary=IN')).toEqual([]);
   });
 
   it('splits multipart bodies, decodes forgiving base64 and finds embedded files', () => {

@@ -1,16 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { createEngine, type Engine } from '@mef/core/hosts';
 import { makeZip } from '@mef/test-servers/zip';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { bannedAttachments, clamav } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
 import { mail } from './support/mail.js';
+import { envelope, useScanEngine } from './support/scan-engine.js';
 import { makeTar } from './support/tar-writer.js';
 
-const port = inject('clamdPort');
 const TESTFILES = '/usr/share/clamav-testfiles';
-const envelope = { mailFrom: 'alice@example.test', recipients: ['bob@example.test'] };
 
 const HEAD = 'From: a@example.test\r\nTo: b@example.test\r\nSubject: hello\r\nMIME-Version: 1.0\r\n';
 
@@ -70,21 +67,12 @@ function cleanMessage(i: number): string {
 }
 
 describe('no new false alarms', () => {
-  let engine: Engine;
-  beforeAll(async () => {
-    engine = createEngine()
-      .use(clamav({ hosts: [`127.0.0.1:${port}`], mode: 'parts' }))
-      .use(bannedAttachments());
-    await engine.start();
-  });
-  afterAll(async () => {
-    await engine.stop();
-  });
+  const scan = useScanEngine();
 
   it('200 clean messages get no symbol and are accepted', async () => {
     const alarms: string[] = [];
     for (let i = 0; i < 200; i++) {
-      const v = await engine.scan(cleanMessage(i), envelope);
+      const v = await scan.engine.scan(cleanMessage(i), envelope);
       const names = v.symbols.map((s) => `${s.name}(${(s.options ?? []).join(',')})`);
       if (v.disposition !== 'accept' || names.length)
         alarms.push(`${i}: ${v.disposition} ${names.join(' ')}`);
@@ -97,7 +85,7 @@ describe('no new false alarms', () => {
     expect(files.length).toBe(44);
     const missed: string[] = [];
     for (const f of files) {
-      const v = await engine.scan(
+      const v = await scan.engine.scan(
         mail({ attachments: [{ filename: f, content: readFileSync(join(TESTFILES, f)) }] }),
         envelope,
       );

@@ -2,37 +2,24 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Verdict } from '@mef/core';
-import { createEngine, type Engine } from '@mef/core/hosts';
 import { makeZip } from '@mef/test-servers/zip';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { bannedAttachments, clamav } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
 import { eicar } from './support/eicar.js';
 import { evasions } from './support/evasions.js';
 import { mail } from './support/mail.js';
 import { makeRar } from './support/rar-writer.js';
+import { envelope, symbolOptions as options, useScanEngine } from './support/scan-engine.js';
 import { makeTar } from './support/tar-writer.js';
 
-const port = inject('clamdPort');
 const TESTFILES = '/usr/share/clamav-testfiles';
-const envelope = { mailFrom: 'mallory@example.test', recipients: ['bob@example.test'] };
 const names = (v: Verdict) => v.symbols.map((s) => s.name);
-const options = (v: Verdict, name: string) => v.symbols.find((s) => s.name === name)?.options ?? [];
 
 describe('MIME tricks against clamd (parts mode) and the banned-attachment check', () => {
-  let engine: Engine;
-  beforeAll(async () => {
-    engine = createEngine()
-      .use(clamav({ hosts: [`127.0.0.1:${port}`], mode: 'parts' }))
-      .use(bannedAttachments());
-    await engine.start();
-  });
-  afterAll(async () => {
-    await engine.stop();
-  });
+  const scan = useScanEngine();
 
   for (const e of evasions({ filename: 'evil.exe', content: eicar() })) {
     it(`finds EICAR and the banned .exe: ${e.name}`, async () => {
-      const v = await engine.scan(e.message, envelope);
+      const v = await scan.engine.scan(e.message, envelope);
       expect(v.disposition).toBe('reject');
       expect(options(v, 'CLAMAV_VIRUS')).toContain('Eicar-Test-Signature.UNOFFICIAL');
       expect(names(v)).toContain('BANNED_EXTENSION');
@@ -51,7 +38,7 @@ describe('MIME tricks against clamd (parts mode) and the banned-attachment check
       ['a.zip', makeZip([{ name: 'inner.tar', data: makeTar([{ name: 'setup.exe', data: exe }]) }])],
     ];
     for (const [filename, content] of cases) {
-      const v = await engine.scan(mail({ attachments: [{ filename, content }] }), envelope);
+      const v = await scan.engine.scan(mail({ attachments: [{ filename, content }] }), envelope);
       expect(v.disposition, filename).toBe('reject');
       expect(names(v), filename).toContain('BANNED_REAL_TYPE');
       // clamd unpacks rar only with its own unrar (not in Debian main): the banned check answers there.
@@ -65,7 +52,7 @@ describe('MIME tricks against clamd (parts mode) and the banned-attachment check
       subject: 'fwd',
       attachments: [{ filename: 'a.pdf', contentType: 'application/pdf', content: '%PDF-1.4 x' }],
     });
-    const v = await engine.scan(
+    const v = await scan.engine.scan(
       mail({
         attachments: [
           { filename: 'b.pdf', contentType: 'application/pdf', content: '%PDF-1.4 hello' },

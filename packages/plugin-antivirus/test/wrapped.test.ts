@@ -3,16 +3,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { createEngine, type Engine } from '@mef/core/hosts';
 import { makeZip } from '@mef/test-servers/zip';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { bannedAttachments, clamav } from '../src/index.js';
+import { afterAll, describe, expect, it } from 'vitest';
 import { eicar } from './support/eicar.js';
 import { makeRar } from './support/rar-writer.js';
+import { useScanEngine } from './support/scan-engine.js';
 import { makeTar } from './support/tar-writer.js';
 
-const port = inject('clamdPort');
 const dir = mkdtempSync(join(tmpdir(), 'mef-av-wrapped-'));
 let n = 0;
 
@@ -92,15 +90,8 @@ function outer(kind: OuterWrap, inner: string): string {
 }
 
 describe('a payload wrapped in random containers and encodings', () => {
-  let engine: Engine;
-  beforeAll(async () => {
-    engine = createEngine()
-      .use(clamav({ hosts: [`127.0.0.1:${port}`], mode: 'parts' }))
-      .use(bannedAttachments());
-    await engine.start();
-  });
-  afterAll(async () => {
-    await engine.stop();
+  const scan = useScanEngine();
+  afterAll(() => {
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -124,7 +115,7 @@ describe('a payload wrapped in random containers and encodings', () => {
         for (const a of arch) f = archive(a, f);
         let m = message(msg, f);
         for (const o of outs) m = outer(o, m);
-        const v = await engine.scan(Buffer.from(m, 'latin1'), {
+        const v = await scan.engine.scan(Buffer.from(m, 'latin1'), {
           mailFrom: 'm@example.test',
           recipients: ['b@example.test'],
         });

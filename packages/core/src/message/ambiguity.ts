@@ -104,7 +104,12 @@ export function headerAmbiguity(head: Buffer): AmbiguityKind[] {
       if (/;\s*boundary\*/i.test(v)) kinds.add('boundary-syntax');
       for (const x of b) if (/["();\\]/.test(x)) kinds.add('boundary-syntax');
       const raw = /;\s*boundary\s*=\s*("(?:[^"\\]|\\.)*"[^;]*|[^;]*)/i.exec(v)?.[1]?.trim() ?? '';
-      if (/^"[^"]*"\S/.test(raw) || /\(/.test(raw)) kinds.add('boundary-syntax');
+      // Text after a quoted value (a reader may stop its scan there), a comment, or a blank in
+      // an unquoted value (Thunderbird ends the value at the blank).
+      if (/^"(?:[^"\\]|\\.)*"\s*[^\s;]/.test(raw) || /\(/.test(raw) || /^[^"]\S*\s/.test(raw))
+        kinds.add('boundary-syntax');
+      // A `,` before the first `;`: Thunderbird reads it as the `;`.
+      if ((v.split(';')[0] ?? '').includes(',')) kinds.add('header-syntax');
     }
     if (/\(/.test(v.replace(/"(?:[^"\\]|\\.)*"/g, '""'))) kinds.add('header-syntax');
   }

@@ -221,16 +221,17 @@ export class PartDispatcher {
     const nr = Array.isArray(node.partNr) && node.partNr.length ? node.partNr.join('.') : String(count.nodes);
     const partId = nesting ? `${nesting.partId}.${nr}` : nr;
     let inner: PartDispatcher | undefined;
-    if (type === 'message/rfc822') {
+    const innerText = (nesting?.text ?? true) && node.disposition !== 'attachment';
+    // Opened when a stage wants parts, or the text view wants the text a reader shows inline.
+    if (
+      type === 'message/rfc822' &&
+      (this.options.requests.length || (innerText && this.options.text.wanted))
+    ) {
       if (depth + 1 > limits.maxDepth) this.limitDepth();
       else
         inner = new PartDispatcher({
           ...this.options,
-          nesting: {
-            depth: depth + 1,
-            partId,
-            text: (nesting?.text ?? true) && node.disposition !== 'attachment',
-          },
+          nesting: { depth: depth + 1, partId, text: innerText },
           count,
         });
     }

@@ -156,16 +156,18 @@ export class MessagePass {
     this.readings.keep(chunk);
     if (this.rawFeeds.length) await this.feedRaw(chunk);
     const ready = this.root.take(chunk);
-    if (ready) await this.parse(ready);
+    const wait = ready && this.parse(ready);
+    if (wait) await wait;
   }
 
-  private async parse(chunk: Buffer): Promise<void> {
+  /** Scans and splits bytes; returns a promise only when the splitter is behind (one promise less per chunk). */
+  private parse(chunk: Buffer): Promise<void> | undefined {
     if (this.root.scan(chunk)) {
       this.options.onHeaderless?.();
       // The splitter reads everything as body, as a mail client shows such a message.
       this.dispatcher?.writeNow(CRLF);
     }
-    await this.dispatcher?.write(chunk);
+    return this.dispatcher?.write(chunk);
   }
 
   private async feedRaw(chunk: Buffer): Promise<void> {

@@ -109,6 +109,21 @@ export const READ_POLICIES: readonly ReadPolicy[] = Object.freeze([
     filename: 'type',
     sniffBase64: true,
   },
+  // Thunderbird's reading: the first field, its parameter scan (a `,` for the first `;`, an
+  // unquoted value ends at a blank, the scan stops at junk, RFC 2231 wins), comments kept as
+  // text, the name from Content-Disposition first.
+  {
+    name: 'thunderbird',
+    field: 'first',
+    param: 'first',
+    comments: false,
+    rfc2231: true,
+    quotes: true,
+    looseNames: true,
+    filename: 'disposition',
+    sniffBase64: false,
+    paramScan: 'thunderbird',
+  },
   // The first field, the last parameter, comments kept as text.
   {
     name: 'mixed',

@@ -86,5 +86,17 @@ export function thunderbirdCases(p: Payload): ThunderbirdCase[] {
       name: 'a comment before an unquoted value is part of the value (comments are not removed)',
       message: build([`Content-Type: ${mixed}; boundary=(x)IN`], 'IN', '(x)IN', p),
     },
+    {
+      name: 'an unquoted value ends at the first blank',
+      message: build([`Content-Type: ${mixed}; boundary=IN OUT`], 'IN OUT', 'IN', p),
+    },
+    {
+      name: 'the parameter scan stops at a value not followed by a semicolon',
+      message: build([`Content-Type: ${mixed}; boundary="IN" junk; boundary*0="OUT"`], 'OUT', 'IN', p),
+    },
+    {
+      name: 'a comma may stand for the first semicolon',
+      message: build([`Content-Type: ${mixed}, boundary="IN"`], 'OUT', 'IN', p),
+    },
   ];
 }

@@ -1,0 +1,17 @@
+import { describe, expect, it } from 'vitest';
+import { eicar } from './support/eicar.js';
+import { outlookCases } from './support/outlook.js';
+import { envelope, symbolOptions as options, useScanEngine } from './support/scan-engine.js';
+
+describe("Outlook's readings: the payload it shows is found", () => {
+  const scan = useScanEngine();
+
+  for (const c of outlookCases({ filename: 'evil.exe', content: eicar() })) {
+    it(c.name, async () => {
+      const v = await scan.engine.scan(c.message, envelope);
+      expect(v.disposition).toBe('reject');
+      expect(options(v, 'CLAMAV_VIRUS')).toContain('Eicar-Test-Signature.UNOFFICIAL');
+      expect(options(v, 'BANNED_EXTENSION').join(' ')).toContain('evil.exe');
+    });
+  }
+});

@@ -1,0 +1,30 @@
+/**
+ * The engine most integration tests scan with: clamav in `parts` mode on the shared clamd
+ * (started by `global-setup.ts`) and the banned-attachment check, started before the suite and
+ * stopped after it. Call it inside a `describe`.
+ */
+import { createEngine, type Engine, type Verdict } from '@mef/core';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { bannedAttachments, clamav } from '../../src/index.js';
+
+type ClamavPlugin = ReturnType<typeof clamav>;
+
+export const envelope = { mailFrom: 'mallory@example.test', recipients: ['bob@example.test'] };
+
+/** The options of a verdict's symbol (empty when it is absent). */
+export const symbolOptions = (v: Verdict, name: string): readonly string[] =>
+  v.symbols.find((s) => s.name === name)?.options ?? [];
+
+/** Starts the scanning engine for the enclosing suite; the returned object's fields are set in `beforeAll`. */
+export function useScanEngine(): { engine: Engine; clamav: ClamavPlugin } {
+  const ctx = {} as { engine: Engine; clamav: ClamavPlugin };
+  beforeAll(async () => {
+    ctx.clamav = clamav({ hosts: [`127.0.0.1:${inject('clamdPort')}`], mode: 'parts' });
+    ctx.engine = createEngine().use(ctx.clamav).use(bannedAttachments());
+    await ctx.engine.start();
+  });
+  afterAll(async () => {
+    await ctx.engine?.stop();
+  });
+  return ctx;
+}
