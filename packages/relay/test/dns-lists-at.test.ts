@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Dialog, message } from './support/dialog.js';
 import type { TransactionRecord } from '../src/index.js';
+import { Dialog, message } from './support/dialog.js';
 import { onCleanup, relay, sink, useCleanup } from './support/harness.js';
 import { startRbldnsd } from './support/servers.js';
 
