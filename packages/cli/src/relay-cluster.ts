@@ -101,6 +101,8 @@ export function workerChannel(): RelayChannel {
           if (msg.type === 'stop') resolve();
         });
         void stopSignal().then(resolve);
+        // The primary is gone (killed): stop rather than hold the port on its own.
+        process.once('disconnect', () => resolve());
       }),
     close() {
       process.off('message', onMessage);

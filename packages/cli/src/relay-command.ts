@@ -73,8 +73,9 @@ export function addRelayCommand(program: Command, io: Io, exit: (code: number) =
         const code = await runPrimary({
           workers,
           io,
+          // The same checks as a worker's reload, without starting anything.
           check: async () => {
-            createRelay(withLog(await load(flags.config, env)));
+            createRelay(await load(flags.config, env), { log: { info() {} } });
           },
           metrics: config.relay.metrics,
           drainTime: config.relay.limits?.drainTime ?? 60_000,

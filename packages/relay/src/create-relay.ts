@@ -121,7 +121,9 @@ function buildGeneration(
   const domains = options.domainSettings ?? staticDomains(relay.domains);
   const built = buildPlugins(config, {
     ...options.filters,
-    ...(relay.dnsLists ? { dnsListsAt: relay.dnsLists.at } : {}),
+    // The lists' refusal always waits for RCPT in the engine; at connect the relay gives it
+    // itself, only while no domain is in monitor mode (see `refuseListedAtConnect`).
+    ...(relay.dnsLists ? { dnsListsAt: 'rcpt' as const } : {}),
   });
   const plugins: GroupedPlugin[] = [
     ...built.plugins,
@@ -170,6 +172,10 @@ function buildGeneration(
       engine,
       domains,
       outboundNetworks,
+      // At connect no recipient domain is known: refusing there would override the monitor mode
+      // of a domain the client may be sending to.
+      refuseListedAtConnect: () =>
+        relay.dnsLists?.at === 'connect' && config.monitor !== true && domains.anyMonitored?.() === false,
       ...(relay.destinationTls ? { destinationCa: readFileSync(relay.destinationTls.ca) } : {}),
     },
     submission: sub

@@ -123,7 +123,12 @@ function record(
         domain: s.route?.domain ?? '',
         ...(s.txState?.messageId ? { messageId: s.txState.messageId } : {}),
         size: tx.size,
-        disposition,
+        // A recipient that monitor mode let through at RCPT (a DNS-listed client, a blocked
+        // sender) makes the delivered message a `would-` record too.
+        disposition:
+          disposition === 'accept' && s.txState?.wouldBe && verdict?.wouldBe === undefined
+            ? `would-${s.txState.wouldBe}`
+            : disposition,
         score: verdict?.score.value ?? 0,
         symbols: verdict?.symbols.map((x) => x.name) ?? [],
         direction: s.route?.direction ?? 'inbound',

@@ -25,6 +25,12 @@ export interface DomainSettings {
 export interface DomainSettingsSource {
   /** The settings of `domain` (any case), or undefined when the domain is not served. */
   get(domain: string): DomainSettings | undefined;
+  /**
+   * Whether any domain is in monitor mode now. A source without it counts as "maybe": the relay
+   * then refuses a DNS-listed client at RCPT, where the recipient's domain is known, never at
+   * connect (`relay.dnsLists.at: connect`).
+   */
+  anyMonitored?(): boolean;
 }
 
 /**

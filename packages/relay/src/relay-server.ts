@@ -49,6 +49,11 @@ export interface RelayServerOptions {
   destinationCa?: Buffer;
   /** Called once per finished transaction. */
   onFinished?: OnFinished;
+  /**
+   * Whether a client that a DNS list refuses is refused at connect (554) now; otherwise at each
+   * RCPT, under the recipient domain's policy.
+   */
+  refuseListedAtConnect?: () => boolean;
 }
 
 type Done = (err?: Error | null) => void;
@@ -253,6 +258,12 @@ export class RelayServer {
     this.sessions.set(session.id, s);
     this.watchdog.watchSocket(s, s.connection?._socket);
     if (verdict.disposition === 'reject' || verdict.disposition === 'tempfail') throw fromVerdict(verdict);
+    const listed = conn.state.rbl;
+    if (listed?.pendingRcpt && !listed.allowlisted && this.options.refuseListedAtConnect?.()) {
+      // RFC 5321 §3.1: a server that refuses at connect answers 554.
+      const r = listed.pendingRcpt.reply;
+      throw replyError(554, r.enhanced, r.text);
+    }
   }
 
   private async resetTransaction(s: SessionState): Promise<void> {
@@ -329,8 +340,17 @@ export class RelayServer {
         'Recipients of another domain or next hop: send them in a separate transaction',
       );
     }
-    const v = await tx.rcptTo(address.address);
-    if (v.disposition === 'reject' || v.disposition === 'tempfail') throw fromVerdict(v);
+    // The engine's policy (monitor mode, thresholds) is this domain's from the first RCPT on.
+    const first = !s.route;
+    this.txSettings.set(tx.id, route);
+    let v: Awaited<ReturnType<typeof tx.rcptTo>>;
+    try {
+      v = await tx.rcptTo(address.address);
+      if (v.disposition === 'reject' || v.disposition === 'tempfail') throw fromVerdict(v);
+    } catch (err) {
+      if (first) this.txSettings.delete(tx.id);
+      throw err;
+    }
     const client = await ensureClient(s, route, {
       relay: this.options.relay,
       pool: this.options.pool,
@@ -359,8 +379,8 @@ export class RelayServer {
       );
     }
     state.accepted.push(address.address);
+    if (v.monitor && v.wouldBe !== undefined) state.wouldBe ??= v.wouldBe;
     s.route = route;
-    this.txSettings.set(tx.id, route);
   }
 
   private async onData(stream: SMTPServerDataStream, s: SessionState): Promise<string> {

@@ -16,6 +16,8 @@ export interface RelayTxState {
   authenticated: boolean;
   /** The message's Message-ID field, for the verdict log. */
   messageId?: string;
+  /** What monitor mode let through at RCPT (a recipient the filters would have refused). */
+  wouldBe?: string;
 }
 
 declare module '@mef/core' {

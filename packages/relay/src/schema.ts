@@ -108,7 +108,9 @@ export const relaySchema = z
       .strictObject({
         at: z
           .enum(['connect', 'rcpt'])
-          .describe('connect: 554 before the greeting is answered; rcpt: 550 to each RCPT'),
+          .describe(
+            'connect: 554 before the greeting is answered (at RCPT instead while any domain is in monitor mode); rcpt: 550 to each RCPT',
+          ),
       })
       .optional()
       .describe(
@@ -178,5 +180,6 @@ export function staticDomains(
   const map = new Map<string, DomainSettings>();
   // A JSON copy drops the keys zod left undefined, so the value is a DomainSettings exactly.
   for (const [name, d] of Object.entries(domains)) map.set(name.toLowerCase(), JSON.parse(JSON.stringify(d)));
-  return { get: (domain) => map.get(domain.toLowerCase()) };
+  const monitored = [...map.values()].some((d) => d.monitor === true);
+  return { get: (domain) => map.get(domain.toLowerCase()), anyMonitored: () => monitored };
 }

@@ -8,28 +8,41 @@ import type { Readable } from 'node:stream';
 const DOT = Buffer.from('.');
 const CR = Buffer.from('\r');
 
-/** Converts a message to SMTP DATA form: CRLF line ends, leading dots doubled. */
+/**
+ * Converts a message to SMTP DATA form: CRLF line ends, leading dots doubled. Jumps from line
+ * break to line break (`indexOf`), so a message with CRLF lines and no leading dots is passed on
+ * as one piece per chunk.
+ */
 export function* dotStuff(
   chunk: Buffer,
   state: { atLineStart: boolean; lastCR: boolean },
 ): Generator<Buffer> {
+  const n = chunk.length;
   let start = 0;
-  for (let i = 0; i < chunk.length; i++) {
-    const c = chunk[i];
-    if (state.atLineStart && c === 0x2e) {
+  let i = 0;
+  while (i < n) {
+    if (state.atLineStart && chunk[i] === 0x2e) {
       yield chunk.subarray(start, i);
       yield DOT;
       start = i;
     }
-    if (c === 0x0a && !state.lastCR) {
-      yield chunk.subarray(start, i);
-      yield CR;
-      start = i;
+    const lf = chunk.indexOf(0x0a, i);
+    if (lf === -1) {
+      state.atLineStart = false;
+      state.lastCR = chunk[n - 1] === 0x0d;
+      break;
     }
-    state.atLineStart = c === 0x0a;
-    state.lastCR = c === 0x0d;
+    // The byte before the line feed may be the last of the previous chunk.
+    if (!(lf > 0 ? chunk[lf - 1] === 0x0d : state.lastCR)) {
+      yield chunk.subarray(start, lf);
+      yield CR;
+      start = lf;
+    }
+    state.atLineStart = true;
+    state.lastCR = false;
+    i = lf + 1;
   }
-  if (start < chunk.length) yield chunk.subarray(start);
+  if (start < n) yield chunk.subarray(start);
 }
 
 /** MAIL FROM with the parameters the destination supports (8BITMIME, SMTPUTF8, SIZE). */

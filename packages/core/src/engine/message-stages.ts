@@ -8,6 +8,12 @@ import type { RegisteredStage } from './registration.js';
 import { addTime, type StageTimes, stageError, timeoutError } from './run-stage.js';
 import type { EngineRuntime } from './runtime.js';
 
+/**
+ * The reason a finished stage's signal is aborted with: the same AbortError as `abort()` gives,
+ * made once (an AbortError made per stage and transaction captures a stack trace each time).
+ */
+const ENDED = new DOMException('The transaction ended', 'AbortError');
+
 /** A stage at work on the message: its reader of the pass, its recorder, and when it is done. */
 export interface MessageStage {
   readonly stage: RegisteredStage;
@@ -99,7 +105,7 @@ export async function finishMessageStages(
       addTime(times, stage.name, Math.max(0, (doneAt.at ?? performance.now()) - lastByte));
       recorder.seal();
       reader.detach();
-      abort.abort();
+      abort.abort(ENDED);
     }),
   );
 }

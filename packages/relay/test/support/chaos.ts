@@ -33,6 +33,17 @@ export interface NoLossCounts {
   deferred: number;
   /** 250 from the relay, not at the destination: must be 0. */
   lost: number;
+  /** Messages at the destination more than once. */
+  duplicates: number;
+  /**
+   * Copies beyond what the sender's attempts explain: a message is at the destination at most
+   * once per attempt that ended in 4xx (a destination that drops the connection after the
+   * final dot but before its reply has the message, and the sender rightly sends it again),
+   * plus once for the final 250 or 5xx (smtp-sink keeps what it refuses at the final dot).
+   * A message told 250 at its first attempt is there exactly once. Anything more is the relay's
+   * fault: must be 0.
+   */
+  unexplained: number;
   attempts: number;
   restarts: number;
 }
@@ -106,11 +117,16 @@ export async function noLossRun(options: {
     refused: 0,
     deferred: 0,
     lost: 0,
+    duplicates: 0,
+    unexplained: 0,
     attempts: 0,
     restarts: 0,
   };
   const accepted: string[] = [];
+  /** Attempts of each message that ended in 4xx. */
+  const tempfails = new Map<string, number>();
   let next = 0;
+  const refused = new Set<string>();
   const sender = async () => {
     const transport = smtpClient(smtp, { connectionTimeout: 10_000 });
     for (;;) {
@@ -133,8 +149,10 @@ export async function noLossRun(options: {
           const code = (err as { responseCode?: number }).responseCode ?? 0;
           if (code >= 500) {
             counts.refused++;
+            refused.add(token);
             break;
           }
+          tempfails.set(token, (tempfails.get(token) ?? 0) + 1);
           if (attempt >= (options.retries ?? 20)) {
             counts.deferred++;
             break;
@@ -151,13 +169,24 @@ export async function noLossRun(options: {
     await chaos;
     await relay.close();
   }
-  const received = readdirSync(dir)
-    .map((f) => readFileSync(join(dir, f), 'latin1'))
-    .join('\n');
+  const copies = new Map<string, number>();
+  for (const f of readdirSync(dir)) {
+    for (const m of readFileSync(join(dir, f), 'latin1').matchAll(/^message (NOLOSS-\d+-\w+)$/gm)) {
+      const token = m[1] as string;
+      copies.set(token, (copies.get(token) ?? 0) + 1);
+    }
+  }
   rmSync(dir, { recursive: true, force: true });
   for (const token of accepted) {
-    if (received.includes(`message ${token}`)) counts.delivered++;
+    if (copies.has(token)) counts.delivered++;
     else counts.lost++;
+  }
+  for (const [token, n] of copies) {
+    if (n > 1) counts.duplicates++;
+    // smtp-sink writes the message before it answers the final dot, so an attempt it answered
+    // 4xx or 5xx (`-r .`, `-f .`) leaves a copy too: one per such attempt, plus the 250.
+    const allowed = (tempfails.get(token) ?? 0) + (accepted.includes(token) || refused.has(token) ? 1 : 0);
+    if (n > allowed) counts.unexplained++;
   }
   counts.restarts = restarts;
   return counts;
