@@ -247,6 +247,8 @@ export function hook_data_post(this: MefPlugin, next: HarakaNext, connection: Ha
       })),
       errors: v.errors.map((e) => `${e.stage}: ${e.code}`),
       direction: tx.context.direction,
+      // Haraka's one-line summary; given, so haraka-results need not build it from every field.
+      human: `${v.disposition} score=${v.score.value}`,
       ...(tx.context.user !== undefined ? { user: tx.context.user } : {}),
       ...(v.reply ? { reply: v.reply } : {}),
     });
