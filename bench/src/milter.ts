@@ -6,7 +6,8 @@
  * attachment policy (the defaults of `mef scan` without Bayes); rspamd its offline rule set
  * (network modules off: no DNS, no Redis). Each filter gets one process: the MEF milter runs in
  * this process, rspamd's proxy worker `count = 1` (Debian's default) scanning itself
- * (`self_scan`), its normal worker (for Haraka's plugin) `count = 1`. rspamd's milter answers
+ * (`self_scan`), its normal worker (for Haraka's plugin) `count = 1`. Haraka's rspamd plugin
+ * gets `[check] local_ip, private_ip`: by default it sends no loopback client's mail to rspamd. rspamd's milter answers
  * only at end of message (no-reply flags for every other command); the MEF milter runs in both
  * of its modes, `replyAt: 'end-of-message'` (the same protocol work as rspamd) and
  * `'each-command'` (its default, which answers RCPT at RCPT and makes Postfix wait for each).

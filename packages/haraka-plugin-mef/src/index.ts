@@ -63,8 +63,17 @@ function connOf(connection: HarakaConnection): Connection | undefined {
   return connection.notes[CONN] as Connection | undefined;
 }
 
-function txOf(tx: HarakaTransaction | null): Transaction | undefined {
-  return tx?.notes[TX] as Transaction | undefined;
+/** The connection's open transaction: one at a time, kept on the connection so that an RSET
+ * (a new Haraka transaction object) cannot lose it before the next MAIL or the disconnect. */
+function txOf(connection: HarakaConnection): Transaction | undefined {
+  return connection.notes[TX] as Transaction | undefined;
+}
+
+/** Disposes the open transaction, if any (at the next MAIL, after data_post, at disconnect). */
+function dropTx(connection: HarakaConnection): Promise<void> | undefined {
+  const tx = txOf(connection);
+  delete connection.notes[TX];
+  return tx?.dispose();
 }
 
 export function hook_connect(this: MefPlugin, next: HarakaNext, connection: HarakaConnection): void {
@@ -137,13 +146,13 @@ export function hook_mail(
     const conn = connOf(connection);
     const htx = connection.transaction;
     if (!conn || !htx) return next();
-    await txOf(htx)?.dispose();
+    await dropTx(connection);
     // An auth plugin (auth/flat_file...) stored the user it accepted: the engine records it,
     // with the outbound direction.
     const user = connection.notes.auth_user;
     if (typeof user === 'string' && user !== '' && conn.info.user === undefined) conn.authenticate(user);
     const tx = conn.transaction();
-    htx.notes[TX] = tx;
+    connection.notes[TX] = tx;
     answer(next, await tx.mailFrom(addressOf(params[0]), paramsOf(params[1])), htx);
   });
 }
@@ -155,17 +164,9 @@ export function hook_rcpt(
   params: [HarakaAddress, ...unknown[]],
 ): void {
   guarded(this, next, async () => {
-    const tx = txOf(connection.transaction);
+    const tx = txOf(connection);
     if (!tx) return next();
     answer(next, await tx.rcptTo(addressOf(params[0]), paramsOf(params[1])));
-  });
-}
-
-/** At DATA the message phase starts: every stage asks for its views before bytes flow. */
-export function hook_data(this: MefPlugin, next: HarakaNext, connection: HarakaConnection): void {
-  guarded(this, next, async () => {
-    txOf(connection.transaction)?.begin();
-    next();
   });
 }
 
@@ -216,9 +217,12 @@ export function applyMutations(htx: HarakaTransaction, mutations: readonly Heade
 export function hook_data_post(this: MefPlugin, next: HarakaNext, connection: HarakaConnection): void {
   guarded(this, next, async () => {
     const htx = connection.transaction;
-    const tx = txOf(htx);
+    const tx = txOf(connection);
     if (!htx || !tx) return next();
     try {
+      // The message phase starts here: every stage asks for its views, then the bytes flow
+      // (Haraka has the whole message by data_post, so no hook at DATA is needed).
+      tx.begin();
       await feed(htx, tx);
     } catch (err) {
       await tx.fail(err as Error);
@@ -236,31 +240,22 @@ export function hook_data_post(this: MefPlugin, next: HarakaNext, connection: Ha
       })),
       errors: v.errors.map((e) => `${e.stage}: ${e.code}`),
       direction: tx.context.direction,
+      // Haraka's one-line summary; given, so haraka-results need not build it from every field.
+      human: `${v.disposition} score=${v.score.value}`,
       ...(tx.context.user !== undefined ? { user: tx.context.user } : {}),
       ...(v.reply ? { reply: v.reply } : {}),
     });
     if (v.disposition === 'accept' || v.disposition === 'quarantine') applyMutations(htx, v.mutations);
     answer(next, v, htx);
+    await dropTx(connection);
   });
-}
-
-export function hook_reset_transaction(
-  this: MefPlugin,
-  next: HarakaNext,
-  connection: HarakaConnection,
-): void {
-  const tx = txOf(connection.transaction);
-  if (connection.transaction) delete connection.transaction.notes[TX];
-  void tx?.dispose();
-  next();
 }
 
 export function hook_disconnect(this: MefPlugin, next: HarakaNext, connection: HarakaConnection): void {
   const conn = connOf(connection);
-  const tx = txOf(connection.transaction);
   delete connection.notes[CONN];
   void (async () => {
-    await tx?.dispose();
+    await dropTx(connection);
     await conn?.close();
   })().catch((err: unknown) => this.logerror(`haraka-plugin-mef: ${(err as Error).message}`));
   next();

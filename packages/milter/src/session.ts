@@ -20,6 +20,7 @@ import {
   splitStrings,
 } from './frame.js';
 import { NO_REPLY_FLAG, negotiate } from './negotiate.js';
+import { Progress } from './progress.js';
 import { Command, type Frame, MILTER_VERSION, type Negotiated, ProtocolFlag, Reply } from './protocol.js';
 
 /** Options of a milter session (and of the server that opens one per MTA connection). */
@@ -37,8 +38,9 @@ export interface MilterOptions {
    */
   readonly replyAt?: 'each-command' | 'end-of-message';
   /**
-   * While a verdict is pending, send PROGRESS this often (ms), so that the MTA's timeout
-   * (Postfix `milter_content_timeout`, 300 s; `milter_command_timeout`, 30 s) does not fire.
+   * While a verdict is pending, send PROGRESS this often (ms; the first within two intervals),
+   * so that the MTA's timeout (Postfix `milter_content_timeout`, 300 s;
+   * `milter_command_timeout`, 30 s) does not fire. Keep it under half the shorter timeout.
    * Default 10,000.
    */
   readonly progressInterval?: number;
@@ -54,6 +56,7 @@ export interface MilterOptions {
 const QUEUE_HIGH = 16;
 
 const CONTINUE = encodeFrame(Reply.CONTINUE);
+const PROGRESS = encodeFrame(Reply.PROGRESS);
 
 /** One MTA connection: frames in, engine calls, replies out, strictly in order. */
 export class MilterSession {
@@ -78,7 +81,7 @@ export class MilterSession {
   /** `end-of-message`: recipients the engine refused, as the MTA gave them, with the verdict. */
   private refusedRcpts: { raw: string; verdict: Verdict }[] = [];
   private readonly log: Logger;
-  private readonly progressInterval: number;
+  private readonly progress: Progress;
 
   constructor(
     private readonly socket: Socket,
@@ -86,7 +89,7 @@ export class MilterSession {
   ) {
     this.decoder = new FrameDecoder(options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE);
     this.log = options.log ?? options.engine.log;
-    this.progressInterval = options.progressInterval ?? 10_000;
+    this.progress = new Progress(options.progressInterval ?? 10_000, () => this.send(PROGRESS));
     // Replies are small and the MTA waits for them: no Nagle delay.
     socket.setNoDelay(true);
     socket.setTimeout(options.idleTimeout ?? 900_000, () => socket.destroy());
@@ -143,13 +146,8 @@ export class MilterSession {
   }
 
   /** Awaits engine work, sending PROGRESS meanwhile so the MTA keeps waiting. */
-  private async withProgress<T>(work: Promise<T>): Promise<T> {
-    const timer = setInterval(() => this.send(encodeFrame(Reply.PROGRESS)), this.progressInterval);
-    try {
-      return await work;
-    } finally {
-      clearInterval(timer);
-    }
+  private withProgress<T>(work: Promise<T>): Promise<T> {
+    return this.progress.around(work);
   }
 
   /** Answers an envelope phase, or (no reply negotiated) keeps a refusal for end of message. */
@@ -403,6 +401,7 @@ export class MilterSession {
     if (this.closed) return;
     this.closed = true;
     this.queue.length = 0;
+    this.progress.stop();
     await this.closeConnection().catch((err: unknown) => this.log.debug({ err }, 'milter cleanup failed'));
   }
 }
