@@ -123,7 +123,10 @@ try {
 } finally {
   await spamd.stop();
 }
-const med = (xs: Rate[]): Rate => ({ wall: median(xs.map((x) => x.wall)), cpu: median(xs.map((x) => x.cpu)) });
+const med = (xs: Rate[]): Rate => ({
+  wall: median(xs.map((x) => x.wall)),
+  cpu: median(xs.map((x) => x.cpu)),
+});
 rows.push(row('median', med(oursRates), med(spamdRates)));
 
 console.log(
