@@ -6,6 +6,9 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** The Debian package's rule files, which the hits are recorded from (not sa-update's). */
+export const DEBIAN_RULES = '/usr/share/spamassassin';
+
 /** The recorded fixture. */
 export interface SaHitsFixture {
   /** SHA-256 of the `*.cf` files' names and contents, in name order. */
@@ -28,7 +31,9 @@ export function hitLine(all: ReadonlyMap<string, number>): string {
 /** Digest of the rule files of `dir`, to tell recorded hits of other rules apart. */
 export function rulesDigest(dir: string): string {
   const h = createHash('sha256');
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.cf')).sort()) {
+  for (const f of readdirSync(dir)
+    .filter((n) => n.endsWith('.cf'))
+    .sort()) {
     h.update(f);
     h.update(readFileSync(join(dir, f)));
   }

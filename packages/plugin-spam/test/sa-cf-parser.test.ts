@@ -138,6 +138,26 @@ describe('meta expressions', () => {
     expect(() => parseExpression('A &&')).toThrow();
     expect(() => parseExpression('A ; system(1)')).toThrow();
   });
+
+  it('bound to an array of values, gives what evaluate gives; an unknown name reads 0', () => {
+    const values = [1, 0, 3];
+    const slot = (n: string) => ['A', 'B', 'C'].indexOf(n);
+    const v = (n: string) => values[slot(n)] ?? 0;
+    for (const text of [
+      'A && !B',
+      '(A + C) > 3',
+      'A + B + C >= 5',
+      'C * 2 - 1 == 5',
+      'B || UNKNOWN',
+      'C / B',
+    ]) {
+      const e = parseExpression(text);
+      expect(e.bind(slot)(values), text).toBe(e.evaluate(v));
+    }
+    const bound = parseExpression('A && C > 2').bind(slot);
+    expect(bound([1, 0, 3])).toBe(1);
+    expect(bound([1, 0, 2])).toBe(0);
+  });
 });
 
 describe('required literals (the body prefilter)', () => {

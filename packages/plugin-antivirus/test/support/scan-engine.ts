@@ -3,7 +3,8 @@
  * (started by `global-setup.ts`) and the banned-attachment check, started before the suite and
  * stopped after it. Call it inside a `describe`.
  */
-import { createEngine, type Engine, type Verdict } from '@mef/core';
+import type { Verdict } from '@mef/core';
+import { createEngine, type Engine } from '@mef/core/hosts';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { bannedAttachments, clamav } from '../../src/index.js';
 

@@ -81,7 +81,10 @@ function apply(op: string, a: number, b: number): number {
 }
 
 /** Parses tokens into a closure whose names read through `leaf`. */
-function build<E>(tokens: readonly string[], leaf: (name: string) => Node<E>): { root: Node<E>; names: string[] } {
+function build<E>(
+  tokens: readonly string[],
+  leaf: (name: string) => Node<E>,
+): { root: Node<E>; names: string[] } {
   const names = new Set<string>();
   let i = 0;
   const peek = () => tokens[i];
