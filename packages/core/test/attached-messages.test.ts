@@ -1,12 +1,7 @@
 import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import {
-  createEngine,
-  type Limits,
-  type MimeReadingsReport,
-  mimeReadings,
-  type Verdict,
-} from '../src/index.js';
+import { createEngine } from '../src/hosts/index.js';
+import { type Limits, type MimeReadingsReport, mimeReadings, type Verdict } from '../src/index.js';
 
 /** Attached messages (message/rfc822) are opened by the splitter as the pass goes, at every level. */
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createEngine, type MefError, type TransactionContext } from '../src/index.js';
+import { createEngine } from '../src/hosts/index.js';
+import type { MefError, TransactionContext } from '../src/index.js';
 import { buildMessage, expectVerdict } from '../src/testing/index.js';
 
 const msg = buildMessage({ text: 'hello' });

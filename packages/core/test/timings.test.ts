@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { createEngine, decide, type Plugin } from '../src/index.js';
+import { createEngine } from '../src/hosts/index.js';
+import { decide, type Plugin } from '../src/index.js';
 
 /** Each stage's time, per phase, in the verdict (`verdict.timings`). */
 

@@ -152,8 +152,7 @@ describe('useEngine with SMTP AUTH', () => {
     await engine.stop();
   });
 
-  const transport = (auth?: { user: string; pass: string }) =>
-    createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, ...(auth ? { auth } : {}) });
+  const transport = (auth?: { user: string; pass: string }) => smtpClient(port, auth ? { auth } : {});
   const mail = { from: 'alice@example.test', to: 'bob@example.test', subject: 'hi', text: 'hi' };
 
   it('gives the engine the user your onAuth accepted, with the outbound direction', async () => {
