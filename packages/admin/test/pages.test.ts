@@ -89,7 +89,9 @@ describe('the rollout, traffic and audit pages (SQLite)', () => {
       'nft add rule inet filter input ip saddr { 192.0.2.10, 192.0.2.11 } tcp dport 2526 accept',
     );
     expect(text).toContain('ip6tables -A INPUT -p tcp --dport 2526 -s 2001:db8::10 -j ACCEPT');
-    expect(text).toMatch(/monitor mode would have refused <strong>1<\/strong> \(reject: 1\)/);
+    expect(text).toMatch(
+      /monitor mode would have refused <strong>1<\/strong> \(reject: <a href="\/domains\/a.test\/traffic\?disposition=would-reject">1<\/a>\)/,
+    );
     expect(text).toContain('smtp.relay.test:587');
     expect(text).toContain('action="/domains/a.test/rollout/go-live"');
   });

@@ -1,63 +1,123 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createDatabase, type SinkServer as Sink, startSink } from '@mef/test-servers';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { searchTransactions } from '../src/index.js';
+import { openStore, type Store, searchTransactions } from '../src/index.js';
 import { Client } from './support/client.js';
-import { type Fixture, PASSWORDS, startFixture } from './support/fixture.js';
-import { type RelayProcess, relayConfig, sendMail, startRelayProcess, waitFor } from './support/relay.js';
+import {
+  addUsers,
+  type MefProcess,
+  startAdminCommand,
+  startRelayCommand,
+  USERS,
+  writeMefConfig,
+} from './support/mef.js';
+import { EXE_ATTACHMENT, type Sent, sendMail, waitFor } from './support/relay.js';
 
-// Two relays, each in a process of its own, and the admin interface share one real PostgreSQL
-// (started by the global setup on 127.0.0.1). The relays are told nothing but the database.
-let fx: Fixture;
+// Two `mef relay` processes and `mef admin` share one real PostgreSQL (started by the global
+// setup on 127.0.0.1): each config file names the database, nothing else ties them together.
+let dir: string;
 let sink: Sink;
-let relays: RelayProcess[] = [];
+let store: Store;
+let relays: MefProcess[] = [];
+let admin: MefProcess | undefined;
+let base: string;
 
 beforeAll(async () => {
   const url = await createDatabase(inject('postgresUrl'), 'admin_relays');
   sink = await startSink();
-  fx = await startFixture(url, {}, {}, { a: `127.0.0.1:${sink.port}`, b: `127.0.0.1:${sink.port}` });
-  const started = await Promise.allSettled(
-    ['mx1.relay.test', 'mx2.relay.test'].map((name) =>
-      startRelayProcess(url, relayConfig(name, { 'a.test': { destination: `127.0.0.1:${sink.port}` } })),
-    ),
+  dir = mkdtempSync(join(tmpdir(), 'mef-admin-pg-'));
+  const files = ['mx1', 'mx2'].map((name) =>
+    writeMefConfig(dir, `${name}.json`, {
+      database: url,
+      hostname: `${name}.relay.test`,
+      destination: `127.0.0.1:${sink.port}`,
+    }),
   );
+  // Both relays start at once on the empty database: each migrates and seeds a.test and b.test.
+  const started = await Promise.allSettled(files.map((f) => startRelayCommand(f)));
   relays = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   for (const s of started) if (s.status === 'rejected') throw s.reason;
-}, 180_000);
+  await addUsers(files[0] as string);
+  admin = await startAdminCommand(files[0] as string);
+  base = admin.ready;
+  // The test reads the verdict log the relays write, as a third client of the database.
+  store = await openStore(url);
+}, 240_000);
 
 afterAll(async () => {
-  await Promise.all(relays.map((r) => r.stop()));
-  await fx?.close();
+  await Promise.all([...relays.map((r) => r.stop()), admin?.stop()]);
+  await store?.close();
   await sink?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('two relay processes and the interface on one PostgreSQL', () => {
-  it('monitor mode: each relay delivers GTUBE tagged, and the rollout page counts both as would-reject', async () => {
+/** The verdict-log rows of a.test with this disposition, once there are `n`. */
+function rows(disposition: string, n: number) {
+  return waitFor(
+    () => searchTransactions(store, 'a.test', { disposition }),
+    (r) => r.length >= n,
+    15_000,
+  );
+}
+
+/** Sends with `send` through each relay every 400 ms until one answer is not 250 (the relay's 2 s poll). */
+function untilRefused(send: (port: number, n: number) => Promise<Sent>): Promise<Sent[]> {
+  return Promise.all(
+    relays.map((r) => {
+      let n = 0;
+      return waitFor(
+        async () => {
+          if (n) await new Promise((resolve) => setTimeout(resolve, 400));
+          return send(Number(r.ready), n++);
+        },
+        (sent) => sent.code !== 250,
+        15_000,
+      );
+    }),
+  );
+}
+
+describe('two `mef relay` processes and `mef admin` on one PostgreSQL', () => {
+  it('monitor mode: each relay delivers GTUBE and a banned attachment tagged; the rollout page counts both outcomes', async () => {
     for (const [i, r] of relays.entries()) {
-      const sent = await sendMail(r.port, 'user@a.test', `<gtube-monitor-${i}@spammer.example>`);
-      expect(sent.code, `${sent.response} ${r.stderr()}`).toBe(250);
+      const port = Number(r.ready);
+      const gtube = await sendMail(port, 'user@a.test', `<gtube-monitor-${i}@spammer.example>`);
+      expect(gtube.code, `${gtube.response} ${r.output()}`).toBe(250);
+      const exe = await sendMail(port, 'user@a.test', `<exe-monitor-${i}@spammer.example>`, {
+        body: 'Please pay the attached invoice.',
+        attachments: [EXE_ATTACHMENT],
+      });
+      expect(exe.code, exe.response).toBe(250);
     }
-    expect(sink.messages()).toHaveLength(2);
-    for (const m of sink.messages()) expect(m).toContain('X-MEF-Monitor: would reject');
-    const rows = await waitFor(
-      () => searchTransactions(fx.store, 'a.test', { disposition: 'would-reject' }),
-      (r) => r.length === 2,
-      10_000,
-    );
-    expect(rows.map((r) => r.messageId).sort()).toEqual([
+    const delivered = sink.messages();
+    expect(delivered).toHaveLength(4);
+    expect(delivered.filter((m) => m.includes('X-MEF-Monitor: would reject'))).toHaveLength(2);
+    expect(delivered.filter((m) => m.includes('X-MEF-Monitor: would quarantine'))).toHaveLength(2);
+    expect((await rows('would-reject', 2)).map((r) => r.messageId).sort()).toEqual([
       '<gtube-monitor-0@spammer.example>',
       '<gtube-monitor-1@spammer.example>',
     ]);
-    const alice = new Client(fx.base);
-    expect((await alice.login('alice', PASSWORDS.alice)).status).toBe(303);
+    expect((await rows('would-quarantine', 2)).map((r) => r.messageId).sort()).toEqual([
+      '<exe-monitor-0@spammer.example>',
+      '<exe-monitor-1@spammer.example>',
+    ]);
+    const alice = new Client(base);
+    expect((await alice.login('alice', USERS.alice.password)).status).toBe(303);
     const rollout = await (await alice.get('/domains/a.test/rollout')).text();
-    expect(rollout).toMatch(/monitor mode would have refused <strong>2<\/strong> \(reject: 2\)/);
+    expect(rollout).toMatch(/monitor mode would have refused <strong>4<\/strong>/);
+    expect(rollout).toContain(
+      'quarantine: <a href="/domains/a.test/traffic?disposition=would-quarantine">2</a>',
+    );
+    expect(rollout).toContain('reject: <a href="/domains/a.test/traffic?disposition=would-reject">2</a>');
   });
 
-  it('a setting changed through the interface reaches both relays within seconds: GTUBE is refused by each', async () => {
-    const alice = new Client(fx.base);
-    expect((await alice.login('alice', PASSWORDS.alice)).status).toBe(303);
+  it('settings changed in the interface reach both relays within seconds: GTUBE refused, the attachment quarantined, a blocked sender refused', async () => {
+    const alice = new Client(base);
+    expect((await alice.login('alice', USERS.alice.password)).status).toBe(303);
     const csrf = await alice.csrf('/domains/a.test');
-    // The settings form as the browser posts it with the monitor box unticked.
+    // The settings form as the browser posts it: monitor unticked, a quarantine address, a block list.
     const res = await alice.post('/domains/a.test/settings', {
       _csrf: csrf,
       destination: `127.0.0.1:${sink.port}`,
@@ -65,34 +125,52 @@ describe('two relay processes and the interface on one PostgreSQL', () => {
       'scanners.spam': 'on',
       'scanners.rbl': 'on',
       'scanners.greylist': 'on',
+      'senders.block': '@blocked.example',
+      quarantine: 'quarantine@a.test',
     });
     expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('/domains/a.test?saved=3');
     const changed = Date.now();
-    // Each relay polls the store every 500 ms: each try sends GTUBE until one is refused.
-    const tries = await Promise.all(
-      relays.map(async (r, i) => {
-        let n = 0;
-        const last = await waitFor(
-          () => sendMail(r.port, 'user@a.test', `<gtube-live-${i}-${n++}@spammer.example>`),
-          (sent) => sent.code !== 250,
-          10_000,
-        );
-        return { last, ms: Date.now() - changed };
-      }),
+    const refused = await untilRefused((port, n) =>
+      sendMail(port, 'user@a.test', `<gtube-live-${port}-${n}@spammer.example>`),
     );
-    for (const t of tries) {
-      expect(t.last.code, t.last.response).toBe(554);
-      expect(t.ms).toBeLessThan(10_000);
+    for (const sent of refused) expect(sent.code, sent.response).toBe(554);
+    expect(Date.now() - changed).toBeLessThan(15_000);
+    const rejected = await rows('reject', 2);
+    expect(new Set(rejected.map((r) => r.messageId?.replace(/-\d+-\d+@.*$/, '')))).toEqual(
+      new Set(['<gtube-live']),
+    );
+    for (const r of rejected) expect(r.symbols).toContain('GTUBE');
+
+    // Quarantine is now real: each relay sends the message to the quarantine address only.
+    for (const [i, r] of relays.entries()) {
+      const sent = await sendMail(Number(r.ready), 'user@a.test', `<exe-live-${i}@spammer.example>`, {
+        body: 'Please pay the attached invoice.',
+        attachments: [EXE_ATTACHMENT],
+      });
+      expect(sent.code, sent.response).toBe(250);
     }
-    const refused = await waitFor(
-      () => searchTransactions(fx.store, 'a.test', { disposition: 'reject' }),
-      (r) => r.length >= 2,
-      10_000,
-    );
-    expect(refused.length).toBeGreaterThanOrEqual(2);
-    expect(new Set(refused.map((r) => r.messageId?.replace(/-\d+@.*$/, '')))).toEqual(
-      new Set(['<gtube-live-0', '<gtube-live-1']),
-    );
-    for (const r of refused) expect(r.symbols).toContain('GTUBE');
+    const quarantined = sink.messages().filter((m) => m.includes('<exe-live-'));
+    expect(quarantined).toHaveLength(2);
+    for (const m of quarantined) {
+      // smtp-sink's envelope lines: the quarantine address is the only recipient.
+      expect(m).toContain('X-Rcpt-Args: <quarantine@a.test>');
+      expect(m).not.toContain('X-Rcpt-Args: <user@a.test>');
+      expect(m).not.toContain('X-MEF-Monitor');
+    }
+    expect((await rows('quarantine', 2)).map((r) => r.messageId).sort()).toEqual([
+      '<exe-live-0@spammer.example>',
+      '<exe-live-1@spammer.example>',
+    ]);
+
+    // The block list: a clean message from the blocked domain is refused by each relay.
+    for (const r of relays) {
+      const sent = await sendMail(Number(r.ready), 'user@a.test', '<hello@blocked.example>', {
+        body: 'Hello, a plain message.',
+        from: 'someone@blocked.example',
+      });
+      expect(sent.code, sent.response).toBe(554);
+      expect(sent.response).toContain('Sender blocked');
+    }
   });
 });

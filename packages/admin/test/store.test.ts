@@ -81,6 +81,19 @@ describe.each(backends)('the store on $name', ({ database }) => {
     });
   });
 
+  it('two relays seeding the same new domains at once: no error, each domain added once', async () => {
+    const other = await openStore(url);
+    try {
+      const seed = Object.fromEntries(
+        Array.from({ length: 20 }, (_, i) => [`seed${i}.test`, { destination: '127.0.0.1:2526' }]),
+      );
+      const [a, b] = await Promise.all([seedDomains(store, seed), seedDomains(other, seed)]);
+      expect([...a, ...b].sort()).toEqual(Object.keys(seed).sort());
+    } finally {
+      await other.close();
+    }
+  });
+
   it('writes one audit row per changed key, with who, when, old and new values', async () => {
     const changes = await updateDomain(
       store,

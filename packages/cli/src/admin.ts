@@ -1,15 +1,20 @@
 import { once } from 'node:events';
 import { dirname, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { AdminConfig } from '@mef/admin';
+import type { AdminConfig, DomainSettings, Store } from '@mef/admin';
 import type { Command } from 'commander';
 import { ConfigError, loadConfigFile } from './config.js';
 import type { Io } from './program.js';
 
 const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
 
-/** The config file's `admin:` section, with file paths taken relative to the config file. */
-async function adminSection(file: string | undefined): Promise<AdminConfig> {
+/**
+ * The config file's `admin:` section, with file paths taken relative to the config file, and its
+ * `relay.domains`: the seed of a new store, as `mef relay` uses it.
+ */
+async function adminSection(
+  file: string | undefined,
+): Promise<AdminConfig & { seed: Record<string, DomainSettings> }> {
   if (!file) throw new ConfigError('--config: a config file with an admin: section is required');
   const config = await loadConfigFile(file);
   if (!config.admin) throw new ConfigError(`${file}: admin: the section is missing (listen, database)`);
@@ -20,6 +25,8 @@ async function adminSection(file: string | undefined): Promise<AdminConfig> {
     ...admin,
     database: isPostgresUrl(admin.database) ? admin.database : resolve(base, admin.database),
     ...(admin.tls ? { tls: { cert: resolve(base, admin.tls.cert), key: resolve(base, admin.tls.key) } } : {}),
+    // Parsed by the schema: a JSON copy drops the members it left undefined.
+    seed: JSON.parse(JSON.stringify(config.relay?.domains ?? {})),
   };
 }
 
@@ -37,12 +44,19 @@ async function readPassword(stdin: Readable | undefined): Promise<string> {
   return line;
 }
 
-/** Opens the store, turning a database failure into a clear one-line error. */
-async function open(database: string) {
-  const { AdminError, openStore } = await import('@mef/admin');
+/**
+ * Opens the store and adds the file's `relay.domains` it lacks (so users can be given them before
+ * a relay has run), turning a database failure into a clear one-line error.
+ */
+async function open(database: string, seed: Readonly<Record<string, DomainSettings>>) {
+  const { AdminError, openStore, seedDomains } = await import('@mef/admin');
+  let store: Store | undefined;
   try {
-    return await openStore(database);
+    store = await openStore(database);
+    await seedDomains(store, seed);
+    return store;
   } catch (err) {
+    await store?.close();
     if (err instanceof AdminError) throw new ConfigError(err.message);
     throw err;
   }
@@ -64,8 +78,9 @@ Examples:
     .action(async (flags: { config?: string }) => {
       const config = await adminSection(flags.config);
       const { createAdminServer } = await import('@mef/admin');
-      const store = await open(config.database);
-      const server = createAdminServer(config, store);
+      const store = await open(config.database, config.seed);
+      const { seed: _seed, ...adminConfig } = config;
+      const server = createAdminServer(adminConfig, store);
       let url: string;
       try {
         url = await server.listen();
@@ -86,7 +101,7 @@ Examples:
     .argument('<name>', 'user name')
     .option(
       '--domain <domain>',
-      'a domain the user administers (repeatable; it must be in the store)',
+      "a domain the user administers (repeatable; in the store, or in the file's relay.domains)",
       collect,
     )
     .option('--operator', 'an operator: sees every domain, adds domains and users')
@@ -98,7 +113,7 @@ Examples:
       }
       const password = await readPassword(io.stdin);
       const { AdminError, addUser } = await import('@mef/admin');
-      const store = await open(config.database);
+      const store = await open(config.database, config.seed);
       try {
         await addUser(store, {
           name,

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { addDomain, authenticate, openStore } from '@mef/admin';
+import { addDomain, authenticate, getDomain, openStore } from '@mef/admin';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { freshHome, mef, tempDir } from './helpers.js';
 
@@ -53,6 +53,31 @@ describe('mef admin add-user', () => {
     });
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('no password on standard input');
+  });
+
+  it("seeds a new store with the file's relay.domains, so a user can be given one before any relay ran", async () => {
+    const seeded = join(dir, 'seeded.yaml');
+    writeFileSync(
+      seeded,
+      [
+        'admin:',
+        '  listen: { host: 127.0.0.1, port: 0 }',
+        '  database: seeded.db',
+        'relay:',
+        '  listen: { host: 127.0.0.1, port: 0 }',
+        '  hostname: mx1.relay.test',
+        '  domains:',
+        '    seeded.test: { destination: "127.0.0.1:2526", monitor: true }',
+        '',
+      ].join('\n'),
+    );
+    const r = await mef(['admin', 'add-user', 'carol', '--domain', 'seeded.test', '--config', seeded], {
+      stdin: 'carol-password-1\n',
+    });
+    expect(r).toMatchObject({ code: 0, stdout: 'added user carol\n' });
+    const store = await openStore(join(dir, 'seeded.db'));
+    expect(await getDomain(store, 'seeded.test')).toEqual({ destination: '127.0.0.1:2526', monitor: true });
+    await store.close();
   });
 
   it('validates the admin: section with the config schema', async () => {

@@ -58,9 +58,12 @@ export function rolloutPage(ctx: PageContext & { user?: User }, domain: string, 
 <li><strong>Monitor mode.</strong> ${status(!live, 'on', 'off')}
 <p>In monitor mode the relays tag mail and never refuse it. So far ${d.total} message${d.total === 1 ? '' : 's'} seen; monitor mode would have refused <strong>${wouldTotal}</strong>${
     would.length
-      ? html` (${would.map(([k, n], i) => html`${i ? ', ' : ''}${k.replace(/^would-/, '')}: ${n}`)})`
+      ? html` (${would.map(
+          ([k, n], i) =>
+            html`${i ? ', ' : ''}${k.replace(/^would-/, '')}: <a href="/domains/${domain}/traffic?disposition=${k}">${n}</a>`,
+        )})`
       : ''
-  }. Look at them in <a href="/domains/${domain}/traffic?disposition=would-reject">the traffic log</a>.</p></li>
+  }. Each count links to those messages in the traffic log.</p></li>
 <li><strong>DNS: point the MX records at the relays.</strong> ${
     'unavailable' in mx
       ? html`<span class="note">${mx.unavailable}</span>`

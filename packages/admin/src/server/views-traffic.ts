@@ -9,6 +9,7 @@ const DISPOSITIONS = [
   'reject',
   'tempfail',
   'quarantine',
+  'quarantine-tagged',
   'discard',
   'would-reject',
   'would-tempfail',

@@ -59,7 +59,9 @@ export async function addDomain(store: Store, name: string, settings: DomainSett
 
 /**
  * Seeds the store from a config's `domains` map: adds each domain not in the store yet and leaves
- * the others alone (the store is the truth once it exists). Resolves with the names added.
+ * the others alone (the store is the truth once it exists). Resolves with the names added. Relays
+ * that start together on one database may seed at the same time: a domain another one added in
+ * between is left alone, not an error.
  */
 export async function seedDomains(
   store: Store,
@@ -69,8 +71,13 @@ export async function seedDomains(
   for (const [name, settings] of Object.entries(domains)) {
     const domain = parseDomain(name);
     if (await getDomain(store, domain)) continue;
-    await addDomain(store, domain, settings);
-    added.push(domain);
+    const clean = parseSettings(settings, domain);
+    const r = await store.db
+      .insertInto('domains')
+      .values({ name: domain, settings: JSON.stringify(clean), updated: new Date().toISOString() })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .executeTakeFirst();
+    if (Number(r.numInsertedOrUpdatedRows ?? 0) > 0) added.push(domain);
   }
   return added;
 }

@@ -1,73 +1,19 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
-import type { RelayConfigInput } from '@mef/relay';
 import { smtpClient } from '@mef/test-servers/smtp-client';
 
 export const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
 
-/** A relay process (test/support/relay-process.ts) on 127.0.0.1. */
-export interface RelayProcess {
-  readonly port: number;
-  /** What it wrote to standard error so far. */
-  stderr(): string;
-  /** SIGTERM, then SIGKILL after 10 s; resolves when it has exited. */
-  stop(): Promise<void>;
+/** What {@link sendMail} sends besides GTUBE to one recipient. */
+export interface MailOptions {
+  /** The text body (default GTUBE). */
+  body?: string;
+  /** MAIL FROM and From: (default sender@spammer.example). */
+  from?: string;
+  /** Attachments, as nodemailer takes them. */
+  attachments?: { filename: string; content: string }[];
 }
 
-/** The relay configuration of these tests: the built-in rules (GTUBE), no Bayes model. */
-export function relayConfig(
-  hostname: string,
-  domains: Record<string, { destination: string }>,
-): RelayConfigInput {
-  return {
-    bayes: { enabled: false },
-    relay: { listen: { host: '127.0.0.1', port: 0 }, hostname, domains },
-  };
-}
-
-/**
- * Starts a relay in a process of its own on the TypeScript sources (tsx), with its settings and
- * verdict log in the admin store at `database`. Resolves with its SMTP port once it listens.
- */
-export async function startRelayProcess(database: string, config: RelayConfigInput): Promise<RelayProcess> {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      '--conditions=@mef/source',
-      '--import',
-      'tsx',
-      join(import.meta.dirname, 'relay-process.ts'),
-      JSON.stringify({ database, config }),
-    ],
-    { cwd: join(import.meta.dirname, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    err = (err + d.toString()).slice(-8000);
-  });
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  };
-  const port = await waitFor(
-    () => /listening (\d+)/.exec(out)?.[1],
-    (p) => p !== undefined || child.exitCode !== null,
-    60_000,
-  );
-  if (!port) {
-    await stop();
-    throw new Error(`the relay process did not start within 60 s: ${err}`);
-  }
-  return { port: Number(port), stderr: () => err, stop };
-}
+/** A harmless text file named as a Windows program: the banned-attachment check acts on its name. */
+export const EXE_ATTACHMENT = { filename: 'invoice.exe', content: 'not really a program\n' };
 
 /** The SMTP client's answer to one message. */
 export interface Sent {
@@ -77,8 +23,13 @@ export interface Sent {
   response: string;
 }
 
-/** Sends GTUBE (or `body`) through the relay at `port` with nodemailer; resolves with the reply. */
-export async function sendMail(port: number, to: string, messageId: string, body = GTUBE): Promise<Sent> {
+/** Sends GTUBE (or `options.body`) through the relay at `port` with nodemailer; resolves with the reply. */
+export async function sendMail(
+  port: number,
+  to: string,
+  messageId: string,
+  options: MailOptions = {},
+): Promise<Sent> {
   const transport = smtpClient(port, {
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,
@@ -86,11 +37,12 @@ export async function sendMail(port: number, to: string, messageId: string, body
   });
   try {
     const info = await transport.sendMail({
-      from: 'sender@spammer.example',
+      from: options.from ?? 'sender@spammer.example',
       to,
-      subject: 'GTUBE through the relay',
+      subject: options.attachments ? 'Your invoice' : 'GTUBE through the relay',
       messageId,
-      text: `${body}\n`,
+      text: `${options.body ?? GTUBE}\n`,
+      ...(options.attachments ? { attachments: options.attachments } : {}),
     });
     return { code: Number(/^\d{3}/.exec(info.response)?.[0] ?? 0), response: info.response };
   } catch (error) {

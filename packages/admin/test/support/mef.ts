@@ -1,0 +1,162 @@
+/**
+ * The `mef` command as an operator runs it: `mef relay --config FILE`, `mef admin --config FILE`
+ * and `mef admin add-user`, each a process of its own on the TypeScript sources (tsx, the
+ * `@mef/source` condition), so the tests need nothing built.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitFor } from './relay.js';
+
+const PACKAGE = join(import.meta.dirname, '..', '..');
+/** The cli's entry point, run by path: @mef/cli depends on @mef/admin, not the reverse. */
+const BIN = join(PACKAGE, '..', 'cli', 'src', 'bin.ts');
+/** A MEF_HOME of its own, so that no Bayes model of the machine's user is picked up. */
+const HOME = mkdtempSync(join(tmpdir(), 'mef-admin-home-'));
+
+function spawnMef(args: readonly string[]): ChildProcess {
+  return spawn(process.execPath, ['--conditions=@mef/source', '--import', 'tsx', BIN, ...args], {
+    cwd: PACKAGE,
+    env: { PATH: process.env.PATH ?? '', MEF_HOME: HOME },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
+/** A long-running `mef` command. */
+export interface MefProcess {
+  /** What the ready line's pattern captured (the port, the URL). */
+  readonly ready: string;
+  /** The last 16 KiB it wrote to standard output and standard error. */
+  output(): string;
+  /** SIGTERM (a graceful stop), then SIGKILL after 10 s; resolves when it has exited. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `mef ...args` and resolves once it has written a line matching `ready` (its first group
+ * is {@link MefProcess.ready}); fails with its output when it exits first or takes over `ms`.
+ */
+export async function startMef(args: readonly string[], ready: RegExp, ms = 90_000): Promise<MefProcess> {
+  const child = spawnMef(args);
+  child.stdin?.end();
+  let out = '';
+  const keep = (d: Buffer) => {
+    out = (out + d.toString()).slice(-16_384);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  const found = await waitFor(
+    () => ready.exec(out)?.[1],
+    (m) => m !== undefined || child.exitCode !== null,
+    ms,
+  );
+  if (found === undefined) {
+    await stop();
+    throw new Error(`mef ${args.join(' ')} did not start within ${ms} ms (exit ${child.exitCode}): ${out}`);
+  }
+  return { ready: found, output: () => out, stop };
+}
+
+/** A finished `mef` command. */
+export interface MefRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `mef ...args` to its end with `stdin`; SIGKILL after `ms`. */
+export function runMef(args: readonly string[], stdin: string, ms = 90_000): Promise<MefRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawnMef(args);
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin?.end(stdin);
+  });
+}
+
+/** The users the tests log in as: alice has a.test, bob b.test, root is an operator. */
+export const USERS = {
+  alice: { password: 'alice-secret-pass', args: ['--domain', 'a.test'] },
+  bob: { password: 'bob-secret-pass!', args: ['--domain', 'b.test'] },
+  root: { password: 'operator-pass-123', args: ['--operator'] },
+} as const;
+
+/** `mef admin add-user` for each of {@link USERS}, the password on standard input. */
+export async function addUsers(config: string): Promise<void> {
+  const runs = await Promise.all(
+    Object.entries(USERS).map(([name, u]) =>
+      runMef(['admin', 'add-user', name, ...u.args, '--config', config], `${u.password}\n`),
+    ),
+  );
+  for (const r of runs) {
+    if (r.code !== 0 || !/^added (user|operator) /.test(r.stdout)) {
+      throw new Error(`mef admin add-user failed (${r.code}): ${r.stdout}${r.stderr}`);
+    }
+  }
+}
+
+/** What a test's config file holds besides the relay's host name and the shared database. */
+export interface MefConfigInput {
+  /** `admin.database`: a SQLite path (relative to the file) or a postgres:// URL. */
+  database: string;
+  /** `relay.hostname`. */
+  hostname: string;
+  /** `relay.domains`: the seed of the store (a.test and b.test, in monitor mode). */
+  destination: string;
+  /** More of the `admin:` section (dns, relays, submission). */
+  admin?: Record<string, unknown>;
+}
+
+/**
+ * Writes a config file with an `admin:` and a `relay:` section into `dir`: both on 127.0.0.1 and
+ * any free port, the built-in rules (GTUBE), banned attachments quarantined, no Bayes model.
+ */
+export function writeMefConfig(dir: string, name: string, c: MefConfigInput): string {
+  const file = join(dir, name);
+  const config = {
+    bayes: { enabled: false },
+    attachments: { action: 'quarantine' },
+    admin: { listen: { host: '127.0.0.1', port: 0 }, database: c.database, ...c.admin },
+    relay: {
+      listen: { host: '127.0.0.1', port: 0 },
+      hostname: c.hostname,
+      domains: {
+        'a.test': { destination: c.destination, monitor: true },
+        'b.test': { destination: c.destination, monitor: true },
+      },
+    },
+  };
+  writeFileSync(file, JSON.stringify(config, null, 2));
+  return file;
+}
+
+/** `mef relay --config FILE`; `ready` is its SMTP port. */
+export function startRelayCommand(config: string): Promise<MefProcess> {
+  return startMef(['relay', '--config', config], /mef relay: listening on 127\.0\.0\.1:(\d+) /);
+}
+
+/** `mef admin --config FILE`; `ready` is its base URL. */
+export function startAdminCommand(config: string): Promise<MefProcess> {
+  return startMef(['admin', '--config', config], /mef admin: listening on (http:\/\/127\.0\.0\.1:\d+)/);
+}
