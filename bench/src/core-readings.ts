@@ -94,7 +94,7 @@ async function main(): Promise<void> {
     'Command: `pnpm bench core` (bench/src/core-readings.ts)',
     '',
     `- well-formed ${(wellFormed.length / 1e6).toFixed(2)} MB message: engine with parts at ${wfRatio.toFixed(2)} x Splitter+decoding (read once)`,
-    `- ambiguous message (two boundary parameters, same attachment): ${extra.toFixed(2)} x the time of the well-formed one through the engine (the splitter's pass, then the kept bytes read again under four policies; the attachment the splitter saw inside a text part is offered again as a part of its own)`,
+    `- ambiguous message (two boundary parameters, same attachment): ${extra.toFixed(2)} x the time of the well-formed one through the engine (the splitter's pass, then the kept bytes read again under five policies; the attachment the splitter saw inside a text part is offered again as a part of its own)`,
     '',
     `Median of ${rounds} rounds.`,
     '',
