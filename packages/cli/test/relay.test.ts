@@ -144,6 +144,8 @@ describe('mef relay', () => {
     for (let i = 0; i < 100 && !/reloaded/.test(r.stderr()); i++) await sleep(25);
     expect((await smtp(r.port, 'bob@example.org', message('hello', 'now ours'))).at(-1)).toMatch(/^250/);
 
+    // The log is written asynchronously: wait for the third line.
+    for (let i = 0; i < 200 && r.stdout().trim().split('\n').length < 3; i++) await sleep(25);
     const records = r
       .stdout()
       .trim()
@@ -221,7 +223,8 @@ describe('mef relay', () => {
     );
     expect(sink.messages().filter((m) => m.includes('relayed out'))).toHaveLength(1);
 
-    // One log line per transaction, with each stage's time.
+    // One log line per transaction, with each stage's time (written asynchronously: wait for it).
+    for (let i = 0; i < 200 && r.stdout().trim().split('\n').length < 3; i++) await sleep(25);
     const records = r
       .stdout()
       .trim()
@@ -289,6 +292,11 @@ describe('mef relay with workers', () => {
     // The primary hands each new connection to the next worker in turn.
     for (let i = 0; i < 4; i++)
       expect((await smtp(r.port, 'alice@example.net', message(`one ${i}`, 'clean'))).at(-1)).toMatch(/^250/);
+    // The log is written asynchronously: wait for every line.
+    const lines = async (n: number) => {
+      for (let i = 0; i < 200 && records().length < n; i++) await sleep(25);
+    };
+    await lines(4);
     expect(new Set(records().map((x) => x.pid)).size).toBe(2);
 
     write(['example.net', 'example.org']);
@@ -298,6 +306,7 @@ describe('mef relay with workers', () => {
     expect(r.stderr()).toMatch(/reloaded .*domains example\.net, example\.org \(2 workers\)/);
     for (let i = 0; i < 4; i++)
       expect((await smtp(r.port, 'bob@example.org', message(`two ${i}`, 'clean'))).at(-1)).toMatch(/^250/);
+    await lines(8);
     const org = records().filter((x) => x.domain === 'example.org');
     expect(org.map((x) => x.disposition)).toEqual(['accept', 'accept', 'accept', 'accept']);
     expect(new Set(org.map((x) => x.pid)).size).toBe(2);
