@@ -15,5 +15,5 @@ export type AdminErrorCode = keyof typeof adminErrorCodes;
 
 /** A failure of the admin store or server. `code` is one of {@link adminErrorCodes}. */
 export const AdminError = mefErrorClass<AdminErrorCode>('AdminError');
-/** An instance of {@link AdminError}. */
+/** An error made by `AdminError`; `err instanceof AdminError` narrows to this type. */
 export type AdminError = InstanceType<typeof AdminError>;

@@ -37,6 +37,7 @@ export class MefError extends Error {
  * `options` copied onto it.
  */
 export interface MefErrorClass<Code extends string, Fields extends object = object> {
+  /** Builds the error: one of the package's codes, a message, and its options (`cause`, `kind`, the fields). */
   new (code: Code, message: string, options?: MefErrorOptions & Partial<Fields>): MefErrorOf<Code, Fields>;
   /** Typed as an instance, so that `err instanceof XError` narrows `err.code` to the codes. */
   readonly prototype: MefErrorOf<Code, Fields>;

@@ -14,5 +14,5 @@ export type MilterErrorCode = keyof typeof milterErrorCodes;
 
 /** A milter protocol failure. `code` is one of {@link milterErrorCodes}. */
 export const MilterError = mefErrorClass<MilterErrorCode>('MilterError');
-/** An instance of {@link MilterError}. */
+/** An error made by `MilterError`; `err instanceof MilterError` narrows to this type. */
 export type MilterError = InstanceType<typeof MilterError>;

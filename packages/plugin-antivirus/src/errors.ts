@@ -19,5 +19,5 @@ export type AntivirusErrorCode = keyof typeof antivirusErrorCodes;
 
 /** An error of the clamd client or the clamav plugin; `kind` says how the stage failed. */
 export const AntivirusError = mefErrorClass<AntivirusErrorCode>('AntivirusError');
-/** An instance of {@link AntivirusError}. */
+/** An error made by `AntivirusError`; `err instanceof AntivirusError` narrows to this type. */
 export type AntivirusError = InstanceType<typeof AntivirusError>;

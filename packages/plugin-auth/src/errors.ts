@@ -13,5 +13,5 @@ export type AuthErrorCode = keyof typeof authErrorCodes;
 
 /** An authentication failure. `code` is one of {@link authErrorCodes}. */
 export const AuthError = mefErrorClass<AuthErrorCode>('AuthError');
-/** An instance of {@link AuthError}. */
+/** An error made by `AuthError`; `err instanceof AuthError` narrows to this type. */
 export type AuthError = InstanceType<typeof AuthError>;

@@ -18,5 +18,5 @@ export type RblErrorCode = keyof typeof rblErrorCodes;
 
 /** A DNS list failure. `code` is one of {@link rblErrorCodes}; `zone` is the zone queried, when the error belongs to one list. */
 export const RblError = mefErrorClass<RblErrorCode, { zone: string }>('RblError', ['zone']);
-/** An instance of {@link RblError}. */
+/** An error made by `RblError`; `err instanceof RblError` narrows to this type. */
 export type RblError = InstanceType<typeof RblError>;

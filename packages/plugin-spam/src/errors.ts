@@ -22,5 +22,5 @@ export type SpamErrorCode = keyof typeof spamErrorCodes;
 
 /** An error of this package; `code` is one of {@link spamErrorCodes}. */
 export const SpamError = mefErrorClass<SpamErrorCode>('SpamError');
-/** An instance of {@link SpamError}. */
+/** An error made by `SpamError`; `err instanceof SpamError` narrows to this type. */
 export type SpamError = InstanceType<typeof SpamError>;
