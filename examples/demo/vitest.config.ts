@@ -1,7 +1,5 @@
-import { defineProject } from 'vitest/config';
+import { project } from '../../vitest.base.js';
 
-export default defineProject({
-  resolve: { conditions: ['@mef/source'] },
-  ssr: { resolve: { conditions: ['@mef/source'] } },
-  test: { name: 'example-demo', include: ['test/**/*.test.ts'], testTimeout: 30_000 },
+export default project('example-demo', {
+  testTimeout: 30_000,
 });

@@ -1,8 +1,5 @@
-import { defineProject } from 'vitest/config';
+import { project } from '../../vitest.base.js';
 
-export default defineProject({
-  // Runs on the TypeScript sources of the workspace packages, through `@mef/source`.
-  resolve: { conditions: ['@mef/source'] },
-  ssr: { resolve: { conditions: ['@mef/source'] } },
-  test: { name: 'example-relay', include: ['test/**/*.test.ts'], testTimeout: 60_000 },
+export default project('example-relay', {
+  testTimeout: 60_000,
 });

@@ -1,15 +1,8 @@
-import { defineProject } from 'vitest/config';
+import { project } from '../../vitest.base.js';
 
-export default defineProject({
-  resolve: { conditions: ['@mef/source'] },
-  ssr: { resolve: { conditions: ['@mef/source'] } },
-  test: {
-    name: 'plugin-antivirus',
-    include: ['test/**/*.test.ts'],
-    // Type-level tests (*.test-d.ts) run through tsc: an @ts-expect-error that finds no error fails.
-    typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.typecheck.json' },
-    globalSetup: ['test/global-setup.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
-  },
+export default project('plugin-antivirus', {
+  typeTests: true,
+  globalSetup: ['test/global-setup.ts'],
+  testTimeout: 60_000,
+  hookTimeout: 60_000,
 });

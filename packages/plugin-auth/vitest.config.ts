@@ -1,13 +1,6 @@
-import { defineProject } from 'vitest/config';
+import { project } from '../../vitest.base.js';
 
-export default defineProject({
-  // Tests run on the TypeScript sources of @mef/core and @mef/plugin-rbl, through `@mef/source`.
-  resolve: { conditions: ['@mef/source'] },
-  ssr: { resolve: { conditions: ['@mef/source'] } },
-  test: {
-    name: 'plugin-auth',
-    include: ['test/**/*.test.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
-  },
+export default project('plugin-auth', {
+  testTimeout: 30_000,
+  hookTimeout: 30_000,
 });

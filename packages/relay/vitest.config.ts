@@ -1,13 +1,6 @@
-import { defineProject } from 'vitest/config';
+import { project } from '../../vitest.base.js';
 
-export default defineProject({
-  // Tests run on the TypeScript sources of the workspace packages, through `@mef/source`.
-  resolve: { conditions: ['@mef/source'] },
-  ssr: { resolve: { conditions: ['@mef/source'] } },
-  test: {
-    name: 'relay',
-    include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
-  },
+export default project('relay', {
+  testTimeout: 60_000,
+  hookTimeout: 60_000,
 });

@@ -1,13 +1,6 @@
-import { defineProject } from 'vitest/config';
+import { project } from '../../vitest.base.js';
 
-export default defineProject({
-  // Tests run on the TypeScript sources of the workspace packages, through `@mef/source`.
-  resolve: { conditions: ['@mef/source'] },
-  ssr: { resolve: { conditions: ['@mef/source'] } },
-  test: {
-    name: 'smtp-server',
-    include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
-  },
+export default project('smtp-server', {
+  testTimeout: 60_000,
+  hookTimeout: 60_000,
 });

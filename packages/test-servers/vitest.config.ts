@@ -1,9 +1,5 @@
-import { defineProject } from 'vitest/config';
+import { project } from '../../vitest.base.js';
 
-export default defineProject({
-  test: {
-    name: 'test-servers',
-    include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
-  },
+export default project('test-servers', {
+  testTimeout: 60_000,
 });
