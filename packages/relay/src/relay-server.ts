@@ -9,6 +9,7 @@
 import type { BlockList } from 'node:net';
 import { inNetworks } from '@mef/core';
 import type { Engine } from '@mef/core/hosts';
+import { sessionInfo } from '@mef/smtp-server';
 import {
   SMTPServer,
   type SMTPServerAddress,
@@ -237,14 +238,7 @@ export class RelayServer {
     this.stats.connections++;
     const engine = this.options.engine;
     const conn = engine.connection({
-      id: session.id,
-      clientAddress: session.remoteAddress,
-      clientPort: session.remotePort,
-      ...(session.clientHostname && !session.clientHostname.startsWith('[')
-        ? { reverseName: session.clientHostname }
-        : {}),
-      localAddress: session.localAddress,
-      localPort: session.localPort,
+      ...sessionInfo(session),
       direction: this.options.submission || trusted ? 'outbound' : 'inbound',
     });
     const verdict = await conn.connect().catch((err: Error) => {

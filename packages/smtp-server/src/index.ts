@@ -2,6 +2,9 @@ import type { Readable } from 'node:stream';
 import type { Verdict } from '@mef/core';
 import { type Connection, type Engine, type Transaction, toSmtpReply } from '@mef/core/hosts';
 import type { SMTPServer, SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import { sessionInfo } from './session-info.js';
+
+export { sessionInfo } from './session-info.js';
 
 /** An SMTP error as smtp-server sends it: `responseCode` and the text. */
 export interface SmtpReplyError extends Error {
@@ -76,14 +79,7 @@ export function useEngine(server: SMTPServer, engine: Engine, options: UseEngine
   server.onConnect = (session, callback) => {
     reply(
       (async () => {
-        const conn = engine.connection({
-          id: session.id,
-          clientAddress: session.remoteAddress,
-          clientPort: session.remotePort,
-          ...(session.clientHostname && !session.clientHostname.startsWith('[')
-            ? { reverseName: session.clientHostname }
-            : {}),
-        });
+        const conn = engine.connection(sessionInfo(session));
         states.set(session.id, { conn, helo: undefined, tx: undefined });
         return conn.connect();
       })(),
