@@ -20,6 +20,7 @@ export {
   type MessageSource,
   messageFrom,
 } from './message.js';
+export { missingReadmeExports, type ReadmeApiOptions, readmeApiNames } from './readme-api.js';
 export { type RunOptions, runEngine, runPlugin } from './run.js';
 export { type ShapeName, type ShapePayload, type ShapeSuiteOptions, shapeSuite, shapes } from './shapes.js';
 export {
