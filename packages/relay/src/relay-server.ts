@@ -5,6 +5,8 @@
  * verdict's header changes, and the sender hears 250 only after the destination accepted.
  * This file holds the SMTP session; routing is `routing.ts`, the onward connection `onward.ts`,
  * DATA `data-phase.ts`, the forward client `smtp-client.ts`, limits `watchdog.ts` and `per-ip.ts`.
+ * Just over 400 lines on purpose: the session's handlers (connect, MAIL, RCPT, DATA, close) read
+ * and change the same per-session state, and stay together so that state has one reader.
  */
 import type { BlockList } from 'node:net';
 import { inNetworks } from '@mef/core';
