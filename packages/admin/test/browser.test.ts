@@ -161,7 +161,7 @@ describe('the interface in a real browser (Debian chromium, no script on the pag
     // Monitor mode (the seed): GTUBE and a banned attachment are delivered tagged and logged as
     // what the relay would have done.
     const tagged = await sendMail(smtpPort, 'user@a.test', '<gtube-monitor@spammer.example>');
-    expect(tagged.code, `${tagged.response} ${relay?.output()}`).toBe(250);
+    expect(tagged.code, `${tagged.response} ${relay?.stderr()}`).toBe(250);
     const held = await sendMail(smtpPort, 'user@a.test', '<exe-monitor@spammer.example>', INVOICE);
     expect(held.code, held.response).toBe(250);
     expect(received('<gtube-monitor@spammer.example>')).toContain('X-MEF-Monitor: would reject');

@@ -84,7 +84,7 @@ describe('two `mef relay` processes and `mef admin` on one PostgreSQL', () => {
     for (const [i, r] of relays.entries()) {
       const port = Number(r.ready);
       const gtube = await sendMail(port, 'user@a.test', `<gtube-monitor-${i}@spammer.example>`);
-      expect(gtube.code, `${gtube.response} ${r.output()}`).toBe(250);
+      expect(gtube.code, `${gtube.response} ${r.stderr()}`).toBe(250);
       const exe = await sendMail(port, 'user@a.test', `<exe-monitor-${i}@spammer.example>`, {
         body: 'Please pay the attached invoice.',
         attachments: [EXE_ATTACHMENT],

@@ -1,9 +1,13 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type SinkServer, startSink as startTestSink } from '@mef/test-servers';
+import {
+  type CommandProcess,
+  type SinkServer,
+  startCommand,
+  startSink as startTestSink,
+} from '@mef/test-servers';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { freshHome, GTUBE, mef, message, tempDir } from './helpers.js';
 
@@ -21,26 +25,18 @@ async function startSink(): Promise<SinkServer> {
 }
 
 /** Starts `mef relay --config FILE`; resolves with the port it reports. */
-async function startRelay(
-  file: string,
-): Promise<{ child: ChildProcess; port: number; stdout: () => string; stderr: () => string }> {
-  const child = spawn(process.execPath, [inject('bin'), 'relay', '--config', file], {
-    env: { PATH: process.env.PATH ?? '', MEF_HOME: freshHome() },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  cleanups.push(() => child.kill('SIGKILL'));
-  for (let i = 0; i < 1200 && !/listening on/.test(err) && child.exitCode === null; i++) await sleep(25);
-  const m = /listening on [^ ]+:(\d+)/.exec(err);
-  if (!m) throw new Error(`mef relay did not start: ${err}`);
-  return { child, port: Number(m[1]), stdout: () => out, stderr: () => err };
+async function startRelay(file: string): Promise<CommandProcess & { port: number }> {
+  const relay = await startCommand(
+    process.execPath,
+    [inject('bin'), 'relay', '--config', file],
+    /listening on [^ ]+:(\d+)/,
+    {
+      env: { PATH: process.env.PATH ?? '', MEF_HOME: freshHome() },
+      timeoutMs: 30_000,
+    },
+  );
+  cleanups.push(() => relay.child.kill('SIGKILL'));
+  return { ...relay, port: Number(relay.ready) };
 }
 
 /** One SMTP transaction by hand; returns every reply. */

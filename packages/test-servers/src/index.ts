@@ -18,6 +18,13 @@ export {
   TESTFILES_DIR,
 } from './clamd.js';
 export { type ClientResult, smtpSource, swaks, swaksAttach, swaksTo } from './clients.js';
+export {
+  type CommandOptions,
+  type CommandProcess,
+  type CommandResult,
+  runCommand,
+  startCommand,
+} from './command.js';
 export { type HarakaOptions, type HarakaServer, startHaraka } from './haraka.js';
 export { type NamedServer, startNamed, txt, type Zone } from './named.js';
 export { type PostfixMilter, type PostfixOptions, type PostfixServer, startPostfix } from './postfix.js';

@@ -3,96 +3,36 @@
  * and `mef admin add-user`, each a process of its own on the TypeScript sources (tsx, the
  * `@mef/source` condition), so the tests need nothing built.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitFor } from './relay.js';
+import { type CommandProcess, type CommandResult, runCommand, startCommand } from '@mef/test-servers';
 
 const PACKAGE = join(import.meta.dirname, '..', '..');
 /** The cli's entry point, run by path: @mef/cli depends on @mef/admin, not the reverse. */
 const BIN = join(PACKAGE, '..', 'cli', 'src', 'bin.ts');
 /** A MEF_HOME of its own, so that no Bayes model of the machine's user is picked up. */
 const HOME = mkdtempSync(join(tmpdir(), 'mef-admin-home-'));
-
-function spawnMef(args: readonly string[]): ChildProcess {
-  return spawn(process.execPath, ['--conditions=@mef/source', '--import', 'tsx', BIN, ...args], {
-    cwd: PACKAGE,
-    env: { PATH: process.env.PATH ?? '', MEF_HOME: HOME },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-}
+const NODE_ARGS = ['--conditions=@mef/source', '--import', 'tsx', BIN];
+const OPTIONS = { cwd: PACKAGE, env: { PATH: process.env.PATH ?? '', MEF_HOME: HOME } };
 
 /** A long-running `mef` command. */
-export interface MefProcess {
-  /** What the ready line's pattern captured (the port, the URL). */
-  readonly ready: string;
-  /** The last 16 KiB it wrote to standard output and standard error. */
-  output(): string;
-  /** SIGTERM (a graceful stop), then SIGKILL after 10 s; resolves when it has exited. */
-  stop(): Promise<void>;
-}
+export type MefProcess = CommandProcess;
 
 /**
  * Starts `mef ...args` and resolves once it has written a line matching `ready` (its first group
- * is {@link MefProcess.ready}); fails with its output when it exits first or takes over `ms`.
+ * is `ready` of the result); fails with its output when it exits first or takes over `ms`.
  */
-export async function startMef(args: readonly string[], ready: RegExp, ms = 90_000): Promise<MefProcess> {
-  const child = spawnMef(args);
-  child.stdin?.end();
-  let out = '';
-  const keep = (d: Buffer) => {
-    out = (out + d.toString()).slice(-16_384);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  };
-  const found = await waitFor(
-    () => ready.exec(out)?.[1],
-    (m) => m !== undefined || child.exitCode !== null,
-    ms,
-  );
-  if (found === undefined) {
-    await stop();
-    throw new Error(`mef ${args.join(' ')} did not start within ${ms} ms (exit ${child.exitCode}): ${out}`);
-  }
-  return { ready: found, output: () => out, stop };
+export function startMef(args: readonly string[], ready: RegExp, ms = 90_000): Promise<MefProcess> {
+  return startCommand(process.execPath, [...NODE_ARGS, ...args], ready, { ...OPTIONS, timeoutMs: ms });
 }
 
 /** A finished `mef` command. */
-export interface MefRun {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+export type MefRun = CommandResult;
 
 /** Runs `mef ...args` to its end with `stdin`; SIGKILL after `ms`. */
 export function runMef(args: readonly string[], stdin: string, ms = 90_000): Promise<MefRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawnMef(args);
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr?.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin?.end(stdin);
-  });
+  return runCommand(process.execPath, [...NODE_ARGS, ...args], { ...OPTIONS, stdin, timeoutMs: ms });
 }
 
 /** The users the tests log in as: alice has a.test, bob b.test, root is an operator. */
