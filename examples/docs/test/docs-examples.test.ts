@@ -81,11 +81,11 @@ describe('the checks fail a broken example', () => {
     mkdirSync(dir, { recursive: true });
     writeFileSync(
       join(dir, 'typed.ts'),
-      "import { createEngine } from '@mef/core';\ncreateEngine({ thresholds: { reject: 'high' } });\n",
+      "import { createEngine } from '@mef/core/hosts';\ncreateEngine({ thresholds: { reject: 'high' } });\n",
     );
     writeFileSync(
       join(dir, 'throws.ts'),
-      "import { createEngine } from '@mef/core';\ncreateEngine();\nthrow new Error('broken example');\n",
+      "import { createEngine } from '@mef/core/hosts';\ncreateEngine();\nthrow new Error('broken example');\n",
     );
     writeFileSync(
       join(dir, 'tsconfig.json'),

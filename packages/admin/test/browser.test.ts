@@ -8,6 +8,7 @@ import { openStore, recordTransaction, type Store, searchTransactions } from '..
 import {
   addUsers,
   type MefProcess,
+  RELAY_WORKERS,
   startAdminCommand,
   startRelayCommand,
   USERS,
@@ -143,15 +144,21 @@ function received(messageId: string): string | undefined {
   return sink.messages().find((m) => m.includes(`Message-ID: ${messageId}`));
 }
 
-/** Sends with `send` every 400 ms until the relay's answer is not `code` (its settings poll is 2 s). */
+/**
+ * Sends with `send` every 400 ms until the relay's answer is not `code` on {@link RELAY_WORKERS}
+ * connections in a row (its settings poll is 2 s, in each worker).
+ */
 function until(code: number, send: (n: number) => Promise<Sent>): Promise<Sent> {
   let n = 0;
+  let streak = 0;
   return waitFor(
     async () => {
       if (n) await new Promise((resolve) => setTimeout(resolve, 400));
-      return send(n++);
+      const sent = await send(n++);
+      streak = sent.code !== code ? streak + 1 : 0;
+      return sent;
     },
-    (sent) => sent.code !== code,
+    (sent) => sent.code !== code && streak >= RELAY_WORKERS,
     15_000,
   );
 }

@@ -8,6 +8,7 @@ import { Client } from './support/client.js';
 import {
   addUsers,
   type MefProcess,
+  RELAY_WORKERS,
   startAdminCommand,
   startRelayCommand,
   USERS,
@@ -62,17 +63,23 @@ function rows(disposition: string, n: number) {
   );
 }
 
-/** Sends with `send` through each relay every 400 ms until one answer is not 250 (the relay's 2 s poll). */
+/**
+ * Sends with `send` through each relay every 400 ms until its answer is not 250 on
+ * {@link RELAY_WORKERS} connections in a row (the relay's 2 s poll, in each worker).
+ */
 function untilRefused(send: (port: number, n: number) => Promise<Sent>): Promise<Sent[]> {
   return Promise.all(
     relays.map((r) => {
       let n = 0;
+      let streak = 0;
       return waitFor(
         async () => {
           if (n) await new Promise((resolve) => setTimeout(resolve, 400));
-          return send(Number(r.ready), n++);
+          const sent = await send(Number(r.ready), n++);
+          streak = sent.code !== 250 ? streak + 1 : 0;
+          return sent;
         },
-        (sent) => sent.code !== 250,
+        (sent) => sent.code !== 250 && streak >= RELAY_WORKERS,
         15_000,
       );
     }),

@@ -12,8 +12,10 @@ describe('memory under load', () => {
     expect(r.accepted).toBe(10);
     expect(r.delivered).toBe(10);
     // Held whole, the messages alone would take 160 MB: each keeps at most 1 MiB in memory and
-    // spills the rest to a temporary file (seen: about 36 MB of Buffers and 60 MB of RSS more).
-    expect(r.buffersPeak - r.buffersBefore).toBeLessThan(80 * MB);
+    // spills the rest to a temporary file (seen: about 36 MB of Buffers and 60 MB of RSS more on
+    // a quiet machine, 81 MB of Buffers during the whole test suite, where the collector runs
+    // later). The bound stays well under the 160 MB that holding the messages would take.
+    expect(r.buffersPeak - r.buffersBefore).toBeLessThan(120 * MB);
     expect(r.rssPeak - r.rssBefore).toBeLessThan(130 * MB);
   }, 90_000);
 });

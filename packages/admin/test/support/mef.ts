@@ -56,6 +56,14 @@ export async function addUsers(config: string): Promise<void> {
   }
 }
 
+/**
+ * Each relay runs as two worker processes (the default on a 2-core machine, set here so the tests
+ * do not depend on the machine). Connections go to the workers in turn, and each worker reads the
+ * settings on its own poll: a test that waits for a change sees it on this many connections in a
+ * row before it counts on it.
+ */
+export const RELAY_WORKERS = 2;
+
 /** What a test's config file holds besides the relay's host name and the shared database. */
 export interface MefConfigInput {
   /** `admin.database`: a SQLite path (relative to the file) or a postgres:// URL. */
@@ -81,6 +89,7 @@ export function writeMefConfig(dir: string, name: string, c: MefConfigInput): st
     relay: {
       listen: { host: '127.0.0.1', port: 0 },
       hostname: c.hostname,
+      workers: RELAY_WORKERS,
       domains: {
         'a.test': { destination: c.destination, monitor: true },
         'b.test': { destination: c.destination, monitor: true },
