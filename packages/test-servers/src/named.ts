@@ -3,6 +3,7 @@
  * for SPF, DKIM, DMARC and MX records.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dnsAnswers } from './probes.js';
@@ -48,6 +49,9 @@ function namedConf(dir: string, port: number, zoneConf: readonly string[]): stri
     `  directory "${dir}";`,
     `  listen-on port ${port} { 127.0.0.1; };`,
     '  listen-on-v6 { none; };',
+    // Two test files may pick the same free port at once: with the default SO_REUSEPORT both
+    // servers would share it and answer each other's queries (with other DKIM keys).
+    '  reuseport no;',
     '  recursion no;',
     '  allow-query { 127.0.0.1; };',
     '  dnssec-validation no;',
@@ -61,7 +65,7 @@ function namedConf(dir: string, port: number, zoneConf: readonly string[]): stri
   ].join('\n');
 }
 
-/** Starts `named -g -c CONF -p PORT` with `zones`; resolves once it answers for the first zone. */
+/** Starts `named -g -c CONF -p PORT` with `zones`; resolves once it answers for a zone of its own. */
 export async function startNamed(
   zones: readonly Zone[],
   options: { readonly startTimeoutMs?: number } = {},
@@ -69,7 +73,10 @@ export async function startNamed(
   const bin = requireBinary('named', 'bind9');
   const dir = tempDir('named');
   chmodSync(dir, 0o755);
-  const zoneConf = zones.map((z, i) => {
+  // A zone of this server's own: the readiness probe asks for it, so an answer from another
+  // named that holds the port proves nothing, and this start retries on another port.
+  const own: Zone = { origin: `r${randomBytes(6).toString('hex')}.mef-ready`, records: [] };
+  const zoneConf = [...zones, own].map((z, i) => {
     writeFileSync(join(dir, `z${i}.zone`), zoneFile(z));
     return `zone "${z.origin}" { type primary; file "${join(dir, `z${i}.zone`)}"; };`;
   });
@@ -82,7 +89,7 @@ export async function startNamed(
       writeFileSync(conf, namedConf(dir, port, zoneConf));
       return spawn(bin, ['-g', '-c', conf, '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
     },
-    (port) => dnsAnswers(port, zones[0]?.origin ?? '.', 'SOA', false),
+    (port) => dnsAnswers(port, own.origin, 'SOA', false),
     { timeoutMs: options.startTimeoutMs ?? 10_000, graceMs: 3000 },
   );
   return {
