@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../src/hosts/index.js';
-import type { MefError, TransactionContext } from '../src/index.js';
+import type { TransactionContext } from '../src/index.js';
 import { buildMessage, expectVerdict } from '../src/testing/index.js';
+import { codeOf } from './support/code-of.js';
 
 const msg = buildMessage({ text: 'hello' });
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return (err as MefError).code;
-  }
-  return undefined;
-}
 
 /** An engine whose one stage notes the user and direction each phase saw. */
 async function watching() {

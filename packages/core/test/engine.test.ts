@@ -6,17 +6,9 @@ import pkg from '../package.json' with { type: 'json' };
 import { createEngine } from '../src/hosts/index.js';
 import { coreVersion, MefError, PLUGIN_NAME, type Plugin } from '../src/index.js';
 import { buildMessage, expectVerdict, runPlugin } from '../src/testing/index.js';
+import { codeOf } from './support/code-of.js';
 
 const msg = buildMessage({ text: 'hello' });
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return (err as MefError).code;
-  }
-  return undefined;
-}
 
 describe('registration', () => {
   it('keeps coreVersion in step with package.json', () => {
