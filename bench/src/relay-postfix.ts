@@ -13,9 +13,12 @@
  * beyond the upload, the destination's own time included).
  *
  *   cd bench && node --import tsx --conditions=@mef/source src/relay-postfix.ts
+ *
+ * Environment: MEF_BENCH_RUNS (3), MEF_BENCH_MESSAGES (1000), MEF_BENCH_WORKERS (one per CPU),
+ * MEF_BENCH_CLI=dist (the built CLI), MEF_BENCH_NODE_ARGS (node flags for the relay).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -26,6 +29,11 @@ import { machineLine, median, table } from './machine.js';
 
 const WORKERS = Number(process.env.MEF_BENCH_WORKERS ?? availableParallelism());
 
+/**
+ * `MEF_BENCH_CLI=dist` runs the built `mef` (`packages/cli/dist/bin.js`, what the npm package
+ * installs; build it first) instead of the sources through tsx.
+ */
+const BUILT = process.env.MEF_BENCH_CLI === 'dist';
 const MESSAGES = Number(process.env.MEF_BENCH_MESSAGES ?? 1000);
 const RUNS = Number(process.env.MEF_BENCH_RUNS ?? 3);
 async function source(port: number): Promise<void> {
@@ -102,10 +110,9 @@ async function startRelay(sinkPort: number) {
     [
       // Extra node flags for the relay's processes, such as `--cpu-prof` (its workers inherit them).
       ...(process.env.MEF_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
-      '--import',
-      'tsx',
-      '--conditions=@mef/source',
-      join(cli, 'src', 'bin.ts'),
+      ...(BUILT
+        ? [join(cli, 'dist', 'bin.js')]
+        : ['--import', 'tsx', '--conditions=@mef/source', join(cli, 'src', 'bin.ts')]),
       'relay',
       '--config',
       file,
@@ -203,7 +210,7 @@ async function main(): Promise<void> {
       ['host', 'delivered msg/s (median)', 'runs'],
       [
         [
-          `mef relay, ${WORKERS} worker${WORKERS === 1 ? '' : 's'} (default filters, no clamd)`,
+          `mef relay ${BUILT ? '(built)' : '(sources, tsx)'}, ${WORKERS} worker${WORKERS === 1 ? '' : 's'} (default filters, no clamd)`,
           m.toFixed(0),
           ours.map((x) => x.toFixed(0)).join(', '),
         ],
@@ -226,7 +233,10 @@ async function main(): Promise<void> {
   ].join('\n');
   console.log(lines);
   const out = join(dirname(fileURLToPath(import.meta.url)), '..', 'results', 'relay.md');
-  writeFileSync(out, lines);
+  // The notes written by hand below the figures (from `## Notes` on) stay.
+  const old = existsSync(out) ? readFileSync(out, 'utf8') : '';
+  const notes = old.indexOf('\n## Notes');
+  writeFileSync(out, notes >= 0 ? `${lines}${old.slice(notes + 1)}` : lines);
 }
 
 await main();
