@@ -18,7 +18,15 @@
  * MEF_BENCH_CLI=dist (the built CLI), MEF_BENCH_NODE_ARGS (node flags for the relay).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -54,17 +62,17 @@ async function source(port: number): Promise<void> {
 }
 
 /**
- * CPU seconds used so far by a process and its live children (`mef relay`'s primary and its
- * workers), from /proc: user + system clock ticks, at the usual 100 per second.
+ * CPU seconds used so far by a process and its children (`mef relay`'s primary and its workers;
+ * Postfix's master and its daemons), from /proc: user + system clock ticks (the usual 100 per
+ * second) of the process, of the children it has reaped, and of its live children.
  */
 function treeCpu(pid: number): number {
   const stat = (p: string) => {
     const f = (readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1] ?? '').split(' ');
-    return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) };
+    return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) };
   };
   let ticks = stat(String(pid)).ticks;
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
+  for (const d of processes()) {
     try {
       const s = stat(d);
       if (s.ppid === pid) ticks += s.ticks;
@@ -73,6 +81,23 @@ function treeCpu(pid: number): number {
     }
   }
   return ticks / 100;
+}
+
+function processes(): string[] {
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+}
+
+/** The pid of the Postfix master whose queue is in `dir` (Postfix's daemons run in their queue folder). */
+function postfixMaster(dir: string): number | undefined {
+  for (const d of processes()) {
+    try {
+      if (readFileSync(`/proc/${d}/comm`, 'utf8').trim() !== 'master') continue;
+      if (realpathSync(`/proc/${d}/cwd`) === realpathSync(join(dir, 'queue'))) return Number(d);
+    } catch {
+      // not ours, or gone
+    }
+  }
+  return undefined;
 }
 
 /** The times of one transaction line of the relay's log, ms. */
@@ -165,6 +190,8 @@ async function main(): Promise<void> {
   const theirs: number[] = [];
   const loads: string[] = [];
   const cpuPerMessage: number[] = [];
+  const postfixCpu: number[] = [];
+  const master = postfixMaster(postfix.dir);
   const load = () => (loadavg()[0] as number).toFixed(1);
   try {
     // One warm-up round each (JIT, Postfix's first process start), not counted.
@@ -183,11 +210,13 @@ async function main(): Promise<void> {
       if (files() - before < MESSAGES)
         throw new Error(`relay run ${run}: the sink has ${files() - before} of ${MESSAGES}`);
       before = files();
+      const pcpu0 = master ? treeCpu(master) : 0;
       t0 = performance.now();
       await source(postfix.port);
       for (const until = Date.now() + 120_000; files() - before < MESSAGES && Date.now() < until; )
         await sleep(20);
       theirs.push(MESSAGES / ((performance.now() - t0) / 1000));
+      if (master) postfixCpu.push(((treeCpu(master) - pcpu0) * 1000) / MESSAGES);
     }
   } finally {
     await relay.stop();
@@ -220,7 +249,9 @@ async function main(): Promise<void> {
     '',
     `Ratio MEF/Postfix: ${(m / p).toFixed(2)}. The relay's processes used ${cpuPerMessage
       .map((x) => x.toFixed(2))
-      .join(', ')} ms of CPU per message in each run.`,
+      .join(', ')} ms of CPU per message in each run; Postfix's (master and daemons) ${
+      postfixCpu.length ? postfixCpu.map((x) => x.toFixed(2)).join(', ') : 'not found'
+    } ms.`,
     '',
     `Relay times (${measured.length} transactions): from the first byte of DATA to the verdict ${scan}; from the last byte of the message to the verdict ${afterLast}; from the last byte to the destination's answer ${held}.`,
     '',
@@ -236,7 +267,7 @@ async function main(): Promise<void> {
   // The notes written by hand below the figures (from `## Notes` on) stay.
   const old = existsSync(out) ? readFileSync(out, 'utf8') : '';
   const notes = old.indexOf('\n## Notes');
-  writeFileSync(out, notes >= 0 ? `${lines}${old.slice(notes + 1)}` : lines);
+  writeFileSync(out, notes >= 0 ? `${lines}${old.slice(notes)}` : lines);
 }
 
 await main();
