@@ -7,12 +7,26 @@
  * answers 250 only after the sink accepted; Postfix queues first, so its clock stops at the last
  * file the sink wrote). Added latency: the relay's own time per transaction from the first byte
  * of DATA to the verdict (`scanMs` of its log line: the scan with the default filters, no
- * clamd), p99.
+ * clamd), p50 and p99; beside it, from the message's last byte to the verdict (`afterLastByteMs`:
+ * what the scan adds once the sender has sent everything) and from the last byte to the
+ * destination's answer (`afterLastByteMs + destinationMs`: how long the sender waits for its 250
+ * beyond the upload, the destination's own time included).
  *
  *   cd bench && node --import tsx --conditions=@mef/source src/relay-postfix.ts
+ *
+ * Environment: MEF_BENCH_RUNS (3), MEF_BENCH_MESSAGES (1000), MEF_BENCH_WORKERS (one per CPU),
+ * MEF_BENCH_CLI=dist (the built CLI), MEF_BENCH_NODE_ARGS (node flags for the relay).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -23,6 +37,11 @@ import { machineLine, median, table } from './machine.js';
 
 const WORKERS = Number(process.env.MEF_BENCH_WORKERS ?? availableParallelism());
 
+/**
+ * `MEF_BENCH_CLI=dist` runs the built `mef` (`packages/cli/dist/bin.js`, what the npm package
+ * installs; build it first) instead of the sources through tsx.
+ */
+const BUILT = process.env.MEF_BENCH_CLI === 'dist';
 const MESSAGES = Number(process.env.MEF_BENCH_MESSAGES ?? 1000);
 const RUNS = Number(process.env.MEF_BENCH_RUNS ?? 3);
 async function source(port: number): Promise<void> {
@@ -40,6 +59,58 @@ async function source(port: number): Promise<void> {
   ];
   const r = await smtpSource(args, port);
   if (r.status !== 0) throw new Error(`smtp-source exited ${r.status}: ${r.output}`);
+}
+
+/**
+ * CPU seconds used so far by a process and its children (`mef relay`'s primary and its workers;
+ * Postfix's master and its daemons), from /proc: user + system clock ticks (the usual 100 per
+ * second) of the process, of the children it has reaped, and of its live children.
+ */
+function treeCpu(pid: number): number {
+  const stat = (p: string) => {
+    const f = (readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1] ?? '').split(' ');
+    return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) };
+  };
+  let ticks = stat(String(pid)).ticks;
+  for (const d of processes()) {
+    try {
+      const s = stat(d);
+      if (s.ppid === pid) ticks += s.ticks;
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ticks / 100;
+}
+
+function processes(): string[] {
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+}
+
+/** The pid of the Postfix master whose queue is in `dir` (Postfix's daemons run in their queue folder). */
+function postfixMaster(dir: string): number | undefined {
+  for (const d of processes()) {
+    try {
+      if (readFileSync(`/proc/${d}/comm`, 'utf8').trim() !== 'master') continue;
+      if (realpathSync(`/proc/${d}/cwd`) === realpathSync(join(dir, 'queue'))) return Number(d);
+    } catch {
+      // not ours, or gone
+    }
+  }
+  return undefined;
+}
+
+/** The times of one transaction line of the relay's log, ms. */
+interface TimesLine {
+  scanMs: number;
+  afterLastByteMs: number;
+  destinationMs: number;
+}
+
+function percentiles(xs: readonly number[]): string {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? 0;
+  return `p50 ${at(0.5).toFixed(2)} ms, p99 ${at(0.99).toFixed(2)} ms`;
 }
 
 /** `mef relay` from the sources, as a user runs it; resolves with its port and its log lines. */
@@ -64,22 +135,21 @@ async function startRelay(sinkPort: number) {
     [
       // Extra node flags for the relay's processes, such as `--cpu-prof` (its workers inherit them).
       ...(process.env.MEF_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
-      '--import',
-      'tsx',
-      '--conditions=@mef/source',
-      join(cli, 'src', 'bin.ts'),
+      ...(BUILT
+        ? [join(cli, 'dist', 'bin.js')]
+        : ['--import', 'tsx', '--conditions=@mef/source', join(cli, 'src', 'bin.ts')]),
       'relay',
       '--config',
       file,
     ],
     { cwd: dirname(fileURLToPath(import.meta.url)), stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  const scanMs: number[] = [];
+  const times: TimesLine[] = [];
   let rest = '';
   child.stdout?.on('data', (d: Buffer) => {
     const lines = (rest + d.toString()).split('\n');
     rest = lines.pop() ?? '';
-    for (const l of lines) if (l) scanMs.push((JSON.parse(l) as { scanMs: number }).scanMs);
+    for (const l of lines) if (l) times.push(JSON.parse(l) as TimesLine);
   });
   let err = '';
   child.stderr?.on('data', (d: Buffer) => {
@@ -93,9 +163,10 @@ async function startRelay(sinkPort: number) {
   }
   return {
     port: Number(m[1]),
-    scanMs,
+    times,
+    cpu: () => treeCpu(child.pid as number),
     async stop() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
+      const exited = new Promise((resolve) => child.once('close', resolve));
       child.kill('SIGTERM');
       await exited;
       rmSync(dir, { recursive: true, force: true });
@@ -109,7 +180,6 @@ async function main(): Promise<void> {
   const files = () => readdirSync(sink.dir).length;
   const relay = await startRelay(sinkPort);
   const smtp = relay.port;
-  const scanMs = relay.scanMs;
   // A private Postfix relaying a.test to the sink (the set-up of /work/shared/SERVERS.md).
   const postfix = await startPostfix({
     relayhost: `[127.0.0.1]:${sinkPort}`,
@@ -118,36 +188,46 @@ async function main(): Promise<void> {
   });
   const ours: number[] = [];
   const theirs: number[] = [];
-  const loads: number[] = [];
+  const loads: string[] = [];
+  const cpuPerMessage: number[] = [];
+  const postfixCpu: number[] = [];
+  const master = postfixMaster(postfix.dir);
+  const load = () => (loadavg()[0] as number).toFixed(1);
   try {
     // One warm-up round each (JIT, Postfix's first process start), not counted.
     await source(smtp);
     await source(postfix.port);
     for (const until = Date.now() + 120_000; files() < 2 * MESSAGES && Date.now() < until; ) await sleep(20);
-    scanMs.length = 0;
     for (let run = 0; run < RUNS; run++) {
       let before = files();
-      loads.push(loadavg()[0] as number);
+      const start = load();
+      const cpu0 = relay.cpu();
       let t0 = performance.now();
       await source(smtp);
       ours.push(MESSAGES / ((performance.now() - t0) / 1000));
+      cpuPerMessage.push(((relay.cpu() - cpu0) * 1000) / MESSAGES);
+      loads.push(`${start} to ${load()}`);
       if (files() - before < MESSAGES)
         throw new Error(`relay run ${run}: the sink has ${files() - before} of ${MESSAGES}`);
       before = files();
+      const pcpu0 = master ? treeCpu(master) : 0;
       t0 = performance.now();
       await source(postfix.port);
       for (const until = Date.now() + 120_000; files() - before < MESSAGES && Date.now() < until; )
         await sleep(20);
       theirs.push(MESSAGES / ((performance.now() - t0) / 1000));
+      if (master) postfixCpu.push(((treeCpu(master) - pcpu0) * 1000) / MESSAGES);
     }
   } finally {
     await relay.stop();
     await postfix.stop();
     await sink.stop();
   }
-  const sorted = [...scanMs].sort((a, b) => a - b);
-  const p99 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? 0;
-  const p50 = sorted[Math.floor(sorted.length / 2)] ?? 0;
+  // The log's lines arrive in batches: the warm-up's are the first MESSAGES.
+  const measured = relay.times.slice(MESSAGES);
+  const scan = percentiles(measured.map((t) => t.scanMs));
+  const afterLast = percentiles(measured.map((t) => t.afterLastByteMs));
+  const held = percentiles(measured.map((t) => t.afterLastByteMs + t.destinationMs));
   const m = median(ours);
   const p = median(theirs);
   const lines = [
@@ -159,7 +239,7 @@ async function main(): Promise<void> {
       ['host', 'delivered msg/s (median)', 'runs'],
       [
         [
-          `mef relay, ${WORKERS} worker${WORKERS === 1 ? '' : 's'} (default filters, no clamd)`,
+          `mef relay ${BUILT ? '(built)' : '(sources, tsx)'}, ${WORKERS} worker${WORKERS === 1 ? '' : 's'} (default filters, no clamd)`,
           m.toFixed(0),
           ours.map((x) => x.toFixed(0)).join(', '),
         ],
@@ -167,9 +247,15 @@ async function main(): Promise<void> {
       ],
     ),
     '',
-    `Ratio MEF/Postfix: ${(m / p).toFixed(2)}. Relay time from the first byte of DATA to the verdict: p50 ${p50} ms, p99 ${p99} ms (${sorted.length} transactions). Load average (1 min) at the start of each run: ${loads
-      .map((x) => x.toFixed(1))
-      .join(', ')}; at the end: ${loadavg()
+    `Ratio MEF/Postfix: ${(m / p).toFixed(2)}. The relay's processes used ${cpuPerMessage
+      .map((x) => x.toFixed(2))
+      .join(', ')} ms of CPU per message in each run; Postfix's (master and daemons) ${
+      postfixCpu.length ? postfixCpu.map((x) => x.toFixed(2)).join(', ') : 'not found'
+    } ms.`,
+    '',
+    `Relay times (${measured.length} transactions): from the first byte of DATA to the verdict ${scan}; from the last byte of the message to the verdict ${afterLast}; from the last byte to the destination's answer ${held}.`,
+    '',
+    `Load average (1 min) over each relay run: ${loads.join('; ')}; at the end: ${loadavg()
       .map((x) => x.toFixed(1))
       .join(', ')}.`,
     '',
@@ -178,7 +264,10 @@ async function main(): Promise<void> {
   ].join('\n');
   console.log(lines);
   const out = join(dirname(fileURLToPath(import.meta.url)), '..', 'results', 'relay.md');
-  writeFileSync(out, lines);
+  // The notes written by hand below the figures (from `## Notes` on) stay.
+  const old = existsSync(out) ? readFileSync(out, 'utf8') : '';
+  const notes = old.indexOf('\n## Notes');
+  writeFileSync(out, notes >= 0 ? `${lines}${old.slice(notes)}` : lines);
 }
 
 await main();

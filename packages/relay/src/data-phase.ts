@@ -46,12 +46,17 @@ export async function runData(
   let destinationReply: string | undefined;
   let disposition = 'tempfail';
   let finished = false;
-  const times: TransactionTimes = { scanMs: 0, destinationMs: 0 };
+  const times: TransactionTimes = { scanMs: 0, afterLastByteMs: 0, destinationMs: 0 };
   const t0 = performance.now();
+  let lastByte = 0;
+  stream.once('end', () => {
+    lastByte = performance.now();
+  });
   try {
     verdict = await tx.data(stream as Readable, { keep: true });
     const t1 = performance.now();
     times.scanMs = round(t1 - t0);
+    if (lastByte) times.afterLastByteMs = round(t1 - lastByte);
     if (s.closed) throw replyError(421, '4.4.2', 'Client went away');
     if (stream.sizeExceeded) {
       disposition = 'reject';

@@ -8,6 +8,11 @@ import type { TransactionRecord } from './schema.js';
 export interface TransactionTimes {
   /** From the first byte of DATA to the verdict. */
   scanMs: number;
+  /**
+   * From the last byte of the message to the verdict: what the scan adds to the sender's wait
+   * (the rest of the scan ran while the message streamed in). 0 when the message never ended.
+   */
+  afterLastByteMs: number;
   /** From the verdict to the destination's answer. */
   destinationMs: number;
   /**

@@ -84,9 +84,14 @@ describe('operations', () => {
         domain: 'a.test',
         disposition: 'accept',
         scanMs: expect.any(Number),
+        afterLastByteMs: expect.any(Number),
         destinationMs: expect.any(Number),
       }),
     ]);
+    // The scan's time after the last byte is a part of its time from the start of DATA.
+    const times = lines[0] as { scanMs: number; afterLastByteMs: number };
+    expect(times.afterLastByteMs).toBeGreaterThanOrEqual(0);
+    expect(times.afterLastByteMs).toBeLessThanOrEqual(times.scanMs);
   });
 });
 
