@@ -136,7 +136,9 @@ describe('replyAt: each-command', () => {
     expect(names(replies)).toBe('Occsy');
     const proto = replies[0]?.data.readUInt32BE(8) ?? 0;
     expect(proto & ProtocolFlag.SKIP).toBe(ProtocolFlag.SKIP);
-    expect(proto & (ProtocolFlag.NR_CONN | ProtocolFlag.NR_HELO)).toBe(ProtocolFlag.NR_CONN | ProtocolFlag.NR_HELO);
+    expect(proto & (ProtocolFlag.NR_CONN | ProtocolFlag.NR_HELO)).toBe(
+      ProtocolFlag.NR_CONN | ProtocolFlag.NR_HELO,
+    );
     expect(proto & (ProtocolFlag.NR_MAIL | ProtocolFlag.NR_RCPT | ProtocolFlag.NR_BODY)).toBe(0);
     expect(text(replies[4])[0]).toMatch(/^552 /);
     mta.close();

@@ -168,7 +168,10 @@ describe('each-command with stages only at the message', () => {
     async message(ctx) {
       await ctx.message.headers();
       const { helo, mailFrom, recipients } = ctx.tx;
-      ctx.findings.addHeader('X-Envelope', `${helo} ${mailFrom?.address} ${recipients.map((r) => r.address)}`);
+      ctx.findings.addHeader(
+        'X-Envelope',
+        `${helo} ${mailFrom?.address} ${recipients.map((r) => r.address)}`,
+      );
     },
   };
   let quiet: Engine;
@@ -195,7 +198,11 @@ describe('each-command with stages only at the message', () => {
     expect(names(replies)).toBe('Ohc');
     const proto = replies[0]?.data.readUInt32BE(8) ?? 0;
     const noReply =
-      ProtocolFlag.NR_CONN | ProtocolFlag.NR_HELO | ProtocolFlag.NR_MAIL | ProtocolFlag.NR_RCPT | ProtocolFlag.NR_BODY;
+      ProtocolFlag.NR_CONN |
+      ProtocolFlag.NR_HELO |
+      ProtocolFlag.NR_MAIL |
+      ProtocolFlag.NR_RCPT |
+      ProtocolFlag.NR_BODY;
     expect(proto & noReply).toBe(noReply);
     expect(proto & ProtocolFlag.SKIP).toBe(0);
     expect(splitStrings(replies[1]?.data ?? Buffer.alloc(0))).toEqual([
