@@ -16,6 +16,7 @@ import {
   stopList,
   swaksTo as swaks,
   swaksAttach,
+  swaksAuth,
 } from '@mef/test-servers';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
@@ -114,12 +115,7 @@ describe('Haraka with haraka-plugin-mef (deployed with pnpm deploy)', () => {
       'user@dest.test',
       '--header',
       `Subject: ${marker}`,
-      '--auth',
-      'PLAIN',
-      '--auth-user',
-      'alice',
-      '--auth-password',
-      'secret',
+      ...swaksAuth('alice', 'secret'),
     ]);
     expect(r.status, r.output).toBe(0);
     const msg = await eventually(
