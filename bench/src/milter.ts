@@ -10,7 +10,10 @@
  * gets `[check] local_ip, private_ip`: by default it sends no loopback client's mail to rspamd. rspamd's milter answers
  * only at end of message (no-reply flags for every other command); the MEF milter runs in both
  * of its modes, `replyAt: 'end-of-message'` (the same protocol work as rspamd) and
- * `'each-command'` (its default, which answers RCPT at RCPT and makes Postfix wait for each).
+ * `'each-command'` (its default: it answers each command whose phase has a stage; these
+ * stages act only on the message, so Postfix waits only at end of message here too; it differs
+ * from `end-of-message` in not asking for DELRCPT). Haraka's MEF plugin, with message stages
+ * only, registers its data, data_post and disconnect hooks; Haraka's rspamd plugin data_post.
  *
  * Run: cd bench && npx tsx --conditions=@mef/source src/milter.ts [messages] [rounds] [sessions]
  */
@@ -122,9 +125,8 @@ try {
     'Postfix + mef milter, replyAt: end-of-message (answers at end of message, as rspamd)': pfMef[
       'end-of-message'
     ] as number,
-    'Postfix + mef milter, replyAt: each-command (the default: answers RCPT at RCPT)': pfMef[
-      'each-command'
-    ] as number,
+    'Postfix + mef milter, replyAt: each-command (the default: answers where a stage acts, here at end of message)':
+      pfMef['each-command'] as number,
     "Postfix + rspamd's milter (rspamd_proxy)": pfRspamd.port,
     'Haraka + haraka-plugin-mef': hkMef.port,
     'Haraka + rspamd plugin': hkRspamd.port,

@@ -24,6 +24,9 @@ export interface HarakaMessageStream {
 
 export interface HarakaTransaction {
   readonly uuid: string;
+  /** The sender and the recipients Haraka accepted, once given. */
+  readonly mail_from?: HarakaAddress | null;
+  readonly rcpt_to?: readonly HarakaAddress[];
   readonly notes: Record<string, unknown>;
   readonly results: HarakaResults;
   readonly message_stream: HarakaMessageStream;
@@ -48,6 +51,8 @@ export interface HarakaConnection {
 export interface HarakaPlugin {
   readonly name: string;
   readonly config: { get(name: string, type?: string): unknown };
+  /** Runs the plugin's method `method` at Haraka's hook `hook`. */
+  register_hook(hook: string, method: string): void;
   loginfo(msg: string, ...rest: unknown[]): void;
   logerror(msg: string, ...rest: unknown[]): void;
 }

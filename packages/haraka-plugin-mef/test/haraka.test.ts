@@ -11,10 +11,12 @@ import {
   type SinkServer as Sink,
   startClamd,
   startHaraka,
+  startRbldnsd,
   startSink,
   stopList,
   swaksTo as swaks,
   swaksAttach,
+  swaksAuth,
 } from '@mef/test-servers';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
@@ -23,6 +25,7 @@ const MEF_READER = `exports.hook_data_post = function (next, connection) {
   const r = connection.transaction.results.get('mef');
   if (r) connection.transaction.add_header('X-Mef-Reader', r.disposition + ' ' + r.score + ' ' + r.symbols.length);
   if (r) connection.transaction.add_header('X-Mef-Who', r.direction + ' ' + (r.user || '-'));
+  if (r) connection.transaction.add_header('X-Mef-Symbols', r.symbols.map((s) => s.name).join(' ') || '-');
   next();
 };
 `;
@@ -77,6 +80,8 @@ afterAll(() => stops.stopAll());
 describe('Haraka with haraka-plugin-mef (deployed with pnpm deploy)', () => {
   it('loads the plugin from node_modules with the engine of config/mef.yaml', () => {
     expect(haraka.log()).toMatch(/MEF engine with .*clamav/);
+    // Message stages only: no envelope hook is registered; the engine hears the envelope at DATA.
+    expect(haraka.log()).toMatch(/MEF engine with [^\n]*; hooks: data, data_post, disconnect\n/);
   });
 
   it('refuses GTUBE with 5xx', async () => {
@@ -110,12 +115,7 @@ describe('Haraka with haraka-plugin-mef (deployed with pnpm deploy)', () => {
       'user@dest.test',
       '--header',
       `Subject: ${marker}`,
-      '--auth',
-      'PLAIN',
-      '--auth-user',
-      'alice',
-      '--auth-password',
-      'secret',
+      ...swaksAuth('alice', 'secret'),
     ]);
     expect(r.status, r.output).toBe(0);
     const msg = await eventually(
@@ -142,5 +142,30 @@ describe('Haraka with haraka-plugin-mef (deployed with pnpm deploy)', () => {
     } finally {
       await dead.stop();
     }
+  });
+});
+
+describe('Haraka with a stage at the envelope phases (a DNS list)', () => {
+  it('registers the envelope hooks, and the finding made at connect reaches the verdict', async () => {
+    const dns = stops.add(
+      await startRbldnsd([
+        { zone: 'bl.mef.test', type: 'ip4set', content: ':127.0.0.2:Listed\n127.0.0.1\n' },
+      ]),
+    );
+    const listed = stops.add(
+      await startMefHaraka(
+        `rbl:\n  dns: ['${dns.server}']\n  lists: [{ zone: bl.mef.test, score: 0.5 }]\nbayes:\n  enabled: false\n`,
+      ),
+    );
+    expect(listed.log()).toMatch(/; hooks: connect, helo, ehlo, mail, rcpt, data, data_post, disconnect\n/);
+    const marker = `listed-${Date.now()}`;
+    const r = await swaks(listed.port, ['--to', 'user@dest.test', '--header', `Subject: ${marker}`]);
+    expect(r.status, r.output).toBe(0);
+    const msg = await eventually(
+      () => sink.messages().find((m) => m.includes(marker)),
+      15_000,
+      'the message of the listed client at the sink',
+    );
+    expect(msg).toMatch(/^X-Mef-Symbols: (.* )?RBL_BL( .*)?\r?$/m);
   });
 });

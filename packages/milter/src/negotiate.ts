@@ -1,3 +1,4 @@
+import type { Phase } from '@mef/core';
 import { MilterError } from './errors.js';
 import { ActionFlag, Command, MILTER_VERSION, type Negotiated, ProtocolFlag } from './protocol.js';
 
@@ -18,6 +19,21 @@ const DEFERRED_REPLIES =
   ProtocolFlag.NR_RCPT |
   ProtocolFlag.NR_BODY;
 
+/**
+ * Postfix's default `message_size_limit` (bytes). Postfix refuses a longer message itself, so
+ * an engine limit at or above it never leads to SKIP and BODY needs no answer.
+ */
+export const POSTFIX_MESSAGE_SIZE_LIMIT = 10_240_000;
+
+/** The no-reply flag of each engine phase a milter command runs. */
+const PHASE_NO_REPLY: Partial<Record<Phase, number>> = {
+  connect: ProtocolFlag.NR_CONN,
+  helo: ProtocolFlag.NR_HELO,
+  mailFrom: ProtocolFlag.NR_MAIL,
+  rcptTo: ProtocolFlag.NR_RCPT,
+  message: ProtocolFlag.NR_BODY,
+};
+
 /** The protocol flag that says a command gets no reply. */
 export const NO_REPLY_FLAG: Record<string, number> = {
   [Command.CONNECT]: ProtocolFlag.NR_CONN,
@@ -33,9 +49,18 @@ export const NO_REPLY_FLAG: Record<string, number> = {
 
 /**
  * Option negotiation: the version both sides speak, the modifications we may make and the
- * steps and replies we do without, each only when the MTA offers it.
+ * steps and replies we do without, each only when the MTA offers it. `idle` are the engine
+ * phases no stage has a hook at (`engine.stagesAt`): their commands always get CONTINUE, so
+ * `each-command` asks for no reply there too (the engine still hears every command).
+ * `maxMessageBytes` is the engine's size limit: BODY chunks are answered (for SKIP) only
+ * when it is below Postfix's default `message_size_limit`.
  */
-export function negotiate(offer: Negotiated, replyAt: 'each-command' | 'end-of-message'): Negotiated {
+export function negotiate(
+  offer: Negotiated,
+  replyAt: 'each-command' | 'end-of-message',
+  idle: readonly Phase[] = [],
+  maxMessageBytes = 0,
+): Negotiated {
   if (offer.version < 2) {
     throw new MilterError('MEF_MILTER_VERSION', `the MTA offered milter protocol version ${offer.version}`);
   }
@@ -48,8 +73,11 @@ export function negotiate(offer: Negotiated, replyAt: 'each-command' | 'end-of-m
     // A refused recipient among accepted ones needs DELRCPT; without it, RCPT is answered.
     if ((offer.actions & ActionFlag.DELRCPT) === 0) wanted &= ~ProtocolFlag.NR_RCPT;
   } else {
-    // Each BODY chunk is answered, so the answer can be SKIP once no stage reads any more.
-    wanted |= ProtocolFlag.SKIP;
+    for (const phase of idle) wanted |= PHASE_NO_REPLY[phase] ?? 0;
+    // BODY chunks are answered only where SKIP can matter: below Postfix's own default
+    // `message_size_limit`, so the answer can be SKIP once the stages stopped reading.
+    if (maxMessageBytes >= POSTFIX_MESSAGE_SIZE_LIMIT) wanted |= ProtocolFlag.NR_BODY;
+    if ((wanted & ProtocolFlag.NR_BODY) === 0) wanted |= ProtocolFlag.SKIP;
   }
   // Flags beyond what an old MTA knows are not ours to ask for.
   const protocol = version >= 6 ? wanted & offer.protocol : 0;

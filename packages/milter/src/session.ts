@@ -29,8 +29,10 @@ export interface MilterOptions {
   readonly engine: Engine;
   /**
    * When the MTA hears our answers.
-   * - `each-command` (default): after every command, so a refused recipient is refused at
-   *   RCPT and a refused client at CONNECT; the MTA waits for each answer.
+   * - `each-command` (default): after every command whose phase has a stage, so a refused
+   *   recipient is refused at RCPT and a refused client at CONNECT; the MTA waits for each
+   *   answer. A phase no stage acts at (`engine.stagesAt`) gets its no-reply flag instead,
+   *   and BODY gets one unless the engine's size limit is below Postfix's (see SKIP).
    * - `end-of-message`: the MTA does not wait (the no-reply flags `SMFIP_NR_CONN`, `_HELO`,
    *   `_MAIL`, `_RCPT`, `_BODY`, as rspamd's milter asks); the engine still runs every phase
    *   as it happens, and a refusal found at an envelope phase is given at end of message, a
@@ -56,6 +58,8 @@ export interface MilterOptions {
 const QUEUE_HIGH = 16;
 
 const CONTINUE = encodeFrame(Reply.CONTINUE);
+/** The phases whose commands need no reply when no stage acts at them. */
+const IDLE_PHASES = ['connect', 'helo', 'mailFrom', 'rcptTo', 'message'] as const;
 const PROGRESS = encodeFrame(Reply.PROGRESS);
 
 /** One MTA connection: frames in, engine calls, replies out, strictly in order. */
@@ -234,7 +238,9 @@ export class MilterSession {
   }
 
   private optneg(data: Buffer): void {
-    this.negotiated = negotiate(parseOptneg(data), this.options.replyAt ?? 'each-command');
+    const { engine, replyAt = 'each-command' } = this.options;
+    const idle = IDLE_PHASES.filter((p) => engine.stagesAt(p).length === 0);
+    this.negotiated = negotiate(parseOptneg(data), replyAt, idle, engine.limits.maxMessageBytes);
     const out = Buffer.alloc(12);
     out.writeUInt32BE(this.negotiated.version, 0);
     out.writeUInt32BE(this.negotiated.actions, 4);

@@ -21,9 +21,10 @@ describe('README example (examples/milter.ts)', () => {
           frame('E'),
         ]),
       );
-      const replies = await mta.take(6);
-      expect(replies[5]?.command).toBe('y');
-      expect(splitStrings(replies[5]?.data ?? Buffer.alloc(0))[0]).toMatch(/^554 /);
+      // The example's stages act only at the message: Postfix waits for no other answer.
+      const replies = await mta.take(2);
+      expect(replies.map((r) => r.command).join('')).toBe('Oy');
+      expect(splitStrings(replies[1]?.data ?? Buffer.alloc(0))[0]).toMatch(/^554 /);
       mta.close();
     } finally {
       await m.stop();

@@ -18,6 +18,7 @@ import {
   startSink,
   stopList,
   swaksTo as swaks,
+  swaksAuth,
 } from '@mef/test-servers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMilterServer } from '../src/index.js';
@@ -116,12 +117,7 @@ describe('Postfix with SMTP AUTH', () => {
       'user@dest.test',
       '--header',
       `Subject: ${marker}`,
-      '--auth',
-      'PLAIN',
-      '--auth-user',
-      'alice@postfix.test',
-      '--auth-password',
-      'secret',
+      ...swaksAuth('alice@postfix.test', 'secret'),
     ]);
     expect(r.status, `${r.output}\n${each.log()}`).toBe(0);
     expect(r.output).toMatch(/235 2\.7\.0 Authentication successful/);

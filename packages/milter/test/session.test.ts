@@ -19,6 +19,16 @@ const tagger: Plugin = {
   },
 };
 
+/** Envelope phases the engine ran, in order: a stage at each, so each command is answered. */
+const heard: string[] = [];
+const listener: Plugin = {
+  name: 'listener',
+  connect: () => void heard.push('connect'),
+  helo: () => void heard.push('helo'),
+  mailFrom: () => void heard.push('mailFrom'),
+  rcptTo: () => void heard.push('rcptTo'),
+};
+
 /** What Postfix 3.7 offers with `milter_protocol = 6`. */
 const POSTFIX_ACTIONS = 0x1ff;
 const POSTFIX_PROTOCOL = 0x1fffff;
@@ -28,7 +38,11 @@ let server: MilterServer;
 let port: number;
 
 beforeAll(async () => {
-  engine = createEngine().use(spamRules()).use(tagger);
+  // A size limit below Postfix's own: BODY chunks are answered, so SKIP stays possible.
+  engine = createEngine({ limits: { maxMessageBytes: 1_000_000 } })
+    .use(spamRules())
+    .use(tagger)
+    .use(listener);
   server = createMilterServer({ engine });
   port = (await server.listen({ host: '127.0.0.1', port: 0 })) as number;
 });
@@ -85,6 +99,7 @@ describe('a milter session', () => {
 
   it('handles a whole transaction in one read and byte by byte alike', async () => {
     const wire = Buffer.concat([...envelope(), ...message('clean text')]);
+    heard.length = 0;
     for (const split of [false, true]) {
       const mta = await MtaClient.open(port);
       if (split) for (let i = 0; i < wire.length; i++) mta.write(wire.subarray(i, i + 1));
@@ -96,6 +111,7 @@ describe('a milter session', () => {
       expect(splitStrings(h?.data ?? Buffer.alloc(0))).toEqual(['X-Test', ' tagged']);
       mta.close();
     }
+    expect(heard).toEqual(['connect', 'helo', 'mailFrom', 'rcptTo', 'connect', 'helo', 'mailFrom', 'rcptTo']);
   });
 
   it('rejects GTUBE at end of message with our SMTP reply', async () => {
@@ -142,5 +158,66 @@ describe('a milter session', () => {
       await mta.take(2, 2000);
       expect(mta.closed).toBe(true);
     }
+  });
+});
+
+describe('each-command with stages only at the message', () => {
+  /** Adds the envelope it saw: the engine still hears the commands Postfix need not wait for. */
+  const envelopeTag: Plugin = {
+    name: 'envelope-tag',
+    async message(ctx) {
+      await ctx.message.headers();
+      const { helo, mailFrom, recipients } = ctx.tx;
+      ctx.findings.addHeader(
+        'X-Envelope',
+        `${helo} ${mailFrom?.address} ${recipients.map((r) => r.address)}`,
+      );
+    },
+  };
+  let quiet: Engine;
+  let quietServer: MilterServer;
+  let quietPort: number;
+
+  beforeAll(async () => {
+    quiet = createEngine().use(spamRules()).use(envelopeTag);
+    quietServer = createMilterServer({ engine: quiet });
+    quietPort = (await quietServer.listen({ host: '127.0.0.1', port: 0 })) as number;
+  });
+
+  afterAll(async () => {
+    await quietServer.close();
+    await quiet.stop();
+  });
+
+  it('asks for no reply before end of message, and still runs every phase', async () => {
+    const mta = await MtaClient.open(quietPort);
+    mta.write(Buffer.concat([...envelope(), ...message('clean text')]));
+    // O, then only the end of message: no stage acts at CONNECT, HELO, MAIL or RCPT, and the
+    // default size limit (64 MiB) is above Postfix's, so no BODY chunk needs an answer (SKIP).
+    const replies = await mta.take(3);
+    expect(names(replies)).toBe('Ohc');
+    const proto = replies[0]?.data.readUInt32BE(8) ?? 0;
+    const noReply =
+      ProtocolFlag.NR_CONN |
+      ProtocolFlag.NR_HELO |
+      ProtocolFlag.NR_MAIL |
+      ProtocolFlag.NR_RCPT |
+      ProtocolFlag.NR_BODY;
+    expect(proto & noReply).toBe(noReply);
+    expect(proto & ProtocolFlag.SKIP).toBe(0);
+    expect(splitStrings(replies[1]?.data ?? Buffer.alloc(0))).toEqual([
+      'X-Envelope',
+      ' client.example.test a@example.test b@example.test',
+    ]);
+    mta.close();
+  });
+
+  it('still refuses GTUBE at end of message', async () => {
+    const mta = await MtaClient.open(quietPort);
+    mta.write(Buffer.concat([...envelope(), ...message(GTUBE)]));
+    const replies = await mta.take(2);
+    expect(names(replies)).toBe('Oy');
+    expect(splitStrings(replies[1]?.data ?? Buffer.alloc(0))[0]).toMatch(/^554 5\.7\.1 /);
+    mta.close();
   });
 });

@@ -52,3 +52,8 @@ export function smtpSource(
 export function swaksAttach(name: string, content: string): string[] {
   return ['--attach-type', 'application/octet-stream', '--attach-name', name, '--attach', content];
 }
+
+/** swaks arguments that authenticate (SMTP AUTH PLAIN) as `user` with `password`. */
+export function swaksAuth(user: string, password: string): string[] {
+  return ['--auth', 'PLAIN', '--auth-user', user, '--auth-password', password];
+}

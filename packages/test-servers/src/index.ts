@@ -17,7 +17,7 @@ export {
   TEST_FILE_SIGNATURE,
   TESTFILES_DIR,
 } from './clamd.js';
-export { type ClientResult, smtpSource, swaks, swaksAttach, swaksTo } from './clients.js';
+export { type ClientResult, smtpSource, swaks, swaksAttach, swaksAuth, swaksTo } from './clients.js';
 export {
   type CommandOptions,
   type CommandProcess,

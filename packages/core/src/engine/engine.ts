@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { ConnectionInfo, TransactionContext } from '../context.js';
 import { invalidOption, MefError } from '../errors.js';
 import type { Limits } from '../message/limits.js';
-import type { HealthResult, Logger, Plugin } from '../plugin.js';
+import type { HealthResult, Logger, Phase, Plugin } from '../plugin.js';
 import { raceTimeout, TIMED_OUT } from '../timeout.js';
 import { defaultSeverity, type Thresholds, type Verdict } from '../verdict.js';
 import { coreVersion } from '../version.js';
@@ -81,6 +81,17 @@ export class Engine {
   /** Names of the registered plugins in run order. */
   get plugins(): string[] {
     return this.#stages.map((s) => s.name);
+  }
+
+  /**
+   * Names of the registered plugins with a hook at `phase`, in run order (empty when none).
+   * A host may use it to do less at a phase no stage acts at: not wait for the engine's answer
+   * there (a milter's no-reply flags), or not hook that phase of its MTA at all. The engine
+   * still needs every envelope fact (HELO name, MAIL FROM, recipients) before the message,
+   * since stages read them in their context; a phase with no stage always answers accept.
+   */
+  stagesAt(phase: Phase): string[] {
+    return this.#stages.filter((s) => typeof s.plugin[phase] === 'function').map((s) => s.name);
   }
 
   /** Runs every plugin's setup; the engine freezes. Idempotent. */
