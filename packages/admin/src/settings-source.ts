@@ -21,7 +21,7 @@ export interface StoreSettingsSource extends DomainSettingsSource {
    * that differ from the snapshot in force (a read that finds the same settings keeps it).
    */
   readonly generation: number;
-  /** How many times the store was read so far (every poll and every {@link refresh}). */
+  /** How many times the store was read so far (every poll and every `refresh()`). */
   readonly reads: number;
   /**
    * Calls `listener` with the new generation each time a read changes the snapshot (after the
