@@ -43,7 +43,9 @@ export interface RelayLink {
 export async function linkRelay(database: string, options: LinkRelayOptions = {}): Promise<RelayLink> {
   const maxPending = options.maxPendingWrites ?? 10_000;
   if (!Number.isInteger(maxPending) || maxPending < 1) {
-    throw new TypeError(`linkRelay: maxPendingWrites must be a whole number >= 1, found ${String(maxPending)}`);
+    throw new TypeError(
+      `linkRelay: maxPendingWrites must be a whole number >= 1, found ${String(maxPending)}`,
+    );
   }
   const store = await openStore(database);
   try {

@@ -1,5 +1,4 @@
-import { readdirSync, readlinkSync, rmSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type SinkServer as Sink, startSink } from '@mef/test-servers';
@@ -29,7 +28,11 @@ beforeAll(async () => {
   sink = await startSink();
   destination = `127.0.0.1:${sink.port}`;
   dir = mkdtempSync(join(tmpdir(), 'mef-admin-workers-'));
-  const file = writeMefConfig(dir, 'mef.json', { database: 'admin.db', hostname: 'mx1.relay.test', destination });
+  const file = writeMefConfig(dir, 'mef.json', {
+    database: 'admin.db',
+    hostname: 'mx1.relay.test',
+    destination,
+  });
   relay = await startRelayCommand(file);
   port = Number(relay.ready);
   store = await openStore(join(dir, 'admin.db'));
@@ -61,7 +64,8 @@ function holdsStore(pid: number): boolean {
 /** Sends GTUBE to user@a.test `n` times, one connection each, with these Message-ID prefixes. */
 async function gtube(prefix: string, n: number) {
   const sent = [];
-  for (let i = 0; i < n; i++) sent.push(await sendMail(port, 'user@a.test', `<${prefix}-${i}@spammer.example>`));
+  for (let i = 0; i < n; i++)
+    sent.push(await sendMail(port, 'user@a.test', `<${prefix}-${i}@spammer.example>`));
   return sent;
 }
 
@@ -85,7 +89,8 @@ describe('`mef relay` with two workers and the admin database', () => {
     const primary = relay.child.pid as number;
     expect(workers.has(primary)).toBe(false);
     // No worker has a handle on the database: it cannot read the settings or write a row itself.
-    for (const pid of workers) expect(holdsStore(pid), `worker ${pid}: ${openFiles(pid).join(' ')}`).toBe(false);
+    for (const pid of workers)
+      expect(holdsStore(pid), `worker ${pid}: ${openFiles(pid).join(' ')}`).toBe(false);
     expect(holdsStore(primary)).toBe(true);
     const rows = await waitFor(
       () => searchTransactions(store, 'a.test', { text: 'monitor-' }),

@@ -90,7 +90,9 @@ export async function settingsApplied(relay: MefProcess, after: number, ms = 15_
 }
 
 /** The relay's transaction log lines (pino JSON on standard output; each has its worker's `pid`). */
-export function loggedTransactions(relay: MefProcess): { pid: number; messageId?: string; disposition: string }[] {
+export function loggedTransactions(
+  relay: MefProcess,
+): { pid: number; messageId?: string; disposition: string }[] {
   return relay
     .stdout()
     .split('\n')
