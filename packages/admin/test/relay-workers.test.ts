@@ -139,4 +139,17 @@ describe('`mef relay` with two workers and the admin database', () => {
     expect(tagged.map((s) => s.code)).toEqual(Array(2 * RELAY_WORKERS).fill(250));
     expect((await servedBy('monitor-again', 2 * RELAY_WORKERS)).has(fresh)).toBe(true);
   });
+
+  it('on SIGTERM the primary writes every record its workers sent before it closes the store', async () => {
+    const sent = await gtube('last', 2 * RELAY_WORKERS);
+    for (const s of sent) expect(s.code, s.response).toBe(250);
+    await relay.stop();
+    expect(relay.child.exitCode, relay.stderr()).toBe(0);
+    const logged = loggedTransactions(relay).filter((t) => t.messageId);
+    // Five rounds of messages, each on two connections per worker.
+    expect(logged.length).toBe(5 * 2 * RELAY_WORKERS);
+    // Read at once, not waited for: the relay has exited, so its rows are all there or never.
+    const rows = await searchTransactions(store, 'a.test', { limit: 100 });
+    expect(rows.map((r) => r.messageId).sort()).toEqual(logged.map((t) => t.messageId).sort());
+  });
 });

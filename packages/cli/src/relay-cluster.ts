@@ -281,7 +281,19 @@ export async function runPrimary(o: PrimaryOptions): Promise<number> {
   await reloading;
   stopping = true;
   io.stderr('mef relay: stopping (transactions in flight finish first)\n');
-  const exited = [...live].map((w) => new Promise<void>((resolve) => w.once('exit', () => resolve())));
+  // A worker's last messages (its verdict-log records) may still be in the pipe when its exit is
+  // seen: wait for its channel to close too, once they are all read.
+  const exited = [...live].map(
+    (w) =>
+      new Promise<void>((resolve) => {
+        let waiting = w.isConnected() ? 2 : 1;
+        const done = () => {
+          if (--waiting === 0) resolve();
+        };
+        w.once('exit', done);
+        if (waiting === 2) w.once('disconnect', done);
+      }),
+  );
   for (const w of live) sendTo(w, { type: 'stop' } satisfies ToWorker);
   const timer = setTimeout(() => {
     for (const w of live) w.kill('SIGKILL');
