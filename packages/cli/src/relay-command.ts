@@ -73,8 +73,9 @@ export function addRelayCommand(program: Command, io: Io, exit: (code: number) =
         // The primary seeds the admin database, polls its settings for every worker and writes
         // their verdict log; the workers never open it.
         const store = url ? await link(url, config, io) : undefined;
+        let code: number;
         try {
-          const code = await runPrimary({
+          code = await runPrimary({
             workers,
             io,
             // The same checks as a worker's reload, without starting anything.
@@ -85,10 +86,11 @@ export function addRelayCommand(program: Command, io: Io, exit: (code: number) =
             drainTime: config.relay.limits?.drainTime ?? 60_000,
             ...(store ? { store } : {}),
           });
-          exit(code);
         } finally {
+          // Before exiting: the close waits for the verdict-log writes under way.
           await store?.close();
         }
+        exit(code);
         return;
       }
       let channel: RelayChannel;
