@@ -12,6 +12,7 @@ import {
   dailyCounts,
   dispositionTotals,
   getDomain,
+  linkRelay,
   openStore,
   pruneTransactions,
   recordTransaction,
@@ -223,6 +224,50 @@ describe.each(backends)('the store on $name', ({ database }) => {
       two.close();
       await other.close();
     }
+  });
+
+  it('numbers each change of the settings (a read that finds the same settings is none) and tells its listeners', async () => {
+    const source = await createSettingsSource(store, { pollMs: 60_000 });
+    try {
+      const heard: number[] = [];
+      const off = source.onChange((g) => heard.push(g));
+      const first = source.generation;
+      expect(first).toBe(1);
+      expect(source.reads).toBe(1);
+      expect(source.snapshot()['b.test']).toEqual(source.get('b.test'));
+      await source.refresh();
+      expect(source.generation).toBe(first);
+      expect(source.reads).toBe(2);
+      await updateDomain(store, 'b.test', { destination: '127.0.0.1:2598' }, 'bob');
+      await source.refresh();
+      expect(source.generation).toBe(first + 1);
+      expect(heard).toEqual([first + 1]);
+      expect(source.snapshot()['b.test']).toEqual({ destination: '127.0.0.1:2598' });
+      off();
+      await updateDomain(store, 'b.test', { destination: '127.0.0.1:2597' }, 'bob');
+      await source.refresh();
+      expect(source.generation).toBe(first + 2);
+      expect(heard).toEqual([first + 1]);
+    } finally {
+      source.close();
+    }
+  });
+
+  it('linkRelay bounds the verdict-log writes waiting for the database: one beyond is dropped, counted and reported once', async () => {
+    const errors: string[] = [];
+    const link = await linkRelay(url, { maxPendingWrites: 1, onError: (e) => errors.push(e.message) });
+    link.onTransaction(record({ messageId: '<kept@sender.example>' }));
+    link.onTransaction(record({ messageId: '<dropped@sender.example>' }));
+    link.onTransaction(record({ messageId: '<dropped-too@sender.example>' }));
+    expect(link.droppedRecords).toBe(2);
+    expect(errors).toEqual(['verdict log: 1 writes waiting for the database; dropping records']);
+    // close() waits for the write under way.
+    await link.close();
+    expect((await searchTransactions(store, 'a.test', { text: 'kept@' })).map((r) => r.messageId)).toEqual([
+      '<kept@sender.example>',
+    ]);
+    expect(await searchTransactions(store, 'a.test', { text: 'dropped' })).toEqual([]);
+    await expect(linkRelay(url, { maxPendingWrites: 0 })).rejects.toThrow(/maxPendingWrites/);
   });
 });
 

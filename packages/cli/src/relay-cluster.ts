@@ -5,15 +5,30 @@
  * sender itself, so the no-storage rule holds in each. The primary passes SIGHUP on as a reload
  * and waits for every worker's answer, stops them all on SIGTERM (each drains its transactions in
  * flight), starts a new worker when one dies, and serves `/metrics` and `/healthz` for all.
+ * With the admin database, the primary alone reads and writes it (see `relay-cluster-store.ts`).
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Server } from 'node:http';
+import type { RelayLink } from '@mef/admin';
 import { clusterMetricsServer, type Relay, type WorkerReport } from '@mef/relay';
 import { ConfigError } from './config.js';
 import type { Io } from './program.js';
+import {
+  type StoreFromWorker,
+  type StoreHub,
+  type StoreLink,
+  type StoreToWorker,
+  sendTo,
+  storeHub,
+  workerStoreLink,
+} from './relay-cluster-store.js';
 
 /** What the primary sends a worker. */
-type ToWorker = { type: 'reload'; id: number } | { type: 'report'; id: number } | { type: 'stop' };
+type ToWorker =
+  | { type: 'reload'; id: number }
+  | { type: 'report'; id: number }
+  | { type: 'stop' }
+  | StoreToWorker;
 
 /** What a worker sends the primary. */
 type FromWorker =
@@ -63,12 +78,19 @@ function stopSignal(): Promise<void> {
   });
 }
 
-function send(msg: FromWorker): void {
-  process.send?.(msg);
+function send(msg: FromWorker | StoreFromWorker): void {
+  // The primary may be gone (the worker then stops): a message it cannot hear is dropped.
+  if (process.connected) process.send?.(msg, undefined, undefined, () => undefined);
+}
+
+/** A worker's channel: {@link RelayChannel} and the admin store as the primary shares it. */
+export interface WorkerChannel extends RelayChannel {
+  /** The store's settings from the primary, and the verdict log through it (resolves once in force). */
+  storeLink(): Promise<StoreLink>;
 }
 
 /** The channel of a worker: messages to and from the primary. */
-export function workerChannel(): RelayChannel {
+export function workerChannel(): WorkerChannel {
   const handlers: ((msg: ToWorker) => void)[] = [];
   const onMessage = (msg: ToWorker) => {
     for (const h of handlers) h(msg);
@@ -79,6 +101,7 @@ export function workerChannel(): RelayChannel {
   process.on('SIGHUP', ignoreHup);
   return {
     listening: (text) => send({ type: 'listening', text }),
+    storeLink: () => workerStoreLink((h) => handlers.push(h), send),
     onReload(reload) {
       let reloading: Promise<void> = Promise.resolve();
       handlers.push((msg) => {
@@ -120,6 +143,8 @@ export interface PrimaryOptions {
   metrics: { host: string; port: number } | undefined;
   /** How long a worker may take to finish its transactions when stopped, ms. */
   drainTime: number;
+  /** The admin store, opened by the primary and shared with the workers (closed by the caller). */
+  store?: RelayLink;
 }
 
 /**
@@ -140,6 +165,8 @@ export async function runPrimary(o: PrimaryOptions): Promise<number> {
     giveUp = resolve;
   });
 
+  const hub: StoreHub | undefined = o.store ? storeHub(o.store, io, () => live) : undefined;
+
   const ask = <T extends FromWorker>(w: Worker, msg: ToWorker & { id: number }, timeout: number) =>
     new Promise<T | undefined>((resolve) => {
       const timer = setTimeout(() => {
@@ -151,18 +178,20 @@ export async function runPrimary(o: PrimaryOptions): Promise<number> {
         pending.delete(msg.id);
         resolve(reply as T);
       });
-      w.send(msg);
+      sendTo(w, msg);
     });
 
   const fork = (onListening?: (text: string) => void): Worker => {
     const w = cluster.fork();
     live.add(w);
-    w.on('message', (msg: FromWorker) => {
+    w.on('message', (msg: FromWorker | StoreFromWorker) => {
+      if (hub?.handle(w, msg)) return;
       if (msg.type === 'listening') onListening?.(msg.text);
-      else pending.get(msg.id)?.(msg);
+      else if ('id' in msg) pending.get(msg.id)?.(msg);
     });
     w.on('exit', (code, signal) => {
       live.delete(w);
+      hub?.exited(w);
       if (stopping) return;
       const why = signal ?? `code ${code}`;
       if (failed) {
@@ -179,7 +208,9 @@ export async function runPrimary(o: PrimaryOptions): Promise<number> {
         return;
       }
       io.stderr(`mef relay: worker ${w.process.pid} exited (${why}); starting another\n`);
-      fork();
+      const next: Worker = fork(() =>
+        io.stderr(`mef relay: worker ${next.process.pid} listening in place of ${w.process.pid}\n`),
+      );
     });
     return w;
   };
@@ -250,13 +281,26 @@ export async function runPrimary(o: PrimaryOptions): Promise<number> {
   await reloading;
   stopping = true;
   io.stderr('mef relay: stopping (transactions in flight finish first)\n');
-  const exited = [...live].map((w) => new Promise<void>((resolve) => w.once('exit', () => resolve())));
-  for (const w of live) w.send({ type: 'stop' } satisfies ToWorker);
+  // A worker's last messages (its verdict-log records) may still be in the pipe when its exit is
+  // seen: wait for its channel to close too, once they are all read.
+  const exited = [...live].map(
+    (w) =>
+      new Promise<void>((resolve) => {
+        let waiting = w.isConnected() ? 2 : 1;
+        const done = () => {
+          if (--waiting === 0) resolve();
+        };
+        w.once('exit', done);
+        if (waiting === 2) w.once('disconnect', done);
+      }),
+  );
+  for (const w of live) sendTo(w, { type: 'stop' } satisfies ToWorker);
   const timer = setTimeout(() => {
     for (const w of live) w.kill('SIGKILL');
   }, o.drainTime + 10_000);
   await Promise.all(exited);
   clearTimeout(timer);
+  hub?.close();
   const h = http;
   if (h) await new Promise<void>((resolve) => h.close(() => resolve()));
   return code;

@@ -2,11 +2,12 @@ import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { isPostgresUrl, linkRelay } from '@mef/admin';
-import { createRelay, type DomainSettingsSource, type TransactionRecord } from '@mef/relay';
+import { createRelay } from '@mef/relay';
 import type { Command } from 'commander';
 import { ConfigError, loadConfigFile, modelExists } from './config.js';
 import type { Io } from './program.js';
 import { processChannel, type RelayChannel, runPrimary, workerChannel } from './relay-cluster.js';
+import type { StoreLink } from './relay-cluster-store.js';
 import { resolveConfig } from './setup.js';
 
 /** Reads the file and its `relay:` section (a file without one is a configuration error). */
@@ -53,7 +54,8 @@ function databaseUrl(config: Loaded, file: string): string | undefined {
  * on the configuration they started with; a bad file is refused and the running one kept. A new
  * listening address needs a restart. Logs one pino JSON line per transaction. With
  * `relay.workers` above 1 (the default is one per CPU) the relay runs as that many processes
- * (see `relay-cluster.ts`).
+ * (see `relay-cluster.ts`); with the admin database, the primary alone reads the settings and
+ * writes the verdict log (see `relay-cluster-store.ts`).
  */
 export function addRelayCommand(program: Command, io: Io, exit: (code: number) => void): void {
   const env = io.env ?? process.env;
@@ -66,32 +68,50 @@ export function addRelayCommand(program: Command, io: Io, exit: (code: number) =
     .action(async (flags: { config: string }) => {
       const config = await load(flags.config, env);
       const workers = workerCount(config);
+      const url = databaseUrl(config, flags.config);
       if (cluster.isPrimary && workers > 1) {
-        const url = databaseUrl(config, flags.config);
-        // The primary seeds the admin database once; the workers only read and log into it.
-        if (url) await (await link(url, config, io, true)).close();
-        const code = await runPrimary({
-          workers,
-          io,
-          // The same checks as a worker's reload, without starting anything.
-          check: async () => {
-            createRelay(await load(flags.config, env), { log: { info() {} } });
-          },
-          metrics: config.relay.metrics,
-          drainTime: config.relay.limits?.drainTime ?? 60_000,
-        });
+        // The primary seeds the admin database, polls its settings for every worker and writes
+        // their verdict log; the workers never open it.
+        const store = url ? await link(url, config, io) : undefined;
+        let code: number;
+        try {
+          code = await runPrimary({
+            workers,
+            io,
+            // The same checks as a worker's reload, without starting anything.
+            check: async () => {
+              createRelay(await load(flags.config, env), { log: { info() {} } });
+            },
+            metrics: config.relay.metrics,
+            drainTime: config.relay.limits?.drainTime ?? 60_000,
+            ...(store ? { store } : {}),
+          });
+        } finally {
+          // Before exiting: the close waits for the verdict-log writes under way.
+          await store?.close();
+        }
         exit(code);
         return;
       }
-      await serve(flags.config, config, io, cluster.isWorker ? workerChannel() : processChannel(io), env);
+      let channel: RelayChannel;
+      let openStore: (() => Promise<StoreLink>) | undefined;
+      if (cluster.isWorker) {
+        const worker = workerChannel();
+        channel = worker;
+        if (url) openStore = () => worker.storeLink();
+      } else {
+        channel = processChannel(io);
+        if (url) openStore = () => link(url, config, io);
+      }
+      await serve(flags.config, config, io, channel, env, openStore);
       exit(0);
     });
 }
 
-/** Links the relay to the admin database (seeding it from the file's domains when `seed`). */
-async function link(url: string, config: Loaded, io: Io, seed: boolean) {
+/** Links the relay to the admin database, seeding it from the file's domains. */
+async function link(url: string, config: Loaded, io: Io) {
   return linkRelay(url, {
-    ...(seed ? { seed: JSON.parse(JSON.stringify(config.relay.domains)) } : {}),
+    seed: JSON.parse(JSON.stringify(config.relay.domains)),
     pollMs: 2000,
     onError: (err) => io.stderr(`mef relay: admin database: ${err.message}\n`),
   }).catch((err: Error) => {
@@ -99,38 +119,36 @@ async function link(url: string, config: Loaded, io: Io, seed: boolean) {
   });
 }
 
-/** One relay process: listens, reloads when asked, stops when told. */
+/**
+ * One relay process: listens, reloads when asked, stops when told. With the admin interface's
+ * database (`openStore`), per-domain settings come from it (the file's domains seed it) and every
+ * transaction's metadata goes into its verdict log: directly in a single process, through the
+ * primary in a worker.
+ */
 async function serve(
   file: string,
   config: Loaded,
   io: Io,
   channel: RelayChannel,
   env: NodeJS.ProcessEnv,
+  openStore: (() => Promise<StoreLink>) | undefined,
 ): Promise<void> {
-  let domains: DomainSettingsSource | undefined;
-  // With the admin interface's database, per-domain settings come from it (the file's
-  // domains seed it) and every transaction's metadata goes into its verdict log.
-  const url = databaseUrl(config, file);
-  let onTransaction: ((r: TransactionRecord) => void) | undefined;
-  let closeStore: (() => Promise<void>) | undefined;
-  if (url) {
-    const linked = await link(url, config, io, !cluster.isWorker);
-    domains = linked.domainSettings;
-    onTransaction = linked.onTransaction;
-    closeStore = linked.close;
-  }
+  const store = await openStore?.().catch((err: Error) => {
+    throw err instanceof ConfigError ? err : new ConfigError(`admin.database: ${err.message}`);
+  });
   let relay: ReturnType<typeof createRelay>;
   try {
     // Without a database, each configuration's own `relay.domains` is used (reload included).
     relay = createRelay(withLog(config), {
-      ...(domains ? { domainSettings: domains } : {}),
+      ...(store ? { domainSettings: store.domainSettings, onTransaction: store.onTransaction } : {}),
       filters: { exists: modelExists },
-      ...(onTransaction ? { onTransaction } : {}),
     });
   } catch (err) {
+    await store?.close();
     throw new ConfigError((err as Error).message);
   }
-  const ports = await relay.listen().catch((err: Error) => {
+  const ports = await relay.listen().catch(async (err: Error) => {
+    await store?.close();
     throw new ConfigError(`could not start: ${err.message}`);
   });
   const r = relay.config.relay;
@@ -143,7 +161,7 @@ async function serve(
       const next = await load(file, env);
       const restart = await relay.reload(withLog(next));
       // With a database, the domains stay the database's; the file only seeded it.
-      const names = url ? 'from the database' : Object.keys(next.relay.domains).join(', ');
+      const names = store ? 'from the database' : Object.keys(next.relay.domains).join(', ');
       return {
         ok: true,
         text: `mef relay: reloaded ${file}: domains ${names}${
@@ -161,5 +179,5 @@ async function serve(
   channel.close();
   if (!cluster.isWorker) io.stderr('mef relay: stopping (transactions in flight finish first)\n');
   await relay.close();
-  await closeStore?.();
+  await store?.close();
 }

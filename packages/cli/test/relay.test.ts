@@ -337,7 +337,7 @@ describe('bounds of the command line', () => {
 });
 
 describe('mef relay with the admin interface’s database', () => {
-  it('seeds the store from the file, logs each verdict into it, and follows a change made in the store', async () => {
+  it('as one process (workers: 1): seeds the store from the file, logs each verdict into it, and follows a change made in the store', async () => {
     const { openStore, searchTransactions, updateDomain } = await import('@mef/admin');
     const sink = await startSink();
     const dir = tempDir();
@@ -349,11 +349,15 @@ describe('mef relay with the admin interface’s database', () => {
         relay: {
           listen: { host: '127.0.0.1', port: 0 },
           hostname: 'mx1.example.net',
+          // The single-process path: the relay itself polls the store and writes its verdict log
+          // (with more workers the primary does both: see the admin tests' relay-workers.test.ts).
+          workers: 1,
           domains: { 'example.net': { destination: `127.0.0.1:${sink.port}`, monitor: true } },
         },
       }),
     );
     const r = await startRelay(file);
+    expect(r.stderr()).not.toMatch(/\d+ workers/);
     // Monitor mode from the seed: GTUBE is tagged and delivered.
     expect((await smtp(r.port, 'alice@example.net', message('spam', GTUBE))).at(-1)).toMatch(/^250/);
     const store = await openStore(join(dir, 'admin.db'));

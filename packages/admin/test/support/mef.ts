@@ -58,11 +58,53 @@ export async function addUsers(config: string): Promise<void> {
 
 /**
  * Each relay runs as two worker processes (the default on a 2-core machine, set here so the tests
- * do not depend on the machine). Connections go to the workers in turn, and each worker reads the
- * settings on its own poll: a test that waits for a change sees it on this many connections in a
- * row before it counts on it.
+ * do not depend on the machine). Connections go to the workers in turn; the primary reads the
+ * settings and hands each change to both, then prints one line (see {@link settingsApplied}).
  */
 export const RELAY_WORKERS = 2;
+
+const APPLIED = /settings generation (\d+) from the database in force in all (\d+) workers/g;
+
+/** The last settings generation the relay's primary reported in force in every worker (0: none yet). */
+export function settingsGeneration(relay: MefProcess): number {
+  let last = 0;
+  for (const m of relay.stderr().matchAll(APPLIED)) last = Number(m[1]);
+  return last;
+}
+
+/**
+ * Resolves with the generation once the relay's primary reports settings newer than `after` in
+ * force in every worker (a change saved in the store shows within its 2 s poll); fails with the
+ * relay's output after `ms`.
+ */
+export async function settingsApplied(relay: MefProcess, after: number, ms = 15_000): Promise<number> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const g = settingsGeneration(relay);
+    if (g > after) return g;
+    if (Date.now() > until) {
+      throw new Error(`no settings generation above ${after} in force within ${ms} ms:\n${relay.stderr()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The relay's transaction log lines (pino JSON on standard output; each has its worker's `pid`). */
+export function loggedTransactions(
+  relay: MefProcess,
+): { pid: number; messageId?: string; disposition: string }[] {
+  return relay
+    .stdout()
+    .split('\n')
+    .flatMap((line) => {
+      try {
+        // The output kept is its last 64 KiB: its first line may be cut.
+        return [JSON.parse(line) as { pid: number; messageId?: string; disposition: string }];
+      } catch {
+        return [];
+      }
+    });
+}
 
 /** What a test's config file holds besides the relay's host name and the shared database. */
 export interface MefConfigInput {
