@@ -205,6 +205,44 @@ function cases(p: Payload): Array<{ name: string; kind: string | undefined; mess
       ),
     },
     {
+      name: 'file name in Content-Disposition only, a harmless name in Content-Type',
+      kind: 'filename-mismatch',
+      message: single(
+        [
+          'Content-Type: application/octet-stream; name="report.pdf"',
+          `Content-Disposition: attachment; filename="${p.filename}"`,
+          'Content-Transfer-Encoding: base64',
+        ],
+        b64(p.content),
+      ),
+    },
+    {
+      name: 'comment in the name of a second Content-Type field',
+      kind: 'header-syntax',
+      message: [
+        HEAD,
+        'Content-Type: text/plain',
+        'Content-Type(x): multipart/mixed; boundary="IN"',
+        '',
+        '--IN',
+        attachment(p),
+        '--IN--',
+        '',
+      ].join('\r\n'),
+    },
+    {
+      name: 'comment in the Content-Transfer-Encoding value',
+      kind: 'header-syntax',
+      message: single(
+        [
+          `Content-Type: application/octet-stream; name="${p.filename}"`,
+          'Content-Disposition: attachment',
+          'Content-Transfer-Encoding: base64 (7bit)',
+        ],
+        b64(p.content),
+      ),
+    },
+    {
       name: 'base64 body without a transfer encoding',
       kind: 'encoding-mismatch',
       message: single(
@@ -220,6 +258,18 @@ function cases(p: Payload): Array<{ name: string; kind: string | undefined; mess
           `Content-Type: application/octet-stream; name="${p.filename}"`,
           'Content-Disposition: attachment',
           'Content-Transfer-Encoding: "base64"',
+        ],
+        b64(p.content),
+      ),
+    },
+    {
+      name: 'base64 body under a wrong transfer encoding (7bit)',
+      kind: 'encoding-mismatch',
+      message: single(
+        [
+          `Content-Type: application/octet-stream; name="${p.filename}"`,
+          'Content-Disposition: attachment',
+          'Content-Transfer-Encoding: 7bit',
         ],
         b64(p.content),
       ),
