@@ -9,7 +9,7 @@ import { headerAmbiguity } from '../src/message/ambiguity.js';
 import { extractEmbedded } from '../src/message/embedded.js';
 import { parseValue } from '../src/message/mime-params.js';
 import { decodeBase64, readMessage, splitMultipart } from '../src/message/mime-reader.js';
-import { READ_POLICIES } from '../src/message/readings.js';
+import { READ_POLICIES } from '../src/message/read-policies.js';
 import { corpusFiles } from './helpers.js';
 
 async function collect(stream: Readable): Promise<Buffer> {

@@ -76,7 +76,8 @@ function single(headers: readonly string[], body: string): string {
   ].join('\r\n');
 }
 
-function uuencode(data: Buffer): string {
+/** uuencoded lines of `data`, joined with CRLF (no begin or end line). */
+export function uuencode(data: Buffer): string {
   const enc = (n: number) => String.fromCharCode(n === 0 ? 96 : n + 32);
   const lines: string[] = [];
   for (let i = 0; i < data.length; i += 45) {
@@ -93,7 +94,8 @@ function uuencode(data: Buffer): string {
   return lines.join('\r\n');
 }
 
-function yencode(data: Buffer): string {
+/** The yEnc encoding of `data` on one line (no =ybegin or =yend line). */
+export function yencode(data: Buffer): string {
   let out = '';
   for (const byte of data) {
     const c = (byte + 42) & 0xff;
