@@ -91,3 +91,27 @@ describe('banned names and types inside every container', () => {
     });
   }
 });
+
+describe('encrypted archives of every kind that has encryption', () => {
+  const scan = useScanEngine();
+
+  it('gives ARCHIVE_ENCRYPTED for encrypted 7z and rar members, and still checks the names it can read', async () => {
+    const cases: Array<[string, Buffer, readonly string[]]> = [
+      ['box.7z', make7z({ 'invoice.exe': clamExe }, 'secret'), ['ARCHIVE_ENCRYPTED', 'BANNED_EXTENSION']],
+      [
+        'box.rar',
+        makeRar([{ name: 'invoice.exe', data: clamExe }], true),
+        ['ARCHIVE_ENCRYPTED', 'BANNED_EXTENSION'],
+      ],
+      // Names encrypted too: nothing to check but the encryption.
+      ['hidden.7z', make7z({ 'invoice.exe': clamExe }, 'secret', true), ['ARCHIVE_ENCRYPTED']],
+    ];
+    for (const [filename, content, expected] of cases) {
+      const v = await scan.engine.scan(attached(filename, content), envelope);
+      // clamd may add its own heuristic for the encryption (CLAMAV_HEURISTIC): only ours are compared.
+      const found = names(v).filter((s) => !s.startsWith('CLAMAV_'));
+      expect(found.sort(), filename).toEqual([...expected].sort());
+      expect(symbolOptions(v, 'ARCHIVE_ENCRYPTED').join(' '), filename).toContain(filename);
+    }
+  });
+});
