@@ -103,13 +103,20 @@ async function main(): Promise<void> {
     const wfRatio = ms.get(name(0))! / ms.get(name(1))!;
     const extra = ms.get(name(3))! / ms.get(name(1))!;
     results.push({ load: [loadBefore, loadavg()[0]!], wfRatio, extra, ms, parts, readings });
-    console.log(`run ${run + 1}: engine/Splitter ${wfRatio.toFixed(2)}, ambiguous extra ${extra.toFixed(2)} x`);
+    console.log(
+      `run ${run + 1}: engine/Splitter ${wfRatio.toFixed(2)}, ambiguous extra ${extra.toFixed(2)} x`,
+    );
   }
   await engine.stop();
   const med = (f: (r: Run) => number) => median(results.map(f));
   const rows = variants.map(([n, msg]) => {
     const m = med((r) => r.ms.get(n)!);
-    return [n, (msg.length / 1e3 / m).toFixed(0), m.toFixed(2), n.includes('engine') ? String(results[0]!.parts.get(n)) : '-'];
+    return [
+      n,
+      (msg.length / 1e3 / m).toFixed(0),
+      m.toFixed(2),
+      n.includes('engine') ? String(results[0]!.parts.get(n)) : '-',
+    ];
   });
   const runRows = results.map((r, i) => [
     String(i + 1),
@@ -134,7 +141,10 @@ async function main(): Promise<void> {
     '',
     table(['path', 'MB/s', 'ms per message', 'parts offered'], rows),
     '',
-    table(['run', 'load average', 'engine / Splitter+decoding (well-formed)', 'ambiguous / well-formed (engine)'], runRows),
+    table(
+      ['run', 'load average', 'engine / Splitter+decoding (well-formed)', 'ambiguous / well-formed (engine)'],
+      runRows,
+    ),
   ].join('\n');
   console.log(md);
   await writeFile(new URL('../results/core-readings.md', import.meta.url), `${md}\n`);

@@ -146,6 +146,20 @@ describe('attached messages opened by the splitter', () => {
     expect(whole.verdict.symbols.map((s) => s.name)).not.toContain('MEF_LIMIT_DEPTH');
   });
 
+  it('gives MEF_LIMIT_PARTS when only another reading of an ambiguous message has more parts than maxParts', async () => {
+    const many = Array.from(
+      { length: 30 },
+      (_, i) => `--IN\r\nContent-Type: text/plain\r\n\r\npart ${i}\r\n`,
+    ).join('');
+    const message = `${HEAD}Content-Type: multipart/mixed; boundary="OUT"; boundary="IN"\r\n\r\n--OUT\r\nContent-Type: text/plain\r\n\r\nclean\r\n${many}--IN\r\n${evil}--IN--\r\n--OUT--\r\n`;
+    const few = await read(message, { maxParts: 10 });
+    expect(few.parts.some((p) => p.content === PAYLOAD)).toBe(false);
+    expect(few.verdict.symbols.map((s) => s.name)).toContain('MEF_LIMIT_PARTS');
+    const enough = await read(message, { maxParts: 100 });
+    expect(enough.parts.some((p) => p.content === PAYLOAD)).toBe(true);
+    expect(enough.verdict.symbols.map((s) => s.name)).not.toContain('MEF_LIMIT_PARTS');
+  });
+
   it('counts the parts of attached messages against maxParts', async () => {
     const many = Array.from(
       { length: 30 },
