@@ -219,6 +219,65 @@ function cases(p: Payload): Array<{ name: string; kind: string | undefined; mess
       ),
     },
     {
+      name: 'two filename parameters, a harmless one first',
+      kind: 'filename-mismatch',
+      message: single(
+        [
+          'Content-Type: application/octet-stream',
+          `Content-Disposition: attachment; filename="report.pdf"; filename="${p.filename}"`,
+          'Content-Transfer-Encoding: base64',
+        ],
+        b64(p.content),
+      ),
+    },
+    {
+      name: 'two name parameters, a harmless one first',
+      kind: 'filename-mismatch',
+      message: single(
+        [
+          `Content-Type: application/octet-stream; name="report.pdf"; name="${p.filename}"`,
+          'Content-Transfer-Encoding: base64',
+        ],
+        b64(p.content),
+      ),
+    },
+    {
+      name: 'a plain file name beside a harmless RFC 2231 one (a reader without RFC 2231 shows the plain one)',
+      kind: 'filename-mismatch',
+      message: single(
+        [
+          'Content-Type: application/octet-stream',
+          `Content-Disposition: attachment; filename="${p.filename}"; filename*=us-ascii''report.pdf`,
+          'Content-Transfer-Encoding: base64',
+        ],
+        b64(p.content),
+      ),
+    },
+    {
+      name: 'an unquoted file name with a blank (Thunderbird ends it at the blank)',
+      kind: 'header-syntax',
+      message: single(
+        [
+          'Content-Type: application/octet-stream',
+          `Content-Disposition: attachment; filename=${p.filename} report.pdf`,
+          'Content-Transfer-Encoding: base64',
+        ],
+        b64(p.content),
+      ),
+    },
+    {
+      name: 'a comma for the first semicolon of Content-Disposition (Thunderbird reads it as one)',
+      kind: 'header-syntax',
+      message: single(
+        [
+          'Content-Type: application/octet-stream',
+          `Content-Disposition: attachment, filename="${p.filename}"`,
+          'Content-Transfer-Encoding: base64',
+        ],
+        b64(p.content),
+      ),
+    },
+    {
       name: 'comment in the name of a second Content-Type field',
       kind: 'header-syntax',
       message: [
