@@ -130,6 +130,36 @@ describe('attached messages opened by the splitter', () => {
     expect(deep.verdict.symbols.map((s) => s.name)).not.toContain('MEF_LIMIT_DEPTH');
   });
 
+  it('gives MEF_LIMIT_DEPTH when only another reading of an ambiguous message goes past the depth limit', async () => {
+    let deep = innerMixed;
+    for (let i = 0; i < 3; i++) deep = wrap(deep, { boundary: `W${i}` });
+    // The splitter takes the first boundary and sees one text part; the other readings take
+    // the second and find the attached messages, nested past maxDepth.
+    const message = `${HEAD}Content-Type: multipart/mixed; boundary="OUT"; boundary="IN"\r\n\r\n--OUT\r\nContent-Type: text/plain\r\n\r\nclean\r\n--IN\r\nContent-Type: message/rfc822\r\n\r\n${deep}\r\n--IN--\r\n--OUT--\r\n`;
+    const shallow = await read(message, { maxDepth: 6 });
+    expect(shallow.report.kinds).toContain('duplicate-boundary');
+    expect(shallow.parts.some((p) => p.content === PAYLOAD)).toBe(false);
+    expect(shallow.verdict.symbols.map((s) => s.name)).toContain('MEF_LIMIT_DEPTH');
+    // Deep enough, the other reading offers the payload and no limit is met.
+    const whole = await read(message, { maxDepth: 32 });
+    expect(whole.parts.find((p) => p.content === PAYLOAD)?.id).toMatch(/^[a-z]+:/);
+    expect(whole.verdict.symbols.map((s) => s.name)).not.toContain('MEF_LIMIT_DEPTH');
+  });
+
+  it('gives MEF_LIMIT_PARTS when only another reading of an ambiguous message has more parts than maxParts', async () => {
+    const many = Array.from(
+      { length: 30 },
+      (_, i) => `--IN\r\nContent-Type: text/plain\r\n\r\npart ${i}\r\n`,
+    ).join('');
+    const message = `${HEAD}Content-Type: multipart/mixed; boundary="OUT"; boundary="IN"\r\n\r\n--OUT\r\nContent-Type: text/plain\r\n\r\nclean\r\n${many}--IN\r\n${evil}--IN--\r\n--OUT--\r\n`;
+    const few = await read(message, { maxParts: 10 });
+    expect(few.parts.some((p) => p.content === PAYLOAD)).toBe(false);
+    expect(few.verdict.symbols.map((s) => s.name)).toContain('MEF_LIMIT_PARTS');
+    const enough = await read(message, { maxParts: 100 });
+    expect(enough.parts.some((p) => p.content === PAYLOAD)).toBe(true);
+    expect(enough.verdict.symbols.map((s) => s.name)).not.toContain('MEF_LIMIT_PARTS');
+  });
+
   it('counts the parts of attached messages against maxParts', async () => {
     const many = Array.from(
       { length: 30 },

@@ -9,7 +9,7 @@ import { headerAmbiguity } from '../src/message/ambiguity.js';
 import { extractEmbedded } from '../src/message/embedded.js';
 import { parseValue } from '../src/message/mime-params.js';
 import { decodeBase64, readMessage, splitMultipart } from '../src/message/mime-reader.js';
-import { READ_POLICIES } from '../src/message/readings.js';
+import { READ_POLICIES } from '../src/message/read-policies.js';
 import { corpusFiles } from './helpers.js';
 
 async function collect(stream: Readable): Promise<Buffer> {
@@ -233,6 +233,15 @@ describe('the pieces of a reading', () => {
         'Content-Type: a/b; name="=?utf-8?Q?x.pdf?="\r\nContent-Disposition: attachment; filename="x.pdf"\r\n',
       ),
     ).toEqual([]);
+    // Two values of one file name parameter, plain or RFC 2231, and Thunderbird's value scan.
+    expect(k('Content-Disposition: attachment; filename="a.pdf"; filename="b.exe"\r\n')).toEqual([
+      'filename-mismatch',
+    ]);
+    expect(k('Content-Type: a/b; name="x.exe"; name*=us-ascii\'\'x.pdf\r\n')).toEqual(['filename-mismatch']);
+    expect(k('Content-Disposition: attachment; filename="x.pdf"; filename*=utf-8\'\'x.pdf\r\n')).toEqual([]);
+    expect(k('Content-Disposition: attachment; filename=x.exe y.pdf\r\n')).toEqual(['header-syntax']);
+    expect(k('Content-Disposition: attachment, filename="x.exe"\r\n')).toEqual(['header-syntax']);
+    expect(k('Content-Disposition: attachment; filename=x.pdf; size=3\r\n')).toEqual([]);
   });
 
   it('reads any damage of an ambiguous message without throwing, within its limits', () => {

@@ -1,32 +1,18 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createEngine } from '@mef/core/hosts';
 import { makeZip } from '@mef/test-servers/zip';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { archiveKind, bannedAttachments, inspectArchive, readTnef } from '../src/index.js';
 import { eicar } from './support/eicar.js';
 import { mail } from './support/mail.js';
 import { makeRar } from './support/rar-writer.js';
+import { make7z } from './support/seven-zip.js';
 import { makeTar } from './support/tar-writer.js';
 
 const TESTFILES = '/usr/share/clamav-testfiles';
 const clamExe = readFileSync(join(TESTFILES, 'clam.exe'));
-const dir = mkdtempSync(join(tmpdir(), 'mef-av-archives-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** A 7z made by the real 7zz (Debian package 7zip); `password` encrypts the content, `headers` the names too. */
-function make7z(files: Record<string, Buffer>, password?: string, headers = false): Buffer {
-  const work = mkdtempSync(join(dir, '7z-'));
-  for (const [name, data] of Object.entries(files)) writeFileSync(join(work, name), data);
-  const out = join(work, 'out.7z');
-  const args = ['a', '-bd', out, ...Object.keys(files)];
-  if (password) args.push(`-p${password}`, ...(headers ? ['-mhe=on'] : []));
-  execFileSync('7zz', args, { cwd: work, stdio: 'ignore' });
-  return readFileSync(out);
-}
 
 const names = (r: Awaited<ReturnType<typeof inspectArchive>>) =>
   r.members.map((m) => `${m.path}:${m.realType ?? ''}`);

@@ -23,8 +23,11 @@ describe('MIME tricks against clamd (parts mode) and the banned-attachment check
       expect(v.disposition).toBe('reject');
       expect(options(v, 'CLAMAV_VIRUS')).toContain('Eicar-Test-Signature.UNOFFICIAL');
       expect(names(v)).toContain('BANNED_EXTENSION');
-      if (e.kind) expect(options(v, 'MIME_AMBIGUOUS')).toContain(e.kind);
-      else expect(names(v)).not.toContain('MIME_AMBIGUOUS');
+      if (e.kind) {
+        expect(options(v, 'MIME_AMBIGUOUS')).toContain(e.kind);
+        // The ambiguity is evidence with its own score (3 by default), whatever else was found.
+        expect(v.symbols.find((s) => s.name === 'MIME_AMBIGUOUS')?.score).toBe(3);
+      } else expect(names(v)).not.toContain('MIME_AMBIGUOUS');
     });
   }
 

@@ -4,6 +4,7 @@
  * a well-formed block gives nothing.
  */
 import libmime from 'libmime';
+import { parseValue, type ReadPolicy } from './mime-params.js';
 
 /** The ways a message can be read more than one way. */
 export type AmbiguityKind =
@@ -15,10 +16,26 @@ export type AmbiguityKind =
   | 'boundary-syntax'
   /** Comments or odd whitespace inside a Content-* field name or value. */
   | 'header-syntax'
-  /** The Content-Disposition file name and the Content-Type name disagree. */
+  /**
+   * The file names of a part disagree: the Content-Disposition file name and the Content-Type
+   * name, or two values of one of them.
+   */
   | 'filename-mismatch'
   /** A missing or wrong transfer encoding on a part whose body is base64. */
   | 'encoding-mismatch';
+
+/** Reads a parameter's RFC 2231 value when it has one (it comes after the plain ones, and the last counts). */
+const EXTENDED: ReadPolicy = {
+  name: 'extended',
+  field: 'first',
+  param: 'last',
+  comments: true,
+  rfc2231: true,
+  quotes: true,
+  looseNames: true,
+  filename: 'disposition',
+  sniffBase64: false,
+};
 
 const CONTENT_FIELD = /^content-(?:type|disposition|transfer-encoding)\b/i;
 
@@ -108,17 +125,36 @@ export function headerAmbiguity(head: Buffer): AmbiguityKind[] {
       // an unquoted value (Thunderbird ends the value at the blank).
       if (/^"(?:[^"\\]|\\.)*"\s*[^\s;]/.test(raw) || /\(/.test(raw) || /^[^"]\S*\s/.test(raw))
         kinds.add('boundary-syntax');
+    }
+    if (f.name === 'content-type' || f.name === 'content-disposition') {
       // A `,` before the first `;`: Thunderbird reads it as the `;`.
       if ((v.split(';')[0] ?? '').includes(',')) kinds.add('header-syntax');
+      // An unquoted file name with a blank in it: Thunderbird ends it at the blank.
+      if (/;\s*(?:file)?name\s*=\s*[^"\s;][^;]*?\s+[^\s;]/i.test(v)) kinds.add('header-syntax');
     }
     if (/\(/.test(v.replace(/"(?:[^"\\]|\\.)*"/g, '""'))) kinds.add('header-syntax');
   }
   for (const [name, n] of count) if (n > 1 && CONTENT_FIELD.test(name)) kinds.add('duplicate-field');
   const type = fields.find((f) => f.name === 'content-type')?.value ?? '';
   const disp = fields.find((f) => f.name === 'content-disposition')?.value ?? '';
-  const name = param(type, 'name')[0] ?? param(type, 'name\\*0?\\*?')[0];
-  const filename = param(disp, 'filename')[0] ?? param(disp, 'filename\\*0?\\*?')[0];
+  const names = param(type, 'name');
+  const filenames = param(disp, 'filename');
+  const name = names[0] ?? param(type, 'name\\*0?\\*?')[0];
+  const filename = filenames[0] ?? param(disp, 'filename\\*0?\\*?')[0];
   if (name !== undefined && filename !== undefined && normalName(name) !== normalName(filename))
     kinds.add('filename-mismatch');
+  // Two plain values of one name parameter that differ: readers take the first or the last.
+  for (const list of [names, filenames])
+    if (new Set(list.map(normalName)).size > 1) kinds.add('filename-mismatch');
+  // A plain value beside an RFC 2231 one (`filename*=`, `filename*0=`) that differs: a reader
+  // without RFC 2231 shows the plain one, the others the extended one.
+  for (const [value, key, plain] of [
+    [type, 'name', names[0]],
+    [disp, 'filename', filenames[0]],
+  ] as const) {
+    if (plain === undefined || !new RegExp(`;\\s*${key}\\*`, 'i').test(value)) continue;
+    const extended = parseValue(value, EXTENDED).params.get(key);
+    if (extended !== undefined && normalName(extended) !== normalName(plain)) kinds.add('filename-mismatch');
+  }
   return [...kinds];
 }

@@ -135,6 +135,8 @@ interface ReadState {
   readonly leaves: ReadLeaf[];
   /** Ambiguity kinds of the header blocks read (also inside opened messages). */
   readonly kinds: Set<AmbiguityKind>;
+  /** The limits the reading met: what lies past them was not read. */
+  readonly limited: Set<'depth' | 'parts'>;
 }
 
 /**
@@ -165,7 +167,15 @@ function readNode(
   limits: ReadLimits,
   st: ReadState,
 ): void {
-  if (depth > limits.maxDepth || st.parts >= limits.maxParts || st.bytes >= limits.maxBytes) return;
+  if (depth > limits.maxDepth) {
+    st.limited.add('depth');
+    return;
+  }
+  if (st.parts >= limits.maxParts) {
+    st.limited.add('parts');
+    return;
+  }
+  if (st.bytes >= limits.maxBytes) return;
   st.parts++;
   const { head, body } = headerEnd(buf);
   for (const k of headerAmbiguity(head)) st.kinds.add(k);
@@ -207,10 +217,14 @@ function readNode(
   );
   st.bytes += content.length;
   const id = path || '1';
-  if (type === 'message/rfc822' && depth < limits.maxDepth) {
-    // An attached message is opened, whatever its disposition and encoding.
-    readNode(content, id, depth + 1, policy, limits, st);
-    return;
+  if (type === 'message/rfc822') {
+    // An attached message is opened, whatever its disposition and encoding; at the depth limit
+    // it is offered whole (a scanner may still open it) and the limit is told.
+    if (depth < limits.maxDepth) {
+      readNode(content, id, depth + 1, policy, limits, st);
+      return;
+    }
+    st.limited.add('depth');
   }
   st.leaves.push({
     path: id,
@@ -242,13 +256,16 @@ function readNode(
   }
 }
 
-/** Reads a whole message under one policy: its leaves, decoded, within the limits, and the ambiguity kinds met. */
+/**
+ * Reads a whole message under one policy: its leaves, decoded, within the limits, the
+ * ambiguity kinds met, and the limits that left something unread (`depth`, `parts`).
+ */
 export function readMessage(
   message: Buffer,
   policy: ReadPolicy,
   limits: ReadLimits,
-): { leaves: ReadLeaf[]; kinds: Set<AmbiguityKind> } {
-  const st: ReadState = { parts: 0, bytes: 0, leaves: [], kinds: new Set() };
+): { leaves: ReadLeaf[]; kinds: Set<AmbiguityKind>; limited: Set<'depth' | 'parts'> } {
+  const st: ReadState = { parts: 0, bytes: 0, leaves: [], kinds: new Set(), limited: new Set() };
   readNode(message, '', 0, policy, limits, st);
-  return { leaves: st.leaves, kinds: st.kinds };
+  return { leaves: st.leaves, kinds: st.kinds, limited: st.limited };
 }

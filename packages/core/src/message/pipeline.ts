@@ -56,7 +56,7 @@ export class MessagePass {
   private readonly readings: Readings;
 
   constructor(private readonly options: PassOptions) {
-    this.readings = new Readings(options.limits);
+    this.readings = new Readings(options.limits, options.onLimit);
     this.text = new TextCollector(options.limits.maxTextBytes, options.onLimit);
     this.root = new RootHeaderScan(options.limits.maxHeaderBytes, options.onLimit);
   }

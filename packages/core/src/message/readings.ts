@@ -14,7 +14,9 @@ import { createHash, type Hash } from 'node:crypto';
 import type { MessageView } from '../plugin.js';
 import { type AmbiguityKind, headerAmbiguity } from './ambiguity.js';
 import { mayEmbed } from './embedded.js';
+import type { OnLimit } from './limits.js';
 import { looksBase64, type ReadPolicy, readMessage } from './mime-reader.js';
+import { READ_POLICIES } from './read-policies.js';
 
 /** What the second look at a message found. */
 export interface MimeReadingsReport {
@@ -64,79 +66,6 @@ const EMPTY: MimeReadingsReport = Object.freeze({
   extraParts: 0,
   skipped: false,
 });
-
-/**
- * The readings run on an ambiguous message. Each fixes one choice where readers part ways
- * (the splitter itself takes the first field and parameter and strips comments); together they
- * cover the readings of mailparser (checked by the tests) and the choices the other readers are
- * known to make the other way.
- */
-export const READ_POLICIES: readonly ReadPolicy[] = Object.freeze([
-  // First field and parameter, comments and RFC 2231 honoured, the name from Content-Type
-  // first; a body that is base64 is decoded whatever its header says.
-  {
-    name: 'lenient',
-    field: 'first',
-    param: 'first',
-    comments: true,
-    rfc2231: true,
-    quotes: true,
-    looseNames: true,
-    filename: 'type',
-    sniffBase64: true,
-  },
-  // A naive reader: last field and parameter, comments and quotes kept as text, no RFC 2231.
-  {
-    name: 'naive',
-    field: 'last',
-    param: 'last',
-    comments: false,
-    rfc2231: false,
-    quotes: false,
-    looseNames: false,
-    filename: 'disposition',
-    sniffBase64: false,
-  },
-  // The last field and parameter win, comments and RFC 2231 honoured.
-  {
-    name: 'last',
-    field: 'last',
-    param: 'last',
-    comments: true,
-    rfc2231: true,
-    quotes: true,
-    looseNames: true,
-    filename: 'type',
-    sniffBase64: true,
-  },
-  // Thunderbird's reading: the first field, its parameter scan (a `,` for the first `;`, an
-  // unquoted value ends at a blank, the scan stops at junk, RFC 2231 wins), comments kept as
-  // text, the name from Content-Disposition first.
-  {
-    name: 'thunderbird',
-    field: 'first',
-    param: 'first',
-    comments: false,
-    rfc2231: true,
-    quotes: true,
-    looseNames: true,
-    filename: 'disposition',
-    sniffBase64: false,
-    paramScan: 'thunderbird',
-  },
-  // The first field, the last parameter, comments kept as text.
-  {
-    name: 'mixed',
-    field: 'first',
-    param: 'last',
-    comments: false,
-    rfc2231: true,
-    quotes: true,
-    looseNames: true,
-    filename: 'disposition',
-    sniffBase64: false,
-  },
-]);
 
 /** Most bytes kept to read a message again once something was found in it. */
 const MAX_KEPT = 32 * 1024 * 1024;
@@ -196,7 +125,15 @@ export class Readings {
     this.resolveReport = r;
   });
 
-  constructor(private readonly limits: { maxMessageBytes: number; maxDepth: number; maxParts: number }) {}
+  /**
+   * `onLimit` is told when a reading meets the depth or part limit, as the splitter's pass
+   * tells it: what lies past the limit in another reading is not offered, so the limit symbol
+   * must be given.
+   */
+  constructor(
+    private readonly limits: { maxMessageBytes: number; maxDepth: number; maxParts: number },
+    private readonly onLimit: OnLimit,
+  ) {}
 
   /** Ties a view to this pass's report. */
   link<V extends MessageView>(view: V): V {
@@ -359,6 +296,10 @@ export class Readings {
           maxBytes: 4 * MAX_KEPT,
         });
         for (const k of read.kinds) found.add(k);
+        if (read.limited.has('depth'))
+          this.onLimit('depth', `MIME nesting deeper than ${this.limits.maxDepth} (reading ${policy.name})`);
+        if (read.limited.has('parts'))
+          this.onLimit('parts', `more than ${this.limits.maxParts} MIME parts (reading ${policy.name})`);
         if (policies.length === 1 && structural(read.kinds)) policies = READ_POLICIES;
         for (const leaf of read.leaves) {
           const key = keyOf(

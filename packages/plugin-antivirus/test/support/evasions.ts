@@ -76,7 +76,8 @@ function single(headers: readonly string[], body: string): string {
   ].join('\r\n');
 }
 
-function uuencode(data: Buffer): string {
+/** uuencoded lines of `data`, joined with CRLF (no begin or end line). */
+export function uuencode(data: Buffer): string {
   const enc = (n: number) => String.fromCharCode(n === 0 ? 96 : n + 32);
   const lines: string[] = [];
   for (let i = 0; i < data.length; i += 45) {
@@ -93,7 +94,8 @@ function uuencode(data: Buffer): string {
   return lines.join('\r\n');
 }
 
-function yencode(data: Buffer): string {
+/** The yEnc encoding of `data` on one line (no =ybegin or =yend line). */
+export function yencode(data: Buffer): string {
   let out = '';
   for (const byte of data) {
     const c = (byte + 42) & 0xff;
@@ -205,6 +207,103 @@ function cases(p: Payload): Array<{ name: string; kind: string | undefined; mess
       ),
     },
     {
+      name: 'file name in Content-Disposition only, a harmless name in Content-Type',
+      kind: 'filename-mismatch',
+      message: single(
+        [
+          'Content-Type: application/octet-stream; name="report.pdf"',
+          `Content-Disposition: attachment; filename="${p.filename}"`,
+          'Content-Transfer-Encoding: base64',
+        ],
+        b64(p.content),
+      ),
+    },
+    {
+      name: 'two filename parameters, a harmless one first',
+      kind: 'filename-mismatch',
+      message: single(
+        [
+          'Content-Type: application/octet-stream',
+          `Content-Disposition: attachment; filename="report.pdf"; filename="${p.filename}"`,
+          'Content-Transfer-Encoding: base64',
+        ],
+        b64(p.content),
+      ),
+    },
+    {
+      name: 'two name parameters, a harmless one first',
+      kind: 'filename-mismatch',
+      message: single(
+        [
+          `Content-Type: application/octet-stream; name="report.pdf"; name="${p.filename}"`,
+          'Content-Transfer-Encoding: base64',
+        ],
+        b64(p.content),
+      ),
+    },
+    {
+      name: 'a plain file name beside a harmless RFC 2231 one (a reader without RFC 2231 shows the plain one)',
+      kind: 'filename-mismatch',
+      message: single(
+        [
+          'Content-Type: application/octet-stream',
+          `Content-Disposition: attachment; filename="${p.filename}"; filename*=us-ascii''report.pdf`,
+          'Content-Transfer-Encoding: base64',
+        ],
+        b64(p.content),
+      ),
+    },
+    {
+      name: 'an unquoted file name with a blank (Thunderbird ends it at the blank)',
+      kind: 'header-syntax',
+      message: single(
+        [
+          'Content-Type: application/octet-stream',
+          `Content-Disposition: attachment; filename=${p.filename} report.pdf`,
+          'Content-Transfer-Encoding: base64',
+        ],
+        b64(p.content),
+      ),
+    },
+    {
+      name: 'a comma for the first semicolon of Content-Disposition (Thunderbird reads it as one)',
+      kind: 'header-syntax',
+      message: single(
+        [
+          'Content-Type: application/octet-stream',
+          `Content-Disposition: attachment, filename="${p.filename}"`,
+          'Content-Transfer-Encoding: base64',
+        ],
+        b64(p.content),
+      ),
+    },
+    {
+      name: 'comment in the name of a second Content-Type field',
+      kind: 'header-syntax',
+      message: [
+        HEAD,
+        'Content-Type: text/plain',
+        'Content-Type(x): multipart/mixed; boundary="IN"',
+        '',
+        '--IN',
+        attachment(p),
+        '--IN--',
+        '',
+      ].join('\r\n'),
+    },
+    {
+      name: 'comment in the Content-Transfer-Encoding value',
+      kind: 'header-syntax',
+      message: single(
+        [
+          `Content-Type: application/octet-stream; name="${p.filename}"`,
+          'Content-Disposition: attachment',
+          'Content-Transfer-Encoding: base64 (7bit)',
+        ],
+        b64(p.content),
+      ),
+    },
+    {
       name: 'base64 body without a transfer encoding',
       kind: 'encoding-mismatch',
       message: single(
@@ -220,6 +319,18 @@ function cases(p: Payload): Array<{ name: string; kind: string | undefined; mess
           `Content-Type: application/octet-stream; name="${p.filename}"`,
           'Content-Disposition: attachment',
           'Content-Transfer-Encoding: "base64"',
+        ],
+        b64(p.content),
+      ),
+    },
+    {
+      name: 'base64 body under a wrong transfer encoding (7bit)',
+      kind: 'encoding-mismatch',
+      message: single(
+        [
+          `Content-Type: application/octet-stream; name="${p.filename}"`,
+          'Content-Disposition: attachment',
+          'Content-Transfer-Encoding: 7bit',
         ],
         b64(p.content),
       ),

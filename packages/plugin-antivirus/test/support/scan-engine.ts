@@ -16,12 +16,18 @@ export const envelope = { mailFrom: 'mallory@example.test', recipients: ['bob@ex
 export const symbolOptions = (v: Verdict, name: string): readonly string[] =>
   v.symbols.find((s) => s.name === name)?.options ?? [];
 
-/** Starts the scanning engine for the enclosing suite; the returned object's fields are set in `beforeAll`. */
-export function useScanEngine(): { engine: Engine; clamav: ClamavPlugin } {
+/**
+ * Starts the scanning engine for the enclosing suite (with the engine options given, such as
+ * lower limits); the returned object's fields are set in `beforeAll`.
+ */
+export function useScanEngine(options: Parameters<typeof createEngine>[0] = {}): {
+  engine: Engine;
+  clamav: ClamavPlugin;
+} {
   const ctx = {} as { engine: Engine; clamav: ClamavPlugin };
   beforeAll(async () => {
     ctx.clamav = clamav({ hosts: [`127.0.0.1:${inject('clamdPort')}`], mode: 'parts' });
-    ctx.engine = createEngine().use(ctx.clamav).use(bannedAttachments());
+    ctx.engine = createEngine(options).use(ctx.clamav).use(bannedAttachments());
     await ctx.engine.start();
   });
   afterAll(async () => {
