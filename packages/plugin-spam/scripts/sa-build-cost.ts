@@ -4,7 +4,7 @@
  * that): build wall-clock and CPU time, then messages per CPU-second of each pass over every
  * 20th corpus message.
  *
- *   pnpm --filter @mef/plugin-spam exec tsx --conditions=@mef/source scripts/sa-build-cost.ts [dir] [passes]
+ *   cd packages/plugin-spam && npx tsx --conditions=@mef/source scripts/sa-build-cost.ts [dir] [passes]
  */
 import { corpusDir, loadCorpus } from '@mef/test-servers/corpus';
 import { loadSaRules } from '../src/sa/load.js';
