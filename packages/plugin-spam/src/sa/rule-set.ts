@@ -153,7 +153,7 @@ export class SaRuleSet {
   private readonly byType: Readonly<Record<string, readonly Runnable[]>>;
   private readonly metas: readonly BoundMeta[];
   private readonly literalIndex = new LiteralIndex();
-  /** For each rule, which of its patterns have been warmed (see {@link warmUp}): 1 `re`, 2 `scan`. */
+  /** For each rule, which of its patterns have been warmed (see `warmUp`): 1 `re`, 2 `scan`. */
   private readonly warmed: Uint8Array;
 
   constructor(config: SaConfig) {
