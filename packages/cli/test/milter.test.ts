@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { encodeFrame, FrameDecoder, joinStrings, splitStrings } from '@mef/milter';
+import { encodeFrame, FrameDecoder, joinStrings, ProtocolFlag, splitStrings } from '@mef/milter';
 import { describe, expect, inject, it } from 'vitest';
 import { eicar, freshHome, GTUBE, mef, tempDir } from './helpers.js';
 
@@ -41,10 +41,27 @@ function session(
     const s = connect({ host: '127.0.0.1', port }, () => s.write(wire));
     s.setTimeout(10_000, () => reject(new Error('no reply to end of message')));
     s.on('error', reject);
+    // The commands sent before end of message, each with the flag by which the milter says it
+    // sends no reply to it (it asks for those of the phases where no stage acts).
+    const sent: number[] = [
+      ProtocolFlag.NR_CONN,
+      ProtocolFlag.NR_HELO,
+      ProtocolFlag.NR_MAIL,
+      ProtocolFlag.NR_RCPT,
+      ...Array<number>(2 + headers.length).fill(ProtocolFlag.NR_HDR),
+      ProtocolFlag.NR_EOH,
+      ProtocolFlag.NR_BODY,
+    ];
     s.on('data', (d: Buffer) => {
       frames.push(...decoder.push(d));
-      // O, connect, helo, mail, rcpt, body, then the end-of-message replies.
-      const final = frames.slice(6).find((x) => 'cyrtd'.includes(x.command));
+      const optneg = frames[0];
+      if (!optneg) return;
+      if (optneg.command !== 'O')
+        return reject(new Error(`expected the option reply, got ${optneg.command}`));
+      const flags = optneg.data.readUInt32BE(8);
+      const replies = sent.filter((nr) => (flags & nr) === 0).length;
+      // The option reply, a reply to each command not marked no-reply, then end of message's.
+      const final = frames.slice(1 + replies).find((x) => 'cyrtd'.includes(x.command));
       if (final) {
         s.destroy();
         resolve({ command: final.command, text: splitStrings(final.data)[0] ?? '' });
