@@ -1,4 +1,12 @@
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import {
+  CompiledQuery,
+  type DialectAdapter,
+  type Driver,
+  Kysely,
+  PostgresDialect,
+  SqliteAdapter,
+  SqliteDialect,
+} from 'kysely';
 import { Migrator } from 'kysely/migration';
 import { AdminError } from '../errors.js';
 import { migrations } from './migrations.js';
@@ -11,6 +19,37 @@ export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   /** Closes the database connection(s). */
   close(): Promise<void>;
+}
+
+/**
+ * SQLite with every transaction begun IMMEDIATE. Kysely begins them DEFERRED: a transaction that
+ * has read and then writes after another process committed fails at once with
+ * SQLITE_BUSY_SNAPSHOT, whatever the busy timeout (`mef admin add-user` beside a running relay, or
+ * two processes migrating a new file). IMMEDIATE takes the write lock at BEGIN, where the busy
+ * timeout applies, so each writer waits its turn.
+ *
+ * Kysely's SQLite adapter also runs migrations outside any transaction (it says SQLite has no
+ * transactional DDL, which it has), so two processes opening a new file both created the tables.
+ * Here the migrations run in one IMMEDIATE transaction, which is the migration lock.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter();
+  }
+
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    driver.beginTransaction = async (connection) => {
+      await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    };
+    return driver;
+  }
+}
+
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
 }
 
 /** Options of {@link openStore}. */
@@ -44,7 +83,7 @@ export async function openStore(database: string, options: OpenStoreOptions = {}
       const sqlite = new BetterSqlite3(database, { timeout: 5000 });
       sqlite.pragma('journal_mode = WAL');
       sqlite.pragma('foreign_keys = ON');
-      db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+      db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
     }
   } catch (err) {
     throw new AdminError('MEF_ADMIN_DATABASE', `cannot open the database: ${(err as Error).message}`, {
