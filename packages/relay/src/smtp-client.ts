@@ -351,17 +351,32 @@ export class SmtpClient {
     });
   }
 
-  /** Waits for the socket to drain; a destination that stops reading is dropped after the timeout. */
-  private async drained(): Promise<void> {
+  /**
+   * Waits for the socket to drain; a destination that stops reading is dropped after the timeout.
+   * Its listeners are removed however the wait ends: a message waits many times on one socket.
+   */
+  private drained(): Promise<void> {
     const timeout = this.options.commandTimeout ?? 30_000;
     const socket = this.socket;
-    const closed = once(socket, 'close');
-    closed.catch(() => undefined);
-    try {
-      await withTimeout(Promise.race([once(socket, 'drain'), closed]), timeout, () => undefined);
-    } catch {
-      this.fail(new SmtpClientError(`destination stopped reading for ${timeout} ms`, 'timeout'));
-    }
+    return new Promise<void>((resolve) => {
+      if (socket.destroyed) {
+        resolve();
+        return;
+      }
+      const done = () => {
+        clearTimeout(timer);
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      // A socket error is followed by 'close'; the error itself is recorded by `attach`.
+      const timer = setTimeout(() => {
+        done();
+        this.fail(new SmtpClientError(`destination stopped reading for ${timeout} ms`, 'timeout'));
+      }, timeout);
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
   }
 
   rset(): Promise<SmtpReply> {
