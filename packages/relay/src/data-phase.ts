@@ -50,8 +50,10 @@ export async function runData(
   const t0 = performance.now();
   let lastByte = 0;
   let ahead: DataAhead | undefined;
+  let over = false;
   stream.once('end', () => {
     lastByte = performance.now();
+    if (over) return;
     // The whole message is here: DATA goes to the destination while the scan finishes. Not with
     // a quarantine address (a quarantined message goes to it in a new destination transaction).
     if (
@@ -104,6 +106,8 @@ export async function runData(
     if (err.responseCode >= 500) disposition = 'reject';
     throw err;
   } finally {
+    // A stream that ends only now (the transaction is over) sends no DATA.
+    over = true;
     s.dataStream = undefined;
     // Not delivered: the destination's DATA (if sent) ends without the final dot.
     ahead?.send(undefined);
