@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import type { Verdict } from '@mef/core';
 import type { Transaction } from '@mef/core/hosts';
 import type { SMTPServerDataStream } from 'smtp-server';
-import { deliver } from './deliver.js';
+import { type DataAhead, dataAhead, deliver } from './deliver.js';
 import { dropClient } from './onward.js';
 import type { TransactionTimes } from './operations.js';
 import { isReplyError, replyError } from './replies.js';
@@ -49,8 +49,21 @@ export async function runData(
   const times: TransactionTimes = { scanMs: 0, afterLastByteMs: 0, destinationMs: 0 };
   const t0 = performance.now();
   let lastByte = 0;
+  let ahead: DataAhead | undefined;
+  let over = false;
   stream.once('end', () => {
     lastByte = performance.now();
+    if (over) return;
+    // The whole message is here: DATA goes to the destination while the scan finishes. Not with
+    // a quarantine address (a quarantined message goes to it in a new destination transaction).
+    if (
+      !stream.sizeExceeded &&
+      !s.closed &&
+      s.client === client &&
+      client.usable &&
+      !route.settings?.quarantine
+    )
+      ahead = dataAhead(client);
   });
   try {
     verdict = await tx.data(stream as Readable, { keep: true });
@@ -66,7 +79,15 @@ export async function runData(
       disposition = 'reject';
       throw replyError(554, '5.4.6', `Too many hops (${s.txState.hops} Received fields): mail loop?`);
     }
-    const out = await deliver({ tx, verdict, client, route, stats: o.stats, sender: tx.context.mailFrom });
+    const out = await deliver({
+      tx,
+      verdict,
+      client,
+      route,
+      stats: o.stats,
+      sender: tx.context.mailFrom,
+      ahead,
+    });
     times.destinationMs = round(performance.now() - t1);
     finished = true;
     disposition = out.disposition;
@@ -85,7 +106,12 @@ export async function runData(
     if (err.responseCode >= 500) disposition = 'reject';
     throw err;
   } finally {
+    // A stream that ends only now (the transaction is over) sends no DATA.
+    over = true;
     s.dataStream = undefined;
+    // Not delivered: the destination's DATA (if sent) ends without the final dot.
+    ahead?.send(undefined);
+    if (ahead) await ahead.reply.catch(() => undefined);
     if (!finished && s.client?.usable) {
       // Refused before or during delivery: end the destination's transaction too.
       const r = await s.client.rset().catch(() => undefined);

@@ -1,8 +1,32 @@
+import type { Readable } from 'node:stream';
 import type { EnvelopeAddress, Verdict } from '@mef/core';
 import type { Transaction } from '@mef/core/hosts';
 import { fromDestination, fromVerdict } from './replies.js';
 import type { RelayStats, Route } from './session.js';
-import type { SmtpClient } from './smtp-client.js';
+import type { SmtpClient, SmtpReply } from './smtp-client.js';
+
+/**
+ * DATA sent to the destination at the sender's final dot, while the scan runs (one round trip
+ * less between the verdict and the sender's 250): `send` gives it the message, or `undefined`
+ * to end the destination's transaction without delivery (the connection is closed before the
+ * final dot). Calling `send` again does nothing, so every way out can call it.
+ */
+export interface DataAhead {
+  reply: Promise<SmtpReply | undefined>;
+  send(body: Readable | undefined): void;
+}
+
+/** Sends DATA now; the message (or the decision not to deliver) follows through `send`. */
+export function dataAhead(client: SmtpClient): DataAhead {
+  let give: (body: Readable | undefined) => void = () => undefined;
+  const body = new Promise<Readable | undefined>((resolve) => {
+    give = resolve;
+  });
+  const reply = client.dataAhead(body);
+  // Read by `deliver`; a failure is also seen there (or the connection is dropped anyway).
+  reply.catch(() => undefined);
+  return { reply, send: (b) => give(b) };
+}
 
 export interface DeliverInput {
   tx: Transaction;
@@ -11,6 +35,8 @@ export interface DeliverInput {
   route: Route;
   stats: RelayStats;
   sender: EnvelopeAddress | undefined;
+  /** DATA already sent (see {@link dataAhead}); never with a quarantine address. */
+  ahead?: DataAhead | undefined;
 }
 
 export interface Delivered {
@@ -34,8 +60,13 @@ function replyText(lines: readonly string[]): string {
  * destination, instead of the recipients; the relay keeps nothing.
  */
 export async function deliver(input: DeliverInput): Promise<Delivered> {
-  const { tx, verdict, client, route, stats } = input;
-  const abandon = () => client.rset().catch(() => undefined);
+  const { tx, verdict, client, route, stats, ahead } = input;
+  const abandon = async () => {
+    if (ahead) {
+      ahead.send(undefined);
+      await ahead.reply.catch(() => undefined);
+    } else await client.rset().catch(() => undefined);
+  };
   switch (verdict.disposition) {
     case 'reject':
       stats.rejected++;
@@ -53,6 +84,11 @@ export async function deliver(input: DeliverInput): Promise<Delivered> {
       break;
   }
   const quarantineTo = verdict.disposition === 'quarantine' ? route.settings?.quarantine : undefined;
+  if (quarantineTo && ahead) {
+    // Not reached (no DATA ahead with a quarantine address); never deliver to the recipients.
+    await abandon();
+    throw new Error('DATA was sent before the quarantine decision');
+  }
   if (quarantineTo) {
     // A new destination transaction with the quarantine address as its only recipient.
     const r = await client.rset();
@@ -63,7 +99,12 @@ export async function deliver(input: DeliverInput): Promise<Delivered> {
     if (q.code !== 250 && q.code !== 251)
       throw fromDestination(q, 'Destination refused the quarantine address');
   }
-  const reply = await client.data(tx.output());
+  let reply: SmtpReply | undefined;
+  if (ahead) {
+    ahead.send(tx.output());
+    reply = await ahead.reply;
+    if (!reply) throw new Error('the destination transaction ended before the message');
+  } else reply = await client.data(tx.output());
   const destinationReply = `${reply.code} ${replyText(reply.lines)}`;
   if (reply.code !== 250) {
     stats.destinationFailures++;

@@ -1,8 +1,8 @@
 /**
  * The SMTP client of the forward path. It is ours rather than nodemailer's because the relay
  * passes each step through as it happens (MAIL FROM when the sender gives it, each RCPT with the
- * destination's own reply, DATA only after the scan), and nodemailer's `SMTPConnection.send()`
- * bundles MAIL, RCPT and DATA into one call.
+ * destination's own reply, DATA at the sender's final dot, the message only after the scan), and
+ * nodemailer's `SMTPConnection.send()` bundles MAIL, RCPT and DATA into one call.
  *
  * Replies are read strictly in step with commands: a reply nobody asked for, or a reply code
  * that cannot answer the command sent (250 to DATA, 354 to RCPT), ends the connection as a
@@ -21,7 +21,7 @@ import {
   type SmtpReply,
   withTimeout,
 } from './smtp-reply.js';
-import { mailCommand, writeBody } from './smtp-write.js';
+import { mailCommand, waitDrain, writeBody } from './smtp-write.js';
 
 export { type ReplyExpectation, SmtpClientError, type SmtpReply } from './smtp-reply.js';
 export { dotStuff } from './smtp-write.js';
@@ -337,31 +337,50 @@ export class SmtpClient {
     return this.exclusive(async () => {
       const go = await this.send('DATA', 'data');
       if (go.code !== 354) return go;
-      const socket = this.socket;
-      await writeBody(socket, message, {
-        check: () => {
-          if (this.closedError) throw this.closedError;
-        },
-        drained: () => this.drained(),
-      });
-      // The final dot leaves in the same write as the end of the message.
-      const reply = this.send('.', 'ordinary', this.options.dataTimeout ?? 600_000);
-      socket.uncork();
-      return reply;
+      return this.streamBody(message);
     });
+  }
+
+  /**
+   * DATA now, the message later: sends DATA and reads the 354 while the caller still scans, then
+   * waits for `body`. A message is streamed with its final dot, and this resolves with the reply
+   * to the dot; `undefined` closes the connection without the final dot (in DATA there is no
+   * other way out; the destination keeps nothing) and resolves with `undefined`. A reply other
+   * than 354 resolves at once. No keep-alive NOOP can land inside the message meanwhile.
+   */
+  dataAhead(body: Promise<Readable | undefined>): Promise<SmtpReply | undefined> {
+    return this.exclusive(async () => {
+      const go = await this.send('DATA', 'data');
+      if (go.code !== 354) return go;
+      const message = await body;
+      if (!message) {
+        this.close();
+        return undefined;
+      }
+      return this.streamBody(message);
+    });
+  }
+
+  /** Streams the message after a 354 and returns the reply to the final dot. */
+  private async streamBody(message: Readable): Promise<SmtpReply> {
+    const socket = this.socket;
+    await writeBody(socket, message, {
+      check: () => {
+        if (this.closedError) throw this.closedError;
+      },
+      drained: () => this.drained(),
+    });
+    // The final dot leaves in the same write as the end of the message.
+    const reply = this.send('.', 'ordinary', this.options.dataTimeout ?? 600_000);
+    socket.uncork();
+    return reply;
   }
 
   /** Waits for the socket to drain; a destination that stops reading is dropped after the timeout. */
   private async drained(): Promise<void> {
     const timeout = this.options.commandTimeout ?? 30_000;
-    const socket = this.socket;
-    const closed = once(socket, 'close');
-    closed.catch(() => undefined);
-    try {
-      await withTimeout(Promise.race([once(socket, 'drain'), closed]), timeout, () => undefined);
-    } catch {
+    if (!(await waitDrain(this.socket, timeout)))
       this.fail(new SmtpClientError(`destination stopped reading for ${timeout} ms`, 'timeout'));
-    }
   }
 
   rset(): Promise<SmtpReply> {

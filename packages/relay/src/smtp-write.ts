@@ -100,3 +100,27 @@ export async function writeBody(
     throw err;
   }
 }
+
+/**
+ * Resolves true when the socket drains (or closes: the caller sees why), false after `timeout`
+ * ms. Its listeners are removed however the wait ends: one message waits many times on one socket.
+ */
+export function waitDrain(socket: Socket, timeout: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    if (socket.destroyed) {
+      resolve(true);
+      return;
+    }
+    const done = (drained: boolean) => {
+      clearTimeout(timer);
+      socket.off('drain', onEvent);
+      socket.off('close', onEvent);
+      resolve(drained);
+    };
+    const onEvent = () => done(true);
+    // A socket error is followed by 'close'; the client records the error itself.
+    const timer = setTimeout(() => done(false), timeout);
+    socket.on('drain', onEvent);
+    socket.on('close', onEvent);
+  });
+}
