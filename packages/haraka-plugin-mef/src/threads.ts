@@ -12,6 +12,7 @@ import type { Verdict } from '@mef/core';
 
 /** What the engine hears about the client and the envelope Haraka accepted. */
 export interface ThreadEnvelope {
+  /** The client, as `engine.connection()` takes it. */
   readonly connection: {
     readonly id: string;
     readonly clientAddress: string;
@@ -19,9 +20,13 @@ export interface ThreadEnvelope {
     readonly reverseName?: string;
     readonly direction: 'inbound' | 'outbound';
   };
+  /** The HELO/EHLO name the client gave. */
   readonly helo?: string;
+  /** The user an auth plugin accepted (`connection.notes.auth_user`). */
   readonly user?: string;
+  /** The sender; empty for the null sender. */
   readonly mailFrom: string;
+  /** The recipients Haraka accepted. */
   readonly rcptTo: readonly string[];
 }
 
@@ -33,10 +38,13 @@ export type ToThread =
 
 /** What a thread found: the verdict, or the envelope's refusal (`refused`). */
 export interface ThreadResult {
+  /** The message's verdict, or the envelope's refusal. */
   readonly verdict: Verdict;
   /** True when the envelope was refused before the message (the verdict answers it). */
   readonly refused: boolean;
+  /** The transaction's direction (`inbound`, or `outbound` for an authenticated client). */
   readonly direction: string;
+  /** The authenticated user, when there was one. */
   readonly user?: string;
 }
 
@@ -47,6 +55,7 @@ export type FromThread =
 
 /** One message on its way through a thread. */
 export interface ThreadScan {
+  /** Sends a chunk of the message (a copy of its bytes) to the thread. */
   write(chunk: Buffer): void;
   /** The message is complete; `error` says why reading it failed (the engine's `fail`). */
   end(error?: string): Promise<ThreadResult>;
@@ -138,10 +147,12 @@ export class ThreadPool {
     return best;
   }
 
+  /** How many threads the pool keeps. */
   get size(): number {
     return this.#size;
   }
 
+  /** Ends every thread. */
   stop(): Promise<unknown> {
     return Promise.all(this.#threads.map((t) => t.worker.terminate()));
   }
