@@ -14,6 +14,9 @@
  * stages act only on the message, so Postfix waits only at end of message here too; it differs
  * from `end-of-message` in not asking for DELRCPT). Haraka's MEF plugin, with message stages
  * only, registers its data, data_post and disconnect hooks; Haraka's rspamd plugin data_post.
+ * Haraka runs the MEF plugin twice: on its event loop (the default) and with `threads=1` in
+ * `config/mef.ini` (the message phase in one worker thread, as rspamd's one normal worker). Every
+ * Haraka instance has the same settings (`startHaraka`: one process, no cluster) but the filter.
  *
  * Run: cd bench && npx tsx --conditions=@mef/source src/milter.ts [messages] [rounds] [sessions]
  */
