@@ -14,6 +14,9 @@
  * stages act only on the message, so Postfix waits only at end of message here too; it differs
  * from `end-of-message` in not asking for DELRCPT). Haraka's MEF plugin, with message stages
  * only, registers its data, data_post and disconnect hooks; Haraka's rspamd plugin data_post.
+ * Haraka runs the MEF plugin twice: on its event loop (the default) and with `threads=1` in
+ * `config/mef.ini` (the message phase in one worker thread, as rspamd's one normal worker). Every
+ * Haraka instance has the same settings (`startHaraka`: one process, no cluster) but the filter.
  *
  * Run: cd bench && npx tsx --conditions=@mef/source src/milter.ts [messages] [rounds] [sessions]
  */
@@ -116,6 +119,14 @@ try {
     { MEF_HOME: home },
   );
   stops.defer(() => hkMef.stop());
+  // The same plugin with its opt-in thread pool: the message phase in one worker thread.
+  const hkMefThreads = await haraka(
+    ['mef'],
+    sink.port,
+    { 'mef.yaml': 'bayes: { enabled: false }\n', 'mef.ini': '[main]\nthreads=1\n' },
+    { MEF_HOME: home },
+  );
+  stops.defer(() => hkMefThreads.stop());
   const hkRspamd = await haraka(['rspamd'], sink.port, {
     'rspamd.ini': `host=127.0.0.1\nport=${rspamd.port}\n[check]\nlocal_ip=true\nprivate_ip=true\n[reject]\nspam=true\n`,
   });
@@ -129,6 +140,7 @@ try {
       pfMef['each-command'] as number,
     "Postfix + rspamd's milter (rspamd_proxy)": pfRspamd.port,
     'Haraka + haraka-plugin-mef': hkMef.port,
+    'Haraka + haraka-plugin-mef, threads=1 (the message phase in a worker thread)': hkMefThreads.port,
     'Haraka + rspamd plugin': hkRspamd.port,
   };
   const rates: Record<string, number[]> = Object.fromEntries(Object.keys(sides).map((k) => [k, []]));
@@ -146,7 +158,7 @@ try {
   const med = (k: string) => median(rates[k] ?? []);
   const names = Object.keys(sides);
   const rivalOf = (name: string) =>
-    name.startsWith('Postfix') ? (names[2] as string) : (names[4] as string);
+    name.startsWith('Postfix') ? "Postfix + rspamd's milter (rspamd_proxy)" : 'Haraka + rspamd plugin';
   const rows = names.map((name) => [
     name,
     med(name).toFixed(1),

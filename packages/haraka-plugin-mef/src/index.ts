@@ -1,7 +1,6 @@
-import { Writable } from 'node:stream';
 import { buildEngine, resolveConfig, validateConfig } from '@mef/cli';
-import type { HeaderMutation, Verdict } from '@mef/core';
-import { type Connection, type Engine, harakaCodes, type Transaction, toHaraka } from '@mef/core/hosts';
+import type { Verdict } from '@mef/core';
+import { type Connection, type Engine, harakaCodes, type Transaction } from '@mef/core/hosts';
 import type {
   HarakaAddress,
   HarakaConnection,
@@ -9,12 +8,16 @@ import type {
   HarakaPlugin,
   HarakaTransaction,
 } from './haraka.js';
+import { type ThreadEnvelope, ThreadPool, type ThreadResult } from './threads.js';
+import { addressOf, answer, conclude, feed } from './verdicts.js';
 
 export type * from './haraka.js';
+export type { ThreadEnvelope, ThreadPool, ThreadResult, ThreadScan } from './threads.js';
+export { applyMutations } from './verdicts.js';
 
 /** The plugin object as this plugin uses it: Haraka's, plus the engine (one per Haraka process). */
 export interface MefPlugin extends HarakaPlugin {
-  mef?: { engine: Engine; starting?: Promise<void> };
+  mef?: { engine: Engine; starting?: Promise<void>; threads?: ThreadPool };
 }
 
 const CONN = 'mef_connection';
@@ -53,21 +56,43 @@ export function register(this: MefPlugin): void {
   const early = ENVELOPE_PHASES.some((p) => engine.stagesAt(p).length > 0);
   if (early) for (const [hook, method] of ENVELOPE_HOOKS) this.register_hook(hook, method);
   const hooks = [...(early ? ENVELOPE_HOOKS.map(([h]) => h) : []), 'data', 'data_post', 'disconnect'];
-  this.loginfo(`MEF engine with ${plugins.join(', ')}; hooks: ${hooks.join(', ')}`);
+  const threads = threadsOf(this.config.get('mef.ini', 'ini'));
+  // The threads build their own engines; with a stage at an envelope phase they are not used.
+  if (threads > 0 && !early) this.mef.threads = poolFor(threads, raw);
+  const where = this.mef.threads ? `, the message phase in ${threads} thread${threads > 1 ? 's' : ''}` : '';
+  this.loginfo(`MEF engine with ${plugins.join(', ')}; hooks: ${hooks.join(', ')}${where}`);
+}
+
+/** One pool per process and setting: Haraka may load (and register) a plugin more than once. */
+let shared: { key: string; pool: ThreadPool } | undefined;
+
+function poolFor(size: number, config: unknown): ThreadPool {
+  const key = JSON.stringify([size, config]);
+  if (shared?.key !== key) {
+    void shared?.pool.stop();
+    shared = { key, pool: new ThreadPool(size, config) };
+  }
+  return shared.pool;
+}
+
+/** `[main] threads` of `config/mef.ini`: 0 (the default) runs the engine on Haraka's event loop. */
+function threadsOf(ini: unknown): number {
+  const v = (ini as { main?: { threads?: unknown } } | undefined)?.main?.threads;
+  if (v === undefined || v === null || v === '') return 0;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 64) {
+    throw new Error(`config/mef.ini: threads must be a whole number from 0 to 64, got ${String(v)}`);
+  }
+  return n;
 }
 
 /** Stops the engine when Haraka shuts down. */
 export function shutdown(this: MefPlugin): void {
   void this.mef?.engine.stop();
-}
-
-/** Answers a hook from a verdict (core's `toHaraka`): DENY, DENYSOFT, DENYDISCONNECT or CONT. */
-function answer(next: HarakaNext, v: Verdict, tx?: HarakaTransaction | null): void {
-  const a = toHaraka(v);
-  if (tx && a.quarantine) tx.notes.quarantine = 'mef';
-  if (tx && a.discard) tx.notes.discard = true;
-  if (a.code === harakaCodes.CONT) next();
-  else next(a.code, a.msg);
+  if (this.mef?.threads) {
+    if (shared?.pool === this.mef.threads) shared = undefined;
+    void this.mef.threads.stop();
+  }
 }
 
 /** Runs `work`; an exception (the engine failed to start...) defers the mail with 451. */
@@ -104,17 +129,21 @@ function dropTx(connection: HarakaConnection): Promise<void> | undefined {
   return tx?.dispose();
 }
 
-/** Opens the engine's connection for Haraka's, with Haraka's facts about the client. */
-function openConnection(plugin: MefPlugin, connection: HarakaConnection): Connection {
-  const conn = engineOf(plugin).connection({
+/** Haraka's facts about the client, as the engine takes them. */
+function connectionInfo(connection: HarakaConnection): ThreadEnvelope['connection'] {
+  const host = connection.remote.host;
+  return {
     id: connection.uuid,
     clientAddress: connection.remote.ip,
     ...(connection.remote.port ? { clientPort: connection.remote.port } : {}),
-    ...(connection.remote.host && !/^(DNSERROR|NXDOMAIN|Unknown)$/i.test(connection.remote.host)
-      ? { reverseName: connection.remote.host }
-      : {}),
+    ...(host && !/^(DNSERROR|NXDOMAIN|Unknown)$/i.test(host) ? { reverseName: host } : {}),
     direction: connection.relaying ? 'outbound' : 'inbound',
-  });
+  };
+}
+
+/** Opens the engine's connection for Haraka's. */
+function openConnection(plugin: MefPlugin, connection: HarakaConnection): Connection {
+  const conn = engineOf(plugin).connection(connectionInfo(connection));
   connection.notes[CONN] = conn;
   return conn;
 }
@@ -138,13 +167,6 @@ export function mef_helo(
     if (!conn) return next();
     answer(next, await conn.helo(host));
   });
-}
-
-function addressOf(a: HarakaAddress | undefined): string {
-  if (!a) return '';
-  const v = typeof a.address === 'function' ? a.address() : a.address;
-  if (typeof v === 'string') return v;
-  return a.user ? (a.host ? `${a.user}@${a.host}` : a.user) : '';
 }
 
 /** ESMTP parameters: an object (`{ SIZE: '100', SMTPUTF8: null }`, Haraka 3) or `KEY=VALUE` strings. */
@@ -210,50 +232,6 @@ export function mef_rcpt(
   });
 }
 
-/** Feeds Haraka's message stream into the transaction, chunk by chunk, with backpressure. */
-function feed(htx: HarakaTransaction, tx: Transaction): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        tx.write(chunk).then(() => done(), done);
-      },
-      final(done) {
-        done();
-        resolve();
-      },
-    });
-    sink.on('error', reject);
-    htx.message_stream.pipe(sink, { line_endings: '\r\n', dot_stuffed: true });
-  });
-}
-
-/** Applies a verdict's header changes through Haraka's transaction API. */
-export function applyMutations(htx: HarakaTransaction, mutations: readonly HeaderMutation[]): void {
-  for (const m of mutations) {
-    switch (m.op) {
-      case 'add':
-        htx.add_header(m.name, m.value);
-        break;
-      case 'prepend':
-        htx.add_leading_header(m.name, m.value);
-        break;
-      case 'set':
-        htx.remove_header(m.name);
-        htx.add_header(m.name, m.value);
-        break;
-      case 'remove':
-        htx.remove_header(m.name);
-        break;
-      case 'subject': {
-        const subject = htx.header.get('Subject').trim();
-        htx.remove_header('Subject');
-        htx.add_header('Subject', `${m.prefix} ${subject}`.trimEnd());
-        break;
-      }
-    }
-  }
-}
-
 /**
  * Without the envelope hooks (no stage acts before the message), the engine hears the
  * connection, HELO, sender and recipients at DATA, from what Haraka accepted (their ESMTP
@@ -294,7 +272,8 @@ async function envelopeAtData(
 export function hook_data(this: MefPlugin, next: HarakaNext, connection: HarakaConnection): void {
   guarded(this, next, async () => {
     const htx = connection.transaction;
-    if (!htx) return next();
+    // With threads, the envelope goes to a thread with the message, at data_post.
+    if (!htx || this.mef?.threads) return next();
     const refused = (await txFor(connection, htx)) ? undefined : await envelopeAtData(this, connection, htx);
     if (refused) {
       await dropTx(connection);
@@ -310,6 +289,8 @@ export function hook_data_post(this: MefPlugin, next: HarakaNext, connection: Ha
   guarded(this, next, async () => {
     const htx = connection.transaction;
     if (!htx) return next();
+    const threads = this.mef?.threads;
+    if (threads) return viaThreads(this, threads, connection, htx, next);
     // No DATA hook ran for this message (a plugin before this one answered it): the same set-up.
     const refused = (await txFor(connection, htx)) ? undefined : await envelopeAtData(this, connection, htx);
     const tx = txOf(connection);
@@ -318,32 +299,45 @@ export function hook_data_post(this: MefPlugin, next: HarakaNext, connection: Ha
       return refused ? answer(next, refused, htx) : next();
     }
     try {
-      await feed(htx, tx);
+      await feed(htx, (chunk) => tx.write(chunk));
     } catch (err) {
       await tx.fail(err as Error);
     }
     const v = await tx.end();
-    htx.results.add(this, {
-      disposition: v.disposition,
-      score: v.score.value,
-      action: v.score.action,
-      spam: v.spam,
-      symbols: v.symbols.map((s) => ({
-        name: s.name,
-        score: s.score,
-        ...(s.options ? { options: s.options } : {}),
-      })),
-      errors: v.errors.map((e) => `${e.stage}: ${e.code}`),
-      direction: tx.context.direction,
-      // Haraka's one-line summary; given, so haraka-results need not build it from every field.
-      human: `${v.disposition} score=${v.score.value}`,
-      ...(tx.context.user !== undefined ? { user: tx.context.user } : {}),
-      ...(v.reply ? { reply: v.reply } : {}),
-    });
-    if (v.disposition === 'accept' || v.disposition === 'quarantine') applyMutations(htx, v.mutations);
-    answer(next, v, htx);
+    conclude(this, htx, next, v, tx.context.direction, tx.context.user);
     await dropTx(connection);
   });
+}
+
+/** What a thread needs to hear the envelope Haraka accepted. */
+function envelopeOf(connection: HarakaConnection, htx: HarakaTransaction): ThreadEnvelope {
+  const user = connection.notes.auth_user;
+  const host = connection.hello?.host;
+  return {
+    connection: connectionInfo(connection),
+    ...(host ? { helo: host } : {}),
+    ...(typeof user === 'string' && user !== '' ? { user } : {}),
+    mailFrom: addressOf(htx.mail_from ?? undefined),
+    rcptTo: (htx.rcpt_to ?? []).map((r) => addressOf(r)),
+  };
+}
+
+/** data_post with threads: the envelope and the message stream go to a thread, its verdict answers. */
+async function viaThreads(
+  plugin: MefPlugin,
+  threads: ThreadPool,
+  connection: HarakaConnection,
+  htx: HarakaTransaction,
+  next: HarakaNext,
+): Promise<void> {
+  const scan = threads.scan(envelopeOf(connection, htx));
+  let error: string | undefined;
+  await feed(htx, (chunk) => scan.write(chunk)).catch((err: unknown) => {
+    error = (err as Error).message;
+  });
+  const r: ThreadResult = await scan.end(error);
+  if (r.refused) return answer(next, r.verdict, htx);
+  conclude(plugin, htx, next, r.verdict, r.direction, r.user);
 }
 
 export function hook_disconnect(this: MefPlugin, next: HarakaNext, connection: HarakaConnection): void {

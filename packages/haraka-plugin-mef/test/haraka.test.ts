@@ -37,7 +37,7 @@ const AUTH_USERS = '[core]\nmethods=PLAIN,LOGIN\n[users]\nalice=secret\n';
  * Haraka with auth/flat_file, the plugin as `pnpm deploy` made it in its node_modules, `mefYaml` as its
  * config/mef.yaml, then mef_reader, delivering to the sink.
  */
-async function startMefHaraka(mefYaml: string): Promise<Haraka> {
+async function startMefHaraka(mefYaml: string, more: Record<string, string> = {}): Promise<Haraka> {
   const home = mkdtempSync(join(tmpdir(), 'mef-home-'));
   const haraka = await startHaraka({
     plugins: ['auth/flat_file', 'mef', 'mef_reader'],
@@ -48,6 +48,7 @@ async function startMefHaraka(mefYaml: string): Promise<Haraka> {
       'auth_flat_file.ini': AUTH_USERS,
       // Authenticated (relayed) mail goes to the sink too.
       'smtp_forward.ini': `host=127.0.0.1\nport=${sink.port}\nenable_tls=false\nenable_outbound=true\n`,
+      ...more,
     },
     pluginFiles: { 'mef_reader.js': MEF_READER },
     modules: { 'haraka-plugin-mef': inject('deployed') },
@@ -167,5 +168,59 @@ describe('Haraka with a stage at the envelope phases (a DNS list)', () => {
       'the message of the listed client at the sink',
     );
     expect(msg).toMatch(/^X-Mef-Symbols: (.* )?RBL_BL( .*)?\r?$/m);
+  });
+});
+
+describe('Haraka with the thread pool (config/mef.ini: threads=2)', () => {
+  const THREADS = { 'mef.ini': '[main]\nthreads=2\n' };
+  let threaded: Haraka;
+  beforeAll(async () => {
+    threaded = stops.add(
+      await startMefHaraka(`clamav:\n  hosts: ['${clamd.address}']\nbayes:\n  enabled: false\n`, THREADS),
+    );
+  }, 120_000);
+
+  it('runs the message phase in the threads', () => {
+    expect(threaded.log()).toMatch(/; hooks: data, data_post, disconnect, the message phase in 2 threads\n/);
+  });
+
+  it('refuses GTUBE with 5xx and EICAR found by clamd', async () => {
+    const r = await swaks(threaded.port, ['--to', 'user@dest.test', '--body', `spam ${GTUBE}`]);
+    expect(r.output).toMatch(/<\*\* 5\d\d 5\.7\.1 Message rejected as spam/);
+    const e = await swaks(threaded.port, ['--to', 'user@dest.test', ...swaksAttach('eicar.txt', EICAR)]);
+    expect(e.output).toMatch(/<\*\* 5\d\d .*Eicar-Test-Signature/i);
+  });
+
+  it('queues a clean message with the added headers, the results and the authenticated user', async () => {
+    const marker = `threaded-${Date.now()}`;
+    const r = await swaks(threaded.port, [
+      '--to',
+      'user@dest.test',
+      '--header',
+      `Subject: ${marker}`,
+      ...swaksAuth('alice', 'secret'),
+    ]);
+    expect(r.status, r.output).toBe(0);
+    const msg = await eventually(
+      () => sink.messages().find((m) => m.includes(marker)),
+      15_000,
+      'the clean message of the threaded Haraka at the sink',
+    );
+    expect(msg).toMatch(/^X-Virus-Status: Clean\r?$/m);
+    expect(msg).toMatch(/^X-Mef-Reader: accept -?\d+(\.\d+)? \d+\r?$/m);
+    expect(msg).toMatch(/^X-Mef-Who: outbound alice\r?$/m);
+  });
+
+  it('defers with 4xx when clamd is down under onError: tempfail', async () => {
+    const dead = await startMefHaraka(
+      `clamav:\n  hosts: ['127.0.0.1:${await freePort()}']\n  onError: tempfail\nbayes:\n  enabled: false\n`,
+      THREADS,
+    );
+    try {
+      const r = await swaks(dead.port, ['--to', 'user@dest.test', '--body', 'hello']);
+      expect(r.output).toMatch(/<\*\* 4\d\d 4\.\d\.\d Temporary failure in clamav/);
+    } finally {
+      await dead.stop();
+    }
   });
 });
