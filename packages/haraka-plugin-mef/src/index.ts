@@ -8,7 +8,7 @@ import type {
   HarakaPlugin,
   HarakaTransaction,
 } from './haraka.js';
-import { type ThreadEnvelope, ThreadPool, type ThreadResult } from './threads.js';
+import { type ThreadEnvelope, ThreadPool, type ThreadResult, type ThreadScan } from './threads.js';
 import { addressOf, answer, conclude, feed } from './verdicts.js';
 
 export type * from './haraka.js';
@@ -21,6 +21,8 @@ export interface MefPlugin extends HarakaPlugin {
 }
 
 const CONN = 'mef_connection';
+/** The message a thread is scanning for this connection (threads mode), until its verdict. */
+const THREAD_SCAN = 'mef_thread_scan';
 const TX = 'mef_transaction';
 /** The uuid of the Haraka transaction the engine's transaction belongs to. */
 const TX_OF = 'mef_transaction_of';
@@ -331,10 +333,12 @@ async function viaThreads(
   next: HarakaNext,
 ): Promise<void> {
   const scan = threads.scan(envelopeOf(connection, htx));
+  connection.notes[THREAD_SCAN] = scan;
   let error: string | undefined;
   await feed(htx, (chunk) => scan.write(chunk)).catch((err: unknown) => {
     error = (err as Error).message;
   });
+  delete connection.notes[THREAD_SCAN];
   const r: ThreadResult = await scan.end(error);
   if (r.refused) return answer(next, r.verdict, htx);
   conclude(plugin, htx, next, r.verdict, r.direction, r.user);
@@ -343,6 +347,10 @@ async function viaThreads(
 export function hook_disconnect(this: MefPlugin, next: HarakaNext, connection: HarakaConnection): void {
   const conn = connOf(connection);
   delete connection.notes[CONN];
+  // A message whose stream never ended: the thread drops it (a later end for it is ignored).
+  const scan = connection.notes[THREAD_SCAN] as ThreadScan | undefined;
+  delete connection.notes[THREAD_SCAN];
+  scan?.end('the client disconnected before the message was read').catch(() => {});
   void (async () => {
     await dropTx(connection);
     await conn?.close();
