@@ -124,7 +124,7 @@ async function writeScores(
   const v = learned.validation;
   o.stdout(
     `scores: fitted on ${learned.trained.spam} spam and ${learned.trained.ham} ham in ${((performance.now() - t0) / 1000).toFixed(1)} s; ` +
-      `on the validation share ${v.caught} of ${v.spam} spam caught, ${v.hamFlagged} of ${v.ham} ham flagged; written to ${path}\n`,
+      `scored out of fold, ${v.caught} of ${v.spam} spam caught, ${v.hamFlagged} of ${v.ham} ham flagged; written to ${path}\n`,
   );
 }
 

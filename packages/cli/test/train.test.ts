@@ -137,7 +137,7 @@ describe('mef train', () => {
     ]);
     expect(t.code).toBe(0);
     expect(t.stdout).toMatch(
-      /scores: fitted on \d+ spam and \d+ ham .*; on the validation share \d+ of \d+ spam caught, \d+ of \d+ ham flagged; written to /,
+      /scores: fitted on \d+ spam and \d+ ham .*; scored out of fold, \d+ of \d+ spam caught, \d+ of \d+ ham flagged; written to /,
     );
     expect(t.stderr).toContain('scores: bayes fold 1 of 5');
     const scores = JSON.parse(readFileSync(scoresFile, 'utf8')) as {

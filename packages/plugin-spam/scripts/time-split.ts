@@ -40,7 +40,9 @@ export type RowKey =
   | 'learnedSubset'
   | 'all'
   | 'allTagged'
-  | 'allSubset';
+  | 'allSubset'
+  | 'allGrey'
+  | 'allGreySubset';
 
 /** One system's figures on the test sets. */
 export interface SystemRow {
@@ -56,6 +58,8 @@ export interface TimeSplitResult {
   readonly scores: LearnedScores;
   /** Learned on the built-in rules, the extra source's hits and Bayes (with `extra` only). */
   readonly allScores: LearnedScores | undefined;
+  /** The same, with the ham limit placed at the greylist threshold (with `extra` only). */
+  readonly greyScores: LearnedScores | undefined;
   readonly seconds: number;
 }
 
@@ -77,6 +81,7 @@ async function learned(
   plain: BayesPlugin,
   withExtra: boolean,
   log: (s: string) => void,
+  threshold?: number,
 ): Promise<Scored> {
   const scores = await learnScores(
     train.map((x) => ({
@@ -84,7 +89,7 @@ async function learned(
       label: x.m.label,
       ...(withExtra && x.e ? { extraHits: x.e.hits.map((h) => h.name) } : {}),
     })),
-    { onProgress: log },
+    { onProgress: log, ...(threshold ? { threshold } : {}) },
   );
   const known = new Set(new RuleSet().rules.map((r) => r.name));
   const ruleScores = Object.fromEntries(Object.entries(scores.rules).filter(([n]) => known.has(n)));
@@ -142,9 +147,12 @@ export async function evaluateTimeSplit(
   log('learning scores: built-in rules + Bayes');
   const base = await learned(train, plain, false, log);
   let all: Scored | undefined;
+  let grey: Scored | undefined;
   if (extra) {
     log(`learning scores: built-in rules + ${extra.name} + Bayes`);
     all = await learned(train, plain, true, log);
+    log(`learning scores: built-in rules + ${extra.name} + Bayes, the ham limit at the greylist threshold`);
+    grey = await learned(train, plain, true, log, defaultThresholds.greylist ?? 4);
   }
   const defaults = new RuleSet();
   const threshold = defaultThresholds.addHeader ?? 6;
@@ -169,16 +177,27 @@ export async function evaluateTimeSplit(
     // Flagged at the greylist threshold or above (4: deferred once, or tagged, or refused), as the
     // random-split figures count; the add-header figure (6: tagged X-Spam) is reported beside it.
     mark('default', label, verdict(symbols).score.action !== 'no_action');
-    const variants: [Scored, RowKey, RowKey, RowKey, boolean][] = [
+    const variants: [Scored, RowKey, RowKey | undefined, RowKey, boolean][] = [
       [base, 'learned', 'learnedTagged', 'learnedSubset', false],
       ...(all
         ? [[all, 'all', 'allTagged', 'allSubset', true] as [Scored, RowKey, RowKey, RowKey, boolean]]
+        : []),
+      ...(grey
+        ? [
+            [grey, 'allGrey', undefined, 'allGreySubset', true] as [
+              Scored,
+              RowKey,
+              undefined,
+              RowKey,
+              boolean,
+            ],
+          ]
         : []),
     ];
     for (const [s, flagged, tagged, subset, withExtra] of variants) {
       const v = verdict(await learnedSymbols(s, x, withExtra));
       mark(flagged, label, v.score.action !== 'no_action');
-      mark(tagged, label, v.spam);
+      if (tagged) mark(tagged, label, v.spam);
       if (options.subset?.(x.m)) mark(subset, label, v.score.action !== 'no_action');
     }
   }
@@ -200,6 +219,11 @@ export async function evaluateTimeSplit(
     ...row('all', learnedName(`built-in rules + ${extra?.name ?? ''} + Bayes (everything together)`)),
     ...row('allTagged', 'the same, tagged as spam only (>= 6, add header or reject)'),
     ...row('allSubset', "the same, on the rivals' share of the test messages"),
+    ...row(
+      'allGrey',
+      'everything together, learned scores with the ham limit placed at the greylist threshold (4) instead of 6 (`learnScores` `threshold: 4`), flagged at >= 4',
+    ),
+    ...row('allGreySubset', "the same, on the rivals' share of the test messages"),
   ];
   const totals = await plain.classifier.store.totals();
   return {
@@ -207,6 +231,7 @@ export async function evaluateTimeSplit(
     rows,
     scores: base.scores,
     allScores: all?.scores,
+    greyScores: grey?.scores,
     seconds: (performance.now() - t0) / 1000,
   };
 }

@@ -98,6 +98,7 @@ export {
   type LearnScoresOptions,
   learnScores,
   type ScoringItem,
+  type ThresholdPlacement,
 } from './scores/learn.js';
 export {
   fitLogistic,

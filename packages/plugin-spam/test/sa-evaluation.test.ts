@@ -95,9 +95,17 @@ describe('evaluateTimeSplit with the SpamAssassin rules', () => {
   it('fits a second set of scores on the built-in rules, the SpamAssassin hits and Bayes, on the training sets only', () => {
     const all = r.allScores;
     expect(all).toBeDefined();
-    // Training: 60 spam, 190 ham, less the validation quarter; never the later sets.
-    expect((all?.trained.spam ?? 0) + (all?.validation.spam ?? 0)).toBe(60);
-    expect((all?.trained.ham ?? 0) + (all?.validation.ham ?? 0)).toBe(190);
+    // Training: 60 spam and 190 ham, never the later sets; every one of them fitted, and scored
+    // out of fold for the threshold.
+    for (const s of [all, r.greyScores]) {
+      expect(s?.trained).toEqual({ spam: 60, ham: 190 });
+      expect(s?.validation.spam).toBe(60);
+      expect(s?.validation.ham).toBe(190);
+      expect(s?.validation.hamFlagged).toBeLessThanOrEqual(Math.floor(0.005 * 190));
+    }
+    // The same limit placed at the greylist threshold (4) instead of add-header (6).
+    expect(r.greyScores?.threshold).toBe(4);
+    expect(all?.threshold).toBe(6);
     const saWeights = Object.entries(all?.rules ?? {}).filter(([n]) => n.startsWith('SA_'));
     expect(saWeights.length).toBeGreaterThan(20);
     expect(saWeights.some(([, w]) => w > 0)).toBe(true);
@@ -111,6 +119,7 @@ describe('evaluateTimeSplit with the SpamAssassin rules', () => {
       'learnedTagged',
       'all',
       'allTagged',
+      'allGrey',
     ] as const) {
       const f = r.rows.find((x) => x.key === key)?.figures;
       expect(f?.spam, key).toBe(20);
@@ -140,5 +149,9 @@ describe('evaluateTimeSplit with the SpamAssassin rules', () => {
     expect(text).toMatch(
       /- Built-in rules \+ Bayes, learned scores \(all test messages\): first target, .*spamd scanned only/,
     );
+    expect(text).toMatch(
+      /- Everything together, the ham limit at the greylist threshold \(the rivals' share\): first target, F1 [\d.]+ vs spamd's/,
+    );
+    expect(text).toContain('out-of-fold scores of every training message');
   });
 });

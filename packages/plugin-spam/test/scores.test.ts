@@ -125,9 +125,20 @@ describe('learnScores on part of the SpamAssassin corpus', () => {
     const scores = await learnScores(items, { onProgress: (s) => steps.push(s) });
     expect(parseScores(scores)).toBe(scores);
     expect(steps).toContain('bayes fold 5 of 5');
+    // By default the threshold is placed on out-of-fold scores of every message (five more
+    // fits), and the weights fitted on all of them.
+    expect(steps).toContain('fitting weights, fold 5 of 5');
     const v = scores.validation;
-    expect(v.ham + v.spam + scores.trained.ham + scores.trained.spam).toBe(items.length);
+    const spam = items.filter((x) => x.label === 'spam').length;
+    expect(v).toMatchObject({ spam, ham: items.length - spam });
+    expect(scores.trained).toEqual({ spam, ham: items.length - spam });
     expect(v.hamFlagged).toBeLessThanOrEqual(Math.floor(0.005 * v.ham));
+    // Placed on a held-out quarter instead: fitted on the rest, checked on it.
+    const held = await learnScores(items, { placement: 'holdout' });
+    const h = held.validation;
+    expect(h.ham + h.spam + held.trained.ham + held.trained.spam).toBe(items.length);
+    expect(h.ham).toBeLessThan(0.4 * (items.length - spam));
+    expect(h.hamFlagged).toBeLessThanOrEqual(Math.floor(0.005 * h.ham));
     expect(v.caught).toBeGreaterThan(0);
     expect(scores.bayes.map((b) => b.from)).toEqual(BAYES_BAND_EDGES);
     for (let i = 1; i < scores.bayes.length; i++) {

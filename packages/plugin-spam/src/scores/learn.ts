@@ -5,7 +5,7 @@ import { type TokenizerOptions, tokenIds } from '../bayes/tokenizer.js';
 import { SpamError } from '../errors.js';
 import type { MessageFeatures } from '../features.js';
 import { RuleSet } from '../rules/rule-set.js';
-import { fitLogistic, type LogisticOptions, logit, type SparseRow } from './logistic.js';
+import { fitLogistic, type LogisticModel, type LogisticOptions, logit, type SparseRow } from './logistic.js';
 import {
   type BayesBand,
   type LearnedScores,
@@ -23,6 +23,13 @@ export const LEARNED_CLASSIFIER: ScoredClassifier = { strength: 0.1, maxDiscrimi
 
 /** Lower edges of the Bayes probability bands, as SpamAssassin's BAYES_00 ... BAYES_999. */
 export const BAYES_BAND_EDGES: readonly number[] = [0, 0.01, 0.05, 0.2, 0.4, 0.6, 0.8, 0.95, 0.99, 0.999];
+
+/**
+ * Where {@link learnScores} places the threshold: `holdout` fits the weights on most of the
+ * messages and places it on the held-out share (`validationShare`); `folds` places it on
+ * out-of-fold scores of every message and fits the weights on all of them.
+ */
+export type ThresholdPlacement = 'holdout' | 'folds';
 
 /** One labelled message for {@link learnScores}. */
 export interface ScoringItem {
@@ -50,11 +57,16 @@ export interface LearnScoresOptions {
   readonly tokenizer?: TokenizerOptions;
   /** Folds for the out-of-fold Bayes probabilities. Default 5. */
   readonly folds?: number;
-  /** Share of the messages held out to place the threshold. Default 0.25. */
+  /** Share of the messages held out to place the threshold (placement `holdout`). Default 0.25. */
   readonly validationShare?: number;
+  /** How the threshold is placed (see {@link ThresholdPlacement}). Default 'folds'. */
+  readonly placement?: ThresholdPlacement;
   /** Largest share of validation ham the threshold may flag. Default 0.005. */
   readonly maxHamRate?: number;
-  /** The add-header threshold the scores are scaled to. Default 6. */
+  /**
+   * The score the threshold is scaled to, where the ham limit holds: the add-header threshold
+   * (6) by default; the greylist threshold (4) makes the limit hold for every action.
+   */
   readonly threshold?: number;
   readonly logistic?: LogisticOptions;
   /** Called as the folds are learned, for progress output. */
@@ -74,10 +86,15 @@ const round3 = (n: number) => Math.round(n * 1000) / 1000;
  * labelled messages:
  *
  * 1. every message gets a Bayes probability from a model that did not learn it (k folds);
- * 2. a share of the messages is held out for validation (chosen by a digest of the message);
- * 3. the weights are fitted on the rest, rule weights kept at 0 or above;
- * 4. the threshold is placed on the validation messages so that at most `maxHamRate` of
- *    their ham is flagged, and every weight is scaled so that this threshold is `threshold`.
+ * 2. the weights are fitted k times more, each time without one fold, rule weights kept at 0
+ *    or above, so every message gets a score from a model that did not learn it;
+ * 3. the threshold is placed on those out-of-fold scores so that at most `maxHamRate` of the
+ *    ham is flagged (all the ham, not a quarter of it: a steadier estimate of a small rate);
+ * 4. the weights are fitted once more on every message, and scaled so that this threshold
+ *    (carried over as a probability) is `threshold`.
+ *
+ * With `placement: 'holdout'`, a share of the messages (chosen by a digest of the message) is
+ * held out instead: the weights are fitted on the rest and the threshold placed on it.
  *
  * The result is what `mef train --scores` writes and `mef scan --scores` applies.
  */
@@ -89,6 +106,7 @@ export async function learnScores(
   const valShare = options.validationShare ?? 0.25;
   const maxHamRate = options.maxHamRate ?? 0.005;
   const threshold = options.threshold ?? 6;
+  const placement = options.placement ?? 'folds';
   const ruleSet = options.ruleSet ?? new RuleSet();
   const { minLearns: _, ...given } = options.classifier ?? {};
   const settings: ScoredClassifier = { ...LEARNED_CLASSIFIER, ...given };
@@ -135,24 +153,64 @@ export async function learnScores(
   });
   const fitRows = rows.filter((_, i) => !isVal[i]);
   const valRows = rows.filter((_, i) => isVal[i]);
-  if (!fitRows.some((r) => r.spam) || !fitRows.some((r) => !r.spam) || !valRows.some((r) => !r.spam)) {
+  const lacking =
+    placement === 'holdout'
+      ? !fitRows.some((r) => r.spam) || !fitRows.some((r) => !r.spam) || !valRows.some((r) => !r.spam)
+      : !rows.some((r) => r.spam) || !rows.some((r) => !r.spam);
+  if (lacking) {
     throw new SpamError(
       'MEF_SPAM_SCORES',
-      'learning scores needs spam and ham in both the fit and validation shares',
+      placement === 'holdout'
+        ? 'learning scores needs spam and ham in both the fit and validation shares'
+        : 'learning scores needs both spam and ham',
     );
   }
   options.onProgress?.('fitting weights');
   const nonNegative = new Set<number>();
   for (let i = 0; i < features; i++) if (i !== ruleCount) nonNegative.add(i);
-  const model = fitLogistic(fitRows, features, { nonNegative, ...options.logistic });
-
-  // The threshold: just above the ham logit that would make the flagged share exceed the rate.
-  const hamZ = valRows
-    .filter((r) => !r.spam)
-    .map((r) => logit(model, r.active))
-    .sort((a, b) => b - a);
-  const allowed = Math.floor(maxHamRate * hamZ.length);
-  const cut = (hamZ[allowed] as number) + 1e-6;
+  const fit = (train: readonly SparseRow[]) =>
+    fitLogistic(train, features, { nonNegative, ...options.logistic });
+  let model: LogisticModel;
+  let cut: number;
+  let validation: ScoresValidation;
+  if (placement === 'holdout') {
+    model = fit(fitRows);
+    // The threshold: just above the ham logit that would make the flagged share exceed the rate.
+    const hamZ = valRows
+      .filter((r) => !r.spam)
+      .map((r) => logit(model, r.active))
+      .sort((a, b) => b - a);
+    cut = (hamZ[Math.floor(maxHamRate * hamZ.length)] as number) + 1e-6;
+    validation = {
+      spam: valRows.filter((r) => r.spam).length,
+      ham: hamZ.length,
+      caught: valRows.filter((r) => r.spam && logit(model, r.active) >= cut).length,
+      hamFlagged: hamZ.filter((z) => z >= cut).length,
+    };
+  } else {
+    // Every message is scored by a model that did not learn it (the Bayes folds again), so the
+    // threshold is placed on all the ham rather than a quarter of it; the weights are then
+    // fitted on every message, and the cut carried over as a probability.
+    const oof: number[] = new Array(rows.length).fill(0);
+    for (let k = 0; k < folds; k++) {
+      options.onProgress?.(`fitting weights, fold ${k + 1} of ${folds}`);
+      const m = fit(rows.filter((_, i) => fold[i] !== k));
+      rows.forEach((r, i) => {
+        if (fold[i] === k) oof[i] = logit(m, r.active);
+      });
+    }
+    const hamZ = oof.filter((_, i) => !(rows[i] as SparseRow).spam).sort((a, b) => b - a);
+    const cutOof = (hamZ[Math.floor(maxHamRate * hamZ.length)] as number) + 1e-6;
+    options.onProgress?.('fitting weights on every message');
+    model = fit(rows);
+    cut = cutOof;
+    validation = {
+      spam: rows.length - hamZ.length,
+      ham: hamZ.length,
+      caught: oof.filter((z, i) => (rows[i] as SparseRow).spam && z >= cutOof).length,
+      hamFlagged: hamZ.filter((z) => z >= cutOof).length,
+    };
+  }
   if (cut - model.bias <= 0) {
     throw new SpamError(
       'MEF_SPAM_SCORES',
@@ -167,12 +225,6 @@ export async function learnScores(
     cumulative += model.weights[ruleCount + j] as number;
     return { from, score: round3(cumulative * scale) };
   });
-  const validation: ScoresValidation = {
-    spam: valRows.filter((r) => r.spam).length,
-    ham: hamZ.length,
-    caught: valRows.filter((r) => r.spam && logit(model, r.active) >= cut).length,
-    hamFlagged: hamZ.filter((z) => z >= cut).length,
-  };
   return {
     format: SCORES_FORMAT,
     threshold,
@@ -181,8 +233,8 @@ export async function learnScores(
     classifier: settings,
     maxHamRate,
     trained: {
-      spam: fitRows.filter((r) => r.spam).length,
-      ham: fitRows.filter((r) => !r.spam).length,
+      spam: (placement === 'holdout' ? fitRows : rows).filter((r) => r.spam).length,
+      ham: (placement === 'holdout' ? fitRows : rows).filter((r) => !r.spam).length,
     },
     validation,
   };
