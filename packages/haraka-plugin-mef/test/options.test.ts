@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type MefPlugin, register } from '../src/index.js';
+import type { HarakaConnection } from '../src/haraka.js';
+import { hook_disconnect, type MefPlugin, register } from '../src/index.js';
 
 /** Haraka's plugin object as `register` uses it, with `config/mef.ini` holding `ini`. */
 function pluginWith(ini: unknown): MefPlugin & { logged: string[] } {
@@ -30,5 +31,22 @@ describe('config/mef.ini', () => {
       expect(plugin.mef?.threads).toBeUndefined();
       expect(plugin.logged.join('\n')).toMatch(/; hooks: data, data_post, disconnect$/);
     }
+  });
+});
+
+describe('disconnect with the thread pool', () => {
+  it('ends the message a thread is still scanning, so the thread drops it', async () => {
+    const ended: (string | undefined)[] = [];
+    // What viaThreads leaves on the connection while Haraka's message_stream is being read.
+    const scan = { write: () => {}, end: async (error?: string) => void ended.push(error) };
+    const connection = { notes: { mef_thread_scan: scan } as Record<string, unknown> };
+    let nexts = 0;
+    const plugin = pluginWith(undefined);
+    hook_disconnect.call(plugin, () => void nexts++, connection as unknown as HarakaConnection);
+    expect(nexts).toBe(1);
+    expect(ended).toEqual(['the client disconnected before the message was read']);
+    expect(connection.notes.mef_thread_scan).toBeUndefined();
+    await new Promise((r) => setImmediate(r));
+    expect(plugin.logged.filter((l) => /haraka-plugin-mef:/.test(l))).toEqual([]);
   });
 });
