@@ -78,64 +78,51 @@ beforeAll(async () => {
 
 afterAll(() => stops.stopAll());
 
-describe('Haraka with haraka-plugin-mef (deployed with pnpm deploy)', () => {
-  it('loads the plugin from node_modules with the engine of config/mef.yaml', () => {
-    expect(haraka.log()).toMatch(/MEF engine with .*clamav/);
-    // Message stages only: no envelope hook is registered; the engine hears the envelope at DATA.
-    expect(haraka.log()).toMatch(/MEF engine with [^\n]*; hooks: data, data_post, disconnect\n/);
-  });
-
+/**
+ * What every set-up of the plugin must do, on the Haraka `get` gives (with `more` config files
+ * for the extra Haraka the clamd-down case starts).
+ */
+function mefCases(get: () => Haraka, more: Record<string, string> = {}): void {
   it('refuses GTUBE with 5xx', async () => {
-    const r = await swaks(haraka.port, ['--to', 'user@dest.test', '--body', `spam ${GTUBE}`]);
+    const r = await swaks(get().port, ['--to', 'user@dest.test', '--body', `spam ${GTUBE}`]);
     expect(r.output).toMatch(/<\*\* 5\d\d 5\.7\.1 Message rejected as spam/);
   });
 
   it('refuses EICAR found by clamd', async () => {
-    const r = await swaks(haraka.port, ['--to', 'user@dest.test', ...swaksAttach('eicar.txt', EICAR)]);
+    const r = await swaks(get().port, ['--to', 'user@dest.test', ...swaksAttach('eicar.txt', EICAR)]);
     expect(r.output).toMatch(/<\*\* 5\d\d .*Eicar-Test-Signature/i);
   });
 
-  it('queues a clean message to the sink with the added headers', async () => {
-    const marker = `clean-${Date.now()}`;
-    const r = await swaks(haraka.port, ['--to', 'user@dest.test', '--header', `Subject: ${marker}`]);
+  /** Sends a clean message (`auth`: as alice) and returns it as the sink received it. */
+  async function clean(name: string, auth: readonly string[]): Promise<string> {
+    const marker = `${name}-${Date.now()}-${Math.random()}`;
+    const r = await swaks(get().port, ['--to', 'user@dest.test', '--header', `Subject: ${marker}`, ...auth]);
     expect(r.status, r.output).toBe(0);
     const msg = await eventually(
       () => sink.messages().find((m) => m.includes(marker)),
       15_000,
-      'the clean message at the sink',
+      `the ${name} message at the sink`,
     );
     expect(msg).toMatch(/^X-Virus-Status: Clean\r?$/m);
     // Another Haraka plugin read MEF's results from transaction.results.
     expect(msg).toMatch(/^X-Mef-Reader: accept -?\d+(\.\d+)? \d+\r?$/m);
+    return msg;
+  }
+
+  it('queues a clean message to the sink with the added headers', async () => {
+    expect(await clean('clean', [])).toMatch(/^X-Mef-Who: inbound -\r?$/m);
   });
 
   it('gives the engine the user auth/flat_file accepted, with the outbound direction', async () => {
-    const marker = `auth-${Date.now()}`;
-    const r = await swaks(haraka.port, [
-      '--to',
-      'user@dest.test',
-      '--header',
-      `Subject: ${marker}`,
-      ...swaksAuth('alice', 'secret'),
-    ]);
-    expect(r.status, r.output).toBe(0);
-    const msg = await eventually(
-      () => sink.messages().find((m) => m.includes(marker)),
-      15_000,
-      'the authenticated message at the sink',
+    expect(await clean('authenticated', swaksAuth('alice', 'secret'))).toMatch(
+      /^X-Mef-Who: outbound alice\r?$/m,
     );
-    expect(msg).toMatch(/^X-Mef-Who: outbound alice\r?$/m);
-    const plain = await eventually(
-      () => sink.messages().find((m) => m.includes('X-Mef-Who: inbound -')),
-      15_000,
-      'an unauthenticated message at the sink (the clean-message test sent one)',
-    );
-    expect(plain).toBeDefined();
   });
 
   it('defers with 4xx when clamd is down under onError: tempfail', async () => {
     const dead = await startMefHaraka(
       `clamav:\n  hosts: ['127.0.0.1:${await freePort()}']\n  onError: tempfail\nbayes:\n  enabled: false\n`,
+      more,
     );
     try {
       const r = await swaks(dead.port, ['--to', 'user@dest.test', '--body', 'hello']);
@@ -144,6 +131,16 @@ describe('Haraka with haraka-plugin-mef (deployed with pnpm deploy)', () => {
       await dead.stop();
     }
   });
+}
+
+describe('Haraka with haraka-plugin-mef (deployed with pnpm deploy)', () => {
+  it('loads the plugin from node_modules with the engine of config/mef.yaml', () => {
+    expect(haraka.log()).toMatch(/MEF engine with .*clamav/);
+    // Message stages only: no envelope hook is registered; the engine hears the envelope at DATA.
+    expect(haraka.log()).toMatch(/MEF engine with [^\n]*; hooks: data, data_post, disconnect\n/);
+  });
+
+  mefCases(() => haraka);
 });
 
 describe('Haraka with a stage at the envelope phases (a DNS list)', () => {
@@ -184,43 +181,5 @@ describe('Haraka with the thread pool (config/mef.ini: threads=2)', () => {
     expect(threaded.log()).toMatch(/; hooks: data, data_post, disconnect, the message phase in 2 threads\n/);
   });
 
-  it('refuses GTUBE with 5xx and EICAR found by clamd', async () => {
-    const r = await swaks(threaded.port, ['--to', 'user@dest.test', '--body', `spam ${GTUBE}`]);
-    expect(r.output).toMatch(/<\*\* 5\d\d 5\.7\.1 Message rejected as spam/);
-    const e = await swaks(threaded.port, ['--to', 'user@dest.test', ...swaksAttach('eicar.txt', EICAR)]);
-    expect(e.output).toMatch(/<\*\* 5\d\d .*Eicar-Test-Signature/i);
-  });
-
-  it('queues a clean message with the added headers, the results and the authenticated user', async () => {
-    const marker = `threaded-${Date.now()}`;
-    const r = await swaks(threaded.port, [
-      '--to',
-      'user@dest.test',
-      '--header',
-      `Subject: ${marker}`,
-      ...swaksAuth('alice', 'secret'),
-    ]);
-    expect(r.status, r.output).toBe(0);
-    const msg = await eventually(
-      () => sink.messages().find((m) => m.includes(marker)),
-      15_000,
-      'the clean message of the threaded Haraka at the sink',
-    );
-    expect(msg).toMatch(/^X-Virus-Status: Clean\r?$/m);
-    expect(msg).toMatch(/^X-Mef-Reader: accept -?\d+(\.\d+)? \d+\r?$/m);
-    expect(msg).toMatch(/^X-Mef-Who: outbound alice\r?$/m);
-  });
-
-  it('defers with 4xx when clamd is down under onError: tempfail', async () => {
-    const dead = await startMefHaraka(
-      `clamav:\n  hosts: ['127.0.0.1:${await freePort()}']\n  onError: tempfail\nbayes:\n  enabled: false\n`,
-      THREADS,
-    );
-    try {
-      const r = await swaks(dead.port, ['--to', 'user@dest.test', '--body', 'hello']);
-      expect(r.output).toMatch(/<\*\* 4\d\d 4\.\d\.\d Temporary failure in clamav/);
-    } finally {
-      await dead.stop();
-    }
-  });
+  mefCases(() => threaded, THREADS);
 });
