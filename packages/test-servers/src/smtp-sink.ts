@@ -12,7 +12,10 @@ export const smtpSinkPath: string | undefined = which('smtp-sink', POSTFIX_DIRS)
 
 export interface SinkServer extends RunningServer {
   readonly dir: string;
-  /** Messages received, oldest first: smtp-sink's dump files (its envelope lines, then the message). */
+  /**
+   * Messages received, oldest first: smtp-sink's dump files (its envelope lines, then the message),
+   * without the empty file of a DATA still open.
+   */
   messages(): string[];
   /** What smtp-sink wrote to stderr (with `-v`, the commands it received). */
   log(): string;
@@ -48,10 +51,14 @@ export async function startSink(options: SinkOptions = {}): Promise<SinkServer> 
     host: '127.0.0.1',
     port,
     ...started,
+    // smtp-sink opens a message's dump file at DATA and writes it at the final dot; a transaction
+    // that ends without the dot (a relay that closes after DATA) has its empty file removed. An
+    // empty file is therefore a message still coming or never delivered: not a message yet.
     messages: () =>
       readdirSync(dir)
         .sort()
-        .map((f) => readFileSync(join(dir, f), 'latin1')),
+        .map((f) => readFileSync(join(dir, f), 'latin1'))
+        .filter((m) => m.length > 0),
     log: () => log,
   };
 }

@@ -1,13 +1,14 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { type AddressInfo, createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   answers,
   dnsAnswers,
+  eventually,
   greets,
   MissingServerError,
   requireBinary,
@@ -145,5 +146,50 @@ describe('stopList', () => {
     expect(order).toEqual(['folder', 'failing', 'server']);
     await stops.stopAll();
     expect(order).toHaveLength(3);
+  });
+});
+
+describe('smtp-sink messages()', () => {
+  it('does not count a DATA still open (smtp-sink has opened its empty file), and counts it after the dot', async () => {
+    const sink = await startSink();
+    const socket = createConnection({ host: '127.0.0.1', port: sink.port });
+    try {
+      let heard = '';
+      socket.on('data', (d: Buffer) => {
+        heard += d.toString('latin1');
+      });
+      const reply = async (code: string) => {
+        await eventually(
+          () => (heard.includes(`\n${code}`) || heard.startsWith(code) ? true : undefined),
+          5_000,
+          code,
+        );
+        heard = '';
+      };
+      await reply('220');
+      for (const [line, code] of [
+        ['EHLO client.test', '250 '],
+        ['MAIL FROM:<a@example.test>', '250 '],
+        ['RCPT TO:<b@example.test>', '250 '],
+        ['DATA', '354 '],
+      ]) {
+        socket.write(`${line}\r\n`);
+        await reply(code as string);
+      }
+      // The dump file exists (empty) while the DATA is open: not a message.
+      await eventually(() => (readdirSync(sink.dir).length === 1 ? true : undefined), 5_000, 'the dump file');
+      expect(sink.messages()).toEqual([]);
+      socket.write('Subject: done\r\n\r\nbody\r\n.\r\n');
+      await reply('250 ');
+      const [msg] = await eventually(
+        () => (sink.messages().length ? sink.messages() : undefined),
+        5_000,
+        'the message after the dot',
+      );
+      expect(msg).toContain('Subject: done');
+    } finally {
+      socket.destroy();
+      await sink.stop();
+    }
   });
 });
