@@ -115,6 +115,22 @@ describe('`mef relay` with two workers and the admin database', () => {
     expect(settingsGeneration(relay)).toBe(generation);
   });
 
+  it('SIGHUP reloads the file in every worker and keeps the store’s settings, not the file’s seed', async () => {
+    const generation = settingsGeneration(relay);
+    relay.child.kill('SIGHUP');
+    const reloaded = await waitFor(
+      () => /reloaded .*: domains from the database \((\d+) workers\)/.exec(relay.stderr()),
+      (m) => m !== null,
+      30_000,
+    );
+    expect(reloaded?.[1], relay.stderr()).toBe(String(RELAY_WORKERS));
+    // The file says monitor: true; the store says monitor: false, and stays in force.
+    const sent = await gtube('reloaded', 2 * RELAY_WORKERS);
+    expect(sent.map((s) => s.code)).toEqual(Array(2 * RELAY_WORKERS).fill(554));
+    expect((await servedBy('reloaded', 2 * RELAY_WORKERS)).size).toBe(RELAY_WORKERS);
+    expect(settingsGeneration(relay)).toBe(generation);
+  });
+
   it('a worker that dies is replaced by one that serves with the settings in force, not the file’s seed', async () => {
     const [victim] = await servedBy('live', 1);
     process.kill(victim as number, 'SIGKILL');
@@ -146,8 +162,8 @@ describe('`mef relay` with two workers and the admin database', () => {
     await relay.stop();
     expect(relay.child.exitCode, relay.stderr()).toBe(0);
     const logged = loggedTransactions(relay).filter((t) => t.messageId);
-    // Five rounds of messages, each on two connections per worker.
-    expect(logged.length).toBe(5 * 2 * RELAY_WORKERS);
+    // Six rounds of messages, each on two connections per worker.
+    expect(logged.length).toBe(6 * 2 * RELAY_WORKERS);
     // Read at once, not waited for: the relay has exited, so its rows are all there or never.
     const rows = await searchTransactions(store, 'a.test', { limit: 100 });
     expect(rows.map((r) => r.messageId).sort()).toEqual(logged.map((t) => t.messageId).sort());

@@ -7,7 +7,9 @@ import { openStore, type Store, searchTransactions } from '../src/index.js';
 import { Client } from './support/client.js';
 import {
   addUsers,
+  loggedTransactions,
   type MefProcess,
+  RELAY_WORKERS,
   settingsApplied,
   settingsGeneration,
   startAdminCommand,
@@ -121,16 +123,26 @@ describe('two `mef relay` processes and `mef admin` on one PostgreSQL', () => {
     // have the change; from then on every connection sees it, the first one included.
     await Promise.all(relays.map((r, i) => settingsApplied(r, before[i] as number)));
     expect(Date.now() - changed).toBeLessThan(15_000);
-    const refused = await Promise.all(
-      relays.map((r, i) => sendMail(Number(r.ready), 'user@a.test', `<gtube-live-${i}@spammer.example>`)),
+    // Several connections in a row on each relay, so that each of its workers gets some.
+    const n = 2 * RELAY_WORKERS;
+    const ids = relays.flatMap((_, i) =>
+      Array.from({ length: n }, (_, j) => `<gtube-live-${i}-${j}@spammer.example>`),
     );
-    for (const sent of refused) expect(sent.code, sent.response).toBe(554);
-    const rejected = await rows('reject', 2);
-    expect(rejected.map((r) => r.messageId).sort()).toEqual([
-      '<gtube-live-0@spammer.example>',
-      '<gtube-live-1@spammer.example>',
-    ]);
+    for (const [i, r] of relays.entries()) {
+      for (let j = 0; j < n; j++) {
+        const sent = await sendMail(Number(r.ready), 'user@a.test', `<gtube-live-${i}-${j}@spammer.example>`);
+        expect(sent.code, sent.response).toBe(554);
+      }
+    }
+    const rejected = await rows('reject', ids.length);
+    expect(rejected.map((r) => r.messageId).sort()).toEqual([...ids].sort());
     for (const r of rejected) expect(r.symbols).toContain('GTUBE');
+    for (const r of relays) {
+      const pids = loggedTransactions(r).flatMap((t) =>
+        t.messageId?.startsWith('<gtube-live-') ? [t.pid] : [],
+      );
+      expect(new Set(pids).size, r.stderr()).toBe(RELAY_WORKERS);
+    }
 
     // Quarantine is now real: each relay sends the message to the quarantine address only.
     for (const [i, r] of relays.entries()) {

@@ -101,7 +101,15 @@ export function addRelayCommand(program: Command, io: Io, exit: (code: number) =
         if (url) openStore = () => worker.storeLink();
       } else {
         channel = processChannel(io);
-        if (url) openStore = () => link(url, config, io);
+        if (url)
+          openStore = async () => {
+            const store = await link(url, config, io);
+            // The same line as a primary's, for the one process it serves.
+            store.domainSettings.onChange((g) =>
+              io.stderr(`mef relay: settings generation ${g} from the database in force\n`),
+            );
+            return store;
+          };
       }
       await serve(flags.config, config, io, channel, env, openStore);
       exit(0);
