@@ -131,6 +131,29 @@ describe('`mef relay` with two workers and the admin database', () => {
     expect(settingsGeneration(relay)).toBe(generation);
   });
 
+  it('a worker that does not answer holds the line back, and the primary names it; once it runs again the line comes', async () => {
+    const [stuck] = await servedBy('reloaded', 1);
+    const pid = stuck as number;
+    const before = settingsGeneration(relay);
+    // SIGSTOP: the worker cannot read the primary's message until SIGCONT.
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await updateDomain(store, 'b.test', { destination, monitor: false }, 'operator');
+      const lag = await waitFor(
+        () => /settings generation (\d+) not applied by worker (\d+) within 10 s/.exec(relay.stderr()),
+        (m) => m !== null,
+        20_000,
+      );
+      expect(lag?.[2], relay.stderr()).toBe(String(pid));
+      expect(Number(lag?.[1])).toBeGreaterThan(before);
+      // The other worker has it, but the primary does not call it in force in all.
+      expect(settingsGeneration(relay)).toBe(before);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    expect(await settingsApplied(relay, before)).toBeGreaterThan(before);
+  });
+
   it('a worker that dies is replaced by one that serves with the settings in force, not the file’s seed', async () => {
     const [victim] = await servedBy('live', 1);
     process.kill(victim as number, 'SIGKILL');

@@ -88,8 +88,16 @@ export interface StoreHub {
   close(): void;
 }
 
-/** Shares `link` (opened by the primary) with the `workers()`; prints one line per generation applied by all. */
-export function storeHub(link: RelayLink, io: Io, workers: () => ReadonlySet<Worker>): StoreHub {
+/**
+ * Shares `link` (opened by the primary) with the `workers()`; prints one line per generation
+ * applied by all, and one naming the workers that have not applied a generation after `lagMs`.
+ */
+export function storeHub(
+  link: RelayLink,
+  io: Io,
+  workers: () => ReadonlySet<Worker>,
+  lagMs = 10_000,
+): StoreHub {
   const source = link.domainSettings;
   const applied = new Map<Worker, number>();
   // The generation the workers start with is no change: no line for it.
@@ -107,9 +115,22 @@ export function storeHub(link: RelayLink, io: Io, workers: () => ReadonlySet<Wor
     reported = g;
     io.stderr(`mef relay: settings generation ${g} from the database in force in all ${live.size} workers\n`);
   };
+  let lagTimer: NodeJS.Timeout | undefined;
   const off = source.onChange(() => {
     const msg = snapshot();
     for (const w of workers()) sendTo(w, msg);
+    // A worker that does not answer (stopped, or its event loop blocked) holds the line back:
+    // say which one, so that the missing line is not silent.
+    clearTimeout(lagTimer);
+    lagTimer = setTimeout(() => {
+      if (reported >= msg.generation) return;
+      const behind = [...workers()].filter((w) => (applied.get(w) ?? 0) < msg.generation);
+      if (!behind.length) return;
+      io.stderr(
+        `mef relay: settings generation ${msg.generation} not applied by worker ${behind.map((w) => w.process.pid).join(', ')} within ${lagMs / 1000} s; still waiting\n`,
+      );
+    }, lagMs);
+    lagTimer.unref();
   });
   return {
     handle(w, msg) {
@@ -133,6 +154,9 @@ export function storeHub(link: RelayLink, io: Io, workers: () => ReadonlySet<Wor
       applied.delete(w);
       check();
     },
-    close: off,
+    close() {
+      off();
+      clearTimeout(lagTimer);
+    },
   };
 }
