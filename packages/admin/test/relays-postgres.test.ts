@@ -137,11 +137,14 @@ describe('two `mef relay` processes and `mef admin` on one PostgreSQL', () => {
     const rejected = await rows('reject', ids.length);
     expect(rejected.map((r) => r.messageId).sort()).toEqual([...ids].sort());
     for (const r of rejected) expect(r.symbols).toContain('GTUBE');
+    // Each worker writes its log lines in batches (at least every 200 ms): wait for all of them.
     for (const r of relays) {
-      const pids = loggedTransactions(r).flatMap((t) =>
-        t.messageId?.startsWith('<gtube-live-') ? [t.pid] : [],
+      const lines = await waitFor(
+        () => loggedTransactions(r).filter((t) => t.messageId?.startsWith('<gtube-live-')),
+        (l) => l.length >= n,
+        10_000,
       );
-      expect(new Set(pids).size, r.stderr()).toBe(RELAY_WORKERS);
+      expect(new Set(lines.map((t) => t.pid)).size, r.stderr()).toBe(RELAY_WORKERS);
     }
 
     // Quarantine is now real: each relay sends the message to the quarantine address only.
