@@ -285,14 +285,14 @@ async function main(): Promise<void> {
     '',
     `Relay times (${measured.length} transactions): from the first byte of DATA to the verdict ${scan}; from the last byte of the message to the verdict ${afterLast}; from the last byte to the destination's answer ${held}.`,
     '',
-    "The sender's wait from its last byte (the final dot) to the 250, timed by the bench's own client (one 10 KB message per connection), straight to the smtp-sink and through the relay to the same sink, in the same run. What the relay adds is the difference. One session is the unsaturated case (one message at a time); 10 sessions as fast as they go saturate the machine, so their p99 is mostly queueing.",
+    "The sender's wait from its last byte (the final dot) to the 250, timed by the bench's own client (one 10 KB message per connection), straight to the smtp-sink and through the relay to the same sink, in the same run. What the relay adds is the difference of the two quantiles (the two sets of messages are different ones, so it is not a quantile of per-message differences). One session is the unsaturated case (one message at a time); 10 sessions as fast as they go saturate the machine, so their p99 is mostly queueing.",
     '',
     table(
       [
         'load',
         'straight to smtp-sink, p50 / p99',
         'through mef relay, p50 / p99',
-        'added by the relay, p50 / p99',
+        'added by the relay (difference), p50 / p99',
       ],
       [
         latencyRow(`1 session, 2 x ${PROBE} messages to each (unsaturated)`, quiet),
