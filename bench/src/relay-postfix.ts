@@ -10,11 +10,14 @@
  * clamd), p50 and p99; beside it, from the message's last byte to the verdict (`afterLastByteMs`:
  * what the scan adds once the sender has sent everything) and from the last byte to the
  * destination's answer (`afterLastByteMs + destinationMs`: how long the sender waits for its 250
- * beyond the upload, the destination's own time included).
+ * beyond the upload, the destination's own time included). Then the latency the relay ADDS, seen
+ * by a sender (`smtp-latency.ts`): the wait from the last byte to the 250, straight to the sink
+ * and through the relay, at one session (unsaturated) and at 10 sessions (saturated).
  *
  *   cd bench && node --import tsx --conditions=@mef/source src/relay-postfix.ts
  *
- * Environment: MEF_BENCH_RUNS (3), MEF_BENCH_MESSAGES (1000), MEF_BENCH_WORKERS (one per CPU),
+ * Environment: MEF_BENCH_RUNS (3), MEF_BENCH_MESSAGES (1000), MEF_BENCH_PROBE (300: messages per
+ * unsaturated latency probe), MEF_BENCH_WORKERS (one per CPU),
  * MEF_BENCH_CLI=dist (the built CLI), MEF_BENCH_NODE_ARGS (node flags for the relay).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -34,6 +37,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { smtpSource, startPostfix, startSink } from '@mef/test-servers';
 import { machineLine, median, table } from './machine.js';
+import { lastByteTo250, quantile } from './smtp-latency.js';
 
 const WORKERS = Number(process.env.MEF_BENCH_WORKERS ?? availableParallelism());
 
@@ -44,6 +48,8 @@ const WORKERS = Number(process.env.MEF_BENCH_WORKERS ?? availableParallelism());
 const BUILT = process.env.MEF_BENCH_CLI === 'dist';
 const MESSAGES = Number(process.env.MEF_BENCH_MESSAGES ?? 1000);
 const RUNS = Number(process.env.MEF_BENCH_RUNS ?? 3);
+/** Messages per probe of the unsaturated latency (one session), sent twice to each target. */
+const PROBE = Number(process.env.MEF_BENCH_PROBE ?? 300);
 async function source(port: number): Promise<void> {
   const args = [
     '-s',
@@ -108,9 +114,7 @@ interface TimesLine {
 }
 
 function percentiles(xs: readonly number[]): string {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? 0;
-  return `p50 ${at(0.5).toFixed(2)} ms, p99 ${at(0.99).toFixed(2)} ms`;
+  return `p50 ${quantile(xs, 0.5).toFixed(2)} ms, p99 ${quantile(xs, 0.99).toFixed(2)} ms`;
 }
 
 /** `mef relay` from the sources, as a user runs it; resolves with its port and its log lines. */
@@ -174,6 +178,15 @@ async function startRelay(sinkPort: number) {
   };
 }
 
+/** A row of the latency table: both quantiles of each target, and their differences. */
+function latencyRow(what: string, x: { direct: number[]; relay: number[] }): string[] {
+  const q = (xs: number[]) => [quantile(xs, 0.5), quantile(xs, 0.99)] as const;
+  const [d50, d99] = q(x.direct);
+  const [r50, r99] = q(x.relay);
+  const f = (a: number, b: number) => `${a.toFixed(2)} / ${b.toFixed(2)} ms`;
+  return [what, f(d50, d99), f(r50, r99), f(r50 - d50, r99 - d99)];
+}
+
 async function main(): Promise<void> {
   const sink = await startSink({ backlog: 256 });
   const sinkPort = sink.port;
@@ -193,6 +206,10 @@ async function main(): Promise<void> {
   const postfixCpu: number[] = [];
   const master = postfixMaster(postfix.dir);
   const load = () => (loadavg()[0] as number).toFixed(1);
+  let rateLines = 0;
+  const quiet = { direct: [] as number[], relay: [] as number[] };
+  const busy = { direct: [] as number[], relay: [] as number[] };
+  const busyRates: number[] = [];
   try {
     // One warm-up round each (JIT, Postfix's first process start), not counted.
     await source(smtp);
@@ -218,13 +235,26 @@ async function main(): Promise<void> {
       theirs.push(MESSAGES / ((performance.now() - t0) / 1000));
       if (master) postfixCpu.push(((treeCpu(master) - pcpu0) * 1000) / MESSAGES);
     }
+    // The log lines of the rate runs (the log is written in batches of at most 200 ms).
+    await sleep(400);
+    rateLines = relay.times.length;
+    // The sender's wait after its last byte, straight to the sink and through the relay, in turn.
+    for (let i = 0; i < 2; i++) {
+      quiet.direct.push(...(await lastByteTo250(sinkPort, 1, PROBE)).ms);
+      quiet.relay.push(...(await lastByteTo250(smtp, 1, PROBE)).ms);
+    }
+    const d = await lastByteTo250(sinkPort, 10, MESSAGES);
+    const r = await lastByteTo250(smtp, 10, MESSAGES);
+    busy.direct.push(...d.ms);
+    busy.relay.push(...r.ms);
+    busyRates.push(d.perSecond, r.perSecond);
   } finally {
     await relay.stop();
     await postfix.stop();
     await sink.stop();
   }
   // The log's lines arrive in batches: the warm-up's are the first MESSAGES.
-  const measured = relay.times.slice(MESSAGES);
+  const measured = relay.times.slice(MESSAGES, rateLines);
   const scan = percentiles(measured.map((t) => t.scanMs));
   const afterLast = percentiles(measured.map((t) => t.afterLastByteMs));
   const held = percentiles(measured.map((t) => t.afterLastByteMs + t.destinationMs));
@@ -254,6 +284,24 @@ async function main(): Promise<void> {
     } ms.`,
     '',
     `Relay times (${measured.length} transactions): from the first byte of DATA to the verdict ${scan}; from the last byte of the message to the verdict ${afterLast}; from the last byte to the destination's answer ${held}.`,
+    '',
+    "The sender's wait from its last byte (the final dot) to the 250, timed by the bench's own client (one 10 KB message per connection), straight to the smtp-sink and through the relay to the same sink, in the same run. What the relay adds is the difference of the two quantiles (the two sets of messages are different ones, so it is not a quantile of per-message differences). One session is the unsaturated case (one message at a time); 10 sessions as fast as they go saturate the machine, so their p99 is mostly queueing.",
+    '',
+    table(
+      [
+        'load',
+        'straight to smtp-sink, p50 / p99',
+        'through mef relay, p50 / p99',
+        'added by the relay (difference), p50 / p99',
+      ],
+      [
+        latencyRow(`1 session, 2 x ${PROBE} messages to each (unsaturated)`, quiet),
+        latencyRow(
+          `10 sessions, ${MESSAGES} messages to each (saturated: ${busyRates.map((x) => x.toFixed(0)).join(' and ')} msg/s)`,
+          busy,
+        ),
+      ],
+    ),
     '',
     `Load average (1 min) over each relay run: ${loads.join('; ')}; at the end: ${loadavg()
       .map((x) => x.toFixed(1))
