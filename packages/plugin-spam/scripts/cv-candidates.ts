@@ -1,0 +1,53 @@
+/** The settings `scripts/cv.ts` compares by cross-validation on the training sets. */
+import type { TokenizerOptions } from '../src/bayes/tokenizer.js';
+import type { MessageFeatures } from '../src/features.js';
+import type { LearnScoresOptions } from '../src/scores/learn.js';
+
+export interface Candidate {
+  readonly name: string;
+  readonly description: string;
+  readonly options?: LearnScoresOptions;
+  readonly tokenizer?: TokenizerOptions;
+  /** More symbols fitted beside the rules (features under test). */
+  readonly extraHits?: (f: MessageFeatures) => readonly string[];
+}
+
+export const CANDIDATES: readonly Candidate[] = [
+  { name: 'base', description: 'learnScores as it is (folds placement, 0.5% at 6)' },
+  {
+    name: 'grey',
+    description: 'the 0.5% limit placed at the greylist threshold (4)',
+    options: { threshold: 4 },
+  },
+  {
+    name: 'nolist',
+    description: 'list headers not tokenized (tokenizer listHeaders: false)',
+    tokenizer: { listHeaders: false },
+  },
+  {
+    name: 'sa-bayes',
+    description: "the plugin's default prior strength (0.45) with SpamAssassin's 150 tokens",
+    options: { classifier: { strength: 0.45, maxDiscriminators: 150 } },
+  },
+  {
+    name: 'sa-chi',
+    description:
+      "SpamAssassin's chi-square constants (Bayes/CombineChi.pm): s 0.030, tokens nearer 0.5 than 0.346 ignored, 150 tokens",
+    options: { classifier: { strength: 0.03, minDeviation: 0.346, maxDiscriminators: 150 } },
+  },
+  {
+    name: 'md35',
+    description: 'tokens nearer 0.5 than 0.346 ignored (minDeviation 0.346), learned settings otherwise',
+    options: { classifier: { minDeviation: 0.346 } },
+  },
+  {
+    name: 'md25',
+    description: 'tokens nearer 0.5 than 0.25 ignored (minDeviation 0.25), learned settings otherwise',
+    options: { classifier: { minDeviation: 0.25 } },
+  },
+  {
+    name: 'mincount2',
+    description: 'hapaxes left out (minCount 2)',
+    options: { classifier: { minCount: 2 } },
+  },
+];
