@@ -147,5 +147,8 @@ describe('learnScores on part of the SpamAssassin corpus', () => {
     for (const s of Object.values(scores.rules)) expect(s).toBeGreaterThanOrEqual(0);
     expect(Object.keys(scores.rules)).toContain('HTML_ONLY');
     expect(scores.classifier).toEqual(LEARNED_CLASSIFIER);
+    // The ham limit is placed at the greylist threshold by default (flagged: 4 or more).
+    expect(scores.threshold).toBe(4);
+    expect(held.threshold).toBe(4);
   }, 300_000);
 });
