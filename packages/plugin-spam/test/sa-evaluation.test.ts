@@ -150,7 +150,7 @@ describe('evaluateTimeSplit with the SpamAssassin rules', () => {
       /- Built-in rules \+ Bayes, learned scores \(all test messages\): first target, .*spamd scanned only/,
     );
     expect(text).toMatch(
-      /- Everything together, the ham limit at the add-header threshold \(as before\) \(the rivals' share\): first target, F1 [\d.]+ vs spamd's/,
+      /- Everything together, the ham limit as before \(0\.5% at 6\) \(the rivals' share\): first target, F1 [\d.]+ vs spamd's/,
     );
     expect(text).toContain('out-of-fold scores of every training message');
   });
