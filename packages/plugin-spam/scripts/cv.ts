@@ -4,7 +4,8 @@
  * spam-1), then, once per candidate, the time split itself as the report.
  *
  *   pnpm --filter @mef/plugin-spam cv                      # every candidate, CV then time split
- *   pnpm --filter @mef/plugin-spam cv --only base,margin --no-time
+ *   pnpm --filter @mef/plugin-spam cv --only base,grey --no-time   # CV only
+ *   pnpm --filter @mef/plugin-spam cv --only base,grey --no-cv     # the time split only
  *
  * Outer folds (5, by a digest of the file name) each hold out a fifth of the training
  * messages; `learnScores` runs on the other four fifths exactly as `mef train --scores` would
@@ -36,6 +37,7 @@ const { values } = parseArgs({
   options: {
     only: { type: 'string' },
     'no-time': { type: 'boolean', default: false },
+    'no-cv': { type: 'boolean', default: false },
     cache: { type: 'string', default: '/tmp/mef-spam-cv-sa-hits.json' },
     folds: { type: 'string', default: '5' },
     'rival-share': { type: 'string', default: '0.25' },
@@ -166,7 +168,7 @@ for (const c of CANDIDATES.filter((c) => !only || only.has(c.name))) {
   let near = 0;
   let nearList = 0;
   let listHam = 0;
-  for (let k = 0; k < folds; k++) {
+  for (let k = 0; k < (values['no-cv'] ? 0 : folds); k++) {
     const inner = train.filter((x) => outerFold(x) !== k);
     const held = train.filter((x) => outerFold(x) === k);
     const scores = await learn(inner, c);
@@ -191,13 +193,15 @@ for (const c of CANDIDATES.filter((c) => !only || only.has(c.name))) {
   }
   const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / Math.max(a.length, 1);
   console.log(`\n## ${c.name}: ${c.description}`);
-  console.log(`CV (${folds} outer folds, nested): ${line(cv)}`);
-  console.log(
-    `CV worst fold ham flagged >=4: ${(Math.max(...worst) * 100).toFixed(2)}%; per fold ${worst.map((w) => (w * 100).toFixed(2)).join(', ')}`,
-  );
-  console.log(`CV recall at 0.5% ham (oracle, mean of folds): ${(mean(oracle) * 100).toFixed(2)}%`);
-  console.log(`CV ham at >= 3 (near the line): ${near}, of them with List-Id ${nearList} (of ${listHam})`);
-  console.log(`CV ham flagged: ${fpIds.join(' ')}`);
+  if (!values['no-cv']) console.log(`CV (${folds} outer folds, nested): ${line(cv)}`);
+  if (!values['no-cv']) {
+    console.log(
+      `CV worst fold ham flagged >=4: ${(Math.max(...worst) * 100).toFixed(2)}%; per fold ${worst.map((w) => (w * 100).toFixed(2)).join(', ')}`,
+    );
+    console.log(`CV recall at 0.5% ham (oracle, mean of folds): ${(mean(oracle) * 100).toFixed(2)}%`);
+    console.log(`CV ham at >= 3 (near the line): ${near}, of them with List-Id ${nearList} (of ${listHam})`);
+    console.log(`CV ham flagged: ${fpIds.join(' ')}`);
+  }
   if (!values['no-time']) {
     const scores = await learn(train, c);
     const score = await scorer(scores, train, c);
