@@ -27,6 +27,12 @@ export const CANDIDATES: readonly Candidate[] = [
     tokenizer: { listHeaders: true },
   },
   {
+    name: 'grey-r4',
+    description: 'the ham limit at the greylist threshold (4) with a margin: 0.4% of the out-of-fold ham',
+    options: { threshold: 4, maxHamRate: 0.004 },
+    tokenizer: { listHeaders: true },
+  },
+  {
     name: 'nolist',
     description: 'list headers not tokenized (tokenizer listHeaders: false), the limit at 6',
     options: { threshold: 6, maxHamRate: 0.005 },
