@@ -5,7 +5,7 @@ import { tokenId, tokenIds, tokenize } from '../src/bayes/tokenizer.js';
 import { createFeatureExtractor } from '../src/extract.js';
 import { TIME_TRAIN_FOLDERS } from './time-split.js';
 
-const opt = { listHeaders: process.env.LH === "1" };
+const opt = { listHeaders: process.env.LH === '1' };
 const ids = process.argv.slice(2);
 const messages = await loadCorpus(corpusDir() as string);
 const ex = createFeatureExtractor();
