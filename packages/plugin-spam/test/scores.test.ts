@@ -147,5 +147,11 @@ describe('learnScores on part of the SpamAssassin corpus', () => {
     for (const s of Object.values(scores.rules)) expect(s).toBeGreaterThanOrEqual(0);
     expect(Object.keys(scores.rules)).toContain('HTML_ONLY');
     expect(scores.classifier).toEqual(LEARNED_CLASSIFIER);
+    // The ham limit is placed at the greylist threshold by default (flagged: 4 or more), with a
+    // margin: at most 0.4% of the out-of-fold ham.
+    expect(scores.threshold).toBe(4);
+    expect(scores.maxHamRate).toBe(0.004);
+    expect(v.hamFlagged).toBeLessThanOrEqual(Math.floor(0.004 * v.ham));
+    expect(held.threshold).toBe(4);
   }, 300_000);
 });

@@ -126,3 +126,33 @@ describe('tokenize: header, URL and HTML attribute tokens', () => {
     );
   });
 });
+
+describe('tokenize: mailing-list headers', () => {
+  const listed = `${goodHeaders}
+List-Id: Irish Linux Users' Group <ilug.linux.ie>
+List-Unsubscribe: <mailto:ilug-request@linux.ie?subject=unsubscribe>
+X-BeenThere: ilug@linux.ie
+X-Mailman-Version: 2.0.10
+Precedence: bulk
+Errors-To: ilug-admin@linux.ie
+Sender: ilug-admin@linux.ie`;
+
+  it('counts the headers a list adds by name, and reads Sender, with listHeaders: true', () => {
+    const t = tokenize(features(listed, { text: 'hello' }), { listHeaders: true });
+    expect(t).toEqual(
+      expect.arrayContaining([
+        'h:list-id',
+        'h:list-unsubscribe',
+        'h:x-beenthere',
+        'h:precedence',
+        'sender:ilug-admin',
+      ]),
+    );
+  });
+
+  it("leaves them out by default, keeping the sender's own headers", () => {
+    const t = tokenize(features(listed, { text: 'hello' }));
+    expect(t.filter((x) => /list|beenthere|mailman|precedence|errors-to|^sender/.test(x))).toEqual([]);
+    expect(t).toEqual(expect.arrayContaining(['h:from', 'h:subject', 'from:alice', 'hello']));
+  });
+});
