@@ -66,12 +66,16 @@ interface Pending {
   reject(e: Error): void;
 }
 
-/** The worker's file beside this bundle (`worker.cjs` or `worker.js` in `dist`). */
+/**
+ * The worker's file beside this bundle (`worker.cjs` or `worker.js` in `dist`); from the
+ * sources (`src`, as the tests import them), the built one in `../dist`.
+ */
 function workerFile(): string {
   const dir = typeof __dirname === 'string' ? __dirname : dirname(fileURLToPath(import.meta.url));
-  const file = join(dir, typeof __dirname === 'string' ? 'worker.cjs' : 'worker.js');
-  if (!existsSync(file))
-    throw new Error(`haraka-plugin-mef: threads need the built plugin (${file} is missing)`);
+  const name = typeof __dirname === 'string' ? 'worker.cjs' : 'worker.js';
+  const file = [join(dir, name), join(dir, '..', 'dist', name)].find((f) => existsSync(f));
+  if (!file)
+    throw new Error(`haraka-plugin-mef: threads need the built plugin (${join(dir, name)} is missing)`);
   return file;
 }
 
