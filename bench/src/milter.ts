@@ -14,17 +14,20 @@
  * stages act only on the message, so Postfix waits only at end of message here too; it differs
  * from `end-of-message` in not asking for DELRCPT). Haraka's MEF plugin, with message stages
  * only, registers its data, data_post and disconnect hooks; Haraka's rspamd plugin data_post.
- * Haraka runs the MEF plugin twice: on its event loop (the default) and with `threads=1` in
- * `config/mef.ini` (the message phase in one worker thread, as rspamd's one normal worker). Every
- * Haraka instance has the same settings (`startHaraka`: one process, no cluster) but the filter.
+ * Haraka runs the MEF plugin twice: with its default config (`threads` auto: on this 2-CPU
+ * machine the message phase in one worker thread, as rspamd's one normal worker) and with
+ * `threads=0` in `config/mef.ini` (the message phase on Haraka's event loop). Every Haraka
+ * instance has the same settings (`startHaraka`: one process, no cluster) but the filter. After
+ * the rounds, each Haraka process's resident memory (VmRSS and its peak VmHWM, from /proc) is
+ * printed: what the plugin's thread costs.
  *
  * Run: cd bench && npx tsx --conditions=@mef/source src/milter.ts [messages] [rounds] [sessions]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -78,6 +81,27 @@ async function load(port: number, sink: SinkServer): Promise<number> {
   return rate;
 }
 
+/** The PID of the process listening on loopback `port` (from `ss`), or undefined. */
+function listener(port: number): number | undefined {
+  const r = spawnSync('ss', ['-Hltnp', `sport = :${port}`], { encoding: 'utf8' });
+  const m = /pid=(\d+)/.exec(r.stdout ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+/** VmRSS and VmHWM (peak) of a process, in MiB. */
+function memory(pid: number | undefined): { rss: number; peak: number } | undefined {
+  if (!pid) return undefined;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
+  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+}
+
+const loadAverage = () =>
+  loadavg()
+    .map((x) => x.toFixed(1))
+    .join(', ');
+const loadAtStart = loadAverage();
+
 const built = spawnSync(
   'bash',
   [join(here, '..', '..', 'scripts', 'pnpm.sh'), '--filter', 'haraka-plugin-mef', 'run', 'build'],
@@ -112,6 +136,7 @@ try {
   const pfRspamd = stops.add(await startPostfix({ relayhost, milter: { port: rspamd.milterPort ?? 0 } }));
   const home = await mkdtemp(join(tmpdir(), 'mef-bench-home-'));
   stops.defer(() => rm(home, { recursive: true, force: true }));
+  // The plugin's default config: `threads` auto (one worker thread on 2 or more CPUs).
   const hkMef = await haraka(
     ['mef'],
     sink.port,
@@ -119,14 +144,14 @@ try {
     { MEF_HOME: home },
   );
   stops.defer(() => hkMef.stop());
-  // The same plugin with its opt-in thread pool: the message phase in one worker thread.
-  const hkMefThreads = await haraka(
+  // The same plugin with `threads=0`: the message phase on Haraka's event loop.
+  const hkMefLoop = await haraka(
     ['mef'],
     sink.port,
-    { 'mef.yaml': 'bayes: { enabled: false }\n', 'mef.ini': '[main]\nthreads=1\n' },
+    { 'mef.yaml': 'bayes: { enabled: false }\n', 'mef.ini': '[main]\nthreads=0\n' },
     { MEF_HOME: home },
   );
-  stops.defer(() => hkMefThreads.stop());
+  stops.defer(() => hkMefLoop.stop());
   const hkRspamd = await haraka(['rspamd'], sink.port, {
     'rspamd.ini': `host=127.0.0.1\nport=${rspamd.port}\n[check]\nlocal_ip=true\nprivate_ip=true\n[reject]\nspam=true\n`,
   });
@@ -139,10 +164,11 @@ try {
     'Postfix + mef milter, replyAt: each-command (the default: answers where a stage acts, here at end of message)':
       pfMef['each-command'] as number,
     "Postfix + rspamd's milter (rspamd_proxy)": pfRspamd.port,
-    'Haraka + haraka-plugin-mef': hkMef.port,
-    'Haraka + haraka-plugin-mef, threads=1 (the message phase in a worker thread)': hkMefThreads.port,
+    'Haraka + haraka-plugin-mef (default: threads auto, here 1 worker thread)': hkMef.port,
+    "Haraka + haraka-plugin-mef, threads=0 (the message phase on Haraka's event loop)": hkMefLoop.port,
     'Haraka + rspamd plugin': hkRspamd.port,
   };
+  const harakas = Object.entries(sides).filter(([name]) => name.startsWith('Haraka'));
   const rates: Record<string, number[]> = Object.fromEntries(Object.keys(sides).map((k) => [k, []]));
   // Warm-up round (not timed): caches, JIT, rspamd's maps.
   for (const port of Object.values(sides)) await load(port, sink);
@@ -165,6 +191,10 @@ try {
     rivalOf(name) === name ? '1.00' : (med(name) / med(rivalOf(name))).toFixed(2),
     rates[name]?.map((r) => r.toFixed(0)).join(' ') ?? '',
   ]);
+  const mem = harakas.map(([name, port]) => {
+    const m = memory(listener(port));
+    return [name, m ? m.rss.toFixed(1) : '?', m ? m.peak.toFixed(1) : '?'];
+  });
   const text = [
     '## Hosts: Postfix milter and Haraka plugin',
     '',
@@ -179,10 +209,20 @@ try {
       rows,
     ),
     '',
+    `Load average (1, 5, 15 min) at the start: ${loadAtStart}; at the end: ${loadAverage()}.`,
+    '',
+    `Haraka's resident memory after the ${rounds + 1} rounds (${(rounds + 1) * count} messages each; /proc/PID/status; rspamd's plugin's scanning is in rspamd's process, not counted):`,
+    '',
+    table(['Haraka', 'VmRSS MiB', 'peak (VmHWM) MiB'], mem),
+    '',
   ].join('\n');
   console.log(text);
   mkdirSync(join(here, '..', 'results'), { recursive: true });
-  writeFileSync(join(here, '..', 'results', 'hosts.md'), `${text}\n`);
+  const out = join(here, '..', 'results', 'hosts.md');
+  // The notes written by hand below the figures (from `## Notes` on) stay.
+  const old = existsSync(out) ? readFileSync(out, 'utf8') : '';
+  const notes = old.indexOf('\n## Notes');
+  writeFileSync(out, notes >= 0 ? `${text}${old.slice(notes)}` : `${text}\n`);
 } finally {
   await stops.stopAll().catch(() => {});
 }

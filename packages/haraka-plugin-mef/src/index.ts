@@ -1,7 +1,16 @@
 import { availableParallelism } from 'node:os';
 import { buildEngine, resolveConfig, validateConfig } from '@mef/cli';
 import type { Verdict } from '@mef/core';
-import { type Connection, type Engine, harakaCodes, type Transaction } from '@mef/core/hosts';
+import {
+  type Connection,
+  type Engine,
+  harakaCodes,
+  type ThreadEnvelope,
+  type ThreadPool,
+  type ThreadResult,
+  type ThreadScan,
+  type Transaction,
+} from '@mef/core/hosts';
 import type {
   HarakaAddress,
   HarakaConnection,
@@ -9,11 +18,11 @@ import type {
   HarakaPlugin,
   HarakaTransaction,
 } from './haraka.js';
-import { type ThreadEnvelope, ThreadPool, type ThreadResult, type ThreadScan } from './threads.js';
+import { poolFor, stopPool } from './pool.js';
 import { addressOf, answer, conclude, feed } from './verdicts.js';
 
+export type { ThreadEnvelope, ThreadPool, ThreadResult, ThreadScan } from '@mef/core/hosts';
 export type * from './haraka.js';
-export type { ThreadEnvelope, ThreadPool, ThreadResult, ThreadScan } from './threads.js';
 export { applyMutations } from './verdicts.js';
 
 /**
@@ -73,18 +82,6 @@ export function register(this: MefPlugin): void {
   this.loginfo(`MEF engine with ${plugins.join(', ')}; hooks: ${hooks.join(', ')}${where}`);
 }
 
-/** One pool per process and setting: Haraka may load (and register) a plugin more than once. */
-let shared: { key: string; pool: ThreadPool } | undefined;
-
-function poolFor(size: number, config: unknown): ThreadPool {
-  const key = JSON.stringify([size, config]);
-  if (shared?.key !== key) {
-    void shared?.pool.stop();
-    shared = { key, pool: new ThreadPool(size, config) };
-  }
-  return shared.pool;
-}
-
 /**
  * `[main] threads` of `config/mef.ini`: `auto` (the default) is one thread on a machine with two
  * or more CPUs (`cpus`: `os.availableParallelism()`), none on one CPU; 0 runs the engine on
@@ -103,10 +100,7 @@ export function threadsOf(ini: unknown, cpus: number): number {
 /** Stops the engine when Haraka shuts down. */
 export function shutdown(this: MefPlugin): void {
   void this.mef?.engine.stop();
-  if (this.mef?.threads) {
-    if (shared?.pool === this.mef.threads) shared = undefined;
-    void this.mef.threads.stop();
-  }
+  if (this.mef?.threads) stopPool(this.mef.threads);
 }
 
 /** Runs `work`; an exception (the engine failed to start...) defers the mail with 451. */
