@@ -102,6 +102,9 @@ class Thread {
   }
 }
 
+/** Bytes of a message held before they go to its thread. */
+const HOLD_BYTES = 64 * 1024;
+
 /** A copy of exactly a chunk's bytes, to hand over (a Buffer's shared pool would be cloned whole). */
 function own(chunk: Uint8Array): Uint8Array {
   return Uint8Array.prototype.slice.call(chunk);
@@ -125,8 +128,9 @@ export class ThreadPool {
   }
 
   /**
-   * Starts a message. Nothing is posted until the next chunk or the end: the envelope goes with
-   * the first chunk, the last chunk with the end (a message of one chunk is one postMessage).
+   * Starts a message. Chunks are held until 64 KiB gather or the message ends, and go in one
+   * postMessage with the envelope (the first) or the end (the last): a message under 64 KiB
+   * is one postMessage, one wake-up of the thread.
    */
   scan(envelope: ThreadEnvelope): ThreadScan {
     const thread = this.#pick();
@@ -136,23 +140,25 @@ export class ThreadPool {
     });
     result.catch(() => {});
     let first: ThreadEnvelope | undefined = envelope;
-    let held: Uint8Array | undefined;
+    let held: Uint8Array[] = [];
+    let heldBytes = 0;
     let ended = false;
     const post = (last: { end: true; error?: string } | undefined) => {
-      const chunks = held ? [held] : [];
-      const m: ToThread = { id, chunks, ...(first ? { envelope: first } : {}), ...last };
-      first = undefined;
-      held = undefined;
+      const m: ToThread = { id, chunks: held, ...(first ? { envelope: first } : {}), ...last };
       thread.worker.postMessage(
         m,
-        chunks.map((c) => c.buffer as ArrayBuffer),
+        held.map((c) => c.buffer as ArrayBuffer),
       );
+      first = undefined;
+      held = [];
+      heldBytes = 0;
     };
     return {
       write(chunk: Uint8Array) {
         if (ended || chunk.length === 0) return;
-        if (held) post(undefined);
-        held = own(chunk);
+        held.push(own(chunk));
+        heldBytes += chunk.length;
+        if (heldBytes >= HOLD_BYTES) post(undefined);
       },
       end(error?: string) {
         if (!ended) {
