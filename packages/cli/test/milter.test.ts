@@ -150,6 +150,59 @@ describe('mef milter', () => {
     },
   );
 
+  it('drops a message the MTA aborts in its thread, and answers the next one on the connection', async () => {
+    const milter = await startMilter(`milter:\n  listen: { host: 127.0.0.1, port: 0 }\n${CLAMAV()}`);
+    try {
+      const f = (cmd: string, ...s: string[]) => encodeFrame(cmd, joinStrings(...s));
+      const opt = Buffer.alloc(12);
+      opt.writeUInt32BE(6, 0);
+      opt.writeUInt32BE(0x1ff, 4);
+      opt.writeUInt32BE(0x1fffff, 8);
+      const portBytes = Buffer.alloc(2);
+      portBytes.writeUInt16BE(4000, 0);
+      const message = (body: string) => [
+        f('M', '<a@example.test>'),
+        f('R', '<b@example.test>'),
+        f('L', 'Subject', ' hello'),
+        f('N'),
+        f('B', body),
+      ];
+      // A GTUBE message aborted before its end, then a clean one on the same connection.
+      const wire = Buffer.concat([
+        encodeFrame('O', opt),
+        encodeFrame(
+          'C',
+          Buffer.concat([joinStrings('client.test'), Buffer.from('4'), portBytes, joinStrings('192.0.2.1')]),
+        ),
+        f('H', 'client.test'),
+        ...message(`${GTUBE}\r\n`),
+        f('A'),
+        ...message('hello\r\n'),
+        f('E'),
+      ]);
+      const finals = await new Promise<string[]>((resolve, reject) => {
+        const decoder = new FrameDecoder();
+        const seen: string[] = [];
+        const s = connect({ host: '127.0.0.1', port: milter.port }, () => s.write(wire));
+        s.setTimeout(10_000, () => reject(new Error(`no reply to end of message (got ${seen.join(' ')})`)));
+        s.on('error', reject);
+        s.on('data', (d: Buffer) => {
+          for (const frame of decoder.push(d)) if ('cyrtd'.includes(frame.command)) seen.push(frame.command);
+          if (seen.length) {
+            // Any answer meant for the aborted message would come before the clean one's.
+            setTimeout(() => {
+              s.destroy();
+              resolve(seen);
+            }, 300);
+          }
+        });
+      });
+      expect(finals).toEqual(['c']);
+    } finally {
+      expect(await milter.stop()).toBe(0);
+    }
+  });
+
   it('runs a real Postfix with the default config: GTUBE refused with our 5xx, clean mail delivered with our header', async () => {
     const stops = stopList();
     try {
