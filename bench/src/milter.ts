@@ -4,22 +4,19 @@
  * haraka-plugin-mef beside Haraka with its own `rspamd` plugin, in one run: the same
  * smtp-source messages, sessions and count on every side. MEF runs its built-in rules and the
  * attachment policy (the defaults of `mef scan` without Bayes); rspamd its offline rule set
- * (network modules off: no DNS, no Redis). Each filter gets one process: the MEF milter runs in
- * this process, rspamd's proxy worker `count = 1` (Debian's default) scanning itself
- * (`self_scan`), its normal worker (for Haraka's plugin) `count = 1`. Haraka's rspamd plugin
- * gets `[check] local_ip, private_ip`: by default it sends no loopback client's mail to rspamd. rspamd's milter answers
- * only at end of message (no-reply flags for every other command); the MEF milter runs in both
- * of its modes, `replyAt: 'end-of-message'` (the same protocol work as rspamd) and
- * `'each-command'` (its default: it answers each command whose phase has a stage; these
- * stages act only on the message, so Postfix waits only at end of message here too; it differs
- * from `end-of-message` in not asking for DELRCPT). Haraka's MEF plugin, with message stages
- * only, registers its data, data_post and disconnect hooks; Haraka's rspamd plugin data_post.
- * Haraka runs the MEF plugin twice: with its default config (`threads` auto: on this 2-CPU
- * machine the message phase in one worker thread, as rspamd's one normal worker) and with
- * `threads=0` in `config/mef.ini` (the message phase on Haraka's event loop). Every Haraka
- * instance has the same settings (`startHaraka`: one process, no cluster) but the filter. After
- * the rounds, each Haraka process's resident memory (VmRSS and its peak VmHWM, from /proc) is
- * printed: what the plugin's thread costs.
+ * (network modules off: no DNS, no Redis). Each filter is its own process, as deployed: `mef
+ * milter --config` (the built binary), rspamd's proxy worker `count = 1` (Debian's default)
+ * scanning itself (`self_scan`), its normal worker (for Haraka's plugin) `count = 1`. Haraka's
+ * rspamd plugin gets `[check] local_ip, private_ip`: by default it sends no loopback client's
+ * mail to rspamd. rspamd's milter answers only at end of message (no-reply flags for every other
+ * command); `mef milter`'s default (`replyAt: each-command`) asks for the same flags here, since
+ * its stages act only on the message. MEF runs twice in each MTA: with its default config
+ * (`threads` auto: on this 2-CPU machine the message phase in one worker thread, as rspamd's one
+ * worker) and with threads 0 (the message phase on the event loop: `milter.threads: 0`, Haraka's
+ * `config/mef.ini` `[main] threads=0`). Every Haraka instance has the same settings
+ * (`startHaraka`: one process, no cluster) but the filter. After the rounds, the resident memory
+ * (VmRSS and its peak VmHWM, from /proc) of each `mef milter` and Haraka process is printed: what
+ * the thread costs.
  *
  * Run: cd bench && npx tsx --conditions=@mef/source src/milter.ts [messages] [rounds] [sessions]
  */
@@ -31,11 +28,10 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { buildEngine, resolveConfig } from '@mef/cli';
-import { createMilterServer } from '@mef/milter';
 import {
   type SinkServer,
   smtpSource,
+  startCommand,
   startHaraka,
   startPostfix,
   startRspamd,
@@ -102,15 +98,34 @@ const loadAverage = () =>
     .join(', ');
 const loadAtStart = loadAverage();
 
-const built = spawnSync(
-  'bash',
-  [join(here, '..', '..', 'scripts', 'pnpm.sh'), '--filter', 'haraka-plugin-mef', 'run', 'build'],
-  {
-    env: { ...process.env, MEF_BUILD_NO_DTS: '1' },
-    encoding: 'utf8',
-  },
-);
-if (built.status !== 0) throw new Error(`building haraka-plugin-mef failed: ${built.stderr}`);
+/** Builds a package's JavaScript (the plugin Haraka loads, the `mef` binary). */
+function build(name: string, env: Record<string, string> = {}): void {
+  const r = spawnSync(
+    'bash',
+    [join(here, '..', '..', 'scripts', 'pnpm.sh'), '--filter', name, 'run', 'build'],
+    { env: { ...process.env, MEF_BUILD_NO_DTS: '1', ...env }, encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`building ${name} failed: ${r.stderr}`);
+}
+build('haraka-plugin-mef');
+build('@mef/cli', { MEF_BUILD_BIN_ONLY: '1' });
+const mefBin = join(here, '..', '..', 'packages', 'cli', 'dist', 'bin.js');
+
+/** `mef milter` with `more` config lines (YAML), as its own process; resolves with its port and PID. */
+async function mefMilter(more: string, home: string) {
+  const file = join(home, `milter-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(file, `milter:\n  listen: { host: 127.0.0.1, port: 0 }\n${more}bayes: { enabled: false }\n`);
+  const p = await startCommand(
+    process.execPath,
+    [mefBin, 'milter', '--config', file],
+    /listening on inet:[^ ]+:(\d+)/,
+    {
+      env: { PATH: process.env.PATH ?? '', MEF_HOME: home },
+      timeoutMs: 60_000,
+    },
+  );
+  return { port: Number(p.ready), pid: p.child.pid, stop: () => p.stop() };
+}
 
 const stops = stopList();
 try {
@@ -122,20 +137,16 @@ try {
     workers: 1,
   });
   stops.defer(() => rspamd.stop());
-  const { engine } = buildEngine(resolveConfig({ bayes: { enabled: false } }, {}));
-  stops.defer(() => engine.stop());
-  const relayhost = `[127.0.0.1]:${sink.port}`;
-  const pfMef: Record<string, number> = {};
-  for (const replyAt of ['end-of-message', 'each-command'] as const) {
-    const milter = createMilterServer({ engine, replyAt });
-    const milterPort = (await milter.listen({ host: '127.0.0.1', port: 0 })) as number;
-    stops.defer(() => milter.close());
-    const pf = stops.add(await startPostfix({ relayhost, milter: { port: milterPort } }));
-    pfMef[replyAt] = pf.port;
-  }
-  const pfRspamd = stops.add(await startPostfix({ relayhost, milter: { port: rspamd.milterPort ?? 0 } }));
   const home = await mkdtemp(join(tmpdir(), 'mef-bench-home-'));
   stops.defer(() => rm(home, { recursive: true, force: true }));
+  const relayhost = `[127.0.0.1]:${sink.port}`;
+  const milters = { default: await mefMilter('', home), loop: await mefMilter('  threads: 0\n', home) };
+  for (const m of Object.values(milters)) stops.defer(() => m.stop());
+  const pfMef = {
+    default: stops.add(await startPostfix({ relayhost, milter: { port: milters.default.port } })),
+    loop: stops.add(await startPostfix({ relayhost, milter: { port: milters.loop.port } })),
+  };
+  const pfRspamd = stops.add(await startPostfix({ relayhost, milter: { port: rspamd.milterPort ?? 0 } }));
   // The plugin's default config: `threads` auto (one worker thread on 2 or more CPUs).
   const hkMef = await haraka(
     ['mef'],
@@ -158,11 +169,8 @@ try {
   stops.defer(() => hkRspamd.stop());
 
   const sides = {
-    'Postfix + mef milter, replyAt: end-of-message (answers at end of message, as rspamd)': pfMef[
-      'end-of-message'
-    ] as number,
-    'Postfix + mef milter, replyAt: each-command (the default: answers where a stage acts, here at end of message)':
-      pfMef['each-command'] as number,
+    'Postfix + mef milter (default config: threads auto, here 1 worker thread)': pfMef.default.port,
+    'Postfix + mef milter, threads: 0 (the message phase on the event loop)': pfMef.loop.port,
     "Postfix + rspamd's milter (rspamd_proxy)": pfRspamd.port,
     'Haraka + haraka-plugin-mef (default: threads auto, here 1 worker thread)': hkMef.port,
     "Haraka + haraka-plugin-mef, threads=0 (the message phase on Haraka's event loop)": hkMefLoop.port,
@@ -191,8 +199,13 @@ try {
     rivalOf(name) === name ? '1.00' : (med(name) / med(rivalOf(name))).toFixed(2),
     rates[name]?.map((r) => r.toFixed(0)).join(' ') ?? '',
   ]);
-  const mem = harakas.map(([name, port]) => {
-    const m = memory(listener(port));
+  const processes: [string, number | undefined][] = [
+    ['mef milter (default config: 1 worker thread)', milters.default.pid],
+    ['mef milter, threads: 0', milters.loop.pid],
+    ...harakas.map(([name, port]): [string, number | undefined] => [name, listener(port)]),
+  ];
+  const mem = processes.map(([name, pid]) => {
+    const m = memory(pid);
     return [name, m ? m.rss.toFixed(1) : '?', m ? m.peak.toFixed(1) : '?'];
   });
   const text = [
@@ -211,9 +224,9 @@ try {
     '',
     `Load average (1, 5, 15 min) at the start: ${loadAtStart}; at the end: ${loadAverage()}.`,
     '',
-    `Haraka's resident memory after the ${rounds + 1} rounds (${(rounds + 1) * count} messages each; /proc/PID/status; rspamd's plugin's scanning is in rspamd's process, not counted):`,
+    `Resident memory of MEF's processes and of Haraka after the ${rounds + 1} rounds (${(rounds + 1) * count} messages each; /proc/PID/status; rspamd's scanning is in rspamd's process, not counted):`,
     '',
-    table(['Haraka', 'VmRSS MiB', 'peak (VmHWM) MiB'], mem),
+    table(['process', 'VmRSS MiB', 'peak (VmHWM) MiB'], mem),
     '',
   ].join('\n');
   console.log(text);
