@@ -10,9 +10,9 @@
  * rspamd plugin gets `[check] local_ip, private_ip`: by default it sends no loopback client's
  * mail to rspamd. rspamd's milter answers only at end of message (no-reply flags for every other
  * command); `mef milter`'s default (`replyAt: each-command`) asks for the same flags here, since
- * its stages act only on the message. MEF runs twice in each MTA: with its default config
- * (`threads` auto: on this 2-CPU machine the message phase in one worker thread, as rspamd's one
- * worker) and with threads 0 (the message phase on the event loop: `milter.threads: 0`, Haraka's
+ * its stages act only on the message. MEF runs twice in each MTA: with the message phase in
+ * one worker thread (as rspamd's one worker: `milter.threads: 1`; Haraka's default, `threads`
+ * auto on this 2-CPU machine) and on the event loop (`mef milter`'s default; Haraka's
  * `config/mef.ini` `[main] threads=0`). Every Haraka instance has the same settings
  * (`startHaraka`: one process, no cluster) but the filter. After the rounds, the resident memory
  * (VmRSS and its peak VmHWM, from /proc) of each `mef milter` and Haraka process is printed: what
@@ -140,10 +140,10 @@ try {
   const home = await mkdtemp(join(tmpdir(), 'mef-bench-home-'));
   stops.defer(() => rm(home, { recursive: true, force: true }));
   const relayhost = `[127.0.0.1]:${sink.port}`;
-  const milters = { default: await mefMilter('', home), loop: await mefMilter('  threads: 0\n', home) };
+  const milters = { thread: await mefMilter('  threads: 1\n', home), loop: await mefMilter('', home) };
   for (const m of Object.values(milters)) stops.defer(() => m.stop());
   const pfMef = {
-    default: stops.add(await startPostfix({ relayhost, milter: { port: milters.default.port } })),
+    thread: stops.add(await startPostfix({ relayhost, milter: { port: milters.thread.port } })),
     loop: stops.add(await startPostfix({ relayhost, milter: { port: milters.loop.port } })),
   };
   const pfRspamd = stops.add(await startPostfix({ relayhost, milter: { port: rspamd.milterPort ?? 0 } }));
@@ -169,8 +169,8 @@ try {
   stops.defer(() => hkRspamd.stop());
 
   const sides = {
-    'Postfix + mef milter (default config: threads auto, here 1 worker thread)': pfMef.default.port,
-    'Postfix + mef milter, threads: 0 (the message phase on the event loop)': pfMef.loop.port,
+    'Postfix + mef milter, threads: 1 (the message phase in a worker thread)': pfMef.thread.port,
+    'Postfix + mef milter (default config: the message phase on the event loop)': pfMef.loop.port,
     "Postfix + rspamd's milter (rspamd_proxy)": pfRspamd.port,
     'Haraka + haraka-plugin-mef (default: threads auto, here 1 worker thread)': hkMef.port,
     "Haraka + haraka-plugin-mef, threads=0 (the message phase on Haraka's event loop)": hkMefLoop.port,
@@ -200,8 +200,8 @@ try {
     rates[name]?.map((r) => r.toFixed(0)).join(' ') ?? '',
   ]);
   const processes: [string, number | undefined][] = [
-    ['mef milter (default config: 1 worker thread)', milters.default.pid],
-    ['mef milter, threads: 0', milters.loop.pid],
+    ['mef milter, threads: 1', milters.thread.pid],
+    ['mef milter (default config: the event loop)', milters.loop.pid],
     ...harakas.map(([name, port]): [string, number | undefined] => [name, listener(port)]),
   ];
   const mem = processes.map(([name, pid]) => {

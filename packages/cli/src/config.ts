@@ -68,7 +68,7 @@ export const configSchema = z
           .union([z.literal('auto'), z.number().int().min(0).max(64)])
           .optional()
           .describe(
-            'Worker threads for the message phase, each with its own engine, when no stage acts before the message. auto (default): 1 with 2 or more CPUs, 0 with one; 0: the event loop',
+            'Worker threads for the message phase, each with its own engine, when no stage acts before the message. 0 (default): the event loop; auto: 1 with 2 or more CPUs, 0 with one',
           ),
       })
       .optional()

@@ -10,9 +10,14 @@ import { buildEngine } from './setup.js';
 
 const KIND = 'mef-engine-thread';
 
-/** How many threads `milter.threads` asks for: `auto` (the default) is 1 with 2 or more CPUs. */
+/**
+ * How many threads `milter.threads` asks for: none by default (measured: under Postfix the
+ * hand-over costs more than the event loop gains, see bench/results/hosts.md); `auto` is 1 with
+ * 2 or more CPUs, 0 with one.
+ */
 export function threadCount(setting: 'auto' | number | undefined, cpus: number): number {
-  return setting === undefined || setting === 'auto' ? (cpus >= 2 ? 1 : 0) : setting;
+  if (setting === undefined) return 0;
+  return setting === 'auto' ? (cpus >= 2 ? 1 : 0) : setting;
 }
 
 /** A pool of `size` threads whose engines are built from `config`, running `script` (the binary). */
