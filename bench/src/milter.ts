@@ -4,35 +4,34 @@
  * haraka-plugin-mef beside Haraka with its own `rspamd` plugin, in one run: the same
  * smtp-source messages, sessions and count on every side. MEF runs its built-in rules and the
  * attachment policy (the defaults of `mef scan` without Bayes); rspamd its offline rule set
- * (network modules off: no DNS, no Redis). Each filter gets one process: the MEF milter runs in
- * this process, rspamd's proxy worker `count = 1` (Debian's default) scanning itself
- * (`self_scan`), its normal worker (for Haraka's plugin) `count = 1`. Haraka's rspamd plugin
- * gets `[check] local_ip, private_ip`: by default it sends no loopback client's mail to rspamd. rspamd's milter answers
- * only at end of message (no-reply flags for every other command); the MEF milter runs in both
- * of its modes, `replyAt: 'end-of-message'` (the same protocol work as rspamd) and
- * `'each-command'` (its default: it answers each command whose phase has a stage; these
- * stages act only on the message, so Postfix waits only at end of message here too; it differs
- * from `end-of-message` in not asking for DELRCPT). Haraka's MEF plugin, with message stages
- * only, registers its data, data_post and disconnect hooks; Haraka's rspamd plugin data_post.
- * Haraka runs the MEF plugin twice: on its event loop (the default) and with `threads=1` in
- * `config/mef.ini` (the message phase in one worker thread, as rspamd's one normal worker). Every
- * Haraka instance has the same settings (`startHaraka`: one process, no cluster) but the filter.
+ * (network modules off: no DNS, no Redis). Each filter is its own process, as deployed: `mef
+ * milter --config` (the built binary), rspamd's proxy worker `count = 1` (Debian's default)
+ * scanning itself (`self_scan`), its normal worker (for Haraka's plugin) `count = 1`. Haraka's
+ * rspamd plugin gets `[check] local_ip, private_ip`: by default it sends no loopback client's
+ * mail to rspamd. rspamd's milter answers only at end of message (no-reply flags for every other
+ * command); `mef milter`'s default (`replyAt: each-command`) asks for the same flags here, since
+ * its stages act only on the message. MEF runs twice in each MTA: with the message phase in
+ * one worker thread (as rspamd's one worker: `milter.threads: 1`; Haraka's default, `threads`
+ * auto on this 2-CPU machine) and on the event loop (`mef milter`'s default; Haraka's
+ * `config/mef.ini` `[main] threads=0`). Every Haraka instance has the same settings
+ * (`startHaraka`: one process, no cluster) but the filter. After the rounds, the resident memory
+ * (VmRSS and its peak VmHWM, from /proc) of each `mef milter` and Haraka process is printed: what
+ * the thread costs.
  *
  * Run: cd bench && npx tsx --conditions=@mef/source src/milter.ts [messages] [rounds] [sessions]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { buildEngine, resolveConfig } from '@mef/cli';
-import { createMilterServer } from '@mef/milter';
 import {
   type SinkServer,
   smtpSource,
+  startCommand,
   startHaraka,
   startPostfix,
   startRspamd,
@@ -78,15 +77,55 @@ async function load(port: number, sink: SinkServer): Promise<number> {
   return rate;
 }
 
-const built = spawnSync(
-  'bash',
-  [join(here, '..', '..', 'scripts', 'pnpm.sh'), '--filter', 'haraka-plugin-mef', 'run', 'build'],
-  {
-    env: { ...process.env, MEF_BUILD_NO_DTS: '1' },
-    encoding: 'utf8',
-  },
-);
-if (built.status !== 0) throw new Error(`building haraka-plugin-mef failed: ${built.stderr}`);
+/** The PID of the process listening on loopback `port` (from `ss`), or undefined. */
+function listener(port: number): number | undefined {
+  const r = spawnSync('ss', ['-Hltnp', `sport = :${port}`], { encoding: 'utf8' });
+  const m = /pid=(\d+)/.exec(r.stdout ?? '');
+  return m ? Number(m[1]) : undefined;
+}
+
+/** VmRSS and VmHWM (peak) of a process, in MiB. */
+function memory(pid: number | undefined): { rss: number; peak: number } | undefined {
+  if (!pid) return undefined;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
+  return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
+}
+
+const loadAverage = () =>
+  loadavg()
+    .map((x) => x.toFixed(1))
+    .join(', ');
+const loadAtStart = loadAverage();
+
+/** Builds a package's JavaScript (the plugin Haraka loads, the `mef` binary). */
+function build(name: string, env: Record<string, string> = {}): void {
+  const r = spawnSync(
+    'bash',
+    [join(here, '..', '..', 'scripts', 'pnpm.sh'), '--filter', name, 'run', 'build'],
+    { env: { ...process.env, MEF_BUILD_NO_DTS: '1', ...env }, encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`building ${name} failed: ${r.stderr}`);
+}
+build('haraka-plugin-mef');
+build('@mef/cli', { MEF_BUILD_BIN_ONLY: '1' });
+const mefBin = join(here, '..', '..', 'packages', 'cli', 'dist', 'bin.js');
+
+/** `mef milter` with `more` config lines (YAML), as its own process; resolves with its port and PID. */
+async function mefMilter(more: string, home: string) {
+  const file = join(home, `milter-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(file, `milter:\n  listen: { host: 127.0.0.1, port: 0 }\n${more}bayes: { enabled: false }\n`);
+  const p = await startCommand(
+    process.execPath,
+    [mefBin, 'milter', '--config', file],
+    /listening on inet:[^ ]+:(\d+)/,
+    {
+      env: { PATH: process.env.PATH ?? '', MEF_HOME: home },
+      timeoutMs: 60_000,
+    },
+  );
+  return { port: Number(p.ready), pid: p.child.pid, stop: () => p.stop() };
+}
 
 const stops = stopList();
 try {
@@ -98,20 +137,17 @@ try {
     workers: 1,
   });
   stops.defer(() => rspamd.stop());
-  const { engine } = buildEngine(resolveConfig({ bayes: { enabled: false } }, {}));
-  stops.defer(() => engine.stop());
-  const relayhost = `[127.0.0.1]:${sink.port}`;
-  const pfMef: Record<string, number> = {};
-  for (const replyAt of ['end-of-message', 'each-command'] as const) {
-    const milter = createMilterServer({ engine, replyAt });
-    const milterPort = (await milter.listen({ host: '127.0.0.1', port: 0 })) as number;
-    stops.defer(() => milter.close());
-    const pf = stops.add(await startPostfix({ relayhost, milter: { port: milterPort } }));
-    pfMef[replyAt] = pf.port;
-  }
-  const pfRspamd = stops.add(await startPostfix({ relayhost, milter: { port: rspamd.milterPort ?? 0 } }));
   const home = await mkdtemp(join(tmpdir(), 'mef-bench-home-'));
   stops.defer(() => rm(home, { recursive: true, force: true }));
+  const relayhost = `[127.0.0.1]:${sink.port}`;
+  const milters = { thread: await mefMilter('  threads: 1\n', home), loop: await mefMilter('', home) };
+  for (const m of Object.values(milters)) stops.defer(() => m.stop());
+  const pfMef = {
+    thread: stops.add(await startPostfix({ relayhost, milter: { port: milters.thread.port } })),
+    loop: stops.add(await startPostfix({ relayhost, milter: { port: milters.loop.port } })),
+  };
+  const pfRspamd = stops.add(await startPostfix({ relayhost, milter: { port: rspamd.milterPort ?? 0 } }));
+  // The plugin's default config: `threads` auto (one worker thread on 2 or more CPUs).
   const hkMef = await haraka(
     ['mef'],
     sink.port,
@@ -119,30 +155,28 @@ try {
     { MEF_HOME: home },
   );
   stops.defer(() => hkMef.stop());
-  // The same plugin with its opt-in thread pool: the message phase in one worker thread.
-  const hkMefThreads = await haraka(
+  // The same plugin with `threads=0`: the message phase on Haraka's event loop.
+  const hkMefLoop = await haraka(
     ['mef'],
     sink.port,
-    { 'mef.yaml': 'bayes: { enabled: false }\n', 'mef.ini': '[main]\nthreads=1\n' },
+    { 'mef.yaml': 'bayes: { enabled: false }\n', 'mef.ini': '[main]\nthreads=0\n' },
     { MEF_HOME: home },
   );
-  stops.defer(() => hkMefThreads.stop());
+  stops.defer(() => hkMefLoop.stop());
   const hkRspamd = await haraka(['rspamd'], sink.port, {
     'rspamd.ini': `host=127.0.0.1\nport=${rspamd.port}\n[check]\nlocal_ip=true\nprivate_ip=true\n[reject]\nspam=true\n`,
   });
   stops.defer(() => hkRspamd.stop());
 
   const sides = {
-    'Postfix + mef milter, replyAt: end-of-message (answers at end of message, as rspamd)': pfMef[
-      'end-of-message'
-    ] as number,
-    'Postfix + mef milter, replyAt: each-command (the default: answers where a stage acts, here at end of message)':
-      pfMef['each-command'] as number,
+    'Postfix + mef milter, threads: 1 (the message phase in a worker thread)': pfMef.thread.port,
+    'Postfix + mef milter (default config: the message phase on the event loop)': pfMef.loop.port,
     "Postfix + rspamd's milter (rspamd_proxy)": pfRspamd.port,
-    'Haraka + haraka-plugin-mef': hkMef.port,
-    'Haraka + haraka-plugin-mef, threads=1 (the message phase in a worker thread)': hkMefThreads.port,
+    'Haraka + haraka-plugin-mef (default: threads auto, here 1 worker thread)': hkMef.port,
+    "Haraka + haraka-plugin-mef, threads=0 (the message phase on Haraka's event loop)": hkMefLoop.port,
     'Haraka + rspamd plugin': hkRspamd.port,
   };
+  const harakas = Object.entries(sides).filter(([name]) => name.startsWith('Haraka'));
   const rates: Record<string, number[]> = Object.fromEntries(Object.keys(sides).map((k) => [k, []]));
   // Warm-up round (not timed): caches, JIT, rspamd's maps.
   for (const port of Object.values(sides)) await load(port, sink);
@@ -165,6 +199,15 @@ try {
     rivalOf(name) === name ? '1.00' : (med(name) / med(rivalOf(name))).toFixed(2),
     rates[name]?.map((r) => r.toFixed(0)).join(' ') ?? '',
   ]);
+  const processes: [string, number | undefined][] = [
+    ['mef milter, threads: 1', milters.thread.pid],
+    ['mef milter (default config: the event loop)', milters.loop.pid],
+    ...harakas.map(([name, port]): [string, number | undefined] => [name, listener(port)]),
+  ];
+  const mem = processes.map(([name, pid]) => {
+    const m = memory(pid);
+    return [name, m ? m.rss.toFixed(1) : '?', m ? m.peak.toFixed(1) : '?'];
+  });
   const text = [
     '## Hosts: Postfix milter and Haraka plugin',
     '',
@@ -179,10 +222,20 @@ try {
       rows,
     ),
     '',
+    `Load average (1, 5, 15 min) at the start: ${loadAtStart}; at the end: ${loadAverage()}.`,
+    '',
+    `Resident memory of MEF's processes and of Haraka after the ${rounds + 1} rounds (${(rounds + 1) * count} messages each; /proc/PID/status; rspamd's scanning is in rspamd's process, not counted):`,
+    '',
+    table(['process', 'VmRSS MiB', 'peak (VmHWM) MiB'], mem),
+    '',
   ].join('\n');
   console.log(text);
   mkdirSync(join(here, '..', 'results'), { recursive: true });
-  writeFileSync(join(here, '..', 'results', 'hosts.md'), `${text}\n`);
+  const out = join(here, '..', 'results', 'hosts.md');
+  // The notes written by hand below the figures (from `## Notes` on) stay.
+  const old = existsSync(out) ? readFileSync(out, 'utf8') : '';
+  const notes = old.indexOf('\n## Notes');
+  writeFileSync(out, notes >= 0 ? `${text}${old.slice(notes)}` : `${text}\n`);
 } finally {
   await stops.stopAll().catch(() => {});
 }

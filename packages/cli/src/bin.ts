@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { isMainThread } from 'node:worker_threads';
+import { isEngineThread, serveEngineThread } from './engine-thread.js';
 import { run } from './program.js';
 import { workerMain } from './workers.js';
 
@@ -27,6 +28,8 @@ if (isMainThread) {
     process.exitCode = code;
     process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
   });
+} else if (isEngineThread()) {
+  serveEngineThread();
 } else {
   void workerMain();
 }

@@ -64,6 +64,12 @@ export const configSchema = z
           .describe(
             'each-command (default): answer every SMTP command (refuse a recipient at RCPT); end-of-message: the MTA waits only at end of message (refusals then, DELRCPT for a refused recipient)',
           ),
+        threads: z
+          .union([z.literal('auto'), z.number().int().min(0).max(64)])
+          .optional()
+          .describe(
+            'Worker threads for the message phase, each with its own engine, when no stage acts before the message. 0 (default): the event loop; auto: 1 with 2 or more CPUs, 0 with one',
+          ),
       })
       .optional()
       .describe('The milter `mef milter` runs for Postfix or Sendmail'),

@@ -8,11 +8,13 @@ describe('entry points', () => {
     const hostNames = Object.keys(hosts).sort();
     expect(hostNames).toEqual([
       'Engine',
+      'ThreadPool',
       'createEngine',
       'defaultLimitPolicy',
       'defaultReply',
       'formatReply',
       'harakaCodes',
+      'serveThread',
       'toHaraka',
       'toMilter',
       'toSmtpReply',

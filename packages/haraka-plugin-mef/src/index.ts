@@ -1,6 +1,16 @@
+import { availableParallelism } from 'node:os';
 import { buildEngine, resolveConfig, validateConfig } from '@mef/cli';
 import type { Verdict } from '@mef/core';
-import { type Connection, type Engine, harakaCodes, type Transaction } from '@mef/core/hosts';
+import {
+  type Connection,
+  type Engine,
+  harakaCodes,
+  type ThreadEnvelope,
+  type ThreadPool,
+  type ThreadResult,
+  type ThreadScan,
+  type Transaction,
+} from '@mef/core/hosts';
 import type {
   HarakaAddress,
   HarakaConnection,
@@ -8,14 +18,18 @@ import type {
   HarakaPlugin,
   HarakaTransaction,
 } from './haraka.js';
-import { type ThreadEnvelope, ThreadPool, type ThreadResult, type ThreadScan } from './threads.js';
+import { poolFor, stopPool } from './pool.js';
 import { addressOf, answer, conclude, feed } from './verdicts.js';
 
+export type { ThreadEnvelope, ThreadPool, ThreadResult, ThreadScan } from '@mef/core/hosts';
 export type * from './haraka.js';
-export type { ThreadEnvelope, ThreadPool, ThreadResult, ThreadScan } from './threads.js';
 export { applyMutations } from './verdicts.js';
 
-/** The plugin object as this plugin uses it: Haraka's, plus the engine (one per Haraka process). */
+/**
+ * The plugin object as this plugin uses it: Haraka's, plus the engine (one per Haraka process).
+ * With the thread pool the engine is built (to check the config and ask `stagesAt`) but never
+ * started: the threads' engines do the work.
+ */
 export interface MefPlugin extends HarakaPlugin {
   mef?: { engine: Engine; starting?: Promise<void>; threads?: ThreadPool };
 }
@@ -58,32 +72,27 @@ export function register(this: MefPlugin): void {
   const early = ENVELOPE_PHASES.some((p) => engine.stagesAt(p).length > 0);
   if (early) for (const [hook, method] of ENVELOPE_HOOKS) this.register_hook(hook, method);
   const hooks = [...(early ? ENVELOPE_HOOKS.map(([h]) => h) : []), 'data', 'data_post', 'disconnect'];
-  const threads = threadsOf(this.config.get('mef.ini', 'ini'));
-  // The threads build their own engines; with a stage at an envelope phase they are not used.
+  const threads = threadsOf(this.config.get('mef.ini', 'ini'), availableParallelism());
+  // The threads build (and start) their own engines; this one then only answered `stagesAt`.
+  // With a stage at an envelope phase the pool is not used: the envelope hooks need the engine here.
   if (threads > 0 && !early) this.mef.threads = poolFor(threads, raw);
-  const where = this.mef.threads ? `, the message phase in ${threads} thread${threads > 1 ? 's' : ''}` : '';
+  const where = this.mef.threads
+    ? `, the message phase in ${threads} thread${threads > 1 ? 's' : ''}`
+    : ', the message phase on the event loop';
   this.loginfo(`MEF engine with ${plugins.join(', ')}; hooks: ${hooks.join(', ')}${where}`);
 }
 
-/** One pool per process and setting: Haraka may load (and register) a plugin more than once. */
-let shared: { key: string; pool: ThreadPool } | undefined;
-
-function poolFor(size: number, config: unknown): ThreadPool {
-  const key = JSON.stringify([size, config]);
-  if (shared?.key !== key) {
-    void shared?.pool.stop();
-    shared = { key, pool: new ThreadPool(size, config) };
-  }
-  return shared.pool;
-}
-
-/** `[main] threads` of `config/mef.ini`: 0 (the default) runs the engine on Haraka's event loop. */
-function threadsOf(ini: unknown): number {
+/**
+ * `[main] threads` of `config/mef.ini`: `auto` (the default) is one thread on a machine with two
+ * or more CPUs (`cpus`: `os.availableParallelism()`), none on one CPU; 0 runs the engine on
+ * Haraka's event loop; N (up to 64) runs N threads.
+ */
+export function threadsOf(ini: unknown, cpus: number): number {
   const v = (ini as { main?: { threads?: unknown } } | undefined)?.main?.threads;
-  if (v === undefined || v === null || v === '') return 0;
+  if (v === undefined || v === null || v === '' || v === 'auto') return cpus >= 2 ? 1 : 0;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 64) {
-    throw new Error(`config/mef.ini: threads must be a whole number from 0 to 64, got ${String(v)}`);
+    throw new Error(`config/mef.ini: threads must be auto or a whole number from 0 to 64, got ${String(v)}`);
   }
   return n;
 }
@@ -91,16 +100,14 @@ function threadsOf(ini: unknown): number {
 /** Stops the engine when Haraka shuts down. */
 export function shutdown(this: MefPlugin): void {
   void this.mef?.engine.stop();
-  if (this.mef?.threads) {
-    if (shared?.pool === this.mef.threads) shared = undefined;
-    void this.mef.threads.stop();
-  }
+  if (this.mef?.threads) stopPool(this.mef.threads);
 }
 
 /** Runs `work`; an exception (the engine failed to start...) defers the mail with 451. */
 function guarded(plugin: MefPlugin, next: HarakaNext, work: () => Promise<void>): void {
   const mef = plugin.mef;
-  if (mef && !mef.starting) mef.starting = mef.engine.start();
+  // With the thread pool the threads start their engines; this one stays unstarted.
+  if (mef && !mef.threads && !mef.starting) mef.starting = mef.engine.start();
   (mef?.starting ?? Promise.resolve()).then(work).catch((err: unknown) => {
     plugin.logerror(`haraka-plugin-mef: ${(err as Error).message}`);
     next(harakaCodes.DENYSOFT, '4.3.0 Temporary failure in the mail filter, please try again later');

@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GTUBE } from '@mef/plugin-spam';
 import {
@@ -133,11 +133,19 @@ function mefCases(get: () => Haraka, more: Record<string, string> = {}): void {
   });
 }
 
-describe('Haraka with haraka-plugin-mef (deployed with pnpm deploy)', () => {
+/** Where the default config (`threads` auto) runs the message phase on this machine. */
+const DEFAULT_WHERE = availableParallelism() >= 2 ? 'in 1 thread' : 'on the event loop';
+
+describe('Haraka with haraka-plugin-mef (deployed with pnpm deploy), default config', () => {
   it('loads the plugin from node_modules with the engine of config/mef.yaml', () => {
     expect(haraka.log()).toMatch(/MEF engine with .*clamav/);
-    // Message stages only: no envelope hook is registered; the engine hears the envelope at DATA.
-    expect(haraka.log()).toMatch(/MEF engine with [^\n]*; hooks: data, data_post, disconnect\n/);
+    // Message stages only: no envelope hook is registered; the engine hears the envelope at DATA,
+    // and (threads auto) the message phase runs in one thread on a machine with 2 or more CPUs.
+    expect(haraka.log()).toMatch(
+      new RegExp(
+        `MEF engine with [^\\n]*; hooks: data, data_post, disconnect, the message phase ${DEFAULT_WHERE}\\n`,
+      ),
+    );
   });
 
   mefCases(() => haraka);
@@ -155,7 +163,9 @@ describe('Haraka with a stage at the envelope phases (a DNS list)', () => {
         `rbl:\n  dns: ['${dns.server}']\n  lists: [{ zone: bl.mef.test, score: 0.5 }]\nbayes:\n  enabled: false\n`,
       ),
     );
-    expect(listed.log()).toMatch(/; hooks: connect, helo, ehlo, mail, rcpt, data, data_post, disconnect\n/);
+    expect(listed.log()).toMatch(
+      /; hooks: connect, helo, ehlo, mail, rcpt, data, data_post, disconnect, the message phase on the event loop\n/,
+    );
     const marker = `listed-${Date.now()}`;
     const r = await swaks(listed.port, ['--to', 'user@dest.test', '--header', `Subject: ${marker}`]);
     expect(r.status, r.output).toBe(0);
@@ -168,18 +178,33 @@ describe('Haraka with a stage at the envelope phases (a DNS list)', () => {
   });
 });
 
-describe('Haraka with the thread pool (config/mef.ini: threads=2)', () => {
-  const THREADS = { 'mef.ini': '[main]\nthreads=2\n' };
-  let threaded: Haraka;
+describe('Haraka with the message phase on the event loop (config/mef.ini: threads=0)', () => {
+  const NO_THREADS = { 'mef.ini': '[main]\nthreads=0\n' };
+  let plain: Haraka;
   beforeAll(async () => {
-    threaded = stops.add(
-      await startMefHaraka(`clamav:\n  hosts: ['${clamd.address}']\nbayes:\n  enabled: false\n`, THREADS),
+    plain = stops.add(
+      await startMefHaraka(`clamav:\n  hosts: ['${clamd.address}']\nbayes:\n  enabled: false\n`, NO_THREADS),
     );
   }, 120_000);
 
-  it('runs the message phase in the threads', () => {
-    expect(threaded.log()).toMatch(/; hooks: data, data_post, disconnect, the message phase in 2 threads\n/);
+  it('runs the engine on the event loop', () => {
+    expect(plain.log()).toMatch(
+      /; hooks: data, data_post, disconnect, the message phase on the event loop\n/,
+    );
   });
 
-  mefCases(() => threaded, THREADS);
+  mefCases(() => plain, NO_THREADS);
+});
+
+describe('Haraka with two threads (config/mef.ini: threads=2)', () => {
+  it('runs the message phase in both and refuses GTUBE with 5xx', async () => {
+    const two = stops.add(
+      await startMefHaraka(`clamav:\n  hosts: ['${clamd.address}']\nbayes:\n  enabled: false\n`, {
+        'mef.ini': '[main]\nthreads=2\n',
+      }),
+    );
+    expect(two.log()).toMatch(/; hooks: data, data_post, disconnect, the message phase in 2 threads\n/);
+    const r = await swaks(two.port, ['--to', 'user@dest.test', '--body', `spam ${GTUBE}`]);
+    expect(r.output).toMatch(/<\*\* 5\d\d 5\.7\.1 Message rejected as spam/);
+  });
 });

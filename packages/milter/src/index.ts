@@ -12,6 +12,7 @@ export {
   parseOptneg,
   splitStrings,
 } from './frame.js';
+export type { MilterOptions } from './options.js';
 export {
   ActionFlag,
   Command,
@@ -22,4 +23,4 @@ export {
   Reply,
 } from './protocol.js';
 export { createMilterServer, type MilterListen, MilterServer } from './server.js';
-export { type MilterOptions, MilterSession } from './session.js';
+export { MilterSession } from './session.js';

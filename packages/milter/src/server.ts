@@ -1,6 +1,7 @@
 import { existsSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { type MilterOptions, MilterSession } from './session.js';
+import type { MilterOptions } from './options.js';
+import { MilterSession } from './session.js';
 
 /** Where a milter listens: a TCP address or a unix socket path. */
 export type MilterListen =

@@ -1,12 +1,12 @@
 /**
  * One milter connection: frames in, the engine's phases as each command arrives, answers out.
- * Just over 400 lines on purpose: the command dispatch and its per-connection state (macros,
- * negotiated flags, deferred refusals) read best in one place; frames, actions and
+ * About 400 lines on purpose: the command dispatch and its per-connection state (macros,
+ * negotiated flags, deferred refusals) read best in one place; frames, actions, options and
  * negotiation are in their own files.
  */
 import type { Socket } from 'node:net';
 import type { ConnectionInfo, Logger, Verdict } from '@mef/core';
-import type { Connection, Engine, Transaction } from '@mef/core/hosts';
+import type { Connection, ThreadPool, ThreadScan, Transaction } from '@mef/core/hosts';
 import { encodeAction, encodeDelRcpt, isFinal, permittedActions, phaseAction } from './actions.js';
 import { MilterError } from './errors.js';
 import {
@@ -20,39 +20,10 @@ import {
   splitStrings,
 } from './frame.js';
 import { NO_REPLY_FLAG, negotiate } from './negotiate.js';
+import type { MilterOptions } from './options.js';
 import { Progress } from './progress.js';
 import { Command, type Frame, MILTER_VERSION, type Negotiated, ProtocolFlag, Reply } from './protocol.js';
-
-/** Options of a milter session (and of the server that opens one per MTA connection). */
-export interface MilterOptions {
-  /** The engine every message runs through; started by the server's `listen`. */
-  readonly engine: Engine;
-  /**
-   * When the MTA hears our answers.
-   * - `each-command` (default): after every command whose phase has a stage, so a refused
-   *   recipient is refused at RCPT and a refused client at CONNECT; the MTA waits for each
-   *   answer. A phase no stage acts at (`engine.stagesAt`) gets its no-reply flag instead,
-   *   and BODY gets one unless the engine's size limit is below Postfix's (see SKIP).
-   * - `end-of-message`: the MTA does not wait (the no-reply flags `SMFIP_NR_CONN`, `_HELO`,
-   *   `_MAIL`, `_RCPT`, `_BODY`, as rspamd's milter asks); the engine still runs every phase
-   *   as it happens, and a refusal found at an envelope phase is given at end of message, a
-   *   refused recipient among accepted ones is removed with DELRCPT.
-   */
-  readonly replyAt?: 'each-command' | 'end-of-message';
-  /**
-   * While a verdict is pending, send PROGRESS this often (ms; the first within two intervals),
-   * so that the MTA's timeout (Postfix `milter_content_timeout`, 300 s;
-   * `milter_command_timeout`, 30 s) does not fire. Keep it under half the shorter timeout.
-   * Default 10,000.
-   */
-  readonly progressInterval?: number;
-  /** Largest frame accepted (bytes). Default 1 MiB + 1 KiB. */
-  readonly maxFrameSize?: number;
-  /** Close a connection idle this long (ms). Default 900,000 (15 min). */
-  readonly idleTimeout?: number;
-  /** Logger; default: the engine's. */
-  readonly log?: Logger;
-}
+import { envelopeOf } from './threads.js';
 
 /** Frames queued before the socket is paused (the MTA waits for most replies anyway). */
 const QUEUE_HIGH = 16;
@@ -86,6 +57,10 @@ export class MilterSession {
   private refusedRcpts: { raw: string; verdict: Verdict }[] = [];
   private readonly log: Logger;
   private readonly progress: Progress;
+  /** The pool the message phase runs in (`options.threads`, when no stage acts before the message). */
+  private readonly threads: ThreadPool | undefined;
+  /** The message a thread is reading, from its first byte to end of message. */
+  private scan: ThreadScan | undefined;
 
   constructor(
     private readonly socket: Socket,
@@ -94,6 +69,8 @@ export class MilterSession {
     this.decoder = new FrameDecoder(options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE);
     this.log = options.log ?? options.engine.log;
     this.progress = new Progress(options.progressInterval ?? 10_000, () => this.send(PROGRESS));
+    const early = IDLE_PHASES.some((p) => p !== 'message' && options.engine.stagesAt(p).length > 0);
+    this.threads = early ? undefined : options.threads;
     // Replies are small and the MTA waits for them: no Nagle delay.
     socket.setNoDelay(true);
     socket.setTimeout(options.idleTimeout ?? 900_000, () => socket.destroy());
@@ -323,7 +300,22 @@ export class MilterSession {
 
   private async write(tx: Transaction, bytes: Buffer): Promise<void> {
     this.written += bytes.length;
+    if (this.threads) return this.threadScan(tx).write(bytes);
     await this.withProgress(tx.write(bytes));
+  }
+
+  /** The message's thread scan, started with the envelope the engine heard. */
+  private threadScan(tx: Transaction): ThreadScan {
+    this.scan ??= (this.threads as ThreadPool).scan(envelopeOf(this.needConn('BODY'), tx));
+    return this.scan;
+  }
+
+  /** The message's verdict: from its thread, or from the engine on this event loop. */
+  private async verdict(tx: Transaction): Promise<Verdict> {
+    if (!this.threads) return tx.end();
+    const scan = this.threadScan(tx);
+    this.scan = undefined;
+    return (await scan.end()).verdict;
   }
 
   private async body(data: Buffer): Promise<void> {
@@ -353,7 +345,7 @@ export class MilterSession {
     // No EOH (the MTA skipped it, SMFIP_NOEOH): the fields gathered so far still count.
     if (this.headerBlock.length) await this.flushHeaders(tx, false);
     if (data.length && !this.skipped) await this.write(tx, data);
-    const v = await this.withProgress(tx.end());
+    const v = await this.withProgress(this.verdict(tx));
     const frames = permittedActions(v, this.negotiated.actions, this.subject, this.log).map((a) =>
       encodeAction(a, this.has(ProtocolFlag.HDR_LEADSPC)),
     );
@@ -375,6 +367,9 @@ export class MilterSession {
   private async endTransaction(): Promise<void> {
     const tx = this.tx;
     this.tx = undefined;
+    // A message a thread is still reading (ABORT, QUIT or a lost connection): the thread drops it.
+    this.scan?.end('the MTA ended the message before its end').catch(() => {});
+    this.scan = undefined;
     this.subject = undefined;
     this.headerBlock = [];
     this.headerBytes = 0;

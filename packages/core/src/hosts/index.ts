@@ -19,3 +19,13 @@ export type { RecordedFindings } from '../recorder.js';
 export { type HarakaAnswer, harakaCodes, toHaraka } from './haraka.js';
 export { type MilterAction, toMilter } from './milter.js';
 export { defaultReply, formatReply, toSmtpReply } from './smtp-reply.js';
+export { serveThread } from './thread-worker.js';
+export {
+  type FromThread,
+  type ThreadEnvelope,
+  ThreadPool,
+  type ThreadPoolOptions,
+  type ThreadResult,
+  type ThreadScan,
+  type ToThread,
+} from './threads.js';
