@@ -8,26 +8,35 @@ import { eventually, startPostfix, startSink, stopList, swaksTo as swaks } from 
 import { describe, expect, inject, it } from 'vitest';
 import { eicar, freshHome, GTUBE, mef, tempDir } from './helpers.js';
 
-/** One MTA session over the milter protocol; resolves with the reply to end of message. */
-function session(
-  port: number,
-  body: string,
-  headers: [string, string][] = [],
-): Promise<{ command: string; text: string }> {
-  const f = (cmd: string, ...s: string[]) => encodeFrame(cmd, joinStrings(...s));
+/** A milter frame whose data is NUL-terminated strings. */
+const f = (cmd: string, ...s: string[]) => encodeFrame(cmd, joinStrings(...s));
+
+/** What an MTA sends first: option negotiation (version 6, every action and flag), CONNECT, HELO. */
+function opening(): Buffer[] {
   const opt = Buffer.alloc(12);
   opt.writeUInt32BE(6, 0);
   opt.writeUInt32BE(0x1ff, 4);
   opt.writeUInt32BE(0x1fffff, 8);
   const portBytes = Buffer.alloc(2);
   portBytes.writeUInt16BE(4000, 0);
-  const wire = Buffer.concat([
+  return [
     encodeFrame('O', opt),
     encodeFrame(
       'C',
       Buffer.concat([joinStrings('client.test'), Buffer.from('4'), portBytes, joinStrings('192.0.2.1')]),
     ),
     f('H', 'client.test'),
+  ];
+}
+
+/** One MTA session over the milter protocol; resolves with the reply to end of message. */
+function session(
+  port: number,
+  body: string,
+  headers: [string, string][] = [],
+): Promise<{ command: string; text: string }> {
+  const wire = Buffer.concat([
+    ...opening(),
     f('M', '<a@example.test>'),
     f('R', '<b@example.test>'),
     f('L', 'From', ' a@example.test'),
@@ -159,13 +168,6 @@ describe('mef milter', () => {
     );
     try {
       expect(milter.stderr()).toContain('the message phase in 1 thread)');
-      const f = (cmd: string, ...s: string[]) => encodeFrame(cmd, joinStrings(...s));
-      const opt = Buffer.alloc(12);
-      opt.writeUInt32BE(6, 0);
-      opt.writeUInt32BE(0x1ff, 4);
-      opt.writeUInt32BE(0x1fffff, 8);
-      const portBytes = Buffer.alloc(2);
-      portBytes.writeUInt16BE(4000, 0);
       const message = (body: string) => [
         f('M', '<a@example.test>'),
         f('R', '<b@example.test>'),
@@ -175,12 +177,7 @@ describe('mef milter', () => {
       ];
       // A GTUBE message aborted before its end, then a clean one on the same connection.
       const wire = Buffer.concat([
-        encodeFrame('O', opt),
-        encodeFrame(
-          'C',
-          Buffer.concat([joinStrings('client.test'), Buffer.from('4'), portBytes, joinStrings('192.0.2.1')]),
-        ),
-        f('H', 'client.test'),
+        ...opening(),
         ...message(`${GTUBE}\r\n`),
         f('A'),
         ...message('hello\r\n'),
