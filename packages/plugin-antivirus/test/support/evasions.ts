@@ -42,9 +42,14 @@ export function attachment(p: Payload, extra: readonly string[] = []): string {
 
 /** Two layers: `outer` delimits a harmless text part, `inner` the payload inside it. */
 function layered(contentType: string, outer: string, inner: string, p: Payload): string {
+  return twoLayers([`Content-Type: ${contentType}`], outer, inner, p);
+}
+
+/** The header fields given, then `outer` around a harmless text part and `inner` around the payload inside it. */
+export function twoLayers(fields: readonly string[], outer: string, inner: string, p: Payload): string {
   return [
     HEAD,
-    `Content-Type: ${contentType}`,
+    ...fields,
     '',
     `--${outer}`,
     'Content-Type: text/plain',
@@ -104,21 +109,22 @@ export function yencode(data: Buffer): string {
   return out;
 }
 
+/** `head`, then the header fields given, then the payload as the one part delimited by `IN`. */
+function onePart(head: string, fields: readonly string[], p: Payload): string {
+  return [head, ...fields, '', '--IN', attachment(p), '--IN--', ''].join('\r\n');
+}
+
 /** Every evasion case, for one payload. */
 export function evasions(p: Payload): Evasion[] {
   return cases(p).map((c) => ({ ...c, message: Buffer.from(c.message, 'latin1') }));
 }
 
 function cases(p: Payload): Array<{ name: string; kind: string | undefined; message: string }> {
-  const inner = [
+  const inner = onePart(
     HEAD.replace('invoice', 'forwarded'),
-    'Content-Type: multipart/mixed; boundary="IN"',
-    '',
-    '--IN',
-    attachment(p),
-    '--IN--',
-    '',
-  ].join('\r\n');
+    ['Content-Type: multipart/mixed; boundary="IN"'],
+    p,
+  );
   return [
     {
       name: 'two boundary parameters',
@@ -128,16 +134,7 @@ function cases(p: Payload): Array<{ name: string; kind: string | undefined; mess
     {
       name: 'two Content-Type fields',
       kind: 'duplicate-field',
-      message: [
-        HEAD,
-        'Content-Type: text/plain',
-        'Content-Type: multipart/mixed; boundary="IN"',
-        '',
-        '--IN',
-        attachment(p),
-        '--IN--',
-        '',
-      ].join('\r\n'),
+      message: onePart(HEAD, ['Content-Type: text/plain', 'Content-Type: multipart/mixed; boundary="IN"'], p),
     },
     {
       name: 'two Content-Transfer-Encoding fields',
@@ -183,16 +180,11 @@ function cases(p: Payload): Array<{ name: string; kind: string | undefined; mess
     {
       name: 'blank before the colon of a second Content-Type',
       kind: 'header-syntax',
-      message: [
+      message: onePart(
         HEAD,
-        'Content-Type: text/plain',
-        'Content-Type\t: multipart/mixed; boundary="IN"',
-        '',
-        '--IN',
-        attachment(p),
-        '--IN--',
-        '',
-      ].join('\r\n'),
+        ['Content-Type: text/plain', 'Content-Type\t: multipart/mixed; boundary="IN"'],
+        p,
+      ),
     },
     {
       name: 'file name in Content-Type only, a harmless one in Content-Disposition',
@@ -280,16 +272,11 @@ function cases(p: Payload): Array<{ name: string; kind: string | undefined; mess
     {
       name: 'comment in the name of a second Content-Type field',
       kind: 'header-syntax',
-      message: [
+      message: onePart(
         HEAD,
-        'Content-Type: text/plain',
-        'Content-Type(x): multipart/mixed; boundary="IN"',
-        '',
-        '--IN',
-        attachment(p),
-        '--IN--',
-        '',
-      ].join('\r\n'),
+        ['Content-Type: text/plain', 'Content-Type(x): multipart/mixed; boundary="IN"'],
+        p,
+      ),
     },
     {
       name: 'comment in the Content-Transfer-Encoding value',

@@ -5,7 +5,7 @@
  * `MimeHeaders_get_parameter` calls). In each, the boundary Thunderbird takes is `IN` (it
  * delimits the payload) and the other one `OUT` (it delimits a harmless text part).
  */
-import { attachment, HEAD, type Payload } from './evasions.js';
+import { type Payload, twoLayers } from './evasions.js';
 
 export interface ThunderbirdCase {
   /** The choice Thunderbird makes, in its code's terms. */
@@ -15,23 +15,7 @@ export interface ThunderbirdCase {
 
 /** The header fields given, then `OUT` around a text part and `IN` around the payload inside it. */
 function build(fields: readonly string[], outer: string, inner: string, p: Payload): Buffer {
-  return Buffer.from(
-    [
-      HEAD,
-      ...fields,
-      '',
-      `--${outer}`,
-      'Content-Type: text/plain',
-      '',
-      'Nothing to see here.',
-      `--${inner}`,
-      attachment(p),
-      `--${inner}--`,
-      `--${outer}--`,
-      '',
-    ].join('\r\n'),
-    'latin1',
-  );
+  return Buffer.from(twoLayers(fields, outer, inner, p), 'latin1');
 }
 
 /** One message per verified Thunderbird reading. */
