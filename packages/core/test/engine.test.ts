@@ -81,6 +81,13 @@ describe('registration', () => {
   });
 });
 
+/** A plugin that notes its setup and teardown in `calls`. */
+const logged = (name: string, calls: string[]) => ({
+  name,
+  setup: () => void calls.push(`${name}:setup`),
+  teardown: () => void calls.push(`${name}:teardown`),
+});
+
 describe('lifecycle', () => {
   it('runs hooks in lifecycle order and stages by priority', async () => {
     const calls: string[] = [];
@@ -153,17 +160,7 @@ describe('lifecycle', () => {
 
   it('runs setup at start and teardown at stop, in reverse order', async () => {
     const calls: string[] = [];
-    const e = createEngine()
-      .use({
-        name: 'a',
-        setup: () => void calls.push('a:setup'),
-        teardown: () => void calls.push('a:teardown'),
-      })
-      .use({
-        name: 'b',
-        setup: () => void calls.push('b:setup'),
-        teardown: () => void calls.push('b:teardown'),
-      });
+    const e = createEngine().use(logged('a', calls)).use(logged('b', calls));
     await e.start();
     await e.stop();
     expect(calls).toEqual(['a:setup', 'b:setup', 'b:teardown', 'a:teardown']);
@@ -172,11 +169,7 @@ describe('lifecycle', () => {
   it('reports a failing setup as MEF_CORE_SETUP_FAILED and tears down what started', async () => {
     const calls: string[] = [];
     const e = createEngine()
-      .use({
-        name: 'a',
-        setup: () => void calls.push('a:setup'),
-        teardown: () => void calls.push('a:teardown'),
-      })
+      .use(logged('a', calls))
       .use({
         name: 'b',
         setup: () => {
