@@ -80,7 +80,7 @@ describe('--clamd failure', () => {
   it('gives tempfail with the error and exits 1 when clamd cannot be reached', async () => {
     const port = await freePort();
     const [o] = await scan(['--clamd', `127.0.0.1:${port}`, HAM], { code: 1, stderr: /clamav failed/ });
-    expect(o).toMatchObject({ disposition: 'tempfail' });
+    expect(o).toMatchObject({ disposition: 'tempfail', reply: { code: 451 } });
     expect(o?.errors).toEqual([
       expect.objectContaining({
         stage: 'clamav',
