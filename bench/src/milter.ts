@@ -18,7 +18,7 @@
  * (VmRSS and its peak VmHWM, from /proc) of each `mef milter` and Haraka process is printed: what
  * the thread costs.
  *
- * Run: cd bench && npx tsx --conditions=@mef/source src/milter.ts [messages] [rounds] [sessions]
+ * Run: cd bench && npx tsx --conditions=@mef/source src/milter.ts [messages] [rounds] [sessions] [warm-up]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -43,6 +43,12 @@ import { machineLine, median, table } from './machine.js';
 const count = Number(process.argv[2] ?? 200);
 const rounds = Number(process.argv[3] ?? 3);
 const sessions = Number(process.argv[4] ?? 8);
+/**
+ * Untimed messages per side first. A deployed filter has long reached its steady state; a
+ * Node.js process needs a few hundred messages for V8 to compile its hot code (measured: `mef
+ * milter` used 2.3 to 2.6 ms of CPU a message over messages 200 to 1,200, about 1.5 after 2,000).
+ */
+const warmUp = Number(process.argv[5] ?? 500);
 const here = dirname(fileURLToPath(import.meta.url));
 const pluginDir = dirname(createRequire(import.meta.url).resolve('haraka-plugin-mef/package.json'));
 
@@ -65,24 +71,64 @@ const stored = (sink: SinkServer): number => readdirSync(sink.dir).length;
  * waits (untimed, at most 60 s) until the sink has every accepted message: Postfix delivers
  * after it accepts, and its queue still draining would slow whichever side runs next.
  */
-async function load(port: number, sink: SinkServer): Promise<number> {
+async function load(port: number, sink: SinkServer, n = count): Promise<number> {
   const before = stored(sink);
   const started = process.hrtime.bigint();
-  const args = ['-s', String(sessions), '-m', String(count), '-l', '2048', '-f', 'bench@source.test'];
+  const args = ['-s', String(sessions), '-m', String(n), '-l', '2048', '-f', 'bench@source.test'];
   const r = await smtpSource([...args, '-t', 'user@dest.test'], port);
   if (r.status !== 0) throw new Error(`smtp-source failed: ${r.output}`);
-  const rate = count / (Number(process.hrtime.bigint() - started) / 1e9);
+  const rate = n / (Number(process.hrtime.bigint() - started) / 1e9);
   const until = Date.now() + 60_000;
-  while (stored(sink) < before + count && Date.now() < until) await sleep(100);
+  while (stored(sink) < before + n && Date.now() < until) await sleep(100);
   return rate;
 }
 
-/** The PID of the process listening on loopback `port` (from `ss`), or undefined. */
-function listener(port: number): number | undefined {
+/** The PIDs of the processes holding the socket listening on loopback `port` (from `ss`). */
+function listeners(port: number): number[] {
   const r = spawnSync('ss', ['-Hltnp', `sport = :${port}`], { encoding: 'utf8' });
-  const m = /pid=(\d+)/.exec(r.stdout ?? '');
-  return m ? Number(m[1]) : undefined;
+  return [...(r.stdout ?? '').matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]));
 }
+const listener = (port: number): number | undefined => listeners(port)[0];
+
+/**
+ * CPU time (clock ticks) of the process trees under `roots`: each process's utime + stime (all
+ * its threads) plus cutime + cstime (its children that ended: Postfix's smtpd and cleanup come
+ * and go), from /proc/PID/stat.
+ */
+function treeTicks(roots: readonly number[]): number {
+  const procs = new Map<number, { ppid: number; ticks: number }>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // Fields after the command name (which may hold spaces): state is field 3, ppid 4, utime 14.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    procs.set(Number(name), { ppid: Number(f[1]), ticks });
+  }
+  const inTree = (pid: number): boolean => {
+    for (let p = pid, hops = 0; p > 1 && hops < 64; hops++) {
+      if (roots.includes(p)) return true;
+      p = procs.get(p)?.ppid ?? 0;
+    }
+    return false;
+  };
+  let sum = 0;
+  for (const [pid, p] of procs) if (inTree(pid)) sum += p.ticks;
+  return sum;
+}
+
+/** Busy time of the whole machine (all CPUs, clock ticks), from /proc/stat. */
+function machineTicks(): number {
+  const f = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).map(Number);
+  // user nice system idle iowait irq softirq steal: busy = all but idle and iowait.
+  return (f[1] ?? 0) + (f[2] ?? 0) + (f[3] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0) + (f[8] ?? 0);
+}
+const TICK_MS = 10; // CLK_TCK is 100 on Linux.
 
 /** VmRSS and VmHWM (peak) of a process, in MiB. */
 function memory(pid: number | undefined): { rss: number; peak: number } | undefined {
@@ -168,29 +214,63 @@ try {
   });
   stops.defer(() => hkRspamd.stop());
 
-  const sides = {
-    'Postfix + mef milter, threads: 1 (the message phase in a worker thread)': pfMef.thread.port,
-    'Postfix + mef milter (default config: the message phase on the event loop)': pfMef.loop.port,
-    "Postfix + rspamd's milter (rspamd_proxy)": pfRspamd.port,
-    'Haraka + haraka-plugin-mef (default: threads auto, here 1 worker thread)': hkMef.port,
-    "Haraka + haraka-plugin-mef, threads=0 (the message phase on Haraka's event loop)": hkMefLoop.port,
-    'Haraka + rspamd plugin': hkRspamd.port,
+  const rspamdPids = [...listeners(rspamd.port), ...listeners(rspamd.milterPort ?? 0)];
+  const mtaPids = (port: number) => listeners(port);
+  /** Each side: the MTA's port, the filter's processes (none when it runs inside the MTA) and the MTA's. */
+  const sides: Record<string, { port: number; filter: number[]; mta: number[] }> = {
+    'Postfix + mef milter, threads: 1 (the message phase in a worker thread)': {
+      port: pfMef.thread.port,
+      filter: milters.thread.pid ? [milters.thread.pid] : [],
+      mta: mtaPids(pfMef.thread.port),
+    },
+    'Postfix + mef milter (default config: the message phase on the event loop)': {
+      port: pfMef.loop.port,
+      filter: milters.loop.pid ? [milters.loop.pid] : [],
+      mta: mtaPids(pfMef.loop.port),
+    },
+    "Postfix + rspamd's milter (rspamd_proxy)": {
+      port: pfRspamd.port,
+      filter: rspamdPids,
+      mta: mtaPids(pfRspamd.port),
+    },
+    'Haraka + haraka-plugin-mef (default: threads auto, here 1 worker thread)': {
+      port: hkMef.port,
+      filter: [],
+      mta: mtaPids(hkMef.port),
+    },
+    "Haraka + haraka-plugin-mef, threads=0 (the message phase on Haraka's event loop)": {
+      port: hkMefLoop.port,
+      filter: [],
+      mta: mtaPids(hkMefLoop.port),
+    },
+    'Haraka + rspamd plugin': { port: hkRspamd.port, filter: rspamdPids, mta: mtaPids(hkRspamd.port) },
   };
   const harakas = Object.entries(sides).filter(([name]) => name.startsWith('Haraka'));
-  const rates: Record<string, number[]> = Object.fromEntries(Object.keys(sides).map((k) => [k, []]));
-  // Warm-up round (not timed): caches, JIT, rspamd's maps.
-  for (const port of Object.values(sides)) await load(port, sink);
-  // Each round starts at a different side: a side's queue still draining to the sink slows
-  // whichever side runs next, so no side always follows the same one.
+  const names = Object.keys(sides);
+  const rates: Record<string, number[]> = Object.fromEntries(names.map((k) => [k, []]));
+  /** CPU ticks over the timed rounds: the filter's processes, the MTA's, the whole machine. */
+  const cpu = Object.fromEntries(names.map((k) => [k, { filter: 0, mta: 0, machine: 0 }]));
+  // Warm-up (not timed): V8's compiler, caches, rspamd's maps.
+  if (warmUp > 0) for (const side of Object.values(sides)) await load(side.port, sink, warmUp);
+  // Each round starts at a different side, and every other round goes backwards: a side's
+  // processes still settling (Postfix's queue manager, a collector) weigh on whichever side
+  // runs next, so no side always follows the same one.
   const entries = Object.entries(sides);
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < entries.length; i++) {
-      const [name, port] = entries[(i + r) % entries.length] as [string, number];
-      rates[name]?.push(await load(port, sink));
+      const at = r % 2 ? entries.length - 1 - ((i + r) % entries.length) : (i + r) % entries.length;
+      const [name, side] = entries[at] as [string, (typeof sides)[string]];
+      const before = { filter: treeTicks(side.filter), mta: treeTicks(side.mta), machine: machineTicks() };
+      rates[name]?.push(await load(side.port, sink));
+      const c = cpu[name];
+      if (c) {
+        c.filter += side.filter.length ? treeTicks(side.filter) - before.filter : 0;
+        c.mta += treeTicks(side.mta) - before.mta;
+        c.machine += machineTicks() - before.machine;
+      }
     }
   }
   const med = (k: string) => median(rates[k] ?? []);
-  const names = Object.keys(sides);
   const rivalOf = (name: string) =>
     name.startsWith('Postfix') ? "Postfix + rspamd's milter (rspamd_proxy)" : 'Haraka + rspamd plugin';
   const rows = names.map((name) => [
@@ -199,10 +279,20 @@ try {
     rivalOf(name) === name ? '1.00' : (med(name) / med(rivalOf(name))).toFixed(2),
     rates[name]?.map((r) => r.toFixed(0)).join(' ') ?? '',
   ]);
+  const perMessage = (ticks: number) => ((ticks * TICK_MS) / (rounds * count)).toFixed(2);
+  const cpuRows = names.map((name) => {
+    const c = cpu[name] ?? { filter: 0, mta: 0, machine: 0 };
+    return [
+      name,
+      sides[name]?.filter.length ? perMessage(c.filter) : '(in the MTA)',
+      perMessage(c.mta),
+      perMessage(c.machine),
+    ];
+  });
   const processes: [string, number | undefined][] = [
     ['mef milter, threads: 1', milters.thread.pid],
     ['mef milter (default config: the event loop)', milters.loop.pid],
-    ...harakas.map(([name, port]): [string, number | undefined] => [name, listener(port)]),
+    ...harakas.map(([name, side]): [string, number | undefined] => [name, listener(side.port)]),
   ];
   const mem = processes.map(([name, pid]) => {
     const m = memory(pid);
@@ -215,7 +305,7 @@ try {
     '',
     `Command: \`cd bench && npx tsx --conditions=@mef/source src/milter.ts ${count} ${rounds} ${sessions}\` (or \`pnpm bench milter\`)`,
     '',
-    `### ${count} smtp-source messages of 2 KB over ${sessions} sessions, ${rounds} rounds (medians)`,
+    `### ${count} smtp-source messages of 2 KB over ${sessions} sessions, ${rounds} rounds (medians), after ${warmUp} untimed messages per side`,
     '',
     table(
       ['host', 'median msg/s', 'ratio (MEF / rspamd in the same MTA); target >= 1.0', 'msg/s of each round'],
@@ -224,9 +314,13 @@ try {
     '',
     `Load average (1, 5, 15 min) at the start: ${loadAtStart}; at the end: ${loadAverage()}.`,
     '',
-    `Resident memory of MEF's processes and of Haraka after the ${rounds + 1} rounds (${(rounds + 1) * count} messages each; /proc/PID/status; rspamd's scanning is in rspamd's process, not counted):`,
+    `Resident memory of MEF's processes and of Haraka after the rounds (${warmUp + rounds * count} messages each; /proc/PID/status; rspamd's scanning is in rspamd's process, not counted):`,
     '',
     table(['process', 'VmRSS MiB', 'peak (VmHWM) MiB'], mem),
+    '',
+    `CPU per message over the ${rounds} timed rounds (ms; utime + stime of each process tree and of the children it reaped, /proc/PID/stat; the machine's busy time from /proc/stat, with smtp-source, the sink and anything else running):`,
+    '',
+    table(['side', 'filter process(es)', 'MTA process(es)', 'whole machine'], cpuRows),
     '',
   ].join('\n');
   console.log(text);

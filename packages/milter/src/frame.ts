@@ -102,6 +102,40 @@ export function splitStrings(data: Buffer): string[] {
   return out;
 }
 
+/** True when a HEADER payload's name is `Subject` (any case). */
+export function isSubject(data: Buffer): boolean {
+  return data[7] === 0 && data.toString('latin1', 0, 7).toLowerCase() === 'subject';
+}
+
+/**
+ * A HEADER payload (name NUL value NUL) as the field's bytes, `Name: value` CRLF (no space added
+ * when the MTA keeps the leading space, `leadSpace`). Folded lines may come with bare LF: the
+ * message the stages see uses CRLF throughout.
+ */
+export function headerField(data: Buffer, leadSpace: boolean): Buffer {
+  const nul = data.indexOf(0);
+  const nameEnd = nul < 0 ? data.length : nul;
+  const valueNul = nul < 0 ? -1 : data.indexOf(0, nul + 1);
+  const valueStart = nul < 0 ? data.length : nul + 1;
+  const valueEnd = valueNul < 0 ? data.length : valueNul;
+  const lf = data.indexOf(0x0a);
+  if (lf >= 0 && lf < valueEnd) {
+    const [name = '', value = ''] = splitStrings(data);
+    const text = `${name}:${leadSpace ? '' : ' '}${value}`.replace(/\r?\n/g, '\r\n');
+    return Buffer.from(`${text}\r\n`, 'latin1');
+  }
+  // The common case, one line: the bytes copied as they are, no string made.
+  const gap = leadSpace ? 1 : 2;
+  const out = Buffer.allocUnsafe(nameEnd + gap + (valueEnd - valueStart) + 2);
+  data.copy(out, 0, 0, nameEnd);
+  out[nameEnd] = 0x3a;
+  if (!leadSpace) out[nameEnd + 1] = 0x20;
+  data.copy(out, nameEnd + gap, valueStart, valueEnd);
+  out[out.length - 2] = 0x0d;
+  out[out.length - 1] = 0x0a;
+  return out;
+}
+
 /** Encodes strings, each NUL-terminated. */
 export function joinStrings(...parts: string[]): Buffer {
   return Buffer.concat(parts.flatMap((p) => [Buffer.from(p, 'latin1'), Buffer.alloc(1)]));
@@ -154,6 +188,38 @@ export function parseMacros(data: Buffer): { command: string; macros: Map<string
     macros.set((parts[i] as string).replace(/^\{(.*)\}$/, '$1'), parts[i + 1] as string);
   }
   return { command: String.fromCharCode(data[0] as number), macros };
+}
+
+/** True when the bytes `data[start, end)` are the macro name `name`, with or without braces. */
+function isMacroName(data: Buffer, start: number, end: number, name: string): boolean {
+  let from = start;
+  let to = end;
+  if (to - from >= 2 && data[from] === 0x7b && data[to - 1] === 0x7d) {
+    from++;
+    to--;
+  }
+  if (to - from !== name.length) return false;
+  for (let k = 0; k < name.length; k++) if (data[from + k] !== name.charCodeAt(k)) return false;
+  return true;
+}
+
+/**
+ * One macro's value in a MACRO payload (`{auth_authen}` and `auth_authen` are the same), read
+ * without parsing the rest: the session keeps each MACRO frame as it came and reads only the
+ * few values it uses.
+ */
+export function macroValue(data: Buffer, name: string): string | undefined {
+  let at = 1;
+  while (at < data.length) {
+    const nameEnd = data.indexOf(0, at);
+    // A name without a value (the payload ends with it) counts for nothing, as in parseMacros.
+    if (nameEnd < 0 || nameEnd + 1 >= data.length) return undefined;
+    const valueNul = data.indexOf(0, nameEnd + 1);
+    const valueEnd = valueNul < 0 ? data.length : valueNul;
+    if (isMacroName(data, at, nameEnd, name)) return data.toString('latin1', nameEnd + 1, valueEnd);
+    at = valueEnd + 1;
+  }
+  return undefined;
 }
 
 /** An envelope address without its angle brackets, and its ESMTP parameters. */

@@ -13,6 +13,9 @@ import {
   DEFAULT_MAX_FRAME_SIZE,
   encodeFrame,
   FrameDecoder,
+  headerField,
+  isSubject,
+  macroValue,
   parseAddressArgs,
   parseConnect,
   parseMacros,
@@ -40,7 +43,8 @@ export class MilterSession {
   private running = false;
   private closed = false;
   private negotiated: Negotiated = { version: MILTER_VERSION, actions: 0, protocol: 0 };
-  private readonly macros = new Map<string, Map<string, string>>();
+  /** Each command's MACRO payload, as it came: parsed only where a value is read. */
+  private readonly macros = new Map<string, Buffer>();
   private conn: Connection | undefined;
   private tx: Transaction | undefined;
   private subject: string | undefined;
@@ -81,7 +85,8 @@ export class MilterSession {
 
   /** The macros the MTA sent for a command (`C`, `H`, `M`, `R`, `T`, `L`, `N`, `E`). */
   macrosFor(command: string): ReadonlyMap<string, string> {
-    return this.macros.get(command) ?? new Map();
+    const raw = this.macros.get(command);
+    return raw ? parseMacros(raw).macros : new Map();
   }
 
   private onData(chunk: Buffer): void {
@@ -158,11 +163,11 @@ export class MilterSession {
     switch (command) {
       case Command.OPTNEG:
         return this.optneg(data);
-      case Command.MACRO: {
-        const m = parseMacros(data);
-        this.macros.set(m.command, m.macros);
+      case Command.MACRO:
+        if (data.length < 1) throw new MilterError('MEF_MILTER_PROTOCOL', 'MACRO without a command code');
+        // A copy: the frame may be a slice of a large read, which the session should not hold.
+        this.macros.set(String.fromCharCode(data[0] as number), Buffer.from(data));
         return;
-      }
       case Command.CONNECT:
         return this.connect(data);
       case Command.HELO: {
@@ -236,12 +241,13 @@ export class MilterSession {
     const reverse = info.hostname && !/^\[.*\]$/.test(info.hostname) && info.hostname !== 'unknown';
     const ip = info.family === '4' || info.family === '6' ? info.address : '127.0.0.1';
     const macros = this.macros.get(Command.CONNECT);
-    const localPort = Number(macros?.get('daemon_port'));
+    const localPort = Number(macros && macroValue(macros, 'daemon_port'));
+    const localAddress = macros && macroValue(macros, 'daemon_addr');
     const facts: ConnectionInfo = {
       clientAddress: ip.replace(/^IPv6:/i, ''),
       ...(info.port ? { clientPort: info.port } : {}),
       ...(reverse ? { reverseName: info.hostname } : {}),
-      ...(macros?.get('daemon_addr') ? { localAddress: macros.get('daemon_addr') as string } : {}),
+      ...(localAddress ? { localAddress } : {}),
       ...(localPort > 0 ? { localPort } : {}),
     };
     this.conn = this.options.engine.connection(facts);
@@ -260,7 +266,7 @@ export class MilterSession {
     const { address, params } = parseAddressArgs(data);
     // An authenticated client (Postfix: smtpd_sasl_auth_enable; the macro is in
     // milter_mail_macros by default): the engine records the user and the outbound direction.
-    const user = macros?.get('auth_authen');
+    const user = macros && macroValue(macros, 'auth_authen');
     if (user && conn.info.user === undefined) conn.authenticate(user);
     this.tx = conn.transaction();
     if (this.connRefusal) return this.proceed(Command.MAIL);
@@ -273,14 +279,8 @@ export class MilterSession {
   private async header(data: Buffer): Promise<void> {
     const tx = this.needTx('HEADER');
     if (!this.refused) {
-      const [name = '', value = ''] = splitStrings(data);
-      // Folded lines may come with bare LF; the message the stages see uses CRLF throughout.
-      const text = `${name}:${this.has(ProtocolFlag.HDR_LEADSPC) ? '' : ' '}${value}`.replace(
-        /\r?\n/g,
-        '\r\n',
-      );
-      if (this.subject === undefined && name.toLowerCase() === 'subject') this.subject = value.trim();
-      const field = Buffer.from(`${text}\r\n`, 'latin1');
+      const field = headerField(data, this.has(ProtocolFlag.HDR_LEADSPC));
+      if (this.subject === undefined && isSubject(data)) this.subject = splitStrings(data)[1]?.trim() ?? '';
       this.headerBlock.push(field);
       this.headerBytes += field.length;
       // One write per header block, not per field; a huge block still goes on in bounded pieces.

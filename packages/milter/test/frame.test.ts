@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { headerField, isSubject, macroValue } from '../src/frame.js';
 import {
   encodeFrame,
   FrameDecoder,
@@ -111,5 +112,53 @@ describe('payload parsers', () => {
     for (const bad of [Buffer.from('host'), Buffer.from('host\0Z\0\0')]) {
       expect(() => parseConnect(bad)).toThrow(MilterError);
     }
+  });
+
+  it('read one macro value without parsing the rest, as parseMacros reads it', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(fc.constantFrom('j', '{j}', 'auth_authen', '{auth_authen}', '{}', 'x'), fc.string()),
+          {
+            maxLength: 6,
+          },
+        ),
+        fc.boolean(),
+        (pairs, trailingName) => {
+          const text = pairs.map(([k, v]) => `${k}\0${v.replaceAll('\0', '')}\0`).join('');
+          const data = Buffer.from(`M${text}${trailingName ? 'auth_authen\0' : ''}`, 'latin1');
+          const parsed = parseMacros(data).macros;
+          for (const name of ['j', 'auth_authen', 'x', 'missing']) {
+            // parseMacros keeps the last of a repeated name, macroValue the first: compare on single names.
+            if (pairs.filter(([k]) => k.replace(/^\{(.*)\}$/, '$1') === name).length > 1) continue;
+            expect(macroValue(data, name)).toBe(parsed.get(name));
+          }
+        },
+      ),
+    );
+    expect(macroValue(Buffer.from('M{auth_authen}\0alice\0'), 'auth_authen')).toBe('alice');
+  });
+
+  it('make a HEADER payload the field of the message the stages see', () => {
+    const slow = (data: Buffer, leadSpace: boolean) => {
+      const [name = '', value = ''] = splitStrings(data);
+      return Buffer.from(
+        `${`${name}:${leadSpace ? '' : ' '}${value}`.replace(/\r?\n/g, '\r\n')}\r\n`,
+        'latin1',
+      );
+    };
+    fc.assert(
+      fc.property(fc.string(), fc.string(), fc.boolean(), fc.boolean(), (name, value, leadSpace, end) => {
+        const data = Buffer.from(
+          `${name.replaceAll('\0', '')}\0${value.replaceAll('\0', '')}${end ? '\0' : ''}`,
+          'latin1',
+        );
+        expect(headerField(data, leadSpace).equals(slow(data, leadSpace))).toBe(true);
+      }),
+    );
+    expect(headerField(Buffer.from('Subject\0 hi\0'), true).toString()).toBe('Subject: hi\r\n');
+    expect(headerField(Buffer.from('X\0a\n\tb\0'), false).toString()).toBe('X: a\r\n\tb\r\n');
+    expect(isSubject(Buffer.from('SUBJECT\0x\0'))).toBe(true);
+    expect(isSubject(Buffer.from('Subjects\0x\0'))).toBe(false);
   });
 });

@@ -92,13 +92,17 @@ class Thread {
       if (m.t === 'done') p.resolve(m);
       else p.reject(new Error(m.message));
     });
-    const fail = (err: Error) => {
-      this.dead = true;
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
-    };
-    this.worker.on('error', fail);
-    this.worker.on('exit', (code) => fail(new Error(`mef thread exited with code ${code}`)));
+    this.worker.on('error', (err) => this.fail(err));
+    this.worker.on('exit', (code) =>
+      this.fail(new Error(`mef thread exited with code ${code} while reading the message`)),
+    );
+  }
+
+  /** The thread is gone: its messages in flight fail with `err` (the host defers them). */
+  fail(err: Error): void {
+    this.dead = true;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
   }
 }
 
@@ -118,6 +122,7 @@ export class ThreadPool {
   readonly #threads: Thread[] = [];
   readonly #options: ThreadPoolOptions;
   #next = 0;
+  #stopped = false;
 
   constructor(options: ThreadPoolOptions) {
     if (!Number.isInteger(options.size) || options.size < 1) {
@@ -133,6 +138,7 @@ export class ThreadPool {
    * is one postMessage, one wake-up of the thread.
    */
   scan(envelope: ThreadEnvelope): ThreadScan {
+    if (this.#stopped) throw new Error('ThreadPool: the pool was stopped; no thread takes a message');
     const thread = this.#pick();
     const id = ++this.#next;
     const result = new Promise<ThreadResult>((resolve, reject) => {
@@ -184,8 +190,17 @@ export class ThreadPool {
     return this.#options.size;
   }
 
-  /** Ends every thread. */
+  /**
+   * Ends every thread. Messages still in flight fail (their `end()` rejects); `scan()` throws
+   * from now on.
+   */
   stop(): Promise<unknown> {
-    return Promise.all(this.#threads.map((t) => t.worker.terminate()));
+    this.#stopped = true;
+    return Promise.all(
+      this.#threads.map((t) => {
+        t.fail(new Error('ThreadPool: the pool was stopped with the message in flight'));
+        return t.worker.terminate();
+      }),
+    );
   }
 }
