@@ -2,8 +2,8 @@
  * The relay beside Postfix, same run, same client, same sink: Postfix's `smtp-source` sends
  * 1,000 messages of 10 KB over 10 sessions to each, and both hand everything to the same
  * `smtp-sink`. The relay is the product: `mef relay --config FILE` from the sources, with its
- * default `relay.workers` (one process per CPU; Postfix, too, serves with several processes),
- * or `MEF_BENCH_WORKERS`. The rate is messages delivered at the sink per second (the relay
+ * default `relay.workers` (`auto`: one process on this 2-CPU machine, one per CPU above 2), or
+ * `MEF_BENCH_WORKERS`. The rate is messages delivered at the sink per second (the relay
  * answers 250 only after the sink accepted; Postfix queues first, so its clock stops at the last
  * file the sink wrote). Added latency: the relay's own time per transaction from the first byte
  * of DATA to the verdict (`scanMs` of its log line: the scan with the default filters, no
@@ -17,7 +17,7 @@
  *   cd bench && node --import tsx --conditions=@mef/source src/relay-postfix.ts
  *
  * Environment: MEF_BENCH_RUNS (3), MEF_BENCH_MESSAGES (1000), MEF_BENCH_PROBE (300: messages per
- * unsaturated latency probe), MEF_BENCH_WORKERS (one per CPU),
+ * unsaturated latency probe), MEF_BENCH_WORKERS (unset: the relay's default, auto),
  * MEF_BENCH_CLI=dist (the built CLI), MEF_BENCH_NODE_ARGS (node flags for the relay).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -35,11 +35,14 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { relayWorkerCount } from '@mef/relay';
 import { smtpSource, startPostfix, startSink } from '@mef/test-servers';
 import { machineLine, median, table } from './machine.js';
 import { lastByteTo250, quantile } from './smtp-latency.js';
 
-const WORKERS = Number(process.env.MEF_BENCH_WORKERS ?? availableParallelism());
+/** `MEF_BENCH_WORKERS` sets `relay.workers`; unset, the relay runs with its default (`auto`). */
+const WORKERS_SET = process.env.MEF_BENCH_WORKERS ? Number(process.env.MEF_BENCH_WORKERS) : undefined;
+const WORKERS = relayWorkerCount(WORKERS_SET, availableParallelism());
 
 /**
  * `MEF_BENCH_CLI=dist` runs the built `mef` (`packages/cli/dist/bin.js`, what the npm package
@@ -128,7 +131,7 @@ async function startRelay(sinkPort: number) {
       relay: {
         listen: { host: '127.0.0.1', port: 0 },
         hostname: 'relay.bench',
-        workers: WORKERS,
+        ...(WORKERS_SET === undefined ? {} : { workers: WORKERS_SET }),
         domains: { 'a.test': { destination: `127.0.0.1:${sinkPort}` } },
       },
     }),
@@ -269,7 +272,7 @@ async function main(): Promise<void> {
       ['host', 'delivered msg/s (median)', 'runs'],
       [
         [
-          `mef relay ${BUILT ? '(built)' : '(sources, tsx)'}, ${WORKERS} worker${WORKERS === 1 ? '' : 's'} (default filters, no clamd)`,
+          `mef relay ${BUILT ? '(built)' : '(sources, tsx)'}, ${WORKERS} worker${WORKERS === 1 ? '' : 's'}${WORKERS_SET === undefined ? ' (the default, auto)' : ''} (default filters, no clamd)`,
           m.toFixed(0),
           ours.map((x) => x.toFixed(0)).join(', '),
         ],

@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { isPostgresUrl, linkRelay } from '@mef/admin';
-import { createRelay } from '@mef/relay';
+import { createRelay, relayWorkerCount } from '@mef/relay';
 import type { Command } from 'commander';
 import { ConfigError, loadConfigFile, modelExists } from './config.js';
 import type { Io } from './program.js';
@@ -35,9 +35,9 @@ function withLog(config: Loaded) {
   };
 }
 
-/** How many processes serve: `relay.workers`, else one per CPU. */
+/** How many processes serve: `relay.workers` (`auto` by default: see `relayWorkerCount`). */
 function workerCount(config: Loaded): number {
-  return config.relay.workers ?? Math.min(32, availableParallelism());
+  return relayWorkerCount(config.relay.workers, availableParallelism());
 }
 
 /** The admin database's location: a PostgreSQL URL, or a file next to the config file. */
@@ -53,7 +53,7 @@ function databaseUrl(config: Loaded, file: string): string | undefined {
  * thresholds, limits, domains, outbound, submission) to new sessions, while open sessions finish
  * on the configuration they started with; a bad file is refused and the running one kept. A new
  * listening address needs a restart. Logs one pino JSON line per transaction. With
- * `relay.workers` above 1 (the default is one per CPU) the relay runs as that many processes
+ * `relay.workers` above 1 (`auto` by default: one process with 2 CPUs or fewer, else one per CPU) the relay runs as that many processes
  * (see `relay-cluster.ts`); with the admin database, the primary alone reads the settings and
  * writes the verdict log (see `relay-cluster-store.ts`).
  */

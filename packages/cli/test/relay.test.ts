@@ -1,7 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { relayWorkerCount } from '@mef/relay';
 import {
   type CommandProcess,
   type SinkServer,
@@ -123,6 +125,10 @@ describe('mef relay', () => {
       });
     writeFileSync(file, relay({ 'example.net': { destination: `127.0.0.1:${sink.port}` } }));
     const r = await startRelay(file);
+    // `relay.workers` unset is `auto`: one process with 2 CPUs or fewer (no worker count in the
+    // line), else one per CPU.
+    const processes = relayWorkerCount(undefined, availableParallelism());
+    expect(/\((\d+) workers/.exec(r.stderr())?.[1] ?? '1').toBe(String(processes));
 
     expect((await smtp(r.port, 'alice@example.net', message('hello', 'clean mail'))).at(-1)).toMatch(/^250/);
     expect((await smtp(r.port, 'alice@example.net', message('spam', GTUBE))).at(-1)).toMatch(/^554/);

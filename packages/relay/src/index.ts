@@ -44,6 +44,7 @@ export {
   type RelaySection,
   type RelaySectionInput,
   relaySchema,
+  relayWorkerCount,
   staticDomains,
 } from './schema.js';
 export type { RelayStats } from './session.js';

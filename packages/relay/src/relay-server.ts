@@ -9,7 +9,6 @@
  * and change the same per-session state, and stay together so that state has one reader.
  */
 import type { BlockList } from 'node:net';
-import { inNetworks } from '@mef/core';
 import type { Engine } from '@mef/core/hosts';
 import { sessionInfo } from '@mef/smtp-server';
 import {
@@ -34,6 +33,7 @@ import {
   type ServerConnection,
   type SessionState,
 } from './session.js';
+import { TrustedNetworks } from './trusted-networks.js';
 import { Watchdog } from './watchdog.js';
 
 export type { SubmissionMode } from './listener-options.js';
@@ -78,6 +78,7 @@ export class RelayServer {
   private readonly perIp = new PerIpLimits();
   private draining = false;
   private options: RelayServerOptions;
+  private readonly trusted = new TrustedNetworks();
 
   constructor(options: RelayServerOptions) {
     this.options = options;
@@ -223,7 +224,7 @@ export class RelayServer {
   /** The client is in the trusted networks (asked once per session, at connect). */
   private inTrustedNetworks(session: SMTPServerSession): boolean {
     const networks = this.options.submission?.networks ?? this.options.outboundNetworks;
-    return inNetworks(networks, session.remoteAddress);
+    return this.trusted.has(networks, session.remoteAddress);
   }
 
   /** The client authenticated, or connected from the trusted networks. */

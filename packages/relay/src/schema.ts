@@ -118,13 +118,10 @@ export const relaySchema = z
       ),
     tempDir: z.string().min(1).optional().describe('Folder for the temporary copy of large messages'),
     workers: z
-      .number()
-      .int()
-      .min(1)
-      .max(32)
+      .union([z.literal('auto'), z.number().int().min(1).max(32)])
       .optional()
       .describe(
-        '`mef relay` processes sharing the listening sockets (node:cluster); default: the number of CPUs. Limits apply per process',
+        '`mef relay` processes sharing the listening sockets (node:cluster). auto (default): one process with 2 CPUs or fewer, else one per CPU (at most 32). Limits apply per process',
       ),
     metrics: listen
       .optional()
@@ -182,4 +179,15 @@ export function staticDomains(
   for (const [name, d] of Object.entries(domains)) map.set(name.toLowerCase(), JSON.parse(JSON.stringify(d)));
   const monitored = [...map.values()].some((d) => d.monitor === true);
   return { get: (domain) => map.get(domain.toLowerCase()), anyMonitored: () => monitored };
+}
+
+/**
+ * How many processes `mef relay` runs for `relay.workers` on a machine with `cpus` CPUs. `auto`
+ * (the default): one process with 2 CPUs or fewer, where handing each connection from the
+ * primary to a worker costs more CPU than the second process gives (measured in
+ * bench/results/relay.md), else one per CPU, at most 32. A number is used as it is.
+ */
+export function relayWorkerCount(setting: RelaySection['workers'], cpus: number): number {
+  if (typeof setting === 'number') return setting;
+  return cpus <= 2 ? 1 : Math.min(32, cpus);
 }
