@@ -32,7 +32,13 @@ function targets(
 export function timeReport(
   r: TimeSplitResult,
   rivals: readonly RivalResult[],
-  o: { command: string; rivalShare: number; saRules: string },
+  o: {
+    command: string;
+    rivalShare: number;
+    saRules: string;
+    /** The rivals' verdicts were read from a file an earlier run wrote (`--rivals-from`). */
+    rivalsFrom?: { path: string; command: string; recorded: string };
+  },
 ): string {
   const by = (key: RowKey) => r.rows.find((x) => x.key === key)?.figures;
   const spamd = rivals.find((x) => x.name === 'spamd')?.figures;
@@ -72,7 +78,10 @@ export function timeReport(
     'network tests are off for all. ' +
       (subset
         ? `The rivals scan a deterministic ${pct(o.rivalShare)} share of the test messages (MD5 in the file name), spamd being slow; MEF's learned scores are shown on that share too.`
-        : 'The rivals scan every test message.'),
+        : 'The rivals scan every test message.') +
+      (o.rivalsFrom
+        ? ` Their verdicts were read from ${o.rivalsFrom.path.replace(/^(\.\.\/)+/, '')}, written by \`${o.rivalsFrom.command}\` at ${o.rivalsFrom.recorded.slice(0, 16).replace('T', ' ')} UTC (the rivals depend only on the fixed training and test sets, not on MEF's settings).`
+        : ''),
     `SpamAssassin rules run natively by MEF: ${o.saRules}`,
     '',
     '| system | spam caught | ham flagged | F1 |',
