@@ -40,7 +40,7 @@ export async function saveRivalVerdicts(
       verdicts: Object.fromEntries(r.verdicts.map((v) => [v.key, v.failed ? -1 : v.flagged ? 1 : 0])),
     })),
   };
-  await writeFile(path, `${JSON.stringify(file, null, 1)}\n`);
+  await writeFile(path, `${JSON.stringify(file, null, 2)}\n`);
 }
 
 /** The rivals of a verdicts file, counted on `test`; with where they came from, for the report. */
