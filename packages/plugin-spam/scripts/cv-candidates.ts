@@ -92,4 +92,54 @@ export const CANDIDATES: readonly Candidate[] = [
     options: { threshold: 4, maxHamRate: 0.003 },
     tokenizer: { listHeaders: false },
   },
+  {
+    name: 'l2-003',
+    description: 'the current defaults (0.4% at 4, no list headers) with a weaker L2 penalty: 0.003',
+    options: { threshold: 4, maxHamRate: 0.004, logistic: { l2: 0.003 } },
+    tokenizer: { listHeaders: false },
+  },
+  {
+    name: 'l2-001',
+    description: 'the current defaults with a weaker L2 penalty: 0.001',
+    options: { threshold: 4, maxHamRate: 0.004, logistic: { l2: 0.001 } },
+    tokenizer: { listHeaders: false },
+  },
+  {
+    name: 'l2-03',
+    description: 'the current defaults with a stronger L2 penalty: 0.03',
+    options: { threshold: 4, maxHamRate: 0.004, logistic: { l2: 0.03 } },
+    tokenizer: { listHeaders: false },
+  },
+
+  {
+    name: 'window1',
+    description: 'the current defaults without word pairs (tokenizer window 1)',
+    options: { threshold: 4, maxHamRate: 0.004 },
+    tokenizer: { listHeaders: false, window: 1 },
+  },
+  {
+    name: 'folds3',
+    description:
+      'the current defaults with 3 folds instead of 5 for the out-of-fold Bayes probabilities and scores',
+    options: { threshold: 4, maxHamRate: 0.004, folds: 3 },
+    tokenizer: { listHeaders: false },
+  },
+  {
+    name: 'disc300',
+    description: 'the current defaults with 300 tokens combined instead of 1,000',
+    options: { threshold: 4, maxHamRate: 0.004, classifier: { maxDiscriminators: 300 } },
+    tokenizer: { listHeaders: false },
+  },
+  {
+    name: 'mincount2-r4',
+    description: 'the current defaults with hapaxes left out (minCount 2)',
+    options: { threshold: 4, maxHamRate: 0.004, classifier: { minCount: 2 } },
+    tokenizer: { listHeaders: false },
+  },
+  {
+    name: 'window1-l2-001',
+    description: 'without word pairs (window 1) and with the weaker L2 penalty 0.001',
+    options: { threshold: 4, maxHamRate: 0.004, logistic: { l2: 0.001 } },
+    tokenizer: { listHeaders: false, window: 1 },
+  },
 ];

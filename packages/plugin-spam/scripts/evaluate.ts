@@ -10,7 +10,14 @@
  * learned scores, and with `--rivals` runs spamd and rspamd trained the same way beside it
  * (writes bench/results/spam-accuracy-time.md):
  *
+ *   pnpm --filter @mef/plugin-spam evaluate --split time --rivals                  # rivals on every test message (spamd: ~30 min)
  *   pnpm --filter @mef/plugin-spam evaluate --split time --rivals --rival-share 0.25
+ *
+ * The rivals' verdicts are also written to bench/results/spam-rivals-time.json (`--rivals-out
+ * FILE` elsewhere); `--rivals-from FILE` reads them back instead of running the rivals again
+ * (they depend only on the fixed training and test sets), and the report says so:
+ *
+ *   pnpm --filter @mef/plugin-spam evaluate --split time --rivals-from ../../bench/results/spam-rivals-time.json
  *
  * The time split also runs SpamAssassin's rule files natively (the rule set of
  * `mef scan --sa-rules DIR`), alone and inside a second set of learned scores; `--sa-rules DIR`
@@ -25,6 +32,7 @@ import { corpusDir, isTraining, loadCorpus } from '@mef/test-servers/corpus';
 import { createFeatureExtractor } from '../src/extract.js';
 import { type EvaluationResult, evaluate, type Figures } from './evaluation.js';
 import { timeReport } from './report-time.js';
+import { loadRivalVerdicts, saveRivalVerdicts } from './rival-verdicts.js';
 import { type RivalResult, rspamdRival, spamdRival } from './rivals.js';
 import { DEFAULT_SA_RULES_DIR, loadSaRuleSource, saRulesDirProblem } from './sa-source.js';
 import { evaluateTimeSplit, TIME_TRAIN_FOLDERS } from './time-split.js';
@@ -37,6 +45,8 @@ const { values } = parseArgs({
     split: { type: 'string', default: 'random' },
     rivals: { type: 'boolean', default: false },
     'rival-share': { type: 'string', default: '1' },
+    'rivals-out': { type: 'string' },
+    'rivals-from': { type: 'string' },
     'sa-rules': { type: 'string', default: DEFAULT_SA_RULES_DIR },
   },
 });
@@ -65,6 +75,11 @@ if (values.split === 'time') {
     console.error(`--rival-share: expected a share in (0, 1], found ${values['rival-share']}`);
     process.exit(2);
   }
+  if (values.rivals && values['rivals-from']) {
+    console.error('--rivals runs the rivals, --rivals-from reads their verdicts: give one of them');
+    process.exit(2);
+  }
+  const withRivals = values.rivals || values['rivals-from'] !== undefined;
   const log = (s: string) => console.error(s);
   log(`loading SpamAssassin rules from ${saDir}`);
   const sa = loadSaRuleSource(saDir);
@@ -77,18 +92,39 @@ if (values.split === 'time') {
   const result = await evaluateTimeSplit(messages, (raw) => extractor.extract(raw), {
     log,
     extra: sa.source,
-    ...(values.rivals && rivalShare < 1 ? { subset: (m) => inShare(m) } : {}),
+    ...(withRivals && rivalShare < 1 ? { subset: (m) => inShare(m) } : {}),
   });
   await extractor.close();
+  const shareFlag = rivalShare < 1 ? ` --rival-share ${rivalShare}` : '';
+  const saFlag = saDir !== DEFAULT_SA_RULES_DIR ? ` --sa-rules ${saDir}` : '';
   const rivals: RivalResult[] = [];
+  let rivalsFrom: { path: string; command: string; recorded: string } | undefined;
   if (values.rivals) {
     rivals.push(await rspamdRival(train, rivalTest, log));
     rivals.push(await spamdRival(train, rivalTest, log));
+    const out =
+      values['rivals-out'] ??
+      (values['no-write']
+        ? undefined
+        : join(here, '..', '..', '..', 'bench', 'results', 'spam-rivals-time.json'));
+    if (out) {
+      await saveRivalVerdicts(
+        out,
+        rivals,
+        `pnpm --filter @mef/plugin-spam evaluate --split time --rivals${shareFlag}`,
+      );
+      log(`rivals' verdicts written to ${out}`);
+    }
+  } else if (values['rivals-from']) {
+    const loaded = await loadRivalVerdicts(values['rivals-from'], rivalTest);
+    rivals.push(...loaded.rivals);
+    rivalsFrom = { path: values['rivals-from'], command: loaded.command, recorded: loaded.recorded };
   }
-  const command = `pnpm --filter @mef/plugin-spam evaluate --split time${values.rivals ? ' --rivals' : ''}${rivalShare < 1 ? ` --rival-share ${rivalShare}` : ''}${saDir !== DEFAULT_SA_RULES_DIR ? ` --sa-rules ${saDir}` : ''}`;
+  const command = `pnpm --filter @mef/plugin-spam evaluate --split time${values.rivals ? ' --rivals' : ''}${values['rivals-from'] ? ` --rivals-from ${values['rivals-from']}` : ''}${shareFlag}${saFlag}`;
   const text = timeReport(result, rivals, {
     command,
     rivalShare,
+    ...(rivalsFrom ? { rivalsFrom } : {}),
     saRules: saRulesLine(saDir, sa.ruleSet.rules.length, sa.ruleSet.skipped.length),
   });
   console.log(text);

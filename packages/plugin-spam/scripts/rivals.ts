@@ -24,9 +24,20 @@ export interface RivalResult {
   readonly scanSeconds: number;
   /** Messages the rival could not scan (counted as not flagged). */
   readonly failed: number;
+  /** Each test message's verdict, as `folder/id` (saved for later reports: scripts/rival-verdicts.ts). */
+  readonly verdicts: readonly RivalVerdict[];
 }
 
-/** Writes the messages of one class as one file each, the mbox line removed, for the learners. */
+/** One message's verdict from a rival. */
+export interface RivalVerdict {
+  /** `folder/file name` of the corpus message. */
+  readonly key: string;
+  readonly label: 'spam' | 'ham';
+  readonly flagged: boolean;
+  /** True when the rival could not scan it (then not flagged). */
+  readonly failed: boolean;
+}
+
 /** Writes the training messages one file each, under `work/spam` and `work/ham`. */
 async function writeClasses(work: string, messages: readonly CorpusMessage[]): Promise<void> {
   for (const label of ['spam', 'ham'] as const) {
@@ -55,20 +66,26 @@ async function pool<T>(
 async function scanAll(
   test: readonly CorpusMessage[],
   flag: (m: CorpusMessage) => Promise<boolean>,
-): Promise<{ figures: Figures; failed: number; seconds: number }> {
-  const marks: { label: 'spam' | 'ham'; marked: boolean }[] = [];
-  let failed = 0;
+): Promise<{ figures: Figures; failed: number; seconds: number; verdicts: RivalVerdict[] }> {
+  const verdicts: RivalVerdict[] = [];
   const t0 = performance.now();
   await pool(test, 2, async (m) => {
-    let marked = false;
+    let flagged = false;
+    let failed = false;
     try {
-      marked = await flag(m);
+      flagged = await flag(m);
     } catch {
-      failed++;
+      failed = true;
     }
-    marks.push({ label: m.label, marked });
+    verdicts.push({ key: `${m.folder}/${m.id}`, label: m.label, flagged, failed });
   });
-  return { figures: figures(marks), failed, seconds: (performance.now() - t0) / 1000 };
+  verdicts.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return {
+    figures: figures(verdicts.map((v) => ({ label: v.label, marked: v.flagged }))),
+    failed: verdicts.filter((v) => v.failed).length,
+    seconds: (performance.now() - t0) / 1000,
+    verdicts,
+  };
 }
 
 /** spamd with SpamAssassin's rules and a Bayes database learned by `sa-learn`; flagged = spamd's own verdict (score >= 5). */
@@ -104,7 +121,7 @@ export async function spamdRival(
     const client = new SpamdClient({ port: server.port, scanTimeout: 60_000 });
     log(`spamd scanning ${test.length} messages`);
     const r = await scanAll(test, async (m) => (await client.scan('SYMBOLS', m.raw)).spam);
-    return { name: 'spamd', figures: r.figures, failed: r.failed, trainSeconds, scanSeconds: r.seconds };
+    return { name: 'spamd', ...r, trainSeconds, scanSeconds: r.seconds };
   } finally {
     await rm(work, { recursive: true, force: true });
     await server.stop();
@@ -142,7 +159,7 @@ export async function rspamdRival(
     log(`rspamd scanning ${test.length} messages`);
     const spamActions = new Set(['reject', 'add header', 'rewrite subject']);
     const r = await scanAll(test, async (m) => spamActions.has((await client.check(m.raw)).action));
-    return { name: 'rspamd', figures: r.figures, failed: r.failed, trainSeconds, scanSeconds: r.seconds };
+    return { name: 'rspamd', ...r, trainSeconds, scanSeconds: r.seconds };
   } finally {
     await rm(work, { recursive: true, force: true });
     await server?.stop();

@@ -74,7 +74,8 @@ describe('evaluation across time on the SpamAssassin corpus', () => {
       expect(learned?.fpRate).toBeLessThanOrEqual(0.005);
       const defaults = r.rows.find((x) => x.key === 'default')?.figures;
       expect(learned?.recall).toBeGreaterThan((defaults?.recall ?? 1) + 0.1);
-      expect(learned?.recall).toBeGreaterThanOrEqual(0.8);
+      // 84.2% (1,175 of 1,396) when last run; a fall of 30 spam or more fails.
+      expect(learned?.recall).toBeGreaterThanOrEqual(0.82);
       // The threshold was placed on training data only: its own validation figures obey the limit.
       expect(r.scores.threshold).toBe(4);
       expect(r.scores.validation.hamFlagged).toBeLessThanOrEqual(Math.floor(0.004 * r.scores.validation.ham));

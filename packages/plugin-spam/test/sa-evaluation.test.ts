@@ -5,6 +5,8 @@ import { type CorpusMessage, corpusDir, loadCorpus } from '@mef/test-servers/cor
 import { beforeAll, describe, expect, it } from 'vitest';
 import { figures } from '../scripts/evaluation.js';
 import { timeReport } from '../scripts/report-time.js';
+import { loadRivalVerdicts, saveRivalVerdicts } from '../scripts/rival-verdicts.js';
+import type { RivalResult, RivalVerdict } from '../scripts/rivals.js';
 import {
   DEFAULT_SA_RULES_DIR,
   loadSaRuleSource,
@@ -138,7 +140,7 @@ describe('evaluateTimeSplit with the SpamAssassin rules', () => {
     ]);
     const text = timeReport(
       r,
-      [{ name: 'spamd', figures: spamd, trainSeconds: 1, scanSeconds: 1, failed: 0 }],
+      [{ name: 'spamd', figures: spamd, trainSeconds: 1, scanSeconds: 1, failed: 0, verdicts: [] }],
       { command: 'x', rivalShare: 0.5, saRules: 'the rule files of /usr/share/spamassassin' },
     );
     expect(text).toContain('| MEF SpamAssassin rules alone');
@@ -153,5 +155,53 @@ describe('evaluateTimeSplit with the SpamAssassin rules', () => {
       /- Everything together, the ham limit as before \(0\.5% at 6\) \(the rivals' share\): first target, F1 [\d.]+ vs spamd's/,
     );
     expect(text).toContain('out-of-fold scores of every training message');
+  });
+
+  it("keeps the rivals' verdicts in a file, counts them again on the same messages, and checks the targets on every test message", async () => {
+    const test = messages.filter((m) => m.folder.endsWith('-2'));
+    // A rival that flags the spam with an even file number, one ham, and could not scan one ham.
+    const ham = test.filter((m) => m.label === 'ham');
+    const verdicts: RivalVerdict[] = test.map((m) => ({
+      key: `${m.folder}/${m.id}`,
+      label: m.label,
+      flagged: m.label === 'spam' ? Number(m.id.slice(0, 5)) % 2 === 0 : m === ham[0],
+      failed: m === ham[1],
+    }));
+    const rival: RivalResult = {
+      name: 'spamd',
+      figures: figures(verdicts.map((v) => ({ label: v.label, marked: v.flagged }))),
+      trainSeconds: 3,
+      scanSeconds: 4,
+      failed: 1,
+      verdicts,
+    };
+    const file = join(mkdtempSync(join(tmpdir(), 'mef-rivals-')), 'rivals.json');
+    await saveRivalVerdicts(file, [rival], 'pnpm --filter @mef/plugin-spam evaluate --split time --rivals');
+    const loaded = await loadRivalVerdicts(file, test);
+    expect(loaded.command).toBe('pnpm --filter @mef/plugin-spam evaluate --split time --rivals');
+    expect(loaded.rivals[0]?.figures).toEqual(rival.figures);
+    expect(loaded.rivals[0]?.failed).toBe(1);
+    expect(loaded.rivals[0]?.figures.fp).toBe(1);
+    // A file that misses a test message is refused, not counted short.
+    await expect(
+      loadRivalVerdicts(file, [...test, { ...messages[0], folder: 'spam-2', id: 'x' } as CorpusMessage]),
+    ).rejects.toThrow(/spamd has no verdict for spam-2\/x/);
+    const text = timeReport(r, loaded.rivals, {
+      command: 'c',
+      rivalShare: 1,
+      saRules: 's',
+      rivalsFrom: {
+        path: '../../bench/results/spam-rivals-time.json',
+        command: loaded.command,
+        recorded: loaded.recorded,
+      },
+    });
+    expect(text).toContain(
+      'The rivals scan every test message. Their verdicts were read from bench/results/spam-rivals-time.json',
+    );
+    expect(text).toMatch(
+      /- Everything together, learned scores \(all test messages\): first target, F1 [\d.]+ vs spamd's [\d.]+ with [\d.]+% of ham flagged: (NOT )?met; goal/,
+    );
+    expect(text).toContain('| spamd: SpamAssassin rules + Bayes (`sa-learn`), 1 not scanned |');
   });
 });
