@@ -16,16 +16,17 @@ export class Progress {
   ) {}
 
   /** Awaits `work`, with PROGRESS ticks meanwhile. */
-  async around<T>(work: Promise<T>): Promise<T> {
+  around<T>(work: Promise<T>): Promise<T> {
     this.#pending++;
     this.#timer ??= setInterval(() => this.#tick(), this.interval).unref();
-    try {
-      return await work;
-    } finally {
-      this.#pending--;
-      this.#settled++;
-    }
+    // One reaction on `work`, not an async function's extra promise and awaits per engine call.
+    return work.finally(this.#done);
   }
+
+  readonly #done = (): void => {
+    this.#pending--;
+    this.#settled++;
+  };
 
   #tick(): void {
     if (this.#pending > 0 && this.#settled === this.#settledAtTick) this.sendProgress();

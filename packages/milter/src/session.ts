@@ -22,25 +22,24 @@ import {
   parseOptneg,
   splitStrings,
 } from './frame.js';
+import { FrameQueue } from './frame-queue.js';
 import { NO_REPLY_FLAG, negotiate } from './negotiate.js';
 import type { MilterOptions } from './options.js';
 import { Progress } from './progress.js';
 import { Command, type Frame, MILTER_VERSION, type Negotiated, ProtocolFlag, Reply } from './protocol.js';
 import { envelopeOf } from './threads.js';
 
-/** Frames queued before the socket is paused (the MTA waits for most replies anyway). */
-const QUEUE_HIGH = 16;
-
 const CONTINUE = encodeFrame(Reply.CONTINUE);
 /** The phases whose commands need no reply when no stage acts at them. */
 const IDLE_PHASES = ['connect', 'helo', 'mailFrom', 'rcptTo', 'message'] as const;
 const PROGRESS = encodeFrame(Reply.PROGRESS);
+/** The commands whose macros belong to one transaction. */
+const TX_MACROS = [Command.MAIL, Command.RCPT, Command.DATA, Command.EOH, Command.BODYEOB, Command.HEADER];
 
 /** One MTA connection: frames in, engine calls, replies out, strictly in order. */
 export class MilterSession {
   private readonly decoder: FrameDecoder;
-  private readonly queue: Frame[] = [];
-  private running = false;
+  private readonly queue: FrameQueue;
   private closed = false;
   private negotiated: Negotiated = { version: MILTER_VERSION, actions: 0, protocol: 0 };
   /** Each command's MACRO payload, as it came: parsed only where a value is read. */
@@ -71,6 +70,12 @@ export class MilterSession {
     private readonly options: MilterOptions,
   ) {
     this.decoder = new FrameDecoder(options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE);
+    this.queue = new FrameQueue({
+      handle: (frame) => this.handle(frame),
+      fail: (err) => this.fail(err),
+      pause: () => socket.pause(),
+      resume: () => socket.resume(),
+    });
     this.log = options.log ?? options.engine.log;
     this.progress = new Progress(options.progressInterval ?? 10_000, () => this.send(PROGRESS));
     const early = IDLE_PHASES.some((p) => p !== 'message' && options.engine.stagesAt(p).length > 0);
@@ -92,28 +97,9 @@ export class MilterSession {
   private onData(chunk: Buffer): void {
     if (this.closed) return;
     try {
-      for (const f of this.decoder.push(chunk)) this.queue.push(f);
+      this.queue.push(this.decoder.push(chunk));
     } catch (err) {
       this.fail(err);
-      return;
-    }
-    if (this.queue.length >= QUEUE_HIGH) this.socket.pause();
-    void this.drain();
-  }
-
-  private async drain(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      while (!this.closed && this.queue.length) {
-        const frame = this.queue.shift() as Frame;
-        if (this.queue.length < QUEUE_HIGH / 2) this.socket.resume();
-        await this.handle(frame);
-      }
-    } catch (err) {
-      this.fail(err);
-    } finally {
-      this.running = false;
     }
   }
 
@@ -143,7 +129,7 @@ export class MilterSession {
     else if (isFinal(v)) keep(v);
   }
 
-  private proceed(command: string): void {
+  private proceed(command: string): undefined {
     if (!this.has(NO_REPLY_FLAG[command] ?? 0)) this.send(CONTINUE);
   }
 
@@ -158,7 +144,8 @@ export class MilterSession {
     return this.connRefusal ?? this.txRefusal;
   }
 
-  private async handle(frame: Frame): Promise<void> {
+  /** Handles one command: a promise only when the answer waits for the engine. */
+  private handle(frame: Frame): Promise<void> | undefined {
     const { command, data } = frame;
     switch (command) {
       case Command.OPTNEG:
@@ -170,56 +157,61 @@ export class MilterSession {
         return;
       case Command.CONNECT:
         return this.connect(data);
-      case Command.HELO: {
-        const conn = this.needConn('HELO');
-        if (this.refused) return this.proceed(command);
-        const v = await this.withProgress(conn.helo(splitStrings(data)[0] ?? ''));
-        return this.answer(command, v, (r) => {
-          this.connRefusal = r;
-        });
-      }
+      case Command.HELO:
+        this.needConn('HELO');
+        return this.refused ? this.proceed(command) : this.helo(data);
       case Command.MAIL:
         return this.mail(data);
-      case Command.RCPT: {
-        const tx = this.needTx('RCPT');
-        if (this.refused) return this.proceed(command);
-        const { address, params } = parseAddressArgs(data);
-        const v = await this.withProgress(tx.rcptTo(address, params));
-        return this.answer(command, v, (r) => {
-          this.refusedRcpts.push({ raw: splitStrings(data)[0] ?? `<${address}>`, verdict: r });
-        });
-      }
+      case Command.RCPT:
+        this.needTx('RCPT');
+        return this.refused ? this.proceed(command) : this.rcpt(data);
       case Command.DATA:
       case Command.UNKNOWN:
         return this.proceed(command);
       case Command.HEADER:
         return this.header(data);
       case Command.EOH:
-        if (!this.refused) await this.flushHeaders(this.needTx('EOH'), true);
-        return this.proceed(command);
+        return this.refused ? this.proceed(command) : this.endOfHeaders();
       case Command.BODY:
         return this.body(data);
       case Command.BODYEOB:
         return this.endOfMessage(data);
       case Command.ABORT:
         // The MTA may send ABORT twice (end of a transaction and again at QUIT): no reply, idempotent.
-        await this.endTransaction();
-        return;
+        return this.endTransaction();
       case Command.QUIT_NC:
         // Connection reuse: the next SMTP session starts on this socket with CONNECT.
-        await this.closeConnection();
-        this.macros.clear();
-        return;
+        return this.closeConnection().then(() => this.macros.clear());
       case Command.QUIT:
-        await this.closeConnection();
-        this.socket.end();
-        return;
+        return this.closeConnection().then(() => {
+          this.socket.end();
+        });
       default:
         throw new MilterError('MEF_MILTER_PROTOCOL', `unknown command ${JSON.stringify(command)}`);
     }
   }
 
-  private optneg(data: Buffer): void {
+  private async helo(data: Buffer): Promise<void> {
+    const v = await this.withProgress(this.needConn('HELO').helo(splitStrings(data)[0] ?? ''));
+    this.answer(Command.HELO, v, (r) => {
+      this.connRefusal = r;
+    });
+  }
+
+  private async rcpt(data: Buffer): Promise<void> {
+    const { address, params } = parseAddressArgs(data);
+    const v = await this.withProgress(this.needTx('RCPT').rcptTo(address, params));
+    this.answer(Command.RCPT, v, (r) => {
+      this.refusedRcpts.push({ raw: splitStrings(data)[0] ?? `<${address}>`, verdict: r });
+    });
+  }
+
+  private async endOfHeaders(): Promise<void> {
+    await this.flushHeaders(this.needTx('EOH'), true);
+    this.proceed(Command.EOH);
+  }
+
+  private optneg(data: Buffer): undefined {
     const { engine, replyAt = 'each-command' } = this.options;
     const idle = IDLE_PHASES.filter((p) => engine.stagesAt(p).length === 0);
     this.negotiated = negotiate(parseOptneg(data), replyAt, idle, engine.limits.maxMessageBytes);
@@ -276,7 +268,7 @@ export class MilterSession {
     });
   }
 
-  private async header(data: Buffer): Promise<void> {
+  private header(data: Buffer): Promise<void> | undefined {
     const tx = this.needTx('HEADER');
     if (!this.refused) {
       const field = headerField(data, this.has(ProtocolFlag.HDR_LEADSPC));
@@ -284,7 +276,9 @@ export class MilterSession {
       this.headerBlock.push(field);
       this.headerBytes += field.length;
       // One write per header block, not per field; a huge block still goes on in bounded pieces.
-      if (this.headerBytes >= 64 * 1024) await this.flushHeaders(tx, false);
+      if (this.headerBytes >= 64 * 1024) {
+        return this.flushHeaders(tx, false).then(() => this.proceed(Command.HEADER));
+      }
     }
     this.proceed(Command.HEADER);
   }
@@ -364,7 +358,8 @@ export class MilterSession {
     return this.refusedRcpts.at(-1)?.verdict;
   }
 
-  private async endTransaction(): Promise<void> {
+  /** Forgets the transaction; a promise only when there was one to dispose of. */
+  private endTransaction(): Promise<void> | undefined {
     const tx = this.tx;
     this.tx = undefined;
     // A message a thread is still reading (ABORT, QUIT or a lost connection): the thread drops it.
@@ -377,17 +372,8 @@ export class MilterSession {
     this.skipped = false;
     this.txRefusal = undefined;
     this.refusedRcpts = [];
-    for (const c of [
-      Command.MAIL,
-      Command.RCPT,
-      Command.DATA,
-      Command.EOH,
-      Command.BODYEOB,
-      Command.HEADER,
-    ]) {
-      this.macros.delete(c);
-    }
-    await tx?.dispose();
+    for (const c of TX_MACROS) this.macros.delete(c);
+    return tx?.dispose();
   }
 
   private async closeConnection(): Promise<void> {
@@ -401,7 +387,7 @@ export class MilterSession {
   private async shutdown(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.queue.length = 0;
+    this.queue.stop();
     this.progress.stop();
     await this.closeConnection().catch((err: unknown) => this.log.debug({ err }, 'milter cleanup failed'));
   }

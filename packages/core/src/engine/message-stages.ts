@@ -4,6 +4,7 @@ import { StageReader } from '../message/stage-reader.js';
 import type { MessageContext } from '../plugin.js';
 import { type FindingSet, Recorder } from '../recorder.js';
 import { raceTimeout, TIMED_OUT } from '../timeout.js';
+import { LazyAbort } from './lazy-abort.js';
 import type { RegisteredStage } from './registration.js';
 import { addTime, type StageTimes, stageError, timeoutError } from './run-stage.js';
 import type { EngineRuntime } from './runtime.js';
@@ -20,7 +21,7 @@ export interface MessageStage {
   readonly reader: StageReader;
   readonly recorder: Recorder;
   readonly done: Promise<void>;
-  readonly abort: AbortController;
+  readonly abort: LazyAbort;
   /** When the stage was done (`performance.now()`), once it is. */
   readonly doneAt: { at?: number };
 }
@@ -54,7 +55,7 @@ export function startMessageStages(start: MessageStart): MessageStage[] {
       skipInto: skipped,
       onLate: runtime.onLate,
     });
-    const abort = new AbortController();
+    const abort = new LazyAbort();
     const reader = new StageReader(stage.name, stage.stageTimeout, (_kind, err) => {
       findings.errors.push(stageError(stage, err));
       recorder.seal();
@@ -64,7 +65,9 @@ export function startMessageStages(start: MessageStart): MessageStage[] {
       tx: context,
       state: context.state,
       findings: recorder,
-      signal: abort.signal,
+      get signal() {
+        return abort.signal;
+      },
       log: runtime.log,
       message: pass.view(reader),
     };

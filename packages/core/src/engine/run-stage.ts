@@ -4,6 +4,7 @@ import type { StageContext } from '../plugin.js';
 import { emptyFindings, type FindingSet, mergeFindings, Recorder } from '../recorder.js';
 import { raceTimeout, TIMED_OUT } from '../timeout.js';
 import type { Scope, StageError, StageErrorKind, StageTimings, TimedPhase, Verdict } from '../verdict.js';
+import { LazyAbort } from './lazy-abort.js';
 import type { RegisteredStage } from './registration.js';
 import type { EngineRuntime } from './runtime.js';
 
@@ -108,14 +109,16 @@ export async function runPhase(run: PhaseRun): Promise<FindingSet> {
       ...(recipient !== undefined ? { recipient } : {}),
       onLate: runtime.onLate,
     });
-    const abort = new AbortController();
+    const abort = new LazyAbort();
     const started = performance.now();
     const tx = run.context();
     const ctx: StageContext = {
       tx,
       state: tx.state,
       findings: recorder,
-      signal: abort.signal,
+      get signal() {
+        return abort.signal;
+      },
       log: runtime.log,
     };
     try {
