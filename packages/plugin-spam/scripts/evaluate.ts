@@ -35,7 +35,6 @@ import { timeReport } from './report-time.js';
 import { loadRivalVerdicts, saveRivalVerdicts } from './rival-verdicts.js';
 import { type RivalResult, rspamdRival, spamdRival } from './rivals.js';
 import { DEFAULT_SA_RULES_DIR, loadSaRuleSource, saRulesDirProblem } from './sa-source.js';
-import { withShape, withSubRules } from './shape-features.js';
 import { evaluateTimeSplit, TIME_TRAIN_FOLDERS } from './time-split.js';
 
 const { values } = parseArgs({
@@ -49,8 +48,6 @@ const { values } = parseArgs({
     'rivals-out': { type: 'string' },
     'rivals-from': { type: 'string' },
     'sa-rules': { type: 'string', default: DEFAULT_SA_RULES_DIR },
-    shape: { type: 'boolean', default: false },
-    'sub-rules': { type: 'boolean', default: false },
   },
 });
 if (values.split !== 'random' && values.split !== 'time') {
@@ -94,11 +91,7 @@ if (values.split === 'time') {
   const rivalTest = messages.filter((m) => !TIME_TRAIN_FOLDERS.has(m.folder) && inShare(m));
   const result = await evaluateTimeSplit(messages, (raw) => extractor.extract(raw), {
     log,
-    extra: values['sub-rules']
-      ? withSubRules(sa.source, sa.ruleSet)
-      : values.shape
-        ? withShape(sa.source)
-        : sa.source,
+    extra: sa.source,
     ...(withRivals && rivalShare < 1 ? { subset: (m) => inShare(m) } : {}),
   });
   await extractor.close();

@@ -201,8 +201,16 @@ export const SA_EVALS: Readonly<Record<string, EvalFn>> = {
     return bool(ctx.message.html().some((h) => h.tags.has((tag ?? '').toLowerCase())));
   },
   html_image_only(ctx, [min, max]) {
+    // HTML.pm's `length` is the size of the part's HTML source, not of its text.
     return bool(
-      ctx.message.html().some((h) => h.images > 0 && h.length > Number(min) && h.length <= Number(max)),
+      ctx.message
+        .html()
+        .some(
+          (h) =>
+            h.stats.inside.has('img') &&
+            h.stats.sourceLength > Number(min) &&
+            h.stats.sourceLength <= Number(max),
+        ),
     );
   },
   check_all_trusted(ctx) {
