@@ -61,6 +61,16 @@ const CASES: readonly [rule: string, evalCall: string, message: string][] = [
   ],
   ['BASE64_LENGTH_78_79', 'check_base64_length', 'hard-ham-1/00183.a008f2e258860eff155bb06a065f7d56.txt'],
   ['BASE64_LENGTH_79_INF', 'check_base64_length', 'spam-1/00307.7ed50c6d80c6e37c8cc1b132f4a19e4d.txt'],
+  [
+    'FORGED_YAHOO_RCVD',
+    'check_for_forged_yahoo_received_headers',
+    'spam-1/00029.de865ad8d5ad0df985ae2f72388befba.txt',
+  ],
+  [
+    'FORGED_HOTMAIL_RCVD2',
+    'check_for_no_hotmail_received_headers',
+    'spam-1/00067.ec108870b01dc3ccb8fabc5def869ca5.txt',
+  ],
 ];
 
 let spamd: RunningServer | undefined;

@@ -5,6 +5,7 @@
  * skipped. Each returns a number (0 = no hit) and never throws on message content.
  */
 import { HTML_FIGURES, HTML_MIME_EVALS, HTML_TEXTS, MIME_TESTS } from './eval-html-mime.js';
+import { RECEIVED_EVALS } from './eval-received.js';
 import type { EvalFn, SaEvalContext } from './eval-types.js';
 import { parseMailDate } from './received.js';
 
@@ -264,4 +265,5 @@ export const SA_EVALS: Readonly<Record<string, EvalFn>> = {
     return bool(body.length < Number(max));
   },
   ...HTML_MIME_EVALS,
+  ...RECEIVED_EVALS,
 };
