@@ -3,8 +3,9 @@
  * SpamAssassin rule set over every Nth corpus message (default 10) and writes each message's
  * hits, sub-rules and counts included, with a digest of the rule files they came from. The
  * committed `test/fixtures/sa-hits.json` was written by this script from the rule engine as
- * it was on main at 047f577, before its speed rewrite; `test/sa-hits.test.ts` checks the engine still
- * gives exactly these hits.
+ * it was on main at 047f577, before its speed rewrite, and re-recorded when the HTMLEval and
+ * MIMEEval functions came in (see test/fixtures/README.md); `test/sa-hits.test.ts` checks the
+ * engine still gives exactly these hits.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { corpusDir, loadCorpus } from '@mef/test-servers/corpus';

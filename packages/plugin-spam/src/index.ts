@@ -72,6 +72,7 @@ export {
 } from './sa/eval.js';
 export { type Expression, ExpressionError, parseExpression } from './sa/expression.js';
 export type { HtmlSummary } from './sa/html.js';
+export type { HtmlStats } from './sa/html-stats.js';
 export { gateText, requiredLiterals } from './sa/literals.js';
 export {
   installedSaRulesDir,

@@ -4,23 +4,18 @@
  * on the SpamAssassin corpus under spamd; a rule that calls any other function is listed as
  * skipped. Each returns a number (0 = no hit) and never throws on message content.
  */
-import type { SaMessage } from './message.js';
+import { HTML_FIGURES, HTML_MIME_EVALS, HTML_TEXTS, MIME_TESTS } from './eval-html-mime.js';
+import { RECEIVED_EVALS } from './eval-received.js';
+import type { EvalFn, SaEvalContext } from './eval-types.js';
 import { parseMailDate } from './received.js';
+
+export type { EvalFn, SaEvalContext } from './eval-types.js';
 
 /** A parsed `eval:name(args)` call. */
 export interface SaEvalCall {
   readonly name: string;
   readonly args: readonly string[];
 }
-
-/** What an eval function can read. */
-export interface SaEvalContext {
-  readonly message: SaMessage;
-  readonly lists: ReadonlyMap<string, readonly string[]>;
-}
-
-/** An eval function: the message context and the call's arguments in, 0 (miss) or a hit count out. */
-export type EvalFn = (ctx: SaEvalContext, args: readonly string[]) => number;
 
 /** Parses `name('a', "b", 3)` into a name and unquoted arguments. */
 export function parseEvalCall(text: string): SaEvalCall {
@@ -154,8 +149,12 @@ function textParts(ctx: SaEvalContext): { html: number; text: number } {
  * calling it with others is skipped, not run as a silent miss.
  */
 export const SA_EVAL_ARGS: Readonly<Record<string, (args: readonly string[]) => boolean>> = {
-  html_test: ([test]) => test === 'html',
-  check_msg_parse_flags: ([flag]) => flag === 'missing_mime_boundary',
+  html_test: ([test]) => test === 'html' || test === 'font_face_bad',
+  check_msg_parse_flags: ([flag]) => flag === 'missing_mime_boundary' || flag === 'mime_epilogue_exists',
+  html_range: ([test]) => HTML_FIGURES.has(test ?? ''),
+  html_eval: ([test]) => HTML_FIGURES.has(test ?? ''),
+  html_text_match: ([field]) => HTML_TEXTS.has(field ?? ''),
+  check_for_mime: ([test]) => MIME_TESTS.has(test ?? ''),
   check_freemail_replyto: ([what]) => what === undefined || what === 'replyto',
 };
 
@@ -196,14 +195,23 @@ export const SA_EVALS: Readonly<Record<string, EvalFn>> = {
   },
   html_test(ctx, [test]) {
     if (test === 'html') return bool(ctx.message.html().some((h) => h.tags.size > 0));
+    if (test === 'font_face_bad') return bool(ctx.message.html().some((h) => h.stats.fontFaceBad));
     return 0;
   },
   html_tag_exists(ctx, [tag]) {
     return bool(ctx.message.html().some((h) => h.tags.has((tag ?? '').toLowerCase())));
   },
   html_image_only(ctx, [min, max]) {
+    // HTML.pm's `length` is the size of the part's HTML source, not of its text.
     return bool(
-      ctx.message.html().some((h) => h.images > 0 && h.length > Number(min) && h.length <= Number(max)),
+      ctx.message
+        .html()
+        .some(
+          (h) =>
+            h.stats.inside.has('img') &&
+            h.stats.sourceLength > Number(min) &&
+            h.stats.sourceLength <= Number(max),
+        ),
     );
   },
   check_all_trusted(ctx) {
@@ -242,6 +250,7 @@ export const SA_EVALS: Readonly<Record<string, EvalFn>> = {
     return bool(Math.abs(token - expect(t)) >= 250);
   },
   check_msg_parse_flags(ctx, [flag]) {
+    if (flag === 'mime_epilogue_exists') return bool(ctx.message.mime.epilogue);
     return bool(flag === 'missing_mime_boundary' && ctx.message.mime.missingBoundary);
   },
   check_freemail_replyto(ctx) {
@@ -255,4 +264,6 @@ export const SA_EVALS: Readonly<Record<string, EvalFn>> = {
     const body = ctx.message.bodyLines().slice(1).join('');
     return bool(body.length < Number(max));
   },
+  ...HTML_MIME_EVALS,
+  ...RECEIVED_EVALS,
 };

@@ -6,6 +6,8 @@
  * One linear scan over the input; no backtracking-prone patterns.
  */
 
+import { type HtmlStats, HtmlStatsBuilder } from './html-stats.js';
+
 /** What one HTML part tells the rules. */
 export interface HtmlSummary {
   readonly text: string;
@@ -16,8 +18,10 @@ export interface HtmlSummary {
   readonly title: string;
   /** Visible non-space characters. */
   readonly textChars: number;
-  /** Bytes of text between tags (script and style left out), as HTML.pm's `length`. */
+  /** Bytes of text between tags (script and style left out). */
   readonly length: number;
+  /** HTML.pm's figures for the `HTMLEval` functions. */
+  readonly stats: HtmlStats;
 }
 
 const NAMED: Readonly<Record<string, string>> = {
@@ -91,6 +95,7 @@ export function renderHtml(html: string): HtmlSummary {
   let pos = 0;
   const n = html.length;
   const lower = html.toLowerCase();
+  const stats = new HtmlStatsBuilder(html.length);
   const push = (s: string, ws: boolean) => {
     if (ws) {
       const last = chunks.length - 1;
@@ -106,6 +111,7 @@ export function renderHtml(html: string): HtmlSummary {
     if (end > pos) {
       const text = decodeEntities(html.slice(pos, end));
       length += text.length;
+      stats.text(text, chunks[chunks.length - 1]);
       push(text, false);
       if (inTitle) title += text;
     }
@@ -113,6 +119,7 @@ export function renderHtml(html: string): HtmlSummary {
     if (html.startsWith('<!--', lt)) {
       const close = html.indexOf('-->', lt + 4);
       pos = close === -1 ? n : close + 3;
+      stats.addComment(html.slice(lt, pos));
       continue;
     }
     const gt = html.indexOf('>', lt + 1);
@@ -124,12 +131,14 @@ export function renderHtml(html: string): HtmlSummary {
     pos = gt + 1;
     const m = /^(\/?)([A-Za-z][A-Za-z0-9:-]*)/.exec(inner);
     if (!m) {
+      if (/^!doctype/i.test(inner)) stats.doctype();
       if (!/^[!?]/.test(inner)) push(`<${inner}>`, false);
       continue;
     }
     const closing = m[1] === '/';
     const tag = (m[2] as string).toLowerCase();
     tags.add(tag);
+    stats.tag(tag, closing, () => attributes(inner.slice(m[0].length)));
     if (!closing && (tag === 'script' || tag === 'style')) {
       const close = lower.indexOf(`</${tag}`, pos);
       pos = close === -1 ? n : close;
@@ -166,5 +175,6 @@ export function renderHtml(html: string): HtmlSummary {
     title,
     textChars: text.replace(/\s+/g, '').length,
     length,
+    stats: stats.finish(),
   };
 }

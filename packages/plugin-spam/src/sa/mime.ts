@@ -33,6 +33,13 @@ export interface SaMime {
   readonly rootType: string;
   /** True when a boundary that was announced never closed. */
   readonly missingBoundary: boolean;
+  /** True when text other than spaces and dots follows a closing boundary (an epilogue). */
+  readonly epilogue: boolean;
+}
+
+interface WalkState {
+  missingBoundary: boolean;
+  epilogue: boolean;
 }
 
 const MAX_DEPTH = 20;
@@ -114,13 +121,14 @@ export function parseMime(message: string, maxPartBytes: number): SaMime {
   const { header, body } = splitHeaderBody(message);
   const headers = parseHeaderBlock(header);
   const parts: SaPart[] = [];
-  const state = { missingBoundary: false };
+  const state: WalkState = { missingBoundary: false, epilogue: false };
   walk(headers, body, 0, parts, maxPartBytes, state);
   return {
     headers,
     parts,
     rootType: mediaType(headerValue(headers, 'content-type')),
     missingBoundary: state.missingBoundary,
+    epilogue: state.epilogue,
   };
 }
 
@@ -130,7 +138,7 @@ function walk(
   depth: number,
   out: SaPart[],
   maxPartBytes: number,
-  state: { missingBoundary: boolean },
+  state: WalkState,
 ): void {
   if (out.length >= MAX_PARTS) return;
   const ctype = headerValue(headers, 'content-type');
@@ -165,13 +173,14 @@ function walk(
   });
 }
 
-function splitMultipart(body: string, boundary: string, state: { missingBoundary: boolean }): string[] {
+function splitMultipart(body: string, boundary: string, state: WalkState): string[] {
   const delim = `--${boundary}`;
   const lines = body.split('\n');
   const parts: string[] = [];
   let cur: string[] | undefined;
   let closed = false;
-  for (const line of lines) {
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
     const l = line.endsWith('\r') ? line.slice(0, -1) : line;
     if (l.startsWith(delim)) {
       const rest = l.slice(delim.length);
@@ -179,6 +188,9 @@ function splitMultipart(body: string, boundary: string, state: { missingBoundary
         if (cur) parts.push(cur.join('\n'));
         cur = undefined;
         closed = true;
+        // Message.pm's epilogue test: a line after the closing boundary with more than spaces and dots.
+        for (let j = i + 1; j < lines.length && !state.epilogue; j++)
+          if (/[^\s.]/.test(lines[j] as string)) state.epilogue = true;
         break;
       }
       if (/^\s*$/.test(rest)) {
