@@ -5,10 +5,9 @@
  * disagree most. `--every N` takes every Nth message (default 5: about 1,200 messages).
  */
 
-import { startSpamd } from '@mef/test-servers';
 import { corpusDir, loadCorpus } from '@mef/test-servers/corpus';
 import { installedSaRulesDir, loadSaRules } from '../src/sa/load.js';
-import { compare, spamdHits } from './sa-fidelity.js';
+import { compare, spamdHitsOnce } from './sa-fidelity.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -25,13 +24,7 @@ if (!data)
 let i = 0;
 const messages = await loadCorpus(data, () => i++ % every === 0);
 const ruleSet = loadSaRules({ dirs: [dir] });
-const spamd = await startSpamd();
-let theirs: Awaited<ReturnType<typeof spamdHits>>;
-try {
-  theirs = await spamdHits(messages, spamd.port);
-} finally {
-  await spamd.stop();
-}
+const theirs = await spamdHitsOnce(messages);
 const report = compare(ruleSet, messages, theirs);
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 console.log(`${report.messages} messages (every ${every}th of the corpus), rules from ${dir}`);

@@ -4,6 +4,7 @@
  * it hit or did not. Shared by the fidelity script and its test.
  */
 import { basename } from 'node:path';
+import { startSpamd } from '@mef/test-servers';
 import type { CorpusMessage } from '@mef/test-servers/corpus';
 import { SpamdClient } from '../src/clients/spamd-client.js';
 import type { SaRuleSet } from '../src/sa/rule-set.js';
@@ -48,6 +49,16 @@ export async function spamdHits(
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   return out;
+}
+
+/** `spamdHits` from a spamd of its own, started for the call and stopped after it. */
+export async function spamdHitsOnce(messages: readonly CorpusMessage[]): Promise<Map<string, Set<string>>> {
+  const spamd = await startSpamd();
+  try {
+    return await spamdHits(messages, spamd.port);
+  } finally {
+    await spamd.stop();
+  }
 }
 
 /** Compares our hits with spamd's on the same messages. */

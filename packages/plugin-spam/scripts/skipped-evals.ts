@@ -7,10 +7,9 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { startSpamd } from '@mef/test-servers';
 import { corpusDir, loadCorpus } from '@mef/test-servers/corpus';
 import { installedSaRulesDir, loadSaRules } from '../src/sa/load.js';
-import { spamdHits } from './sa-fidelity.js';
+import { spamdHitsOnce } from './sa-fidelity.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -34,13 +33,7 @@ for (const s of loadSaRules({ dirs: [dir] }).skipped) {
 }
 let i = 0;
 const messages = (await loadCorpus(data)).filter((m) => TRAIN.has(m.folder) && i++ % every === 0);
-const spamd = await startSpamd();
-let theirs: Awaited<ReturnType<typeof spamdHits>>;
-try {
-  theirs = await spamdHits(messages, spamd.port);
-} finally {
-  await spamd.stop();
-}
+const theirs = await spamdHitsOnce(messages);
 const counts = new Map<string, { spam: number; ham: number }>();
 const perMessage: Record<string, string[]> = {};
 for (const m of messages) {
