@@ -20,18 +20,43 @@ export function addressOf(a: HarakaAddress | undefined): string {
   return a.user ? (a.host ? `${a.user}@${a.host}` : a.user) : '';
 }
 
-/** Feeds Haraka's message stream to `write`, chunk by chunk, with backpressure. */
+/** Bytes of the message gathered before they go to the engine (or its thread) as one chunk. */
+const BATCH_BYTES = 64 * 1024;
+
+/**
+ * Feeds Haraka's message stream to `write`, with backpressure. Haraka's stream hands over one
+ * line at a time (its line transformer); the lines are gathered into one chunk of up to 64 KiB
+ * (a message under it is one `write` at its end), so the engine, or the thread, gets a few
+ * chunks a message instead of one per line.
+ */
 export function feed(htx: HarakaTransaction, write: (chunk: Buffer) => Promise<void> | void): Promise<void> {
   return new Promise((resolve, reject) => {
+    let held: Buffer[] = [];
+    let heldBytes = 0;
+    /** Writes what is held as one chunk. */
+    const flush = (): Promise<void> | void => {
+      if (heldBytes === 0) return;
+      const chunk = held.length === 1 ? (held[0] as Buffer) : Buffer.concat(held, heldBytes);
+      held = [];
+      heldBytes = 0;
+      return write(chunk);
+    };
+    const after = (p: Promise<void> | void, done: (err?: Error | null) => void) => {
+      if (p) p.then(() => done(), done);
+      else done();
+    };
     const sink = new Writable({
       write(chunk: Buffer, _enc, done) {
-        const p = write(chunk);
-        if (p) p.then(() => done(), done);
-        else done();
+        held.push(chunk);
+        heldBytes += chunk.length;
+        if (heldBytes < BATCH_BYTES) return done();
+        after(flush(), done);
       },
       final(done) {
-        done();
-        resolve();
+        after(flush(), (err) => {
+          done(err);
+          if (!err) resolve();
+        });
       },
     });
     sink.on('error', reject);
