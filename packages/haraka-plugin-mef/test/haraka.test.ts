@@ -93,6 +93,22 @@ function mefCases(get: () => Haraka, more: Record<string, string> = {}): void {
     expect(r.output).toMatch(/<\*\* 5\d\d .*Eicar-Test-Signature/i);
   });
 
+  it('refuses GTUBE before 117 KB of text and EICAR after it (the message reaches the engine in two chunks)', async () => {
+    // The plugin hands the message over in chunks of up to 64 KiB: the attachment is in a later one.
+    const body = `${'a line of text to fill the body of the message\n'.repeat(2500)}end\n`;
+    const r = await swaks(get().port, [
+      '--to',
+      'user@dest.test',
+      '--body',
+      body,
+      ...swaksAttach('eicar.txt', EICAR),
+    ]);
+    expect(r.output).toMatch(/<\*\* 5\d\d .*Eicar-Test-Signature/i);
+    // And the first chunk reaches it too: GTUBE before the 117 KB.
+    const first = await swaks(get().port, ['--to', 'user@dest.test', '--body', `spam ${GTUBE}\n${body}`]);
+    expect(first.output).toMatch(/<\*\* 5\d\d 5\.7\.1 Message rejected as spam/);
+  });
+
   /** Sends a clean message (`auth`: as alice) and returns it as the sink received it. */
   async function clean(name: string, auth: readonly string[]): Promise<string> {
     const marker = `${name}-${Date.now()}-${Math.random()}`;
