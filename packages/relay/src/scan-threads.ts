@@ -108,7 +108,13 @@ export function threadStage(pool: ThreadPool, stageTimeout: number): Plugin {
         },
         rcptTo: tx.recipients.map((r) => r.address),
       });
-      for await (const chunk of raw) scan.write(chunk as Uint8Array);
+      try {
+        for await (const chunk of raw) scan.write(chunk as Uint8Array);
+      } catch (err) {
+        // Reading failed (the sender went away, the stage timed out): the thread drops the message.
+        void scan.end((err as Error).message).catch(() => undefined);
+        throw err;
+      }
       const r = await scan.end();
       replayVerdict(ctx.findings, r.verdict);
     },

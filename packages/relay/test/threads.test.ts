@@ -6,6 +6,7 @@ import { ThreadPool } from '@mef/core/hosts';
 import { smtpSinkPath } from '@mef/test-servers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type RelayConfig, relayThreadCount, type TransactionRecord } from '../src/index.js';
+import { message, startTransaction } from './support/dialog.js';
 import { GTUBE, relay, send, sink, useCleanup } from './support/harness.js';
 
 useCleanup();
@@ -78,6 +79,22 @@ describe('relay.threads', () => {
     expect(info.response).toMatch(/^250 /);
     expect(s.messages()).toHaveLength(1);
     expect(s.messages()[0]).not.toMatch(/X-Spam/);
+  });
+
+  it('a sender that drops in the middle of DATA: nothing delivered, the thread serves the next message', async () => {
+    const s = await sink();
+    const { port, records } = await threaded({ 'customer.test': { destination: `127.0.0.1:${s.port}` } });
+    const d = await startTransaction(port);
+    expect(await d.cmd('RCPT TO:<alice@customer.test>')).toMatch(/^250/);
+    expect(await d.cmd('DATA')).toMatch(/^354/);
+    d.write(message('half', `dropped ${'x'.repeat(200_000)}`));
+    d.close();
+    for (let i = 0; i < 200 && records.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    const info = await send(port, { to: 'alice@customer.test', text: 'the next one' });
+    expect(info.response).toMatch(/^250 /);
+    expect(s.messages()).toHaveLength(1);
+    expect(s.messages()[0]).toContain('the next one');
+    expect(records.map((x) => x.disposition)).toEqual(['tempfail', 'accept']);
   });
 
   it('a thread that dies with the message gives 451 and delivers nothing; the next message gets a new thread', async () => {
