@@ -18,7 +18,8 @@
  *
  * Environment: MEF_BENCH_RUNS (3), MEF_BENCH_MESSAGES (1000), MEF_BENCH_PROBE (300: messages per
  * unsaturated latency probe), MEF_BENCH_WORKERS (unset: the relay's default, auto),
- * MEF_BENCH_CLI=dist (the built CLI), MEF_BENCH_NODE_ARGS (node flags for the relay).
+ * MEF_BENCH_THREADS (unset: the relay's default `relay.threads`), MEF_BENCH_CLI=dist (the built
+ * CLI), MEF_BENCH_NODE_ARGS (node flags for the relay).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import {
@@ -35,7 +36,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { relayWorkerCount } from '@mef/relay';
+import { relayThreadCount, relayWorkerCount } from '@mef/relay';
 import { smtpSource, startPostfix, startSink } from '@mef/test-servers';
 import { machineLine, median, table } from './machine.js';
 import { lastByteTo250, quantile } from './smtp-latency.js';
@@ -43,6 +44,13 @@ import { lastByteTo250, quantile } from './smtp-latency.js';
 /** `MEF_BENCH_WORKERS` sets `relay.workers`; unset, the relay runs with its default (`auto`). */
 const WORKERS_SET = process.env.MEF_BENCH_WORKERS ? Number(process.env.MEF_BENCH_WORKERS) : undefined;
 const WORKERS = relayWorkerCount(WORKERS_SET, availableParallelism());
+/** `MEF_BENCH_THREADS` sets `relay.threads` (`auto` or a number); unset, the relay's default. */
+const THREADS_SET = process.env.MEF_BENCH_THREADS
+  ? process.env.MEF_BENCH_THREADS === 'auto'
+    ? ('auto' as const)
+    : Number(process.env.MEF_BENCH_THREADS)
+  : undefined;
+const THREADS = relayThreadCount(THREADS_SET, availableParallelism());
 
 /**
  * `MEF_BENCH_CLI=dist` runs the built `mef` (`packages/cli/dist/bin.js`, what the npm package
@@ -132,6 +140,7 @@ async function startRelay(sinkPort: number) {
         listen: { host: '127.0.0.1', port: 0 },
         hostname: 'relay.bench',
         ...(WORKERS_SET === undefined ? {} : { workers: WORKERS_SET }),
+        ...(THREADS_SET === undefined ? {} : { threads: THREADS_SET }),
         domains: { 'a.test': { destination: `127.0.0.1:${sinkPort}` } },
       },
     }),
@@ -272,7 +281,7 @@ async function main(): Promise<void> {
       ['host', 'delivered msg/s (median)', 'runs'],
       [
         [
-          `mef relay ${BUILT ? '(built)' : '(sources, tsx)'}, ${WORKERS} worker${WORKERS === 1 ? '' : 's'}${WORKERS_SET === undefined ? ' (the default, auto)' : ''} (default filters, no clamd)`,
+          `mef relay ${BUILT ? '(built)' : '(sources, tsx)'}, ${WORKERS} worker${WORKERS === 1 ? '' : 's'}${WORKERS_SET === undefined ? ' (the default, auto)' : ''}, ${THREADS ? `the message phase in ${THREADS} thread${THREADS === 1 ? '' : 's'}` : 'the message phase on the event loop'}${THREADS_SET === undefined ? ' (the default)' : ''} (default filters, no clamd)`,
           m.toFixed(0),
           ours.map((x) => x.toFixed(0)).join(', '),
         ],

@@ -2,6 +2,7 @@
 import { isMainThread } from 'node:worker_threads';
 import { isEngineThread, serveEngineThread } from './engine-thread.js';
 import { run } from './program.js';
+import { isRelayThread, serveRelayThreadHere } from './relay-thread.js';
 import { workerMain } from './workers.js';
 
 if (isMainThread) {
@@ -30,6 +31,8 @@ if (isMainThread) {
   });
 } else if (isEngineThread()) {
   serveEngineThread();
+} else if (isRelayThread()) {
+  serveRelayThreadHere();
 } else {
   void workerMain();
 }

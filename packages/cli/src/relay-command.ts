@@ -2,12 +2,13 @@ import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { isPostgresUrl, linkRelay } from '@mef/admin';
-import { createRelay, relayWorkerCount } from '@mef/relay';
+import { createRelay, relayThreadCount, relayWorkerCount } from '@mef/relay';
 import type { Command } from 'commander';
 import { ConfigError, loadConfigFile, modelExists } from './config.js';
 import type { Io } from './program.js';
 import { processChannel, type RelayChannel, runPrimary, workerChannel } from './relay-cluster.js';
 import type { StoreLink } from './relay-cluster-store.js';
+import { relayThreads } from './relay-thread.js';
 import { resolveConfig } from './setup.js';
 
 /** Reads the file and its `relay:` section (a file without one is a configuration error). */
@@ -150,6 +151,11 @@ async function serve(
     relay = createRelay(withLog(config), {
       ...(store ? { domainSettings: store.domainSettings, onTransaction: store.onTransaction } : {}),
       filters: { exists: modelExists },
+      // `relay.threads`: the message stages in worker threads running this binary.
+      threads: (c) => {
+        const size = io.workerScript ? relayThreadCount(c.relay.threads, availableParallelism()) : 0;
+        return size > 0 && io.workerScript ? relayThreads(io.workerScript, c, size) : undefined;
+      },
     });
   } catch (err) {
     await store?.close();
@@ -161,7 +167,7 @@ async function serve(
   });
   const r = relay.config.relay;
   channel.listening(
-    `mef relay: listening on ${r.listen.host}:${ports.smtp} as ${r.hostname} for ${Object.keys(r.domains).join(', ') || 'no domains'}\n`,
+    `mef relay: listening on ${r.listen.host}:${ports.smtp} as ${r.hostname} for ${Object.keys(r.domains).join(', ') || 'no domains'}${relay.threads ? ` (the message phase in ${relay.threads} thread${relay.threads > 1 ? 's' : ''})` : ''}\n`,
   );
   channel.serveReports(relay);
   channel.onReload(async () => {

@@ -165,6 +165,46 @@ describe('mef relay', () => {
     expect(code).toBe(0);
   });
 
+  it('runs the message phase in a worker thread with relay.threads: 1: GTUBE refused, clean mail delivered, new threads after a reload', async () => {
+    const sink = await startSink();
+    const file = join(tempDir(), 'mef.json');
+    const relay = (threads: number) =>
+      JSON.stringify({
+        relay: {
+          listen: { host: '127.0.0.1', port: 0 },
+          hostname: 'mx1.example.net',
+          threads,
+          domains: { 'example.net': { destination: `127.0.0.1:${sink.port}` } },
+        },
+      });
+    writeFileSync(file, relay(1));
+    const r = await startRelay(file);
+    expect(r.stderr()).toMatch(/listening on .* \(the message phase in 1 thread\)/);
+    expect((await smtp(r.port, 'alice@example.net', message('hello', 'clean mail'))).at(-1)).toMatch(/^250/);
+    expect((await smtp(r.port, 'alice@example.net', message('spam', GTUBE))).at(-1)).toMatch(/^554/);
+    // A reload builds the next configuration's threads; the new ones scan too.
+    writeFileSync(file, relay(2));
+    r.child.kill('SIGHUP');
+    for (let i = 0; i < 200 && !/reloaded/.test(r.stderr()); i++) await sleep(25);
+    expect((await smtp(r.port, 'alice@example.net', message('spam 2', GTUBE))).at(-1)).toMatch(/^554/);
+    expect((await smtp(r.port, 'alice@example.net', message('hello 2', 'clean again'))).at(-1)).toMatch(
+      /^250/,
+    );
+    const delivered = sink.messages();
+    expect(delivered).toHaveLength(2);
+    expect(delivered.every((m) => /Received: from client\.test/.test(m))).toBe(true);
+    for (let i = 0; i < 200 && r.stdout().trim().split('\n').length < 4; i++) await sleep(25);
+    const records = r
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { disposition: string; symbols: string[] });
+    expect(records.map((x) => x.disposition)).toEqual(['accept', 'reject', 'reject', 'accept']);
+    expect(records[1]?.symbols).toContain('GTUBE');
+    r.child.kill('SIGTERM');
+    expect(await new Promise((resolve) => r.child.once('exit', resolve))).toBe(0);
+  });
+
   it('reloads the whole file on SIGHUP (filters, limits, outbound) while a transaction in flight finishes on the old one', async () => {
     const sink = await startSink();
     const dir = tempDir();

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { type HealthResult, type Logger, networkList, type Plugin, type Thresholds } from '@mef/core';
-import { createEngine, type Engine } from '@mef/core/hosts';
+import { createEngine, type Engine, type ThreadPool } from '@mef/core/hosts';
 import pino from 'pino';
 import { z } from 'zod';
 import { ClientPool } from './client-pool.js';
@@ -13,6 +13,7 @@ import { metricsServer, RelayMetrics, type TransactionLog } from './operations.j
 import { RelayServer, type RelayServerOptions, type SubmissionMode } from './relay-server.js';
 import { relayPlugin, type ScannerGroup } from './relay-stage.js';
 import { domainOf } from './replies.js';
+import { healthOnly, messageOnly, threadStage } from './scan-threads.js';
 import {
   type DomainSettingsSource,
   type RelaySection,
@@ -45,6 +46,13 @@ export interface CreateRelayOptions {
   logger?: Logger;
   /** Where the per-transaction line goes; default: pino on standard output when `relay.log` is set. */
   log?: TransactionLog;
+  /**
+   * Starts the worker threads for a configuration's message phase (`relay.threads`; `mef relay`
+   * passes one that runs its own binary, whose threads call `serveRelayThread`), or returns
+   * undefined for none. Called for each configuration (a reload too); used only when every
+   * filter acts on the message alone and `plugins` is empty. The relay stops the pool.
+   */
+  threads?: (config: RelayConfig) => ThreadPool | undefined;
 }
 
 /** The ports the relay listens on (the real ones when the config asked for port 0). */
@@ -67,6 +75,11 @@ export interface Relay {
   readonly stats: RelayStats;
   /** The Prometheus metrics (also served on `relay.metrics`). */
   readonly metrics: RelayMetrics;
+  /**
+   * How many worker threads run the filters' message stages now (`relay.threads`); 0: they run
+   * on the event loop.
+   */
+  readonly threads: number;
   /** The scanners' health checks (what `/healthz` serves). */
   health(): Promise<Record<string, HealthResult>>;
   /** The parsed configuration in use (the reloaded one after {@link Relay.reload}). */
@@ -110,6 +123,13 @@ interface Generation {
   main: Omit<RelayServerOptions, 'pool' | 'onFinished'>;
   submission: SubmissionMode | undefined;
   log: TransactionLog | undefined;
+  /** The worker threads of the message phase, when `relay.threads` asks for them. */
+  pool: ThreadPool | undefined;
+}
+
+/** Stops an engine and the threads of its generation. */
+async function stopGeneration(engine: Engine, pool: ThreadPool | undefined): Promise<void> {
+  await Promise.all([engine.stop(), pool?.stop()]);
 }
 
 function buildGeneration(
@@ -161,7 +181,12 @@ function buildGeneration(
   engine.use(
     relayPlugin({ hostname: relay.hostname, settingsFor: (rcpt) => domains.get(domainOf(rcpt)), groups }),
   );
-  for (const p of plugins) engine.use(p.plugin);
+  // The filters' message stages in threads, when they act on the message alone.
+  const pool = !options.plugins?.length && messageOnly(plugins) ? options.threads?.(config) : undefined;
+  if (pool) {
+    for (const p of plugins) engine.use(healthOnly(p.plugin));
+    engine.use(threadStage(pool, config.stageTimeout ?? 30_000));
+  } else for (const p of plugins) engine.use(p.plugin);
   const sub = relay.submission;
   const outboundNetworks = networkList(relay.outbound?.networks ?? []);
   return {
@@ -187,6 +212,7 @@ function buildGeneration(
         }
       : undefined,
     log: options.log ?? (relay.log ? transactionLog(relay.log.level) : undefined),
+    pool,
   };
 }
 
@@ -262,15 +288,15 @@ export function createRelay(input: RelayConfigInput | RelayConfig, options: Crea
   );
   const s = server;
   const servers = () => [s, ...submission.map(([, x]) => x)];
-  /** Engines replaced by a reload, stopped once no open session uses them. */
-  const retired = new Set<Engine>();
-  const retire = (engine: Engine) => {
-    retired.add(engine);
+  /** Engines replaced by a reload (with their threads), stopped once no open session uses them. */
+  const retired = new Map<Engine, ThreadPool | undefined>();
+  const retire = (engine: Engine, threads: ThreadPool | undefined) => {
+    retired.set(engine, threads);
     const deadline = Date.now() + gen.config.relay.limits.sessionTime + gen.config.relay.limits.drainTime;
     const timer = setInterval(() => {
       if (servers().some((x) => x.sessionsOn(engine) > 0) && Date.now() < deadline) return;
       clearInterval(timer);
-      if (retired.delete(engine)) void engine.stop().catch(() => undefined);
+      if (retired.delete(engine)) void stopGeneration(engine, threads).catch(() => undefined);
     }, 250);
     timer.unref();
   };
@@ -298,12 +324,17 @@ export function createRelay(input: RelayConfigInput | RelayConfig, options: Crea
     async reload(next) {
       const config = parseRelayConfig(next);
       const fresh = buildGeneration(config, options, txSettings);
-      if (ports) await fresh.engine.start();
+      if (ports)
+        await fresh.engine.start().catch(async (err: unknown) => {
+          await fresh.pool?.stop();
+          throw err;
+        });
       const old = gen;
       gen = fresh;
       s.reconfigure(mainOptions(fresh));
       for (const [l, srv] of submission) srv.reconfigure(subOptions(fresh, l.secure));
-      if (ports) retire(old.engine);
+      if (ports) retire(old.engine, old.pool);
+      else void old.pool?.stop();
       if (old.log !== fresh.log) void flushLog(old.log);
       return restartKeys(old.config.relay, config.relay);
     },
@@ -313,12 +344,15 @@ export function createRelay(input: RelayConfigInput | RelayConfig, options: Crea
       if (h) await new Promise<void>((resolve) => h.close(() => resolve()));
       await Promise.all(servers().map((x) => x.close()));
       await pool.clear();
-      await Promise.all([gen.engine, ...retired].map((e) => e.stop()));
+      await Promise.all([[gen.engine, gen.pool] as const, ...retired].map(([e, t]) => stopGeneration(e, t)));
       retired.clear();
       await flushLog(gen.log);
     },
     metrics,
     health: () => gen.engine.health(),
+    get threads() {
+      return gen.pool?.size ?? 0;
+    },
     get ports() {
       return ports;
     },

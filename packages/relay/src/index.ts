@@ -40,10 +40,12 @@ export {
   type WorkerReport,
 } from './operations.js';
 export { type RelayPluginOptions, type RelayTxState, relayPlugin, type ScannerGroup } from './relay-stage.js';
+export { serveRelayThread } from './scan-threads.js';
 export {
   type RelaySection,
   type RelaySectionInput,
   relaySchema,
+  relayThreadCount,
   relayWorkerCount,
   staticDomains,
 } from './schema.js';

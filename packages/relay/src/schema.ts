@@ -123,6 +123,12 @@ export const relaySchema = z
       .describe(
         '`mef relay` processes sharing the listening sockets (node:cluster). auto (default): one process with 2 CPUs or fewer, else one per CPU (at most 32). Limits apply per process',
       ),
+    threads: z
+      .union([z.literal('auto'), z.number().int().min(0).max(32)])
+      .optional()
+      .describe(
+        "Worker threads per `mef relay` process for the filters' message stages (rules, attachments, scanners), off the SMTP event loop; used when every filter acts on the message alone. 0 (default): none; auto: one with 2 CPUs or more",
+      ),
     metrics: listen
       .optional()
       .describe('Serve Prometheus /metrics and /healthz over HTTP on this address (off unless set)'),
@@ -190,4 +196,15 @@ export function staticDomains(
 export function relayWorkerCount(setting: RelaySection['workers'], cpus: number): number {
   if (typeof setting === 'number') return setting;
   return cpus <= 2 ? 1 : Math.min(32, cpus);
+}
+
+/**
+ * How many threads `mef relay` starts per process for `relay.threads` on a machine with `cpus`
+ * CPUs: none by default; `auto` is one with 2 CPUs or more, none with one. A number is used as
+ * it is.
+ */
+export function relayThreadCount(setting: RelaySection['threads'], cpus: number): number {
+  if (typeof setting === 'number') return setting;
+  if (setting === 'auto') return cpus >= 2 ? 1 : 0;
+  return 0;
 }
