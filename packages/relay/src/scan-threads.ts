@@ -92,6 +92,12 @@ export function threadStage(pool: ThreadPool, stageTimeout: number): Plugin {
       const tx = ctx.tx;
       const from = tx.mailFrom;
       const skipped = [...tx.skipped.keys()].join(',');
+      // The sender's own parameters, without one of ours it may have written: the skip list is
+      // the relay's alone (a sender must not switch a filter off).
+      const params: Record<string, string | true> = {};
+      for (const [k, v] of Object.entries(from?.params ?? {}))
+        if (k.toUpperCase() !== SKIP_PARAM) params[k] = v;
+      if (skipped) params[SKIP_PARAM] = skipped;
       const scan = pool.scan({
         connection: {
           clientAddress: tx.clientAddress,
@@ -104,7 +110,7 @@ export function threadStage(pool: ThreadPool, stageTimeout: number): Plugin {
         ...(tx.user ? { user: tx.user } : {}),
         mailFrom: {
           address: from?.address ?? '',
-          params: { ...from?.params, ...(skipped ? { [SKIP_PARAM]: skipped } : {}) },
+          params,
         },
         rcptTo: tx.recipients.map((r) => r.address),
       });

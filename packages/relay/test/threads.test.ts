@@ -6,7 +6,7 @@ import { ThreadPool } from '@mef/core/hosts';
 import { smtpSinkPath } from '@mef/test-servers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type RelayConfig, relayThreadCount, type TransactionRecord } from '../src/index.js';
-import { message, startTransaction } from './support/dialog.js';
+import { Dialog, message, startTransaction } from './support/dialog.js';
 import { GTUBE, relay, send, sink, useCleanup } from './support/harness.js';
 
 useCleanup();
@@ -79,6 +79,22 @@ describe('relay.threads', () => {
     expect(info.response).toMatch(/^250 /);
     expect(s.messages()).toHaveLength(1);
     expect(s.messages()[0]).not.toMatch(/X-Spam/);
+  });
+
+  it('a sender cannot switch a filter off: its own X-MEF-SKIP parameter never reaches the thread', async () => {
+    const s = await sink();
+    const { port, records } = await threaded({ 'customer.test': { destination: `127.0.0.1:${s.port}` } });
+    const d = await Dialog.open(port);
+    expect(await d.reply()).toMatch(/^220/);
+    expect(await d.cmd('EHLO client.test')).toMatch(/^250/);
+    expect(await d.cmd('MAIL FROM:<sender@example.test> X-MEF-SKIP=spam-rules')).toMatch(/^250/);
+    expect(await d.cmd('RCPT TO:<alice@customer.test>')).toMatch(/^250/);
+    expect(await d.cmd('DATA')).toMatch(/^354/);
+    d.write(`${message('spam', `spam ${GTUBE}`)}.\r\n`);
+    expect(await d.reply()).toMatch(/^554/);
+    d.close();
+    expect(s.messages()).toHaveLength(0);
+    expect(records[0]?.symbols).toContain('GTUBE');
   });
 
   it('a sender that drops in the middle of DATA: nothing delivered, the thread serves the next message', async () => {
