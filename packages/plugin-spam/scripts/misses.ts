@@ -18,6 +18,8 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '0.004' },
     edges: { type: 'string' },
     list: { type: 'boolean', default: false },
+    mincount: { type: 'string', default: '1' },
+    rare: { type: 'string', default: 'own' },
     drop: { type: 'string' },
     bayes: { type: 'string', default: 'bands' },
     fedges: { type: 'string', default: '0.05,0.2,0.5,0.8,0.95,0.99,0.999' },
@@ -66,7 +68,11 @@ const extra = (r: Row): string[] => {
   return out;
 };
 const names = new Map<string, number>();
-for (const r of train) for (const h of symbols(r)) if (!names.has(h.name)) names.set(h.name, names.size);
+const seen = new Map<string, number>();
+for (const r of train) for (const h of symbols(r)) seen.set(h.name, (seen.get(h.name) ?? 0) + 1);
+const rare = new Set([...seen].filter(([, c]) => c < Number(values.mincount)).map(([n]) => n));
+for (const r of train)
+  for (const h of symbols(r)) if (!names.has(h.name) && !rare.has(h.name)) names.set(h.name, names.size);
 const free = new Set<number>();
 for (const r of train)
   for (const n of extra(r))
@@ -78,7 +84,9 @@ const rc = names.size;
 const nf = rc + edges.length;
 const toRow = (r: Row): SparseRow => {
   const active = [
-    ...new Set([...symbols(r).map((h) => h.name), ...extra(r)].map((n) => names.get(n)).filter((i) => i !== undefined)),
+    ...new Set(
+      [...symbols(r).map((h) => h.name), ...extra(r)].map((n) => names.get(n)).filter((i) => i !== undefined),
+    ),
   ] as number[];
   if (r.p !== null && !mode.has('nobands')) for (let j = 0; j <= bandOf(r.p); j++) active.push(rc + j);
   return { active, spam: r.label === 'spam' };
@@ -89,15 +97,18 @@ for (let i = 0; i < nf; i++) if (i !== rc && !free.has(i)) nonNegative.add(i);
 const opts = { nonNegative, l2: Number(values.l2) };
 const oof = new Array(trows.length).fill(0);
 for (let k = 0; k < 5; k++) {
-  const m = fitLogistic(trows.filter((_, i) => train[i]?.fold !== k), nf, opts);
+  const m = fitLogistic(
+    trows.filter((_, i) => train[i]?.fold !== k),
+    nf,
+    opts,
+  );
   trows.forEach((r, i) => {
     if (train[i]?.fold === k) oof[i] = logit(m, r.active);
   });
 }
 const hamZ = oof.filter((_, i) => !trows[i]?.spam).sort((a, b) => b - a);
 const cut = (hamZ[Math.floor(Number(values.rate) * hamZ.length)] as number) + 1e-6;
-const oofLoss =
-  oof.reduce((a, z, i) => a + Math.log1p(Math.exp(trows[i]?.spam ? -z : z)), 0) / oof.length;
+const oofLoss = oof.reduce((a, z, i) => a + Math.log1p(Math.exp(trows[i]?.spam ? -z : z)), 0) / oof.length;
 const oofCaught = oof.filter((z, i) => trows[i]?.spam && z >= cut).length;
 const oofFlagged = hamZ.filter((z) => z >= cut).length;
 const model = fitLogistic(trows, nf, opts);
@@ -116,7 +127,7 @@ const score = (r: Row) => {
     if (seen.has(h.name)) continue;
     seen.add(h.name);
     const i = names.get(h.name);
-    s += i === undefined ? h.score : w(i);
+    s += i === undefined ? (rare.has(h.name) && values.rare === 'zero' ? 0 : h.score) : w(i);
   }
   if (r.p !== null && !mode.has('nobands')) s += band[bandOf(r.p)] as number;
   for (const n of extra(r)) {
@@ -136,7 +147,9 @@ console.log(
 );
 const missed = spam.filter((x) => x.s < 4);
 const count = (what: string, f: (x: { r: Row; s: number }) => boolean) =>
-  console.log(`  ${what}: ${missed.filter(f).length} of ${missed.length} missed; ${spam.filter(f).length} of ${spam.length} spam; ${ham.filter(f).length} of ${ham.length} ham`);
+  console.log(
+    `  ${what}: ${missed.filter(f).length} of ${missed.length} missed; ${spam.filter(f).length} of ${spam.length} spam; ${ham.filter(f).length} of ${ham.length} ham`,
+  );
 if (values.list) {
   count('HTML only', (x) => x.r.shape.htmlOnly);
   count('with images', (x) => x.r.shape.images > 0);
@@ -157,7 +170,11 @@ if (values.list) {
   for (const x of missed.sort((a, b) => b.s - a.s)) {
     const sh = x.r.shape;
     console.log(
-      `  ${x.s.toFixed(2)} p=${x.r.p?.toFixed(3)} ${sh.htmlOnly ? 'H' : '-'}${sh.images} t${sh.text} ${sh.charset} ${JSON.stringify(sh.subject)} ${symbols(x.r).map((h) => h.name).join(',')}`,
+      `  ${x.s.toFixed(2)} p=${x.r.p?.toFixed(3)} ${sh.htmlOnly ? 'H' : '-'}${sh.images} t${sh.text} ${sh.charset} ${JSON.stringify(sh.subject)} ${symbols(
+        x.r,
+      )
+        .map((h) => h.name)
+        .join(',')}`,
     );
   }
 }

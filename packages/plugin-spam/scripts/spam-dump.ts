@@ -93,6 +93,11 @@ const all = new BayesClassifier(new MemoryStore(), { ...LEARNED_CLASSIFIER, minL
 for (const r of train) await all.learn(r.tokens, r.label);
 const allRob = new BayesClassifier(all.store, { ...LEARNED_CLASSIFIER, minLearns: 200, combine: 'robinson' });
 for (const r of rows) if (!r.train) prob.set(r.id, await both(all, allRob, r.tokens));
-const out = rows.map(({ tokens: _, ...r }) => ({ ...r, fold: fold(r), p: prob.get(r.id)?.p ?? null, bayes: prob.get(r.id) ?? null }));
+const out = rows.map(({ tokens: _, ...r }) => ({
+  ...r,
+  fold: fold(r),
+  p: prob.get(r.id)?.p ?? null,
+  bayes: prob.get(r.id) ?? null,
+}));
 writeFileSync(values.out, JSON.stringify(out));
 log(`written to ${values.out}`);
