@@ -83,6 +83,16 @@ const CASES: readonly [rule: string, evalCall: string, message: string][] = [
     'check_for_no_rdns_dotcom_helo',
     'spam-1/00085.f63a9484ac582233db057dbb45dc0eaf.txt',
   ],
+  [
+    'MPART_ALT_DIFF',
+    "multipart_alternative_difference('99', '100')",
+    'spam-1/00239.2f1370f9cba5ab21297eadb2af40b051.txt',
+  ],
+  [
+    'MPART_ALT_DIFF',
+    "multipart_alternative_difference('99', '100')",
+    'hard-ham-1/00021.1707ccb203e1a39f5167f1c0d65cc235.txt',
+  ],
 ];
 
 // Messages where spamd does not hit a case rule although the line looks close to one that does.
