@@ -71,6 +71,36 @@ const CASES: readonly [rule: string, evalCall: string, message: string][] = [
     'check_for_no_hotmail_received_headers',
     'spam-1/00067.ec108870b01dc3ccb8fabc5def869ca5.txt',
   ],
+  ['RCVD_HELO_IP_MISMATCH', 'helo_ip_mismatch', 'spam-1/00049.09e42d433e0661f264a25c7d4ed6e3ea.txt'],
+  [
+    'NO_RDNS_DOTCOM_HELO',
+    'check_for_no_rdns_dotcom_helo',
+    'spam-1/00041.f1b3402799046db3c1f143a911dc085d.txt',
+  ],
+  // qmail-like `unknown (HELO x) (ip)` line that is not qmail's own: the MTA looked the rdns up.
+  [
+    'NO_RDNS_DOTCOM_HELO',
+    'check_for_no_rdns_dotcom_helo',
+    'spam-1/00085.f63a9484ac582233db057dbb45dc0eaf.txt',
+  ],
+  [
+    'MPART_ALT_DIFF',
+    "multipart_alternative_difference('99', '100')",
+    'spam-1/00239.2f1370f9cba5ab21297eadb2af40b051.txt',
+  ],
+  [
+    'MPART_ALT_DIFF',
+    "multipart_alternative_difference('99', '100')",
+    'hard-ham-1/00021.1707ccb203e1a39f5167f1c0d65cc235.txt',
+  ],
+];
+
+// Messages where spamd does not hit a case rule although the line looks close to one that does.
+const MISSES: readonly [rule: string, why: string, message: string][] = [
+  // `mx1.mail.yahoo.com ([ip]) by ... (Lotus Domino ...)`: Domino never records the rdns.
+  ['NO_RDNS_DOTCOM_HELO', 'Lotus Domino', 'spam-1/00029.de865ad8d5ad0df985ae2f72388befba.txt'],
+  // `smtp0301.mail.yahoo.com ([ip]) by ... with Microsoft SMTPSVC`: neither does SMTPSVC.
+  ['NO_RDNS_DOTCOM_HELO', 'Microsoft SMTPSVC', 'spam-1/00081.123b29a781b2e8c83763e5d440e672a3.txt'],
 ];
 
 let spamd: RunningServer | undefined;
@@ -104,6 +134,15 @@ describe('eval functions added for the most-hit skipped rules', () => {
       const theirs = (await client.scan('SYMBOLS', raw)).symbols;
       expect(theirs).toContain(rule);
       expect(rules.check(raw).hits.map((h) => h.name)).toContain(rule);
+    }, 60_000);
+  }
+
+  for (const [rule, why, key] of MISSES) {
+    it(`${rule} misses ${key} (${why}) as spamd does`, async () => {
+      const raw = await corpusMessage(key);
+      const client = new SpamdClient({ port: spamd?.port ?? 0, scanTimeout: 60_000 });
+      expect((await client.scan('SYMBOLS', raw)).symbols).not.toContain(rule);
+      expect(rules.check(raw).hits.map((h) => h.name)).not.toContain(rule);
     }, 60_000);
   }
 

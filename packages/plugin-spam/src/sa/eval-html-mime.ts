@@ -6,7 +6,7 @@
  */
 import type { EvalFn, SaEvalContext } from './eval-types.js';
 import { HtmlStatsBuilder } from './html-stats.js';
-import { headerValue } from './mime.js';
+import { alternativeGroups, headerValue } from './mime.js';
 import { translatePerlRegex } from './perl-regex.js';
 
 /** `html_eval` / `html_tag_balance` expressions: a comparison with a number (`< 512`, `!= 0`). */
@@ -128,6 +128,48 @@ export const HTML_FIGURES: ReadonlySet<string> = new Set([
 /** The lists `html_text_match` reads. */
 export const HTML_TEXTS: ReadonlySet<string> = new Set(['comment', 'anchor', 'title']);
 
+/** BodyEval's `madiff`: the largest share (%) of HTML words missing from the text, over the multipart/alternative parts. */
+const madiffCache = new WeakMap<object, number>();
+
+function multipartAlternativeDifference(ctx: SaEvalContext): number {
+  const cached = madiffCache.get(ctx.message);
+  if (cached !== undefined) return cached;
+  let madiff = 0;
+  const mime = ctx.message.mime;
+  const groups = alternativeGroups(mime);
+  // Exchange meeting requests (multipart/alternative of text/html and text/calendar) are let be.
+  const calendar =
+    mime.rootType === 'multipart/alternative' &&
+    mime.parts.length === 2 &&
+    mime.parts[0]?.type === 'text/html' &&
+    mime.parts[1]?.type === 'text/calendar';
+  for (const group of calendar ? [] : groups) {
+    const html = new Map<string, number>();
+    const text = new Map<string, number>();
+    for (const part of group) {
+      if (!part.type.startsWith('text')) continue;
+      const isHtml = part.type === 'text/html';
+      const rendered = isHtml ? ctx.message.rendered(part) : part.decoded;
+      if (rendered === undefined) continue;
+      const words = isHtml ? html : text;
+      for (const w of rendered.split(/\s+/)) if (/\w/.test(w)) words.set(w, (words.get(w) ?? 0) + 1);
+      if (
+        isHtml &&
+        html.size === 0 &&
+        part.decoded !== '' &&
+        ctx.message.htmlOf(part).stats.inside.has('img')
+      )
+        html.set('\n', 1);
+    }
+    const orig = html.size;
+    if (orig === 0) continue;
+    for (const [w, n] of text) if ((html.get(w) ?? Number.POSITIVE_INFINITY) - n < 1) html.delete(w);
+    madiff = Math.max(madiff, (html.size / orig) * 100);
+  }
+  madiffCache.set(ctx.message, madiff);
+  return madiff;
+}
+
 /** The functions, by name. */
 export const HTML_MIME_EVALS: Readonly<Record<string, EvalFn>> = {
   html_range(ctx, [test, min, max]) {
@@ -177,6 +219,10 @@ export const HTML_MIME_EVALS: Readonly<Record<string, EvalFn>> = {
   check_for_mime(ctx, [test]) {
     if (!test || !MIME_TESTS.has(test)) return 0;
     return mimeFlags(ctx)[test as keyof MimeFlags] ? 1 : 0;
+  },
+  multipart_alternative_difference(ctx, [min, max]) {
+    const d = multipartAlternativeDifference(ctx);
+    return (Number(min) === 0 || d > Number(min)) && (max === 'undef' || d <= Number(max)) ? 1 : 0;
   },
   check_base64_length(ctx, [min, max]) {
     let longest = 0;

@@ -5,8 +5,15 @@
  * on the 2002 corpus spam. IPv4 literals only, as the mail of that corpus carries.
  */
 import type { EvalFn, SaEvalContext } from './eval-types.js';
+import { hasNoReverseDns } from './received.js';
 
 const IP = String.raw`\d{1,3}(?:\.\d{1,3}){3}`;
+const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+// SpamAssassin's IP_PRIVATE for IPv4 (Constants.pm), the CGN 100.64/10 included.
+const IPV4_PRIVATE =
+  /^(?:10|127|169\.254|172\.(?:1[6-9]|2\d|3[01])|192\.168|100\.(?:6[4-9]|[7-9]\d|1[01]\d|12[0-7]))\./;
+const DOTCOM_HELO =
+  /(?:\.|^)(?:lycos\.com|lycos\.co\.uk|hotmail\.com|localhost\.com|excite\.com|caramail\.com|cs\.com|aol\.com|msn\.com|yahoo\.com|drizzle\.com)$/i;
 
 function header(ctx: SaEvalContext, name: string): string | undefined {
   const v = ctx.message.get(name);
@@ -77,6 +84,26 @@ function hotmail(ctx: SaEvalContext): 0 | 1 | 2 {
 
 /** The functions, by name. */
 export const RECEIVED_EVALS: Readonly<Record<string, EvalFn>> = {
+  // RelayEval: an untrusted relay that said HELO with a public IPv4 address outside the /24
+  // of the public address it connected from.
+  helo_ip_mismatch(ctx) {
+    for (const r of ctx.message.relays().untrusted) {
+      if (!IPV4.test(r.helo) || IPV4_PRIVATE.test(r.helo)) continue;
+      const net = /^(\d+\.\d+\.\d+\.)/.exec(r.helo)?.[1] as string;
+      if (IPV4.test(r.ip) && !IPV4_PRIVATE.test(r.ip) && r.helo !== r.ip && !r.ip.startsWith(net)) return 1;
+    }
+    return 0;
+  },
+  // RelayEval: a big-freemail HELO from a host with no reverse DNS. As in SpamAssassin the
+  // last public untrusted relay decides (the flag is reset at each one).
+  check_for_no_rdns_dotcom_helo(ctx) {
+    let hit = 0;
+    for (const r of ctx.message.relays().untrusted) {
+      if (IPV4_PRIVATE.test(r.ip) || /^(?:::1$|fe80:|f[cd][0-9a-f]{2}:)/i.test(r.ip)) continue;
+      hit = DOTCOM_HELO.test(r.helo) && hasNoReverseDns(r) ? 1 : 0;
+    }
+    return hit;
+  },
   check_for_forged_hotmail_received_headers(ctx) {
     return hotmail(ctx) === 1 ? 1 : 0;
   },

@@ -40,6 +40,16 @@ export interface SaMime {
 interface WalkState {
   missingBoundary: boolean;
   epilogue: boolean;
+  /** The leaf parts under each multipart/alternative, in document order (nested ones too). */
+  alternatives: SaPart[][];
+}
+
+// Kept beside the parsed message, not in it, so the public SaMime shape does not change.
+const alternativesOf = new WeakMap<SaMime, readonly (readonly SaPart[])[]>();
+
+/** The leaf parts under each multipart/alternative of the message (MIMEEval's `find_parts`). */
+export function alternativeGroups(mime: SaMime): readonly (readonly SaPart[])[] {
+  return alternativesOf.get(mime) ?? [];
 }
 
 const MAX_DEPTH = 20;
@@ -121,15 +131,17 @@ export function parseMime(message: string, maxPartBytes: number): SaMime {
   const { header, body } = splitHeaderBody(message);
   const headers = parseHeaderBlock(header);
   const parts: SaPart[] = [];
-  const state: WalkState = { missingBoundary: false, epilogue: false };
-  walk(headers, body, 0, parts, maxPartBytes, state);
-  return {
+  const state: WalkState = { missingBoundary: false, epilogue: false, alternatives: [] };
+  walk(headers, body, 0, parts, maxPartBytes, state, []);
+  const mime: SaMime = {
     headers,
     parts,
     rootType: mediaType(headerValue(headers, 'content-type')),
     missingBoundary: state.missingBoundary,
     epilogue: state.epilogue,
   };
+  alternativesOf.set(mime, state.alternatives);
+  return mime;
 }
 
 function walk(
@@ -139,22 +151,29 @@ function walk(
   out: SaPart[],
   maxPartBytes: number,
   state: WalkState,
+  groups: readonly SaPart[][],
 ): void {
   if (out.length >= MAX_PARTS) return;
   const ctype = headerValue(headers, 'content-type');
   const type = mediaType(ctype);
   const boundary = type.startsWith('multipart/') ? headerParam(ctype, 'boundary') : undefined;
   if (boundary && depth < MAX_DEPTH) {
+    let inner = groups;
+    if (type === 'multipart/alternative') {
+      const group: SaPart[] = [];
+      state.alternatives.push(group);
+      inner = [...groups, group];
+    }
     for (const child of splitMultipart(body, boundary, state)) {
       const split = splitHeaderBody(child);
-      walk(parseHeaderBlock(split.header), split.body, depth + 1, out, maxPartBytes, state);
+      walk(parseHeaderBlock(split.header), split.body, depth + 1, out, maxPartBytes, state, inner);
     }
     return;
   }
   if (type === 'message/rfc822' && depth < MAX_DEPTH) {
     const encoding = (headerValue(headers, 'content-transfer-encoding') ?? '').trim().toLowerCase();
     const inner = splitHeaderBody(transferDecode(body, encoding));
-    walk(parseHeaderBlock(inner.header), inner.body, depth + 1, out, maxPartBytes, state);
+    walk(parseHeaderBlock(inner.header), inner.body, depth + 1, out, maxPartBytes, state, groups);
     return;
   }
   const encoding = (headerValue(headers, 'content-transfer-encoding') ?? '').trim().toLowerCase();
@@ -162,7 +181,7 @@ function walk(
   let decoded = transferDecode(rawBody, encoding);
   if (decoded.length > maxPartBytes) decoded = decoded.slice(0, maxPartBytes);
   const disposition = headerValue(headers, 'content-disposition');
-  out.push({
+  const part: SaPart = {
     type,
     charset: headerParam(ctype, 'charset')?.toLowerCase(),
     headers,
@@ -170,7 +189,9 @@ function walk(
     rawBody,
     encoding,
     filename: headerParam(disposition, 'filename') ?? headerParam(ctype, 'name'),
-  });
+  };
+  out.push(part);
+  for (const g of groups) g.push(part);
 }
 
 function splitMultipart(body: string, boundary: string, state: WalkState): string[] {

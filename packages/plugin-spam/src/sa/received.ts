@@ -92,6 +92,36 @@ const FORMATS: readonly (readonly [RegExp, (r: RegExpExecArray, exim: boolean, f
     ],
   ];
 
+/**
+ * The relays whose MTA always looks up the client's reverse DNS (the sendmail and Postfix
+ * `helo (rdns [ip])` and `helo ([ip])` forms, not Exim's), so an empty rdns there means the
+ * host has none: SpamAssassin's `no_reverse_dns`. Kept beside the relay, not in it, so the
+ * public {@link SaRelay} shape does not change.
+ */
+const lookedUpDns = new WeakSet<SaRelay>();
+
+/** True when the relay's MTA looked up its reverse DNS and found none. */
+export function hasNoReverseDns(relay: SaRelay): boolean {
+  return relay.rdns === '' && lookedUpDns.has(relay);
+}
+
+// qmail's own line (Received.pm): its rdns is "unknown" when tcpserver passed none, which
+// says nothing about the host.
+const QMAIL = new RegExp(
+  `^\\S+(?: \\((?:HELO|EHLO) \\S*\\))? \\((?:\\S+@)?\\[?(?:${IP})\\]?\\)(?: \\(envelope-sender <\\S+>\\))? by \\S+(?: \\(.+\\))* with (?:.* )?(?:SMTP|QMQP)(?! id )`,
+);
+
+/** Whether the MTA that wrote the line (parsed with FORMATS[format]) looked up the rdns itself. */
+function lookedUp(format: number, from: string, line: string, exim: boolean): boolean {
+  if (/ \(Lotus Domino | SMTPSVC/.test(line)) return false;
+  // sendmail and Postfix: `helo (rdns [ip])`, `helo ([ip])` (Exim's writes the rdns there).
+  if (format === 2) return !/^\S+ \(softdnserr /.test(from);
+  if (format === 3) return !exim;
+  // qmail-like `rdns (HELO helo) (ip)` and `rdns (ip)`: only a strict qmail line with "unknown" did not.
+  if (format === 4 || format === 5) return !(QMAIL.test(line) && /^unknown /i.test(from));
+  return false;
+}
+
 /** What one Received value says: a relay, a fetcher hand-over, or nothing we can use. */
 export type ReceivedLine =
   | { readonly kind: 'relay'; readonly relay: SaRelay }
@@ -115,17 +145,19 @@ export function parseReceived(value: string): ReceivedLine {
       ? 'ESMTPA'
       : '';
   const exim = /\(Exim /.test(rest);
-  const parsed = FORMATS.reduce<FromPart | undefined>((found, [re, read]) => {
+  let format = -1;
+  const parsed = FORMATS.reduce<FromPart | undefined>((found, [re, read], i) => {
     if (found) return found;
     const r = re.exec(from);
-    return r ? read(r, exim, from) : undefined;
+    if (!r) return undefined;
+    format = i;
+    return read(r, exim, from);
   }, undefined);
   if (!parsed) return { kind: 'skip' };
   const { ip, helo, rdns, ident } = parsed;
-  return {
-    kind: 'relay',
-    relay: { ip: ip.replace(/^IPv6:/i, ''), rdns, helo, by, ident, envfrom, id, auth },
-  };
+  const relay: SaRelay = { ip: ip.replace(/^IPv6:/i, ''), rdns, helo, by, ident, envfrom, id, auth };
+  if (lookedUp(format, from, v.slice(5), exim)) lookedUpDns.add(relay);
+  return { kind: 'relay', relay };
 }
 
 /** The relays of a message split by inferred trust. */
