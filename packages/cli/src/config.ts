@@ -62,7 +62,7 @@ export const configSchema = z
           .enum(['each-command', 'end-of-message'])
           .optional()
           .describe(
-            'each-command (default): answer every SMTP command (refuse a recipient at RCPT); end-of-message: the MTA waits only at end of message (refusals then, DELRCPT for a refused recipient)',
+            'each-command (default): answer every SMTP command (refuse a recipient at RCPT); end-of-message: the MTA waits only at DATA and at end of message (refusals then, DELRCPT for a refused recipient)',
           ),
         threads: z
           .union([z.literal('auto'), z.number().int().min(0).max(64)])

@@ -4,13 +4,17 @@ import { ActionFlag, Command, MILTER_VERSION, type Negotiated, ProtocolFlag } fr
 
 /** Modifications we may ask for, when the MTA offers them. */
 const WANTED_ACTIONS = ActionFlag.ADDHDRS | ActionFlag.CHGHDRS | ActionFlag.QUARANTINE;
-/** Steps we skip and replies we do not send, when the MTA offers to. */
+/**
+ * Steps we skip and replies we do not send, when the MTA offers to. DATA is neither skipped
+ * (`SMFIP_NODATA`) nor left unanswered (`SMFIP_NR_DATA`): Postfix sends the envelope's
+ * unanswered commands and DATA in one write and waits for DATA's answer, which acknowledges
+ * them all, so the header and body that follow go out at once. Without an answer before end of
+ * message, Postfix's next write (the message) waits under Nagle's algorithm for the milter
+ * host's delayed ACK of the envelope: 40 ms a message on the bench machine's loopback (measured, see
+ * bench/results/hosts.md, session 11), for one answer that costs a round trip.
+ */
 const WANTED_PROTOCOL =
-  ProtocolFlag.NOUNKNOWN |
-  ProtocolFlag.NODATA |
-  ProtocolFlag.NR_HDR |
-  ProtocolFlag.NR_EOH |
-  ProtocolFlag.HDR_LEADSPC;
+  ProtocolFlag.NOUNKNOWN | ProtocolFlag.NR_HDR | ProtocolFlag.NR_EOH | ProtocolFlag.HDR_LEADSPC;
 /** The replies `end-of-message` does without. */
 const DEFERRED_REPLIES =
   ProtocolFlag.NR_CONN |

@@ -11,10 +11,13 @@ export interface MilterOptions {
    *   recipient is refused at RCPT and a refused client at CONNECT; the MTA waits for each
    *   answer. A phase no stage acts at (`engine.stagesAt`) gets its no-reply flag instead,
    *   and BODY gets one unless the engine's size limit is below Postfix's (see SKIP).
-   * - `end-of-message`: the MTA does not wait (the no-reply flags `SMFIP_NR_CONN`, `_HELO`,
-   *   `_MAIL`, `_RCPT`, `_BODY`, as rspamd's milter asks); the engine still runs every phase
-   *   as it happens, and a refusal found at an envelope phase is given at end of message, a
-   *   refused recipient among accepted ones is removed with DELRCPT.
+   * - `end-of-message`: the MTA waits only at DATA and at end of message (the no-reply flags
+   *   `SMFIP_NR_CONN`, `_HELO`, `_MAIL`, `_RCPT`, `_BODY`, as rspamd's milter asks); the engine
+   *   still runs every phase as it happens, and a refusal found at an envelope phase is given
+   *   at end of message, a refused recipient among accepted ones is removed with DELRCPT.
+   *
+   * In both, DATA is answered (CONTINUE, at once): that answer acknowledges the envelope
+   * Postfix sent in the same write, so the message is not held for the delayed ACK (README).
    */
   readonly replyAt?: 'each-command' | 'end-of-message';
   /**

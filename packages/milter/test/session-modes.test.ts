@@ -83,6 +83,8 @@ describe('replyAt: end-of-message', () => {
     expect((o?.data.readUInt32BE(8) ?? 0) & (nr | ProtocolFlag.NR_BODY | ProtocolFlag.SKIP)).toBe(
       nr | ProtocolFlag.NR_BODY,
     );
+    // DATA stays answered (no SMFIP_NODATA, no SMFIP_NR_DATA).
+    expect((o?.data.readUInt32BE(8) ?? 0) & (ProtocolFlag.NODATA | ProtocolFlag.NR_DATA)).toBe(0);
     mta.close();
     // An MTA that cannot remove recipients gets its RCPT answered.
     const old = await MtaClient.open(ports['end-of-message']);
@@ -90,6 +92,28 @@ describe('replyAt: end-of-message', () => {
     const [o2] = await old.take(1);
     expect((o2?.data.readUInt32BE(8) ?? 0) & ProtocolFlag.NR_RCPT).toBe(0);
     old.close();
+  });
+
+  it('answers DATA at once, then GTUBE at end of message, as Postfix sends them', async () => {
+    const mta = await MtaClient.open(ports['end-of-message']);
+    mta.write(
+      Buffer.concat([
+        optneg(6, POSTFIX_ACTIONS, POSTFIX_PROTOCOL),
+        connectFrame('client.example.test', '192.0.2.1', 5555),
+        frame('H', 'client.example.test'),
+        frame('M', '<a@example.test>'),
+        frame('R', '<b@example.test>'),
+        frame('T'),
+      ]),
+    );
+    expect(names(await mta.take(2))).toBe('Oc');
+    mta.write(
+      Buffer.concat([frame('L', 'Subject', ' hello'), frame('N'), frame('B', `${GTUBE}\r\n`), frame('E')]),
+    );
+    const [verdict] = await mta.take(1);
+    expect(verdict?.command).toBe('y');
+    expect(text(verdict)[0]).toMatch(/^554 5\.7\.1 Message rejected as spam/);
+    mta.close();
   });
 
   it('answers once, at end of message: GTUBE refused', async () => {

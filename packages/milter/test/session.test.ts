@@ -86,6 +86,8 @@ describe('a milter session', () => {
     expect(proto & ProtocolFlag.NR_HDR).toBe(ProtocolFlag.NR_HDR);
     expect(proto & ProtocolFlag.HDR_LEADSPC).toBe(ProtocolFlag.HDR_LEADSPC);
     expect(proto & ProtocolFlag.NR_BODY).toBe(0);
+    // DATA is sent and answered: its answer acknowledges the envelope (no delayed-ACK wait).
+    expect(proto & (ProtocolFlag.NODATA | ProtocolFlag.NR_DATA)).toBe(0);
     mta.close();
 
     const old = await MtaClient.open(port);
