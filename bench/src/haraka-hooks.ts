@@ -3,9 +3,12 @@
  * default, `loop` for `threads=0`, `rspamd` for its rspamd plugin, `none` for no filter) under
  * the same smtp-source load, with two timing plugins around the filter: how long its `data`
  * and `data_post` hooks take (from the plugin before it to the plugin after it) and how long a
- * connection lasts in Haraka (connect to disconnect), mean, median and 90th percentile of each
+ * connection lasts in Haraka (connect to disconnect) and how long `queue/smtp_forward` takes to
+ * hand the message to the sink (queue to queue_ok), mean, median and 90th percentile of each
  * 500 messages; and the CPU of each thread of Haraka's processes over the timed messages.
  * Diagnostics only: the comparison is `milter.ts`.
+ *
+ * `MEF_BENCH_HARAKA_NODELAY=1`: Haraka's outgoing sockets with TCP_NODELAY (haraka-nodelay.lib.ts).
  *
  * Run: cd bench && npx tsx --conditions=@mef/source src/haraka-hooks.ts [mef|loop|rspamd|none] [warm-up] [messages]
  */
@@ -16,6 +19,7 @@ import { createRequire } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { smtpSource, startHaraka, startRspamd, startSink, stopList } from '@mef/test-servers';
+import { NODELAY_PLUGIN, noDelay } from './haraka-nodelay.lib.js';
 
 const which = process.argv[2] ?? 'mef';
 const warmUp = Number(process.argv[3] ?? 500);
@@ -26,9 +30,10 @@ const pluginDir = dirname(createRequire(import.meta.url).resolve('haraka-plugin-
 const T_START = `exports.hook_connect = function (next, c) { c.notes.t_conn = process.hrtime.bigint(); next(); };
 exports.hook_data = function (next, c) { c.notes.t_data = process.hrtime.bigint(); next(); };
 exports.hook_data_post = function (next, c) { c.notes.t_post = process.hrtime.bigint(); next(); };
+exports.hook_queue = function (next, c) { c.notes.t_queue = process.hrtime.bigint(); next(); };
 `;
 /** After the filter: how long since, logged (as a warning) every 500 messages. */
-const T_END = `const L = { data: [], data_post: [], connection: [] };
+const T_END = `const L = { data: [], data_post: [], queue: [], connection: [] };
 const since = (t) => Number(process.hrtime.bigint() - t) / 1e6;
 function add(self, k, ms) {
   const a = L[k];
@@ -40,6 +45,7 @@ function add(self, k, ms) {
 }
 exports.hook_data = function (next, c) { add(this, 'data', since(c.notes.t_data)); next(); };
 exports.hook_data_post = function (next, c) { add(this, 'data_post', since(c.notes.t_post)); next(); };
+exports.hook_queue_ok = function (next, c) { if (c.notes.t_queue) add(this, 'queue', since(c.notes.t_queue)); next(); };
 exports.hook_disconnect = function (next, c) { if (c.notes.t_conn) add(this, 'connection', since(c.notes.t_conn)); next(); };
 `;
 
@@ -92,10 +98,10 @@ try {
     if (which === 'loop') config['mef.ini'] = '[main]\nthreads=0\n';
   }
   const haraka = await startHaraka({
-    plugins: ['t_start', ...filter, 't_end'],
+    plugins: [...(noDelay ? ['nodelay'] : []), 't_start', ...filter, 't_end'],
     sinkPort: sink.port,
     config,
-    pluginFiles: { 't_start.js': T_START, 't_end.js': T_END },
+    pluginFiles: { 't_start.js': T_START, 't_end.js': T_END, 'nodelay.js': NODELAY_PLUGIN },
     modules: { 'haraka-plugin-mef': pluginDir },
     env: { MEF_HOME: home },
   });
@@ -133,7 +139,7 @@ try {
     if (d > 0) threads.push(`  thread ${k}: ${perMessage(d)} ms`);
   }
   console.log(
-    `Haraka + ${which}: ${rate.toFixed(1)} msg/s over ${count} messages after ${warmUp}; load ${loadavg()[0]?.toFixed(1)}`,
+    `Haraka + ${which}${noDelay ? ' (outgoing sockets with TCP_NODELAY)' : ''}: ${rate.toFixed(1)} msg/s over ${count} messages after ${warmUp}; load ${loadavg()[0]?.toFixed(1)}`,
   );
   console.log(`CPU a message of Haraka's processes: ${perMessage(total)} ms`);
   console.log(threads.join('\n'));

@@ -50,6 +50,7 @@ import {
   startSink,
   stopList,
 } from '@mef/test-servers';
+import { NODELAY_PLUGIN, noDelay } from './haraka-nodelay.lib.js';
 import { machineLine, median, table } from './machine.js';
 
 const count = Number(process.argv[2] ?? 200);
@@ -63,17 +64,6 @@ const sessions = Number(process.argv[4] ?? 8);
 const warmUp = Number(process.argv[5] ?? 500);
 const here = dirname(fileURLToPath(import.meta.url));
 const pluginDir = dirname(createRequire(import.meta.url).resolve('haraka-plugin-mef/package.json'));
-
-/** The diagnostic without smtp_forward's delayed-ACK wait (see the top of this file). */
-const noDelay = process.env.MEF_BENCH_HARAKA_NODELAY === '1';
-/** Opens the sockets of Haraka's `tls_socket.connect` (smtp_forward's) with TCP_NODELAY. */
-const NODELAY_PLUGIN = `const tls_socket = require('./tls_socket');
-if (!tls_socket.mefNoDelay) {
-  const connect = tls_socket.connect;
-  tls_socket.connect = (options = {}) => connect({ ...options, noDelay: true });
-  tls_socket.mefNoDelay = true;
-}
-`;
 
 /** Haraka with `plugins`, delivering to the sink; logs only warnings. */
 function haraka(plugins: string[], sinkPort: number, config: Record<string, string>, env = {}) {
