@@ -9,8 +9,9 @@
  * scanning itself (`self_scan`), its normal worker (for Haraka's plugin) `count = 1`. Haraka's
  * rspamd plugin gets `[check] local_ip, private_ip`: by default it sends no loopback client's
  * mail to rspamd. rspamd's milter answers only at end of message (no-reply flags for every other
- * command); `mef milter`'s default (`replyAt: each-command`) asks for the same flags here, since
- * its stages act only on the message. MEF runs twice in each MTA: with the message phase in
+ * command); `mef milter`'s default (`replyAt: each-command`) asks for the same flags for the
+ * envelope here, since its stages act only on the message, and answers DATA (which saves Postfix
+ * a 40 ms wait for the milter's delayed ACK, see results/hosts.md, session 11). MEF runs twice in each MTA: with the message phase in
  * one worker thread (as rspamd's one worker: `milter.threads: 1`; Haraka's default, `threads`
  * auto on this 2-CPU machine) and on the event loop (`mef milter`'s default; Haraka's
  * `config/mef.ini` `[main] threads=0`). Every Haraka instance has the same settings
