@@ -1,6 +1,7 @@
 /** The settings `scripts/cv.ts` compares by cross-validation on the training sets. */
 import type { TokenizerOptions } from '../src/bayes/tokenizer.js';
 import type { MessageFeatures } from '../src/features.js';
+import { RuleSet } from '../src/rules/rule-set.js';
 import type { LearnScoresOptions } from '../src/scores/learn.js';
 
 export interface Candidate {
@@ -141,5 +142,22 @@ export const CANDIDATES: readonly Candidate[] = [
     description: 'without word pairs (window 1) and with the weaker L2 penalty 0.001',
     options: { threshold: 4, maxHamRate: 0.004, logistic: { l2: 0.001 } },
     tokenizer: { listHeaders: false, window: 1 },
+  },
+  {
+    name: 'sender-domain',
+    description:
+      'the current defaults with the built-in URI_NO_FROM_DOMAIN and FROM_DOMAIN_NOT_RCVD fitted (links and relays outside the From domain)',
+    options: { threshold: 4, maxHamRate: 0.004 },
+    tokenizer: { listHeaders: false },
+  },
+  {
+    name: 'no-sender-domain',
+    description: 'the same without URI_NO_FROM_DOMAIN and FROM_DOMAIN_NOT_RCVD (as before they came in)',
+    options: {
+      threshold: 4,
+      maxHamRate: 0.004,
+      ruleSet: new RuleSet({ disable: ['URI_NO_FROM_DOMAIN', 'FROM_DOMAIN_NOT_RCVD'] }),
+    },
+    tokenizer: { listHeaders: false },
   },
 ];

@@ -4,7 +4,10 @@
  * SpamAssassin hits and an out-of-fold Bayes probability (the folds `learnScores` uses), per
  * test message the same with the probability of a model learned on every training message.
  *
- *   npx tsx --conditions=@mef/source scripts/spam-dump.ts [--out /tmp/mef-spam-dump.json]
+ *   npx tsx --conditions=@mef/source scripts/spam-dump.ts [--out /tmp/mef-spam-dump.json] [--tokens]
+ *
+ * With `--tokens`, each message also keeps its distinct Bayes token ids (`tokens`), for models
+ * over the tokens themselves.
  *
  * SpamAssassin's hits are cached as scripts/cv.ts caches them (/tmp/mef-spam-cv-sa-hits.json).
  */
@@ -24,6 +27,7 @@ const { values } = parseArgs({
   options: {
     out: { type: 'string', default: '/tmp/mef-spam-dump.json' },
     cache: { type: 'string', default: '/tmp/mef-spam-cv-sa-hits.json' },
+    tokens: { type: 'boolean', default: false },
   },
 });
 const log = (s: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
@@ -84,8 +88,9 @@ const all = new BayesClassifier(new MemoryStore(), { ...LEARNED_CLASSIFIER, minL
 for (const r of train) await all.learn(r.tokens, r.label);
 const allRob = new BayesClassifier(all.store, { ...LEARNED_CLASSIFIER, minLearns: 200, combine: 'robinson' });
 for (const r of rows) if (!r.train) prob.set(r.id, await both(all, allRob, r.tokens));
-const out = rows.map(({ tokens: _, ...r }) => ({
+const out = rows.map(({ tokens, ...r }) => ({
   ...r,
+  ...(values.tokens ? { tokens: [...new Set(tokens)] } : {}),
   fold: fold(r),
   p: prob.get(r.id)?.p ?? null,
   bayes: prob.get(r.id) ?? null,

@@ -64,6 +64,11 @@ const cases: Record<string, MessageFeatures> = {
   }),
   URL_SHORTENER: features(goodHeaders, { text: 'see https://bit.ly/abc' }),
   URL_IP_ADDRESS: features(goodHeaders, { text: 'see http://192.0.2.44/login' }),
+  URI_NO_FROM_DOMAIN: features(goodHeaders, { text: 'see http://shop.other.example/deal' }),
+  FROM_DOMAIN_NOT_RCVD: features(
+    `Received: from relay.other.example (relay.other.example [192.0.2.7]) by mx.example.org\n${goodHeaders}`,
+    { text: 'x' },
+  ),
   HTML_IMAGE_ONLY: features(goodHeaders, {
     text: 'Buy',
     html: '<img src="http://x.example/a.gif"><img src="http://x.example/b.gif">',
@@ -133,6 +138,29 @@ describe('built-in rules', () => {
     expect(hit('HTML_LINK_MISMATCH', f)).toBe(false);
     expect(baseDomain('a.b.example.co.uk')).toBe('example.co.uk');
     expect(baseDomain('www.example.com')).toBe('example.com');
+  });
+
+  it('does not count links or relays in the From domain against the sender', () => {
+    const own = features(goodHeaders, {
+      text: 'see https://news.example.com/a and http://shop.other.example/',
+    });
+    expect(hit('URI_NO_FROM_DOMAIN', own)).toBe(false);
+    expect(hit('URI_NO_FROM_DOMAIN', cases.URI_NO_FROM_DOMAIN as MessageFeatures)).toEqual(['example.com']);
+    const passed = features(
+      `Received: from smtp.example.com (smtp.example.com [192.0.2.8]) by mx.example.org\n${goodHeaders}`,
+      { text: 'x' },
+    );
+    expect(hit('FROM_DOMAIN_NOT_RCVD', passed)).toBe(false);
+    // No Received header names a host: no evidence either way.
+    expect(
+      hit(
+        'FROM_DOMAIN_NOT_RCVD',
+        features(`Received: (qmail 1 invoked by uid 0)\n${goodHeaders}`, { text: 'x' }),
+      ),
+    ).toBe(false);
+    expect(hit('FROM_DOMAIN_NOT_RCVD', cases.FROM_DOMAIN_NOT_RCVD as MessageFeatures)).toEqual([
+      'example.com',
+    ]);
   });
 
   it('does not call white text hidden unless the background is white too', () => {

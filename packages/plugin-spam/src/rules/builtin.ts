@@ -72,6 +72,10 @@ const EXEC_EXT_RE = /\.(?:exe|scr|pif|bat|cmd|com|vbs|vbe|js|jse|wsf|wsh|jar|lnk
 const DOUBLE_EXT_RE =
   /\.(?:pdf|docx?|xlsx?|pptx?|txt|rtf|jpe?g|png|gif|html?|zip|rar)\s*\.(?:exe|scr|pif|bat|cmd|com|vbs|js|jar|lnk|hta)$/i;
 const ARCHIVE_RE = /\.(?:zip|rar|7z|ace|arj|cab|gz|iso|img)$/i;
+// A host name after `from` or `by` in a Received header (bounded, one label run per match).
+const RCVD_HOST_RE = /\b(?:from|by)\s+([a-z0-9][a-z0-9.-]{0,252}\.[a-z]{2,63})\b/gi;
+/** Received headers read for FROM_DOMAIN_NOT_RCVD: a bound against a flood of them. */
+const MAX_RECEIVED = 50;
 
 function headerValue(
   msg: { headers: { get(n: string): string | undefined } },
@@ -317,6 +321,40 @@ export const builtinRules: readonly Rule[] = Object.freeze([
     test: (_msg, a) => {
       const hit = a.urlHosts.find(isIpHost);
       return hit ? [hit] : false;
+    },
+  }),
+  defineRule({
+    name: 'URI_NO_FROM_DOMAIN',
+    score: 0,
+    area: 'uri',
+    description:
+      "Links, none of them to the From address's domain (a company's own mail links to its own site); scored by learned scores only",
+    test: (msg, a) => {
+      const from = addressDomain(msg.headers.get('from'));
+      if (!from || a.urlHosts.length === 0) return false;
+      const own = baseDomain(from);
+      return a.urlHosts.some((h) => baseDomain(h) === own) ? false : [own];
+    },
+  }),
+  defineRule({
+    name: 'FROM_DOMAIN_NOT_RCVD',
+    score: 0,
+    area: 'header',
+    description:
+      "No host named in the Received headers is in the From address's domain (mail that did not pass its sender's servers); scored by learned scores only",
+    test: (msg) => {
+      const from = addressDomain(msg.headers.get('from'));
+      if (!from) return false;
+      const own = baseDomain(from);
+      let named = false;
+      for (const v of msg.headers.getAll('received').slice(0, MAX_RECEIVED)) {
+        RCVD_HOST_RE.lastIndex = 0;
+        for (let m = RCVD_HOST_RE.exec(v); m; m = RCVD_HOST_RE.exec(v)) {
+          named = true;
+          if (baseDomain(m[1] ?? '') === own) return false;
+        }
+      }
+      return named ? [own] : false;
     },
   }),
   defineRule({
