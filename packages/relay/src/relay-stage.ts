@@ -51,8 +51,14 @@ function clean(s: string): string {
   return s.replace(/[^\x21-\x7e]/g, '').slice(0, 255) || 'unknown';
 }
 
-function rfc5322Date(d = new Date()): string {
-  return d.toUTCString().replace(/GMT$/, '+0000');
+/** The last date written, by its second: the relay writes many in the same second. */
+let lastDate = { second: Number.NaN, text: '' };
+
+function rfc5322Date(now = Date.now()): string {
+  const second = Math.floor(now / 1000);
+  if (second !== lastDate.second)
+    lastDate = { second, text: new Date(now).toUTCString().replace(/GMT$/, '+0000') };
+  return lastDate.text;
 }
 
 /**

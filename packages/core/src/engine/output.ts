@@ -20,6 +20,9 @@ export function rewrittenMessage(
   let rewritten = applyHeaderMutations(head, mutations, eol);
   // Fields added to a message that had no header block need the empty line before its body.
   if (headerless && rewritten.length) rewritten = Buffer.concat([rewritten, Buffer.from(eol)]);
+  // In memory: one stream over the new header block and the kept chunks.
+  const held = store.memoryChunks(headerEnd);
+  if (held) return Readable.from([rewritten, ...held], { objectMode: false });
   const rest = store.read(headerEnd);
   return Readable.from(
     (async function* () {

@@ -10,7 +10,8 @@ import type { PartText, TextCollector } from './text-collector.js';
 /** The leaf part being decoded now, and whom it feeds. */
 interface OpenPart {
   node: MimeNode;
-  decoder: Transform;
+  /** Undefined for a part whose body is its content (no transfer encoding to undo). */
+  decoder: Transform | undefined;
   feeds: PartFeed[];
   text: PartText | undefined;
   watch: LeafWatch | undefined;
@@ -184,8 +185,12 @@ export class PartDispatcher {
       return undefined;
     }
     if (obj.type === 'body') {
+      const { decoder } = open;
+      // No transfer encoding: the body bytes are the content (mailsplit's decoder would be a
+      // PassThrough handing on the same buffers, and no empty one).
+      if (!decoder) return obj.value.length ? this.deliver(open, obj.value) : undefined;
       // A sync decoder holds its output until read: read it now, then it takes more.
-      open.decoder.write(obj.value);
+      decoder.write(obj.value);
       return this.pump(open);
     }
     return undefined;
@@ -240,8 +245,12 @@ export class PartDispatcher {
       nesting?.text === false ? undefined : this.options.text.partText(type, node.disposition, node.charset);
     if (!matched.length && !text && !inner) return;
 
-    const decoder = node.getDecoder() as Transform;
-    decoder.on('error', () => {
+    // mailsplit decodes base64 and quoted-printable; any other encoding it passes as it is.
+    const decoder =
+      node.headers && node.encoding !== 'base64' && node.encoding !== 'quoted-printable'
+        ? undefined
+        : (node.getDecoder() as Transform);
+    decoder?.on('error', () => {
       /* a broken encoding ends the part; the rest of the message goes on */
     });
     const watch = this.options.readings.leafOpen(node);
@@ -262,8 +271,10 @@ export class PartDispatcher {
 
   /** Reads what the decoder has and hands it on; returns a promise only when a reader is slow. */
   private pump(open: OpenPart): Promise<void> | undefined {
+    const { decoder } = open;
+    if (!decoder) return undefined;
     for (;;) {
-      const data = open.decoder.read() as Buffer | null;
+      const data = decoder.read() as Buffer | null;
       if (data === null) return undefined;
       const wait = this.deliver(open, data);
       if (wait) return wait.then(() => this.pump(open));
@@ -284,7 +295,7 @@ export class PartDispatcher {
     if (!open) return;
     this.open = undefined;
     const { decoder } = open;
-    if (!decoder.destroyed) {
+    if (decoder && !decoder.destroyed) {
       await new Promise<void>((resolve) => {
         let settled = false;
         const done = () => {
@@ -311,7 +322,7 @@ export class PartDispatcher {
     const open = this.open;
     if (!open) return;
     this.open = undefined;
-    open.decoder.destroy();
+    open.decoder?.destroy();
     open.inner?.abort();
     this.finishOpen(open);
   }

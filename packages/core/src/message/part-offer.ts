@@ -21,6 +21,8 @@ export interface PartFeed {
   stream: FeedStream;
   part: PassPart;
   done: boolean;
+  /** The stage skipped the part: its bytes are counted, and pushed only if it listens after all. */
+  skipped: boolean;
 }
 
 /**
@@ -40,9 +42,13 @@ export function offerPart(requests: readonly PartRequest[], facts: PartFacts): P
       content: stream,
       bytes: 0,
       truncated: false,
-      skip: () => void stream.resume(),
+      skip: () => {
+        feed.skipped = true;
+        stream.resume();
+      },
     };
-    feeds.push({ request, stream, part, done: false });
+    const feed: PartFeed = { request, stream, part, done: false, skipped: false };
+    feeds.push(feed);
     let result: void | Promise<void>;
     try {
       result = request.handler(part);
@@ -87,7 +93,10 @@ export function feedParts(feeds: readonly PartFeed[], data: Buffer): Promise<voi
       part.truncated = true;
     }
     part.bytes += piece.length;
-    const ok = piece.length ? stream.feed(piece) : true;
+    // A skipped part's stream flows to no one: its bytes need not go through it.
+    const unheard =
+      feed.skipped && stream.listenerCount('data') === 0 && stream.listenerCount('readable') === 0;
+    const ok = piece.length && !unheard ? stream.feed(piece) : true;
     if (part.truncated) {
       endFeed(feed);
       continue;

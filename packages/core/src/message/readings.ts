@@ -160,9 +160,9 @@ export class Readings {
       return;
     }
     if (!this.store || need > this.store.length) {
-      const grown = Buffer.allocUnsafe(
-        Math.min(MAX_KEPT, Math.max(need, 2 * (this.store?.length ?? 32 * 1024))),
-      );
+      // The first chunk is kept in a buffer of its size (most messages come in one or a few
+      // chunks and are never read again); from the second on, the buffer doubles.
+      const grown = Buffer.allocUnsafe(Math.min(MAX_KEPT, Math.max(need, 2 * (this.store?.length ?? 0))));
       this.store?.copy(grown, 0, 0, this.kept);
       this.store = grown;
     }

@@ -62,21 +62,27 @@ export class MessageStore {
   read(start = 0): Readable {
     if (this.disposed) throw new Error('message store disposed');
     if (this.path) return createReadStream(this.path, { start });
-    const chunks = this.chunks;
-    return Readable.from(
-      (function* () {
-        let skip = start;
-        for (const c of chunks) {
-          if (skip >= c.length) {
-            skip -= c.length;
-            continue;
-          }
-          yield skip ? c.subarray(skip) : c;
-          skip = 0;
-        }
-      })(),
-      { objectMode: false },
-    );
+    return Readable.from(this.memoryChunks(start) as Buffer[], { objectMode: false });
+  }
+
+  /**
+   * The stored bytes from `start` (inclusive) as the chunks held in memory (no copy), or
+   * undefined when the message went to a temporary file.
+   */
+  memoryChunks(start = 0): Buffer[] | undefined {
+    if (this.disposed) throw new Error('message store disposed');
+    if (this.path) return undefined;
+    const out: Buffer[] = [];
+    let skip = start;
+    for (const c of this.chunks) {
+      if (skip >= c.length) {
+        skip -= c.length;
+        continue;
+      }
+      out.push(skip ? c.subarray(skip) : c);
+      skip = 0;
+    }
+    return out;
   }
 
   async dispose(): Promise<void> {

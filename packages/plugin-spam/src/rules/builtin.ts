@@ -156,9 +156,11 @@ export const builtinRules: readonly Rule[] = Object.freeze([
     area: 'header',
     description: 'Reply-To sends answers to a free-mail mailbox while From names another domain',
     test: (msg) => {
-      const from = addressDomain(msg.headers.get('from'));
+      // Reply-To first: most messages have none, and then From need not be parsed.
       const reply = addressDomain(msg.headers.get('reply-to'));
-      if (!from || !reply || !FREEMAIL.has(baseDomain(reply))) return false;
+      if (!reply || !FREEMAIL.has(baseDomain(reply))) return false;
+      const from = addressDomain(msg.headers.get('from'));
+      if (!from) return false;
       return baseDomain(from) === baseDomain(reply) ? false : [from, reply];
     },
   }),
@@ -173,8 +175,9 @@ export const builtinRules: readonly Rule[] = Object.freeze([
       const m = /^\s*"?([^"<]*)"?\s*<([^>]*)>/.exec(from);
       if (!m) return false;
       const shown = EMAIL_IN_NAME_RE.exec(m[1] ?? '')?.[1];
+      if (!shown) return false;
       const real = addressDomain(`<${m[2] ?? ''}>`);
-      if (!shown || !real) return false;
+      if (!real) return false;
       return baseDomain(shown) === baseDomain(real) ? false : [shown.toLowerCase(), real];
     },
   }),
