@@ -16,8 +16,16 @@
  *
  *   cd bench && node --import tsx --conditions=@mef/source src/relay-postfix.ts
  *
- * Environment: MEF_BENCH_RUNS (3), MEF_BENCH_MESSAGES (1000), MEF_BENCH_PROBE (300: messages per
- * unsaturated latency probe), MEF_BENCH_WORKERS (unset: the relay's default, auto),
+ * Method: WARMUP rounds of the same load to each first, not counted (the relay's JIT reaches its
+ * steady state only after a few thousand messages: the first run after a single round of 1,000
+ * used about 1.5 to 2 times the CPU per message of the later ones; a relay runs for days, so its
+ * steady state is the fair comparison, and Postfix gets the same rounds). Then RUNS pairs of
+ * runs, the relay first in even pairs and Postfix first in odd ones, so neither side always
+ * follows the other; the ratio of the two medians is printed, and beside it the median of the
+ * ratios of each pair (the two runs closest in time, so under the most similar load).
+ *
+ * Environment: MEF_BENCH_RUNS (5), MEF_BENCH_WARMUP (3: rounds of warm-up to each),
+ * MEF_BENCH_MESSAGES (1000), MEF_BENCH_PROBE (300: messages per unsaturated latency probe), MEF_BENCH_WORKERS (unset: the relay's default, auto),
  * MEF_BENCH_THREADS (unset: the relay's default `relay.threads`), MEF_BENCH_CLI=dist (the built
  * CLI), MEF_BENCH_NODE_ARGS (node flags for the relay).
  */
@@ -58,7 +66,9 @@ const THREADS = relayThreadCount(THREADS_SET, availableParallelism());
  */
 const BUILT = process.env.MEF_BENCH_CLI === 'dist';
 const MESSAGES = Number(process.env.MEF_BENCH_MESSAGES ?? 1000);
-const RUNS = Number(process.env.MEF_BENCH_RUNS ?? 3);
+const RUNS = Number(process.env.MEF_BENCH_RUNS ?? 5);
+/** Rounds of the same load sent to each before the counted runs (see the method above). */
+const WARMUP = Number(process.env.MEF_BENCH_WARMUP ?? 3);
 /** Messages per probe of the unsaturated latency (one session), sent twice to each target. */
 const PROBE = Number(process.env.MEF_BENCH_PROBE ?? 300);
 async function source(port: number): Promise<void> {
@@ -219,33 +229,49 @@ async function main(): Promise<void> {
   const master = postfixMaster(postfix.dir);
   const load = () => (loadavg()[0] as number).toFixed(1);
   let rateLines = 0;
+  let warmLines = 0;
   const quiet = { direct: [] as number[], relay: [] as number[] };
   const busy = { direct: [] as number[], relay: [] as number[] };
   const busyRates: number[] = [];
   try {
-    // One warm-up round each (JIT, Postfix's first process start), not counted.
-    await source(smtp);
-    await source(postfix.port);
-    for (const until = Date.now() + 120_000; files() < 2 * MESSAGES && Date.now() < until; ) await sleep(20);
-    for (let run = 0; run < RUNS; run++) {
-      let before = files();
+    // Warm-up rounds to each (JIT, Postfix's first process starts), not counted.
+    for (let i = 0; i < WARMUP; i++) {
+      await source(smtp);
+      await source(postfix.port);
+    }
+    for (const until = Date.now() + 120_000; files() < 2 * WARMUP * MESSAGES && Date.now() < until; )
+      await sleep(20);
+    warmLines = relay.times.length;
+    const relayRun = async (run: number) => {
+      const before = files();
       const start = load();
       const cpu0 = relay.cpu();
-      let t0 = performance.now();
+      const t0 = performance.now();
       await source(smtp);
       ours.push(MESSAGES / ((performance.now() - t0) / 1000));
       cpuPerMessage.push(((relay.cpu() - cpu0) * 1000) / MESSAGES);
       loads.push(`${start} to ${load()}`);
       if (files() - before < MESSAGES)
         throw new Error(`relay run ${run}: the sink has ${files() - before} of ${MESSAGES}`);
-      before = files();
+    };
+    const postfixRun = async () => {
+      const before = files();
       const pcpu0 = master ? treeCpu(master) : 0;
-      t0 = performance.now();
+      const t0 = performance.now();
       await source(postfix.port);
       for (const until = Date.now() + 120_000; files() - before < MESSAGES && Date.now() < until; )
         await sleep(20);
       theirs.push(MESSAGES / ((performance.now() - t0) / 1000));
       if (master) postfixCpu.push(((treeCpu(master) - pcpu0) * 1000) / MESSAGES);
+    };
+    for (let run = 0; run < RUNS; run++) {
+      if (run % 2 === 0) {
+        await relayRun(run);
+        await postfixRun();
+      } else {
+        await postfixRun();
+        await relayRun(run);
+      }
     }
     // The log lines of the rate runs (the log is written in batches of at most 200 ms).
     await sleep(400);
@@ -265,17 +291,19 @@ async function main(): Promise<void> {
     await postfix.stop();
     await sink.stop();
   }
-  // The log's lines arrive in batches: the warm-up's are the first MESSAGES.
-  const measured = relay.times.slice(MESSAGES, rateLines);
+  // The log's lines arrive in batches (at most 200 ms apart; the wait for Postfix's warm-up
+  // deliveries is longer): the warm-up's are the first WARMUP * MESSAGES.
+  const measured = relay.times.slice(Math.max(warmLines, WARMUP * MESSAGES), rateLines);
   const scan = percentiles(measured.map((t) => t.scanMs));
   const afterLast = percentiles(measured.map((t) => t.afterLastByteMs));
   const held = percentiles(measured.map((t) => t.afterLastByteMs + t.destinationMs));
   const m = median(ours);
   const p = median(theirs);
+  const pairs = ours.map((x, i) => x / (theirs[i] as number));
   const lines = [
     '# Relay beside Postfix',
     '',
-    `smtp-source, 10 sessions, ${MESSAGES} messages of 10 KB, to each; both hand on to the same smtp-sink. Median of ${RUNS} runs.`,
+    `smtp-source, 10 sessions, ${MESSAGES} messages of 10 KB, to each; both hand on to the same smtp-sink. ${WARMUP} warm-up round${WARMUP === 1 ? '' : 's'} to each, not counted, then ${RUNS} runs to each, in pairs (the relay first in the 1st, 3rd, ... pair, Postfix first in the others).`,
     '',
     table(
       ['host', 'delivered msg/s (median)', 'runs'],
@@ -289,7 +317,7 @@ async function main(): Promise<void> {
       ],
     ),
     '',
-    `Ratio MEF/Postfix: ${(m / p).toFixed(2)}. The relay's processes used ${cpuPerMessage
+    `Ratio MEF/Postfix: ${(m / p).toFixed(2)} (of the medians); median of the ${RUNS} pairs' ratios ${median(pairs).toFixed(2)} (${pairs.map((x) => x.toFixed(2)).join(', ')}). The relay's processes used ${cpuPerMessage
       .map((x) => x.toFixed(2))
       .join(', ')} ms of CPU per message in each run; Postfix's (master and daemons) ${
       postfixCpu.length ? postfixCpu.map((x) => x.toFixed(2)).join(', ') : 'not found'
