@@ -16,10 +16,10 @@
  *
  *   cd bench && node --import tsx --conditions=@mef/source src/relay-postfix.ts
  *
- * Method: WARMUP rounds of the same load to each first, not counted (the relay's JIT reaches its
- * steady state only after a few thousand messages: the first run after a single round of 1,000
- * used about 1.5 to 2 times the CPU per message of the later ones; a relay runs for days, so its
- * steady state is the fair comparison, and Postfix gets the same rounds). Then RUNS pairs of
+ * Method: WARMUP rounds of the same load to each first, not counted (after a single round of
+ * 1,000 the relay's first counted run used up to twice the CPU per message of the later ones; a
+ * relay runs for days, so its steady state is the fair comparison, and Postfix gets the same
+ * rounds). Then RUNS pairs of
  * runs, the relay first in even pairs and Postfix first in odd ones, so neither side always
  * follows the other; the ratio of the two medians is printed, and beside it the median of the
  * ratios of each pair (the two runs closest in time, so under the most similar load).
