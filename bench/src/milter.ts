@@ -19,10 +19,14 @@
  * (VmRSS and its peak VmHWM, from /proc) of each `mef milter` and Haraka process is printed: what
  * the thread costs.
  *
- * Each round runs every side once (the order turns from round to round), so a change of the
- * machine's load falls on all sides alike; the ratios are given both as the ratio of the sides'
- * medians and as the median of the per-round ratios (each MEF side's round over its rival's round
- * of the same round).
+ * Each round runs every side once, each MTA's three sides back to back (the order turns from
+ * round to round), so a change of the machine's load falls on all sides alike and on a MEF side
+ * and its rival within seconds of each other; the ratios are given both as the ratio of the
+ * sides' medians and as the median of the per-round ratios (each MEF side's round over its
+ * rival's round of the same round). The defaults (300 messages a round, 12 rounds: about 2 s per
+ * Haraka side and round, 3 minutes in all) make one invocation's ratio rest on 36 seconds of each
+ * Haraka side rather than a few: with rounds of 100 messages (0.8 s) a second of another job's
+ * load decided the sign of a 3 to 6% difference (see results/hosts.md, session 12).
  *
  * Haraka's `queue/smtp_forward` writes the message to the sink one line per `write()` on a socket
  * without TCP_NODELAY, so the final dot waits for the sink's delayed ACK (about 40 ms a message:
@@ -32,6 +36,7 @@
  * comparison without that wait.
  *
  * Run: cd bench && npx tsx --conditions=@mef/source src/milter.ts [messages] [rounds] [sessions] [warm-up]
+ * (the results' command: `src/milter.ts 300 12 8`, the defaults)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -54,8 +59,8 @@ import {
 import { NODELAY_PLUGIN, noDelay } from './haraka-nodelay.lib.js';
 import { machineLine, median, table } from './machine.js';
 
-const count = Number(process.argv[2] ?? 200);
-const rounds = Number(process.argv[3] ?? 3);
+const count = Number(process.argv[2] ?? 300);
+const rounds = Number(process.argv[3] ?? 12);
 const sessions = Number(process.argv[4] ?? 8);
 /**
  * Untimed messages per side first. A deployed filter has long reached its steady state; a
@@ -267,14 +272,25 @@ try {
   const cpu = Object.fromEntries(names.map((k) => [k, { filter: 0, mta: 0, machine: 0 }]));
   // Warm-up (not timed): V8's compiler, caches, rspamd's maps.
   if (warmUp > 0) for (const side of Object.values(sides)) await load(side.port, sink, warmUp);
-  // Each round starts at a different side, and every other round goes backwards: a side's
-  // processes still settling (Postfix's queue manager, a collector) weigh on whichever side
-  // runs next, so no side always follows the same one.
+  // Each round runs one MTA's three sides back to back, then the other's (the MTA that goes
+  // first alternates), so each MEF side and its rival run within seconds of each other and a
+  // change of the machine's load falls on both. Within an MTA each round starts at a different
+  // side and every other round goes backwards: a side's processes still settling (Postfix's queue
+  // manager, a collector) weigh on whichever side runs next, so no side always follows the same
+  // one; over 6 rounds each side runs first, second and last equally often.
   const entries = Object.entries(sides);
+  const blocks = [
+    entries.filter(([n]) => n.startsWith('Postfix')),
+    entries.filter(([n]) => n.startsWith('Haraka')),
+  ];
+  const orderOf = (block: typeof entries, r: number) =>
+    block.map((_, i) => {
+      const at = (i + Math.floor(r / 2)) % block.length;
+      return block[r % 2 ? block.length - 1 - at : at] as (typeof entries)[number];
+    });
   for (let r = 0; r < rounds; r++) {
-    for (let i = 0; i < entries.length; i++) {
-      const at = r % 2 ? entries.length - 1 - ((i + r) % entries.length) : (i + r) % entries.length;
-      const [name, side] = entries[at] as [string, (typeof sides)[string]];
+    const round = (r % 2 ? [...blocks].reverse() : blocks).flatMap((b) => orderOf(b, r));
+    for (const [name, side] of round) {
       const before = { filter: treeTicks(side.filter), mta: treeTicks(side.mta), machine: machineTicks() };
       rates[name]?.push(await load(side.port, sink));
       const c = cpu[name];
