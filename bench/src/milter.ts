@@ -24,7 +24,7 @@
  * and its rival within seconds of each other; the ratios are given both as the ratio of the
  * sides' medians and as the median of the per-round ratios (each MEF side's round over its
  * rival's round of the same round). The defaults (300 messages a round, 12 rounds: about 2 s per
- * Haraka side and round, 3 minutes in all) make one invocation's ratio rest on 36 seconds of each
+ * Haraka side and round, 4 minutes in all with the warm-up) make one invocation's ratio rest on 36 seconds of each
  * Haraka side rather than a few: with rounds of 100 messages (0.8 s) a second of another job's
  * load decided the sign of a 3 to 6% difference (see results/hosts.md, session 12).
  *
@@ -36,7 +36,7 @@
  * comparison without that wait.
  *
  * Run: cd bench && npx tsx --conditions=@mef/source src/milter.ts [messages] [rounds] [sessions] [warm-up]
- * (the results' command: `src/milter.ts 300 12 8`, the defaults)
+ * (the results' command: `src/milter.ts 300 12 8 2000`, the defaults)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -65,9 +65,12 @@ const sessions = Number(process.argv[4] ?? 8);
 /**
  * Untimed messages per side first. A deployed filter has long reached its steady state; a
  * Node.js process needs a few hundred messages for V8 to compile its hot code (measured: `mef
- * milter` used 2.3 to 2.6 ms of CPU a message over messages 200 to 1,200, about 1.5 after 2,000).
+ * milter` used 2.3 to 2.6 ms of CPU a message over messages 200 to 1,200, about 1.5 after 2,000),
+ * and after 500 Haraka with its rspamd plugin still sped up by about 10% over the next 1,500
+ * (its rounds rose from 119-132 to 138-146 msg/s while the plugin's stayed flat; results/hosts.md,
+ * session 12): 2,000 leaves every side at its steady state.
  */
-const warmUp = Number(process.argv[5] ?? 500);
+const warmUp = Number(process.argv[5] ?? 2000);
 const here = dirname(fileURLToPath(import.meta.url));
 const pluginDir = dirname(createRequire(import.meta.url).resolve('haraka-plugin-mef/package.json'));
 
@@ -341,7 +344,7 @@ try {
     '',
     `Machine: ${machineLine()}`,
     '',
-    `Command: \`cd bench && npx tsx --conditions=@mef/source src/milter.ts ${count} ${rounds} ${sessions}\` (or \`pnpm bench milter\`)`,
+    `Command: \`cd bench && npx tsx --conditions=@mef/source src/milter.ts ${count} ${rounds} ${sessions} ${warmUp}\` (or \`pnpm bench milter\`)`,
     '',
     `### ${count} smtp-source messages of 2 KB over ${sessions} sessions, ${rounds} rounds (medians), after ${warmUp} untimed messages per side${noDelay ? " (diagnostic: Haraka's outgoing sockets with TCP_NODELAY)" : ''}`,
     '',
