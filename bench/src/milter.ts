@@ -23,10 +23,11 @@
  * round to round), so a change of the machine's load falls on all sides alike and on a MEF side
  * and its rival within seconds of each other; the ratios are given both as the ratio of the
  * sides' medians and as the median of the per-round ratios (each MEF side's round over its
- * rival's round of the same round). The defaults (300 messages a round, 12 rounds: about 2 s per
- * Haraka side and round, 4 minutes in all with the warm-up) make one invocation's ratio rest on 36 seconds of each
- * Haraka side rather than a few: with rounds of 100 messages (0.8 s) a second of another job's
- * load decided the sign of a 3 to 6% difference (see results/hosts.md, session 12).
+ * rival's round of the same round). The defaults (300 messages a round, 12 rounds, 2,000
+ * untimed messages per side first: about 2 s per Haraka side and round, 4 minutes in all) rest
+ * one invocation's ratio on about 25 s of each Haraka side rather than 4: with rounds of 100
+ * messages (0.8 s), a second of another job's load moved a Haraka ratio by 5 to 10%, more than
+ * the difference between the filters (see results/hosts.md, session 12).
  *
  * Haraka's `queue/smtp_forward` writes the message to the sink one line per `write()` on a socket
  * without TCP_NODELAY, so the final dot waits for the sink's delayed ACK (about 40 ms a message:
@@ -66,9 +67,9 @@ const sessions = Number(process.argv[4] ?? 8);
  * Untimed messages per side first. A deployed filter has long reached its steady state; a
  * Node.js process needs a few hundred messages for V8 to compile its hot code (measured: `mef
  * milter` used 2.3 to 2.6 ms of CPU a message over messages 200 to 1,200, about 1.5 after 2,000),
- * and after 500 Haraka with its rspamd plugin still sped up by about 10% over the next 1,500
- * (its rounds rose from 119-132 to 138-146 msg/s while the plugin's stayed flat; results/hosts.md,
- * session 12): 2,000 leaves every side at its steady state.
+ * and after 500 Haraka with its rspamd plugin still sped up by 8 to 18% over the next 3,600
+ * (its rounds rose from 119-132 to 137-142 msg/s while the plugin's stayed flat; results/hosts.md,
+ * session 12); after 2,000 its first rounds were within or near the spread of its later ones.
  */
 const warmUp = Number(process.argv[5] ?? 2000);
 const here = dirname(fileURLToPath(import.meta.url));
