@@ -19,10 +19,15 @@
  * (VmRSS and its peak VmHWM, from /proc) of each `mef milter` and Haraka process is printed: what
  * the thread costs.
  *
- * Each round runs every side once (the order turns from round to round), so a change of the
- * machine's load falls on all sides alike; the ratios are given both as the ratio of the sides'
- * medians and as the median of the per-round ratios (each MEF side's round over its rival's round
- * of the same round).
+ * Each round runs every side once, each MTA's three sides back to back (the order turns from
+ * round to round), so a change of the machine's load falls on all sides alike and on a MEF side
+ * and its rival within seconds of each other; the ratios are given both as the ratio of the
+ * sides' medians and as the median of the per-round ratios (each MEF side's round over its
+ * rival's round of the same round). The defaults (300 messages a round, 12 rounds, 2,000
+ * untimed messages per side first: about 2 s per Haraka side and round, 4 minutes in all) rest
+ * one invocation's ratio on about 25 s of each Haraka side rather than 4: with rounds of 100
+ * messages (0.8 s), a second of another job's load moved a Haraka ratio by 5 to 10%, more than
+ * the difference between the filters (see results/hosts.md, session 12).
  *
  * Haraka's `queue/smtp_forward` writes the message to the sink one line per `write()` on a socket
  * without TCP_NODELAY, so the final dot waits for the sink's delayed ACK (about 40 ms a message:
@@ -32,6 +37,7 @@
  * comparison without that wait.
  *
  * Run: cd bench && npx tsx --conditions=@mef/source src/milter.ts [messages] [rounds] [sessions] [warm-up]
+ * (the results' command: `src/milter.ts 300 12 8 2000`, the defaults)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -54,15 +60,18 @@ import {
 import { NODELAY_PLUGIN, noDelay } from './haraka-nodelay.lib.js';
 import { machineLine, median, table } from './machine.js';
 
-const count = Number(process.argv[2] ?? 200);
-const rounds = Number(process.argv[3] ?? 3);
+const count = Number(process.argv[2] ?? 300);
+const rounds = Number(process.argv[3] ?? 12);
 const sessions = Number(process.argv[4] ?? 8);
 /**
  * Untimed messages per side first. A deployed filter has long reached its steady state; a
  * Node.js process needs a few hundred messages for V8 to compile its hot code (measured: `mef
- * milter` used 2.3 to 2.6 ms of CPU a message over messages 200 to 1,200, about 1.5 after 2,000).
+ * milter` used 2.3 to 2.6 ms of CPU a message over messages 200 to 1,200, about 1.5 after 2,000),
+ * and after 500 Haraka with its rspamd plugin still sped up by 8 to 18% over the next 3,600
+ * (its rounds rose from 119-132 to 137-142 msg/s while the plugin's stayed flat; results/hosts.md,
+ * session 12); after 2,000 its first rounds were within or near the spread of its later ones.
  */
-const warmUp = Number(process.argv[5] ?? 500);
+const warmUp = Number(process.argv[5] ?? 2000);
 const here = dirname(fileURLToPath(import.meta.url));
 const pluginDir = dirname(createRequire(import.meta.url).resolve('haraka-plugin-mef/package.json'));
 
@@ -267,14 +276,25 @@ try {
   const cpu = Object.fromEntries(names.map((k) => [k, { filter: 0, mta: 0, machine: 0 }]));
   // Warm-up (not timed): V8's compiler, caches, rspamd's maps.
   if (warmUp > 0) for (const side of Object.values(sides)) await load(side.port, sink, warmUp);
-  // Each round starts at a different side, and every other round goes backwards: a side's
-  // processes still settling (Postfix's queue manager, a collector) weigh on whichever side
-  // runs next, so no side always follows the same one.
+  // Each round runs one MTA's three sides back to back, then the other's (the MTA that goes
+  // first alternates), so each MEF side and its rival run within seconds of each other and a
+  // change of the machine's load falls on both. Within an MTA each round starts at a different
+  // side and every other round goes backwards: a side's processes still settling (Postfix's queue
+  // manager, a collector) weigh on whichever side runs next, so no side always follows the same
+  // one; over 6 rounds each side runs first, second and last equally often.
   const entries = Object.entries(sides);
+  const blocks = [
+    entries.filter(([n]) => n.startsWith('Postfix')),
+    entries.filter(([n]) => n.startsWith('Haraka')),
+  ];
+  const orderOf = (block: typeof entries, r: number) =>
+    block.map((_, i) => {
+      const at = (i + Math.floor(r / 2)) % block.length;
+      return block[r % 2 ? block.length - 1 - at : at] as (typeof entries)[number];
+    });
   for (let r = 0; r < rounds; r++) {
-    for (let i = 0; i < entries.length; i++) {
-      const at = r % 2 ? entries.length - 1 - ((i + r) % entries.length) : (i + r) % entries.length;
-      const [name, side] = entries[at] as [string, (typeof sides)[string]];
+    const round = (r % 2 ? [...blocks].reverse() : blocks).flatMap((b) => orderOf(b, r));
+    for (const [name, side] of round) {
       const before = { filter: treeTicks(side.filter), mta: treeTicks(side.mta), machine: machineTicks() };
       rates[name]?.push(await load(side.port, sink));
       const c = cpu[name];
@@ -325,7 +345,7 @@ try {
     '',
     `Machine: ${machineLine()}`,
     '',
-    `Command: \`cd bench && npx tsx --conditions=@mef/source src/milter.ts ${count} ${rounds} ${sessions}\` (or \`pnpm bench milter\`)`,
+    `Command: \`cd bench && npx tsx --conditions=@mef/source src/milter.ts ${count} ${rounds} ${sessions} ${warmUp}\` (or \`pnpm bench milter\`)`,
     '',
     `### ${count} smtp-source messages of 2 KB over ${sessions} sessions, ${rounds} rounds (medians), after ${warmUp} untimed messages per side${noDelay ? " (diagnostic: Haraka's outgoing sockets with TCP_NODELAY)" : ''}`,
     '',
