@@ -2,8 +2,8 @@
  * The relay beside Postfix, same run, same client, same sink: Postfix's `smtp-source` sends
  * 1,000 messages of 10 KB over 10 sessions to each, and both hand everything to the same
  * `smtp-sink`. The relay is the product: `mef relay --config FILE` from the sources, with its
- * default `relay.workers` (`auto`: one process on this 2-CPU machine, one per CPU above 2), or
- * `MEF_BENCH_WORKERS`. The rate is messages delivered at the sink per second (the relay
+ * default `relay.workers` (`auto`: one process per CPU, the kernel spreading the connections),
+ * or `MEF_BENCH_WORKERS` and `MEF_BENCH_SCHEDULING`. The rate is messages delivered at the sink per second (the relay
  * answers 250 only after the sink accepted; Postfix queues first, so its clock stops at the last
  * file the sink wrote). Added latency: the relay's own time per transaction from the first byte
  * of DATA to the verdict (`scanMs` of its log line: the scan with the default filters, no
@@ -11,8 +11,9 @@
  * what the scan adds once the sender has sent everything) and from the last byte to the
  * destination's answer (`afterLastByteMs + destinationMs`: how long the sender waits for its 250
  * beyond the upload, the destination's own time included). Then the latency the relay ADDS, seen
- * by a sender (`smtp-latency.ts`): the wait from the last byte to the 250, straight to the sink
- * and through the relay, at one session (unsaturated) and at 10 sessions (saturated).
+ * by a sender (`smtp-latency.ts`): the wait from the last byte to the 250, straight to the sink,
+ * through the relay and through Postfix, at one session (unsaturated), at 10 sessions paced at
+ * half of Postfix's rate, and at 10 sessions as fast as they go (saturated).
  *
  *   cd bench && node --import tsx --conditions=@mef/source src/relay-postfix.ts
  *
@@ -26,6 +27,7 @@
  *
  * Environment: MEF_BENCH_RUNS (5), MEF_BENCH_WARMUP (3: rounds of warm-up to each),
  * MEF_BENCH_MESSAGES (1000), MEF_BENCH_PROBE (300: messages per unsaturated latency probe), MEF_BENCH_WORKERS (unset: the relay's default, auto),
+ * MEF_BENCH_SCHEDULING (unset: the relay's default `relay.scheduling`, kernel),
  * MEF_BENCH_THREADS (unset: the relay's default `relay.threads`), MEF_BENCH_CLI=dist (the built
  * CLI), MEF_BENCH_NODE_ARGS (node flags for the relay).
  */
@@ -52,6 +54,8 @@ import { lastByteTo250, quantile } from './smtp-latency.js';
 /** `MEF_BENCH_WORKERS` sets `relay.workers`; unset, the relay runs with its default (`auto`). */
 const WORKERS_SET = process.env.MEF_BENCH_WORKERS ? Number(process.env.MEF_BENCH_WORKERS) : undefined;
 const WORKERS = relayWorkerCount(WORKERS_SET, availableParallelism());
+/** `MEF_BENCH_SCHEDULING` sets `relay.scheduling` (`kernel` or `round-robin`); unset, the default (kernel). */
+const SCHEDULING = process.env.MEF_BENCH_SCHEDULING;
 /** `MEF_BENCH_THREADS` sets `relay.threads` (`auto` or a number); unset, the relay's default. */
 const THREADS_SET = process.env.MEF_BENCH_THREADS
   ? process.env.MEF_BENCH_THREADS === 'auto'
@@ -150,6 +154,7 @@ async function startRelay(sinkPort: number) {
         listen: { host: '127.0.0.1', port: 0 },
         hostname: 'relay.bench',
         ...(WORKERS_SET === undefined ? {} : { workers: WORKERS_SET }),
+        ...(SCHEDULING === undefined ? {} : { scheduling: SCHEDULING }),
         ...(THREADS_SET === undefined ? {} : { threads: THREADS_SET }),
         domains: { 'a.test': { destination: `127.0.0.1:${sinkPort}` } },
       },
@@ -201,12 +206,13 @@ async function startRelay(sinkPort: number) {
 }
 
 /** A row of the latency table: both quantiles of each target, and their differences. */
-function latencyRow(what: string, x: { direct: number[]; relay: number[] }): string[] {
+function latencyRow(what: string, x: { direct: number[]; relay: number[]; postfix: number[] }): string[] {
   const q = (xs: number[]) => [quantile(xs, 0.5), quantile(xs, 0.99)] as const;
   const [d50, d99] = q(x.direct);
   const [r50, r99] = q(x.relay);
+  const [p50, p99] = q(x.postfix);
   const f = (a: number, b: number) => `${a.toFixed(2)} / ${b.toFixed(2)} ms`;
-  return [what, f(d50, d99), f(r50, r99), f(r50 - d50, r99 - d99)];
+  return [what, f(d50, d99), f(r50, r99), f(p50, p99), f(r50 - d50, r99 - d99), f(p50 - d50, p99 - d99)];
 }
 
 async function main(): Promise<void> {
@@ -230,8 +236,10 @@ async function main(): Promise<void> {
   const load = () => (loadavg()[0] as number).toFixed(1);
   let rateLines = 0;
   let warmLines = 0;
-  const quiet = { direct: [] as number[], relay: [] as number[] };
-  const busy = { direct: [] as number[], relay: [] as number[] };
+  const quiet = { direct: [] as number[], relay: [] as number[], postfix: [] as number[] };
+  const busy = { direct: [] as number[], relay: [] as number[], postfix: [] as number[] };
+  const paced = { direct: [] as number[], relay: [] as number[], postfix: [] as number[] };
+  let pace = 0;
   const busyRates: number[] = [];
   try {
     // Warm-up rounds to each (JIT, Postfix's first process starts), not counted.
@@ -276,16 +284,26 @@ async function main(): Promise<void> {
     // The log lines of the rate runs (the log is written in batches of at most 200 ms).
     await sleep(400);
     rateLines = relay.times.length;
-    // The sender's wait after its last byte, straight to the sink and through the relay, in turn.
+    // The sender's wait after its last byte, straight to the sink, through the relay and through
+    // Postfix (its 250 comes once the message is in its queue), in turn.
     for (let i = 0; i < 2; i++) {
       quiet.direct.push(...(await lastByteTo250(sinkPort, 1, PROBE)).ms);
       quiet.relay.push(...(await lastByteTo250(smtp, 1, PROBE)).ms);
+      quiet.postfix.push(...(await lastByteTo250(postfix.port, 1, PROBE)).ms);
     }
+    // 10 sessions at half of Postfix's median delivered rate of this invocation: concurrent, but
+    // below what either can take, as a relay runs most of the time.
+    pace = Math.round(median(theirs) / 2);
+    paced.direct.push(...(await lastByteTo250(sinkPort, 10, MESSAGES, pace)).ms);
+    paced.relay.push(...(await lastByteTo250(smtp, 10, MESSAGES, pace)).ms);
+    paced.postfix.push(...(await lastByteTo250(postfix.port, 10, MESSAGES, pace)).ms);
     const d = await lastByteTo250(sinkPort, 10, MESSAGES);
     const r = await lastByteTo250(smtp, 10, MESSAGES);
+    const pf = await lastByteTo250(postfix.port, 10, MESSAGES);
     busy.direct.push(...d.ms);
     busy.relay.push(...r.ms);
-    busyRates.push(d.perSecond, r.perSecond);
+    busy.postfix.push(...pf.ms);
+    busyRates.push(d.perSecond, r.perSecond, pf.perSecond);
   } finally {
     await relay.stop();
     await postfix.stop();
@@ -309,7 +327,7 @@ async function main(): Promise<void> {
       ['host', 'delivered msg/s (median)', 'runs'],
       [
         [
-          `mef relay ${BUILT ? '(built)' : '(sources, tsx)'}, ${WORKERS} worker${WORKERS === 1 ? '' : 's'}${WORKERS_SET === undefined ? ' (the default, auto)' : ''}, ${THREADS ? `the message phase in ${THREADS} thread${THREADS === 1 ? '' : 's'}` : 'the message phase on the event loop'}${THREADS_SET === undefined ? ' (the default)' : ''} (default filters, no clamd)`,
+          `mef relay ${BUILT ? '(built)' : '(sources, tsx)'}, ${WORKERS} worker${WORKERS === 1 ? '' : 's'}${WORKERS_SET === undefined ? ' (the default, auto)' : ''}${WORKERS > 1 ? `, ${SCHEDULING ?? 'kernel'} scheduling${SCHEDULING === undefined ? ' (the default)' : ''}` : ''}, ${THREADS ? `the message phase in ${THREADS} thread${THREADS === 1 ? '' : 's'}` : 'the message phase on the event loop'}${THREADS_SET === undefined ? ' (the default)' : ''} (default filters, no clamd)`,
           m.toFixed(0),
           ours.map((x) => x.toFixed(0)).join(', '),
         ],
@@ -325,19 +343,25 @@ async function main(): Promise<void> {
     '',
     `Relay times (${measured.length} transactions): from the first byte of DATA to the verdict ${scan}; from the last byte of the message to the verdict ${afterLast}; from the last byte to the destination's answer ${held}.`,
     '',
-    "The sender's wait from its last byte (the final dot) to the 250, timed by the bench's own client (one 10 KB message per connection), straight to the smtp-sink and through the relay to the same sink, in the same run. What the relay adds is the difference of the two quantiles (the two sets of messages are different ones, so it is not a quantile of per-message differences). One session is the unsaturated case (one message at a time); 10 sessions as fast as they go saturate the machine, so their p99 is mostly queueing.",
+    "The sender's wait from its last byte (the final dot) to the 250, timed by the bench's own client (one 10 KB message per connection), straight to the smtp-sink, through the relay to the same sink and through Postfix (which answers once the message is in its queue, and hands it to the same sink later), in the same run. What each adds is the difference of the quantiles (the sets of messages are different ones, so it is not a quantile of per-message differences). One session is the unsaturated case (one message at a time); 10 sessions at half of Postfix's rate are concurrent but below what either can take; 10 sessions as fast as they go saturate the machine, so their p99 is mostly queueing: Postfix's own figure is beside the relay's for that reason.",
     '',
     table(
       [
         'load',
         'straight to smtp-sink, p50 / p99',
         'through mef relay, p50 / p99',
+        'through Postfix, p50 / p99',
         'added by the relay (difference), p50 / p99',
+        'added by Postfix (difference), p50 / p99',
       ],
       [
         latencyRow(`1 session, 2 x ${PROBE} messages to each (unsaturated)`, quiet),
         latencyRow(
-          `10 sessions, ${MESSAGES} messages to each (saturated: ${busyRates.map((x) => x.toFixed(0)).join(' and ')} msg/s)`,
+          `10 sessions, ${MESSAGES} messages to each at ${pace} msg/s (half of Postfix's median rate above)`,
+          paced,
+        ),
+        latencyRow(
+          `10 sessions, ${MESSAGES} messages to each (saturated: ${busyRates.map((x) => x.toFixed(0)).join(', ')} msg/s)`,
           busy,
         ),
       ],

@@ -108,19 +108,29 @@ async function sendOne(port: number, n: number): Promise<number> {
 /**
  * Sends `count` messages over `sessions` parallel senders (each one message per connection, the
  * next when the previous is done) to `port`; resolves with each message's ms from its last
- * byte to the 250, and the rate in messages per second.
+ * byte to the 250, and the rate in messages per second. With `pace` (messages per second) the
+ * n-th message starts no earlier than n / pace seconds after the first: an offered load below
+ * what the target can take, instead of as fast as it goes.
  */
 export async function lastByteTo250(
   port: number,
   sessions: number,
   count: number,
+  pace?: number,
 ): Promise<{ ms: number[]; perSecond: number }> {
   const ms: number[] = [];
   let next = 0;
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: sessions }, async () => {
-      while (next < count) ms.push(await sendOne(port, next++));
+      while (next < count) {
+        const n = next++;
+        if (pace) {
+          const wait = t0 + (n * 1000) / pace - performance.now();
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        }
+        ms.push(await sendOne(port, n));
+      }
     }),
   );
   return { ms, perSecond: count / ((performance.now() - t0) / 1000) };

@@ -1,7 +1,9 @@
 /**
  * `mef relay` as several processes (node:cluster): the primary forks `relay.workers` copies of
- * the same command, which share the listening sockets (the primary hands each new connection to
- * the next worker in turn). Each worker is a whole relay: it scans, delivers and answers the
+ * the same command, which share the listening sockets. `relay.scheduling` says who spreads the
+ * connections: `kernel` (the default): every worker accepts from the shared socket itself, so a
+ * worker that is free takes the next connection; `round-robin`: the primary accepts each
+ * connection and hands it to the next worker in turn over IPC. Each worker is a whole relay: it scans, delivers and answers the
  * sender itself, so the no-storage rule holds in each. The primary passes SIGHUP on as a reload
  * and waits for every worker's answer, stops them all on SIGTERM (each drains its transactions in
  * flight), starts a new worker when one dies, and serves `/metrics` and `/healthz` for all.
@@ -136,6 +138,8 @@ export function workerChannel(): WorkerChannel {
 
 export interface PrimaryOptions {
   workers: number;
+  /** Who spreads the connections over the workers (`relay.scheduling`). */
+  scheduling: 'kernel' | 'round-robin';
   io: Io;
   /** Checks the file again before a reload is passed on; throws when it is bad. */
   check: () => Promise<void>;
@@ -166,6 +170,9 @@ export async function runPrimary(o: PrimaryOptions): Promise<number> {
   });
 
   const hub: StoreHub | undefined = o.store ? storeHub(o.store, io, () => live) : undefined;
+  // Read by node:cluster when the first worker is forked; the setting, not
+  // NODE_CLUSTER_SCHED_POLICY, decides.
+  cluster.schedulingPolicy = o.scheduling === 'kernel' ? cluster.SCHED_NONE : cluster.SCHED_RR;
 
   const ask = <T extends FromWorker>(w: Worker, msg: ToWorker & { id: number }, timeout: number) =>
     new Promise<T | undefined>((resolve) => {
@@ -251,7 +258,7 @@ export async function runPrimary(o: PrimaryOptions): Promise<number> {
     const addr = h.address();
     served = `; metrics on http://${m.host}:${typeof addr === 'object' && addr ? addr.port : m.port}`;
   }
-  io.stderr(`${started.trimEnd()} (${o.workers} workers${served})\n`);
+  io.stderr(`${started.trimEnd()} (${o.workers} workers, ${o.scheduling} scheduling${served})\n`);
 
   let reloading: Promise<void> = Promise.resolve();
   const onHup = () => {

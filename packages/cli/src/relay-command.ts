@@ -78,6 +78,7 @@ export function addRelayCommand(program: Command, io: Io, exit: (code: number) =
         try {
           code = await runPrimary({
             workers,
+            scheduling: config.relay.scheduling ?? 'kernel',
             io,
             // The same checks as a worker's reload, without starting anything.
             check: async () => {

@@ -121,7 +121,13 @@ export const relaySchema = z
       .union([z.literal('auto'), z.number().int().min(1).max(32)])
       .optional()
       .describe(
-        '`mef relay` processes sharing the listening sockets (node:cluster). auto (default): one process with 2 CPUs or fewer, else one per CPU (at most 32). Limits apply per process',
+        '`mef relay` processes sharing the listening sockets (node:cluster). auto (default): one per CPU (at most 32). Limits apply per process',
+      ),
+    scheduling: z
+      .enum(['kernel', 'round-robin'])
+      .optional()
+      .describe(
+        'With several `mef relay` processes, who spreads the connections: kernel (default): every process accepts from the shared socket, so an idle one takes the next connection; round-robin: the primary accepts and hands each connection to the next process in turn (one more hop per connection). A change needs a restart',
       ),
     threads: z
       .union([z.literal('auto'), z.number().int().min(0).max(32)])
@@ -189,13 +195,14 @@ export function staticDomains(
 
 /**
  * How many processes `mef relay` runs for `relay.workers` on a machine with `cpus` CPUs. `auto`
- * (the default): one process with 2 CPUs or fewer, where handing each connection from the
- * primary to a worker costs more CPU than the second process gives (measured in
- * bench/results/relay.md), else one per CPU, at most 32. A number is used as it is.
+ * (the default): one per CPU, at most 32 (one process alone, no primary, on one CPU). With the
+ * kernel spreading the connections (`relay.scheduling`, the default) two processes on the
+ * 2-CPU bench machine delivered more than one (bench/results/relay.md, session 13). A number is
+ * used as it is.
  */
 export function relayWorkerCount(setting: RelaySection['workers'], cpus: number): number {
   if (typeof setting === 'number') return setting;
-  return cpus <= 2 ? 1 : Math.min(32, cpus);
+  return Math.max(1, Math.min(32, cpus));
 }
 
 /**

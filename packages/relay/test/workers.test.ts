@@ -6,12 +6,12 @@ import { TrustedNetworks } from '../src/trusted-networks.js';
 const minimal = { listen: { host: '127.0.0.1', port: 2525 }, hostname: 'mx1.example.net' };
 
 describe('relay.workers', () => {
-  it('auto (the default) is one process with 2 CPUs or fewer, else one per CPU up to 32', () => {
+  it('auto (the default) is one process per CPU, up to 32', () => {
     expect(relaySchema.parse(minimal).workers).toBeUndefined();
     expect(relaySchema.parse({ ...minimal, workers: 'auto' }).workers).toBe('auto');
     for (const [cpus, n] of [
       [1, 1],
-      [2, 1],
+      [2, 2],
       [3, 3],
       [4, 4],
       [8, 8],
@@ -23,6 +23,9 @@ describe('relay.workers', () => {
   });
 
   it('honours a number whatever the CPUs, and refuses 0, 33 and other words', () => {
+    expect(relaySchema.parse({ ...minimal, scheduling: 'round-robin' }).scheduling).toBe('round-robin');
+    expect(relaySchema.parse(minimal).scheduling).toBeUndefined();
+    expect(relaySchema.safeParse({ ...minimal, scheduling: 'rr' }).success).toBe(false);
     expect(relayWorkerCount(relaySchema.parse({ ...minimal, workers: 2 }).workers, 2)).toBe(2);
     expect(relayWorkerCount(relaySchema.parse({ ...minimal, workers: 1 }).workers, 16)).toBe(1);
     for (const bad of [0, 33, 1.5, 'two', 'AUTO']) {

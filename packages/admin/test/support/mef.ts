@@ -132,6 +132,9 @@ export function writeMefConfig(dir: string, name: string, c: MefConfigInput): st
       listen: { host: '127.0.0.1', port: 0 },
       hostname: c.hostname,
       workers: RELAY_WORKERS,
+      // The primary hands the connections to the workers in turn, so a test's sequential
+      // connections reach every worker (the default, kernel, lets a free worker take the next).
+      scheduling: 'round-robin',
       domains: {
         'a.test': { destination: c.destination, monitor: true },
         'b.test': { destination: c.destination, monitor: true },
