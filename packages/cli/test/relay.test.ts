@@ -329,35 +329,41 @@ function holdsSocket(pid: number, inode: string): boolean {
   });
 }
 
+/** A config file of two `mef relay` workers relaying `domains` to the sink, plus `relay` keys. */
+function twoWorkers(sinkPort: number, domains: string[], relay: Record<string, unknown> = {}): string {
+  return JSON.stringify({
+    relay: {
+      listen: { host: '127.0.0.1', port: 0 },
+      hostname: 'mx1.example.net',
+      workers: 2,
+      domains: Object.fromEntries(domains.map((d) => [d, { destination: `127.0.0.1:${sinkPort}` }])),
+      ...relay,
+    },
+  });
+}
+
+/** The relay's log lines so far, parsed. */
+function logged<T>(r: { stdout: () => string }): T[] {
+  return r
+    .stdout()
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as T);
+}
+
 describe('mef relay with workers', () => {
   it('serves from every worker (the kernel spreads the connections), reloads each on SIGHUP, sums their metrics, and stops them all', async () => {
     const sink = await startSink();
     const dir = tempDir();
     const file = join(dir, 'mef.json');
     const write = (domains: string[]) =>
-      writeFileSync(
-        file,
-        JSON.stringify({
-          relay: {
-            listen: { host: '127.0.0.1', port: 0 },
-            hostname: 'mx1.example.net',
-            workers: 2,
-            metrics: { host: '127.0.0.1', port: 0 },
-            domains: Object.fromEntries(domains.map((d) => [d, { destination: `127.0.0.1:${sink.port}` }])),
-          },
-        }),
-      );
+      writeFileSync(file, twoWorkers(sink.port, domains, { metrics: { host: '127.0.0.1', port: 0 } }));
     write(['example.net']);
     const r = await startRelay(file);
     // The default: every worker accepts from the shared socket.
     expect(r.stderr()).toMatch(/\(2 workers, kernel scheduling; metrics on http:\/\/127\.0\.0\.1:\d+\)/);
-    const records = () =>
-      r
-        .stdout()
-        .trim()
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l) as { pid: number; domain: string; disposition: string });
+    const records = () => logged<{ pid: number; domain: string; disposition: string }>(r);
     // The log is written asynchronously: wait for every line.
     const lines = async (n: number) => {
       for (let i = 0; i < 200 && records().length < n; i++) await sleep(25);
@@ -424,33 +430,18 @@ describe('mef relay with workers', () => {
     expect(await new Promise((resolve) => r.child.once('exit', resolve))).toBe(0);
     expect(r.stderr()).toMatch(/stopping/);
   });
+
   it('with relay.scheduling: round-robin the primary accepts and hands the connections to the workers in turn', async () => {
     const sink = await startSink();
     const file = join(tempDir(), 'mef.json');
-    writeFileSync(
-      file,
-      JSON.stringify({
-        relay: {
-          listen: { host: '127.0.0.1', port: 0 },
-          hostname: 'mx1.example.net',
-          workers: 2,
-          scheduling: 'round-robin',
-          domains: { 'example.net': { destination: `127.0.0.1:${sink.port}` } },
-        },
-      }),
-    );
+    writeFileSync(file, twoWorkers(sink.port, ['example.net'], { scheduling: 'round-robin' }));
     const r = await startRelay(file);
     expect(r.stderr()).toMatch(/\(2 workers, round-robin scheduling\)/);
     // One connection after the other: the next worker each time.
     for (let i = 0; i < 4; i++)
       expect((await smtp(r.port, 'alice@example.net', message(`rr ${i}`, 'clean'))).at(-1)).toMatch(/^250/);
-    for (let i = 0; i < 200 && r.stdout().trim().split('\n').filter(Boolean).length < 4; i++) await sleep(25);
-    const pids = r
-      .stdout()
-      .trim()
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => (JSON.parse(l) as { pid: number }).pid);
+    for (let i = 0; i < 200 && logged(r).length < 4; i++) await sleep(25);
+    const pids = logged<{ pid: number }>(r).map((x) => x.pid);
     expect(pids).toHaveLength(4);
     expect(new Set(pids).size).toBe(2);
     // Only the primary holds the listening socket.
