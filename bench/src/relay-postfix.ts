@@ -3,9 +3,9 @@
  * 1,000 messages of 10 KB over 10 sessions to each, and both hand everything to the same
  * `smtp-sink`. The relay is the product: `mef relay --config FILE` from the sources, with its
  * default `relay.workers` (`auto`: one process per CPU, the kernel spreading the connections),
- * or `MEF_BENCH_WORKERS` and `MEF_BENCH_SCHEDULING`. The rate is messages delivered at the sink per second (the relay
- * answers 250 only after the sink accepted; Postfix queues first, so its clock stops at the last
- * file the sink wrote). Added latency: the relay's own time per transaction from the first byte
+ * or `MEF_BENCH_WORKERS` and `MEF_BENCH_SCHEDULING`. The rate is messages delivered at the sink
+ * per second (the relay answers 250 only after the sink accepted; Postfix queues first, so its
+ * clock stops at the last file the sink wrote). Added latency: the relay's own time per transaction from the first byte
  * of DATA to the verdict (`scanMs` of its log line: the scan with the default filters, no
  * clamd), p50 and p99; beside it, from the message's last byte to the verdict (`afterLastByteMs`:
  * what the scan adds once the sender has sent everything) and from the last byte to the
@@ -205,8 +205,18 @@ async function startRelay(sinkPort: number) {
   };
 }
 
+/** The sender's waits (ms) of one latency probe to each target, and each target's rate (msg/s). */
+interface Probe {
+  direct: number[];
+  relay: number[];
+  postfix: number[];
+  rates: number[];
+}
+
+const noProbe = (): Probe => ({ direct: [], relay: [], postfix: [], rates: [] });
+
 /** A row of the latency table: both quantiles of each target, and their differences. */
-function latencyRow(what: string, x: { direct: number[]; relay: number[]; postfix: number[] }): string[] {
+function latencyRow(what: string, x: Probe): string[] {
   const q = (xs: number[]) => [quantile(xs, 0.5), quantile(xs, 0.99)] as const;
   const [d50, d99] = q(x.direct);
   const [r50, r99] = q(x.relay);
@@ -236,11 +246,18 @@ async function main(): Promise<void> {
   const load = () => (loadavg()[0] as number).toFixed(1);
   let rateLines = 0;
   let warmLines = 0;
-  const quiet = { direct: [] as number[], relay: [] as number[], postfix: [] as number[] };
-  const busy = { direct: [] as number[], relay: [] as number[], postfix: [] as number[] };
-  const paced = { direct: [] as number[], relay: [] as number[], postfix: [] as number[] };
+  // The sender's wait after its last byte, straight to the sink, through the relay and through
+  // Postfix (its 250 comes once the message is in its queue), one target after the other.
+  const probe = async (sessions: number, count: number, pace?: number): Promise<Probe> => {
+    const d = await lastByteTo250(sinkPort, sessions, count, pace);
+    const r = await lastByteTo250(smtp, sessions, count, pace);
+    const pf = await lastByteTo250(postfix.port, sessions, count, pace);
+    return { direct: d.ms, relay: r.ms, postfix: pf.ms, rates: [d.perSecond, r.perSecond, pf.perSecond] };
+  };
+  let quiet = noProbe();
+  let paced = noProbe();
+  let busy = noProbe();
   let pace = 0;
-  const busyRates: number[] = [];
   try {
     // Warm-up rounds to each (JIT, Postfix's first process starts), not counted.
     for (let i = 0; i < WARMUP; i++) {
@@ -284,26 +301,20 @@ async function main(): Promise<void> {
     // The log lines of the rate runs (the log is written in batches of at most 200 ms).
     await sleep(400);
     rateLines = relay.times.length;
-    // The sender's wait after its last byte, straight to the sink, through the relay and through
-    // Postfix (its 250 comes once the message is in its queue), in turn.
-    for (let i = 0; i < 2; i++) {
-      quiet.direct.push(...(await lastByteTo250(sinkPort, 1, PROBE)).ms);
-      quiet.relay.push(...(await lastByteTo250(smtp, 1, PROBE)).ms);
-      quiet.postfix.push(...(await lastByteTo250(postfix.port, 1, PROBE)).ms);
-    }
+    // One session, twice to each (unsaturated).
+    const [q1, q2] = [await probe(1, PROBE), await probe(1, PROBE)];
+    quiet = {
+      direct: [...q1.direct, ...q2.direct],
+      relay: [...q1.relay, ...q2.relay],
+      postfix: [...q1.postfix, ...q2.postfix],
+      rates: [],
+    };
     // 10 sessions at half of Postfix's median delivered rate of this invocation: concurrent, but
     // below what either can take, as a relay runs most of the time.
     pace = Math.round(median(theirs) / 2);
-    paced.direct.push(...(await lastByteTo250(sinkPort, 10, MESSAGES, pace)).ms);
-    paced.relay.push(...(await lastByteTo250(smtp, 10, MESSAGES, pace)).ms);
-    paced.postfix.push(...(await lastByteTo250(postfix.port, 10, MESSAGES, pace)).ms);
-    const d = await lastByteTo250(sinkPort, 10, MESSAGES);
-    const r = await lastByteTo250(smtp, 10, MESSAGES);
-    const pf = await lastByteTo250(postfix.port, 10, MESSAGES);
-    busy.direct.push(...d.ms);
-    busy.relay.push(...r.ms);
-    busy.postfix.push(...pf.ms);
-    busyRates.push(d.perSecond, r.perSecond, pf.perSecond);
+    paced = await probe(10, MESSAGES, pace);
+    // 10 sessions as fast as they go (saturated).
+    busy = await probe(10, MESSAGES);
   } finally {
     await relay.stop();
     await postfix.stop();
@@ -361,7 +372,7 @@ async function main(): Promise<void> {
           paced,
         ),
         latencyRow(
-          `10 sessions, ${MESSAGES} messages to each (saturated: ${busyRates.map((x) => x.toFixed(0)).join(', ')} msg/s)`,
+          `10 sessions, ${MESSAGES} messages to each (saturated: ${busy.rates.map((x) => x.toFixed(0)).join(', ')} msg/s)`,
           busy,
         ),
       ],

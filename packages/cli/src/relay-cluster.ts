@@ -3,8 +3,8 @@
  * the same command, which share the listening sockets. `relay.scheduling` says who spreads the
  * connections: `kernel` (the default): every worker accepts from the shared socket itself, so a
  * worker that is free takes the next connection; `round-robin`: the primary accepts each
- * connection and hands it to the next worker in turn over IPC. Each worker is a whole relay: it scans, delivers and answers the
- * sender itself, so the no-storage rule holds in each. The primary passes SIGHUP on as a reload
+ * connection and hands it to the next worker in turn over IPC. Each worker is a whole relay: it
+ * scans, delivers and answers the sender itself, so the no-storage rule holds in each. The primary passes SIGHUP on as a reload
  * and waits for every worker's answer, stops them all on SIGTERM (each drains its transactions in
  * flight), starts a new worker when one dies, and serves `/metrics` and `/healthz` for all.
  * With the admin database, the primary alone reads and writes it (see `relay-cluster-store.ts`).
