@@ -60,7 +60,12 @@ describe('greylisting in two relays that share one redis-server', () => {
     );
     expect(first?.responseCode).toBe(451);
     expect(first?.response).toMatch(/4\.7\.1 Greylisted/);
-    expect(s.messages()).toHaveLength(0);
+    // Seen once (a CI run on a loaded machine): a message at the destination after this 451. The
+    // message says what reached it, for the next time.
+    expect(
+      s.messages(),
+      `at the destination after a 451: ${s.messages().join('\n---\n').slice(0, 3000)}`,
+    ).toHaveLength(0);
 
     await sleep(500);
     const retry = await sendRaw(mx2.port, raw);
